@@ -1,0 +1,90 @@
+//! The load generator's own health: how late it started requests against its
+//! schedule, how busy its process was. A run whose generator fell behind is
+//! not a measure of the server, and the report says so.
+
+use hdrhistogram::Histogram;
+
+/// A start counts as late when it left more than this after its intended time.
+pub const LATE_START_US: u64 = 10_000;
+
+/// The run is invalid when more than this share of starts were late.
+pub const MAX_LATE_SHARE: f64 = 0.05;
+
+#[derive(Clone, Debug)]
+pub struct GeneratorHealth {
+    /// Lag between intended and actual start of each scheduled request, µs.
+    pub start_lag: Histogram<u64>,
+    /// Starts later than [`LATE_START_US`].
+    pub late_starts: u64,
+    /// Scheduled starts that never happened (no free user before the run ended).
+    pub missed_starts: u64,
+    /// Scheduled starts in all (open model), or iterations begun (closed model).
+    pub scheduled_starts: u64,
+    /// The harness process's CPU use per second, in cores (1.0 = one core busy).
+    pub cpu_per_second: Vec<f64>,
+    /// Peak resident set size of the harness process, bytes.
+    pub peak_rss_bytes: u64,
+}
+
+impl Default for GeneratorHealth {
+    fn default() -> Self {
+        GeneratorHealth {
+            start_lag: Histogram::new(3).expect("3 significant figures is valid"),
+            late_starts: 0,
+            missed_starts: 0,
+            scheduled_starts: 0,
+            cpu_per_second: Vec::new(),
+            peak_rss_bytes: 0,
+        }
+    }
+}
+
+impl GeneratorHealth {
+    pub fn record_start_lag(&mut self, lag_us: u64) {
+        self.start_lag.saturating_record(lag_us.max(1));
+        if lag_us > LATE_START_US {
+            self.late_starts += 1;
+        }
+    }
+
+    /// Why the generator could not keep its schedule, or `None` when it did.
+    pub fn saturation(&self) -> Option<String> {
+        if self.scheduled_starts == 0 {
+            return None;
+        }
+        let late = (self.late_starts + self.missed_starts) as f64 / self.scheduled_starts as f64;
+        (late > MAX_LATE_SHARE).then(|| {
+            format!(
+                "the load generator fell behind its schedule: {:.1}% of starts were over {} ms late or missed \
+                 (p99 start lag {:.1} ms); these figures measure the generator, not the server",
+                late * 100.0,
+                LATE_START_US / 1000,
+                self.start_lag.value_at_quantile(0.99) as f64 / 1000.0
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_generator_that_keeps_its_schedule_is_not_saturated() {
+        let mut g = GeneratorHealth { scheduled_starts: 1000, ..Default::default() };
+        for _ in 0..1000 {
+            g.record_start_lag(200);
+        }
+        assert!(g.saturation().is_none());
+    }
+
+    #[test]
+    fn a_generator_with_many_late_starts_is_saturated() {
+        let mut g = GeneratorHealth { scheduled_starts: 1000, ..Default::default() };
+        for i in 0..1000 {
+            g.record_start_lag(if i % 10 == 0 { 50_000 } else { 100 });
+        }
+        let why = g.saturation().expect("10% late is saturated");
+        assert!(why.contains("10.0%"), "{why}");
+    }
+}

@@ -1,0 +1,274 @@
+//! Recording: every request's outcome and latency, into HDR histograms per
+//! request name and per second of the run, plus the load generator's own
+//! health. This module owns the data that flows from the load engine to the
+//! report; it knows nothing of goose, HTTP or files.
+//!
+//! Latency is measured from the *intended* start of a request (the time the
+//! schedule said it should start), so a stalled server cannot hide its stall
+//! behind a generator that waited for it (coordinated omission). The
+//! uncorrected service time (actual send → response) is kept beside it so the
+//! report can show how much the correction matters.
+
+mod generator;
+mod run;
+
+pub use generator::GeneratorHealth;
+pub use run::{FaultWindow, LoadModel, MachineInfo, RunMeta, RunRecord, StageMark};
+
+use hdrhistogram::Histogram;
+use std::collections::BTreeMap;
+
+/// Index of a request name in [`Recorder::names`]; cheap to copy into samples.
+pub type RequestIdx = u32;
+
+/// Largest latency recorded exactly, in µs (one hour). Longer values are clamped.
+pub const MAX_LATENCY_US: u64 = 3_600_000_000;
+
+/// How a request ended, as the report counts it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// A status the step declared as expected.
+    Ok,
+    /// 503: the server shed load on purpose. Counted apart from errors.
+    Shed,
+    /// Any other unexpected HTTP status.
+    HttpError,
+    /// No answer within the request timeout.
+    Timeout,
+    /// Connection refused/reset, or any other transport failure.
+    Transport,
+}
+
+/// One finished request, as the load engine reports it.
+#[derive(Clone, Copy, Debug)]
+pub struct Sample {
+    pub request: RequestIdx,
+    /// HTTP status, or 0 when there was no response.
+    pub status: u16,
+    pub outcome: Outcome,
+    /// When the schedule said the request should start, µs since the run started.
+    pub intended_us: u64,
+    /// From the intended start to the end of the response, µs (the honest figure).
+    pub latency_us: u64,
+    /// From the actual send to the end of the response, µs (what an uncorrected tool reports).
+    pub service_us: u64,
+}
+
+/// Counts of outcomes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Counts {
+    pub total: u64,
+    pub ok: u64,
+    pub shed: u64,
+    pub http_error: u64,
+    pub timeout: u64,
+    pub transport: u64,
+}
+
+impl Counts {
+    pub fn add(&mut self, outcome: Outcome) {
+        self.total += 1;
+        match outcome {
+            Outcome::Ok => self.ok += 1,
+            Outcome::Shed => self.shed += 1,
+            Outcome::HttpError => self.http_error += 1,
+            Outcome::Timeout => self.timeout += 1,
+            Outcome::Transport => self.transport += 1,
+        }
+    }
+
+    pub fn merge(&mut self, other: &Counts) {
+        self.total += other.total;
+        self.ok += other.ok;
+        self.shed += other.shed;
+        self.http_error += other.http_error;
+        self.timeout += other.timeout;
+        self.transport += other.transport;
+    }
+
+    /// Errors are everything that is neither expected nor shed.
+    pub fn errors(&self) -> u64 {
+        self.http_error + self.timeout + self.transport
+    }
+}
+
+/// One second of the run (by completion time) for one request name, or overall.
+#[derive(Clone, Debug)]
+pub struct Second {
+    /// Corrected latency, 2 significant figures (enough for charts, and
+    /// small: a second of traffic costs a few KB whatever the rate).
+    pub latency: Histogram<u64>,
+    pub counts: Counts,
+}
+
+impl Second {
+    fn new() -> Self {
+        Second {
+            latency: Histogram::new(2).expect("2 significant figures is valid"),
+            counts: Counts::default(),
+        }
+    }
+}
+
+/// Everything recorded for one request name, or for the whole run.
+#[derive(Clone, Debug)]
+pub struct Series {
+    /// Corrected latency over the whole run, 3 significant figures.
+    pub latency: Histogram<u64>,
+    /// Uncorrected service time over the whole run.
+    pub service: Histogram<u64>,
+    pub counts: Counts,
+    pub statuses: BTreeMap<u16, u64>,
+    /// Index = whole seconds since the run started, by completion time.
+    pub seconds: Vec<Second>,
+}
+
+impl Series {
+    fn new() -> Self {
+        Series {
+            latency: Histogram::new(3).expect("3 significant figures is valid"),
+            service: Histogram::new(3).expect("3 significant figures is valid"),
+            counts: Counts::default(),
+            statuses: BTreeMap::new(),
+            seconds: Vec::new(),
+        }
+    }
+
+    fn record(&mut self, s: &Sample) {
+        let latency = s.latency_us.clamp(1, MAX_LATENCY_US);
+        self.latency.saturating_record(latency);
+        self.service
+            .saturating_record(s.service_us.clamp(1, MAX_LATENCY_US));
+        self.counts.add(s.outcome);
+        *self.statuses.entry(s.status).or_default() += 1;
+        let sec = ((s.intended_us + s.latency_us) / 1_000_000) as usize;
+        if self.seconds.len() <= sec {
+            self.seconds.resize_with(sec + 1, Second::new);
+        }
+        let second = &mut self.seconds[sec];
+        second.latency.saturating_record(latency);
+        second.counts.add(s.outcome);
+    }
+
+    fn merge(&mut self, other: &Series) {
+        self.latency.add(&other.latency).expect("auto-resizing histograms merge");
+        self.service.add(&other.service).expect("auto-resizing histograms merge");
+        self.counts.merge(&other.counts);
+        for (status, n) in &other.statuses {
+            *self.statuses.entry(*status).or_default() += n;
+        }
+        if self.seconds.len() < other.seconds.len() {
+            self.seconds.resize_with(other.seconds.len(), Second::new);
+        }
+        for (mine, theirs) in self.seconds.iter_mut().zip(&other.seconds) {
+            mine.latency.add(&theirs.latency).expect("auto-resizing histograms merge");
+            mine.counts.merge(&theirs.counts);
+        }
+    }
+}
+
+/// Aggregates samples. One recorder per aggregator task; recorders merge, so
+/// shards (per worker, per repeat) can be combined at the end.
+#[derive(Clone, Debug)]
+pub struct Recorder {
+    names: Vec<String>,
+    per_request: Vec<Series>,
+    overall: Series,
+}
+
+impl Recorder {
+    /// `names` are the request names of the scenario ("GET /menu",
+    /// "POST /orders", ...); a sample's `request` indexes into them.
+    pub fn new(names: Vec<String>) -> Self {
+        let per_request = names.iter().map(|_| Series::new()).collect();
+        Recorder { names, per_request, overall: Series::new() }
+    }
+
+    pub fn record(&mut self, sample: &Sample) {
+        if let Some(series) = self.per_request.get_mut(sample.request as usize) {
+            series.record(sample);
+        }
+        self.overall.record(sample);
+    }
+
+    /// Adds another recorder's data; both must have been built from the same names.
+    pub fn merge(&mut self, other: &Recorder) {
+        assert_eq!(self.names, other.names, "recorders of different scenarios");
+        for (mine, theirs) in self.per_request.iter_mut().zip(&other.per_request) {
+            mine.merge(theirs);
+        }
+        self.overall.merge(&other.overall);
+    }
+
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Per request name, in the order of `names`.
+    pub fn requests(&self) -> impl Iterator<Item = (&str, &Series)> {
+        self.names.iter().map(String::as_str).zip(&self.per_request)
+    }
+
+    pub fn overall(&self) -> &Series {
+        &self.overall
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(request: RequestIdx, outcome: Outcome, at_ms: u64, latency_ms: u64) -> Sample {
+        Sample {
+            request,
+            status: match outcome {
+                Outcome::Shed => 503,
+                Outcome::Ok => 200,
+                _ => 0,
+            },
+            outcome,
+            intended_us: at_ms * 1000,
+            latency_us: latency_ms * 1000,
+            service_us: latency_ms * 1000,
+        }
+    }
+
+    #[test]
+    fn samples_land_in_their_request_their_second_and_overall() {
+        let mut r = Recorder::new(vec!["GET /menu".into(), "POST /orders".into()]);
+        r.record(&sample(0, Outcome::Ok, 100, 10));
+        r.record(&sample(1, Outcome::Shed, 1_500, 2));
+        r.record(&sample(1, Outcome::Ok, 1_990, 20)); // completes in second 2
+        let orders = r.requests().nth(1).unwrap().1;
+        assert_eq!(orders.counts.total, 2);
+        assert_eq!(orders.counts.shed, 1);
+        assert_eq!(orders.seconds.len(), 3);
+        assert_eq!(orders.seconds[1].counts.shed, 1);
+        assert_eq!(orders.seconds[2].counts.ok, 1);
+        assert_eq!(r.overall().counts.total, 3);
+        assert_eq!(r.overall().statuses[&503], 1);
+    }
+
+    #[test]
+    fn merged_recorders_equal_one_recorder_that_saw_everything() {
+        let names = vec!["a".to_string()];
+        let (mut a, mut b, mut all) = (
+            Recorder::new(names.clone()),
+            Recorder::new(names.clone()),
+            Recorder::new(names),
+        );
+        for i in 0..100 {
+            let s = sample(0, Outcome::Ok, i * 37, i % 17 + 1);
+            if i % 2 == 0 { a.record(&s) } else { b.record(&s) }
+            all.record(&s);
+        }
+        a.merge(&b);
+        assert_eq!(a.overall().counts, all.overall().counts);
+        assert_eq!(
+            a.overall().latency.value_at_quantile(0.99),
+            all.overall().latency.value_at_quantile(0.99)
+        );
+        assert_eq!(a.overall().seconds.len(), all.overall().seconds.len());
+    }
+}

@@ -1,0 +1,92 @@
+//! Everything a finished (or interrupted) run hands to the report.
+
+use super::{GeneratorHealth, Recorder};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoadModel {
+    /// N concurrent users looping through flows (goose's own model).
+    Closed,
+    /// Flows started at a target arrival rate, whatever the server does.
+    Open,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MachineInfo {
+    pub hostname: String,
+    pub os: String,
+    pub arch: String,
+    pub cores: usize,
+}
+
+impl MachineInfo {
+    pub fn current() -> Self {
+        MachineInfo {
+            hostname: std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|s| s.trim().to_string())
+                .unwrap_or_else(|_| "unknown".into()),
+            os: std::env::consts::OS.into(),
+            arch: std::env::consts::ARCH.into(),
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunMeta {
+    pub scenario: String,
+    pub description: String,
+    /// The scenario file as given on the command line.
+    pub scenario_file: String,
+    pub seed: u64,
+    /// What was load-tested: "bundled reference-server (default profile)" or a URL.
+    pub target: String,
+    pub model: LoadModel,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub ended_at: OffsetDateTime,
+    /// How long the scenario's stages add up to, seconds.
+    pub planned_duration_s: f64,
+    pub harness_version: String,
+    pub git_commit: Option<String>,
+    pub machine: MachineInfo,
+}
+
+/// A stage of the load shape, as it really ran (seconds since the run started).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StageMark {
+    pub name: String,
+    /// What the stage does, e.g. "ramp to 1200 users" or "200/s constant".
+    pub description: String,
+    pub start_s: f64,
+    pub end_s: f64,
+}
+
+/// A fault that was injected, with its real start and end (seconds since the run started).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FaultWindow {
+    pub name: String,
+    pub link: String,
+    /// Human description, e.g. "latency 800 ms ± 200 ms downstream".
+    pub toxic: String,
+    pub planned_start_s: f64,
+    pub start_s: f64,
+    pub end_s: f64,
+}
+
+/// A run's whole record: what the report is made from.
+#[derive(Clone, Debug)]
+pub struct RunRecord {
+    pub meta: RunMeta,
+    pub recorder: Recorder,
+    pub stages: Vec<StageMark>,
+    pub faults: Vec<FaultWindow>,
+    pub generator: GeneratorHealth,
+    /// Stopped early by Ctrl-C (the report says so).
+    pub interrupted: bool,
+    /// Problems met during the run that the reader must see (target died, a fault could not be removed, ...).
+    pub notes: Vec<String>,
+}
