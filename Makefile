@@ -1,0 +1,61 @@
+# One entry point for the project. `make help` lists the targets.
+#
+#   make scenario=rush-hour     run a scenario (release build), report in reports/<scenario>/latest/
+#   make test                   every test of the workspace
+#   make ci                     what CI runs: format check, clippy -D warnings, tests
+
+scenario ?= rush-hour
+ARGS ?=
+CARGO ?= cargo
+HARNESS := target/release/harness
+SERVER := target/release/reference-server
+
+.DEFAULT_GOAL := run
+.PHONY: run help build release test ci fmt lint serve proxy compare capacity bench clean-reports
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
+
+run: release ## run scenarios/$(scenario).toml against the bundled server (ARGS="--duration 30s ...")
+	$(HARNESS) run scenarios/$(scenario).toml $(ARGS)
+
+release: ## build the release binaries
+	$(CARGO) build --release --workspace --bins
+
+build: ## debug build of everything, tests included
+	$(CARGO) build --workspace --all-targets
+
+test: ## run every test
+	$(CARGO) test --workspace
+
+fmt: ## format the code
+	$(CARGO) fmt --all
+
+lint: ## clippy with warnings as errors
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+ci: ## format check, clippy -D warnings, tests
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) test --workspace
+
+serve: release ## the reference server on 127.0.0.1:8080 with its gateway simulator on :8081
+	@mkdir -p .data
+	@$(SERVER) gateway --listen 127.0.0.1:8081 & gw=$$!; \
+	 trap 'kill $$gw 2>/dev/null' EXIT INT TERM; \
+	 $(SERVER) --listen 127.0.0.1:8080 --data-dir .data --payment-gateway-url http://127.0.0.1:8081 $(ARGS)
+
+proxy: release ## the built-in Toxiproxy-compatible fault proxy on 127.0.0.1:8474
+	$(HARNESS) proxy $(ARGS)
+
+compare: release ## rush-hour against the reference server's default and naive profiles, one report
+	$(HARNESS) run scenarios/$(scenario).toml --target bundled:default --target bundled:naive $(ARGS)
+
+capacity: release ## highest arrival rate that meets the SLO (SLO="p95<250ms,shed-rate<1%")
+	$(HARNESS) capacity scenarios/$(scenario).toml --slo "$(or $(SLO),p95<250ms,shed-rate<1%)" $(ARGS)
+
+bench: ## benchmarks: prints every figure the issues name, side by side with wrk/oha
+	bash bench/run.sh
+
+clean-reports: ## delete every run report
+	find reports -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the reference load generators the benchmarks compare against, once:
+#   wrk  from Debian's packages (seconds),
+#   oha  from crates.io into .bench-tools/ (about 7 minutes to build on 2 cores, then reused).
+# Prints nothing else; safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v wrk >/dev/null 2>&1; then
+  echo "bench: installing wrk from Debian's packages" >&2
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get install -y -qq wrk >/dev/null 2>&1 || {
+    $sudo_cmd apt-get update -qq >/dev/null
+    $sudo_cmd apt-get install -y -qq wrk >/dev/null
+  }
+fi
+
+if [ ! -x .bench-tools/bin/oha ]; then
+  echo "bench: building oha from crates.io into .bench-tools/ (once, several minutes)" >&2
+  cargo install oha --locked --root .bench-tools --quiet
+fi
