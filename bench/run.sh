@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# `make bench`: every figure the project promises, measured side by side in
+# one run on loopback, medians printed. Installs wrk/oha on first use
+# (bench/tools.sh). Sections can be run alone: bench/run.sh server|proxy|harness|capacity.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sections=("$@")
+[ ${#sections[@]} -eq 0 ] && sections=(server proxy harness capacity)
+
+bash bench/tools.sh
+export PATH="$PWD/.bench-tools/bin:$PATH"
+cargo build --release --workspace --bins --examples --quiet
+
+for section in "${sections[@]}"; do
+  echo
+  echo "################ $section ################"
+  case "$section" in
+    server)   bash bench/server.sh ;;
+    proxy)    bash bench/proxy.sh ;;
+    harness)  target/release/bench-harness ;;
+    capacity) bash bench/capacity.sh ;;
+    *) echo "unknown section $section (server, proxy, harness, capacity)" >&2; exit 2 ;;
+  esac
+done
