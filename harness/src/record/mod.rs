@@ -137,9 +137,8 @@ impl Series {
 
     fn record(&mut self, s: &Sample) {
         let latency = s.latency_us.clamp(1, MAX_LATENCY_US);
-        self.latency.saturating_record(latency);
-        self.service
-            .saturating_record(s.service_us.clamp(1, MAX_LATENCY_US));
+        put(&mut self.latency, latency);
+        put(&mut self.service, s.service_us.clamp(1, MAX_LATENCY_US));
         self.counts.add(s.outcome);
         *self.statuses.entry(s.status).or_default() += 1;
         let sec = ((s.intended_us + s.latency_us) / 1_000_000) as usize;
@@ -147,13 +146,17 @@ impl Series {
             self.seconds.resize_with(sec + 1, Second::new);
         }
         let second = &mut self.seconds[sec];
-        second.latency.saturating_record(latency);
+        put(&mut second.latency, latency);
         second.counts.add(s.outcome);
     }
 
     fn merge(&mut self, other: &Series) {
-        self.latency.add(&other.latency).expect("auto-resizing histograms merge");
-        self.service.add(&other.service).expect("auto-resizing histograms merge");
+        self.latency
+            .add(&other.latency)
+            .expect("auto-resizing histograms merge");
+        self.service
+            .add(&other.service)
+            .expect("auto-resizing histograms merge");
         self.counts.merge(&other.counts);
         for (status, n) in &other.statuses {
             *self.statuses.entry(*status).or_default() += n;
@@ -162,9 +165,20 @@ impl Series {
             self.seconds.resize_with(other.seconds.len(), Second::new);
         }
         for (mine, theirs) in self.seconds.iter_mut().zip(&other.seconds) {
-            mine.latency.add(&theirs.latency).expect("auto-resizing histograms merge");
+            mine.latency
+                .add(&theirs.latency)
+                .expect("auto-resizing histograms merge");
             mine.counts.merge(&theirs.counts);
         }
+    }
+}
+
+/// Records `value` in an auto-resizing histogram. (`saturating_record` would
+/// not grow it: it clamps to the current top, 2 µs for a new histogram.)
+pub(crate) fn put(h: &mut Histogram<u64>, value: u64) {
+    if h.record(value).is_err() {
+        // Only a resize beyond usize can fail; keep the count, clamped.
+        h.saturating_record(value);
     }
 }
 
@@ -182,7 +196,11 @@ impl Recorder {
     /// "POST /orders", ...); a sample's `request` indexes into them.
     pub fn new(names: Vec<String>) -> Self {
         let per_request = names.iter().map(|_| Series::new()).collect();
-        Recorder { names, per_request, overall: Series::new() }
+        Recorder {
+            names,
+            per_request,
+            overall: Series::new(),
+        }
     }
 
     pub fn record(&mut self, sample: &Sample) {
@@ -251,6 +269,17 @@ mod tests {
     }
 
     #[test]
+    fn latencies_far_above_the_first_bucket_are_recorded_at_their_value() {
+        let mut r = Recorder::new(vec!["a".into()]);
+        r.record(&sample(0, Outcome::Ok, 0, 10));
+        r.record(&sample(0, Outcome::Ok, 0, 2_000_000));
+        let all = r.overall();
+        assert_eq!(all.latency.value_at_quantile(0.25) / 100, 100, "10 ms");
+        assert_eq!(all.latency.max() / 1_000_000, 2_000, "2000 s");
+        assert_eq!(all.seconds[0].latency.value_at_quantile(0.25) / 100, 100);
+    }
+
+    #[test]
     fn merged_recorders_equal_one_recorder_that_saw_everything() {
         let names = vec!["a".to_string()];
         let (mut a, mut b, mut all) = (
@@ -260,7 +289,11 @@ mod tests {
         );
         for i in 0..100 {
             let s = sample(0, Outcome::Ok, i * 37, i % 17 + 1);
-            if i % 2 == 0 { a.record(&s) } else { b.record(&s) }
+            if i % 2 == 0 {
+                a.record(&s)
+            } else {
+                b.record(&s)
+            }
             all.record(&s);
         }
         a.merge(&b);

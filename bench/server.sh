@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# Reference server benchmark: builds the release binary, starts the gateway simulator and servers on
+# loopback with temporary data directories, and prints, side by side in one run (medians of 3 rounds):
+#   - GET /health rate and POST /orders durable rate (201s/s) of the default profile and the naive one;
+#   - POST /orders p99 at about half the durable rate;
+#   - overload at 3x the kitchen's capacity for 30 s: goodput, p99 of the 503 answers, peak RSS;
+#   - peak RSS with 1,000 concurrent connections.
+# Run from the repository root: `bash bench/server.sh`. Every load run is bounded in time.
+# Tunables (environment): ROUND_SECS (default 5), OVERLOAD_SECS (default 30).
+set -euo pipefail
+
+ROUND_SECS=${ROUND_SECS:-5}
+OVERLOAD_SECS=${OVERLOAD_SECS:-30}
+ROUNDS=3
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+BIN="$TARGET_DIR/release/reference-server"
+OHA=""
+[[ -x .bench-tools/bin/oha ]] && OHA=.bench-tools/bin/oha
+
+echo "== building the release binary" >&2
+cargo build --release -p reference-server >&2
+
+if ! command -v wrk >/dev/null; then
+    echo "== installing wrk" >&2
+    apt-get install -y wrk >&2 || { apt-get update >&2 && apt-get install -y wrk >&2; }
+fi
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# start NAME ARGS... : runs the binary in the background and sets URL and PID from its announce line.
+start() {
+    local name=$1; shift
+    "$BIN" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+    PID=$!
+    PIDS+=("$PID")
+    for _ in $(seq 100); do
+        if grep -q '^listening on ' "$WORK/$name.out" 2>/dev/null; then
+            URL=$(sed -n 's/^listening on //p' "$WORK/$name.out")
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "$name did not start; its log:" >&2
+    cat "$WORK/$name.err" >&2
+    exit 3
+}
+
+stop() {
+    kill "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+
+peak_rss_mb() { awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+
+median() { sort -g | awk '{v[NR] = $1} END {if (NR == 0) print "n/a"; else print v[int((NR + 1) / 2)]}'; }
+
+# wrk scripts: unique Idempotency-Key per request; `done` prints one machine-readable line.
+DONE_LUA='
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT requests=%d duration_us=%d non2xx=%d sockerr=%d p50_us=%d p99_us=%d\n",
+    summary.requests, summary.duration, e.status, e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end'
+orders_lua() { # $1 = delay in ms between a connection's requests (0 = none)
+    cat <<EOF
+local counter, prefix, next_thread = 0, "k", 1
+local skus = {"espresso","americano","latte","cappuccino","flat-white","mocha","chai","tea","croissant","muffin","bagel","sandwich"}
+function setup(thread) thread:set("tid", next_thread); next_thread = next_thread + 1 end
+function init(args) prefix = (args[1] or "r") .. "-" .. tostring(tid) end
+function request()
+  counter = counter + 1
+  local body = string.format('{"store_id":"store-%d","customer":{"name":"Bench"},"order_type":{"kind":"takeout"},"items":[{"sku":"%s","quantity":1}]}',
+    counter % 20 + 1, skus[counter % 12 + 1])
+  return wrk.format("POST", "/orders", {["Content-Type"] = "application/json", ["Idempotency-Key"] = prefix .. "-" .. counter}, body)
+end
+EOF
+    if [[ $1 != 0 ]]; then echo "function delay() return $1 end"; fi
+    echo "$DONE_LUA"
+}
+echo "$DONE_LUA" >"$WORK/plain.lua"
+
+# run_wrk THREADS CONNS SECS URL SCRIPT [ARGS]: prints "rate_2xx p50_ms p99_ms total_rate"
+run_wrk() {
+    local threads=$1 conns=$2 secs=$3 url=$4 script=$5
+    local line
+    line=$(timeout $((secs + 30)) wrk -t"$threads" -c"$conns" -d"${secs}s" --timeout 10s -s "$script" "$url" -- "r$(date +%s%N)" | grep '^RESULT' || true)
+    if [[ -z $line ]]; then echo "n/a n/a n/a n/a"; return; fi
+    awk -v l="$line" 'BEGIN {
+        n = split(l, kv, " "); for (i = 2; i <= n; i++) { split(kv[i], p, "="); v[p[1]] = p[2] }
+        secs = v["duration_us"] / 1e6
+        printf "%.0f %.2f %.2f %.0f\n", (v["requests"] - v["non2xx"]) / secs, v["p50_us"] / 1000, v["p99_us"] / 1000, v["requests"] / secs }'
+}
+
+echo "== starting the gateway simulator" >&2
+start gateway gateway --listen 127.0.0.1:0 --latency-median-ms 5 --latency-p99-ms 20 --decline-rate 0
+GATEWAY=$URL
+
+# Throughput servers: a backlog large enough that POST /orders measures the store, not admission.
+COMMON=(--listen 127.0.0.1:0 --payment-gateway-url "$GATEWAY" --kitchen-backlog 100000000 --unpaid-expiry-ms 36000000)
+start default --data-dir "$WORK/default" --profile default "${COMMON[@]}"
+DEFAULT_URL=$URL DEFAULT_PID=$PID
+start naive --data-dir "$WORK/naive" --profile naive "${COMMON[@]}"
+NAIVE_URL=$URL NAIVE_PID=$PID
+orders_lua 0 >"$WORK/orders.lua"
+
+declare -A R
+echo "== $ROUNDS rounds of ${ROUND_SECS}s: GET /health and POST /orders, default and naive interleaved" >&2
+for round in $(seq $ROUNDS); do
+    for profile in default naive; do
+        url_var=${profile^^}_URL
+        url=${!url_var}
+        read -r rate _ _ _ < <(run_wrk 2 64 "$ROUND_SECS" "$url/health" "$WORK/plain.lua")
+        R[$profile.health]+="$rate "
+        read -r rate _ p99 _ < <(run_wrk 2 64 "$ROUND_SECS" "$url/orders" "$WORK/orders.lua")
+        R[$profile.orders]+="$rate "
+        R[$profile.orders_p99_full]+="$p99 "
+        echo "   round $round $profile: health ${R[$profile.health]##* } orders $rate/s" >&2
+    done
+done
+for profile in default naive; do
+    for k in health orders orders_p99_full; do
+        R[$profile.$k.med]=$(tr ' ' '\n' <<<"${R[$profile.$k]}" | grep -v '^$' | median)
+    done
+done
+
+# p99 at half the durable rate. oha paces an open-model rate (-q); wrk can only pace each connection
+# with delay() (closed loop: a slow answer delays the next request, so its p99 is optimistic).
+HALF_NOTE=""
+for profile in default naive; do
+    url_var=${profile^^}_URL
+    url=${!url_var}
+    target=$(awk -v r="${R[$profile.orders.med]}" 'BEGIN {printf "%d", r / 2}')
+    R[$profile.half_target]=$target
+    if [[ $target -lt 1 ]]; then R[$profile.half_p99]="n/a"; R[$profile.half_rate]="n/a"; continue; fi
+    p99s="" rates=""
+    for _ in $(seq $ROUNDS); do
+        if [[ -n $OHA ]]; then
+            body='{"store_id":"store-1","customer":{"name":"Bench"},"order_type":{"kind":"takeout"},"items":[{"sku":"tea","quantity":1}]}'
+            out=$(timeout $((ROUND_SECS + 30)) "$OHA" --no-tui -z "${ROUND_SECS}s" -q "$target" -c 64 -m POST \
+                -H 'Content-Type: application/json' -d "$body" "$url/orders" 2>&1 || true)
+            p99=$(awk '/99.00% in/ {v = $3; if ($4 == "secs") v *= 1000; printf "%.2f", v}' <<<"$out")
+            rate=$(awk '/Requests\/sec:/ {printf "%.0f", $2}' <<<"$out")
+            HALF_NOTE="oha -q (open model)"
+        else
+            conns=32
+            # each connection waits `delay` after an answer: conns * 1000 / delay ~ target rate
+            delay=$(awk -v c=$conns -v t="$target" 'BEGIN {d = c * 1000 / t; printf "%d", (d < 1 ? 1 : d)}')
+            orders_lua "$delay" >"$WORK/paced.lua"
+            read -r rate _ p99 _ < <(run_wrk 2 $conns "$ROUND_SECS" "$url/orders" "$WORK/paced.lua")
+            HALF_NOTE="wrk delay() pacing (closed loop, oha not found in .bench-tools/bin)"
+        fi
+        p99s+="$p99 " rates+="$rate "
+    done
+    R[$profile.half_p99]=$(tr ' ' '\n' <<<"$p99s" | grep -v '^$' | median)
+    R[$profile.half_rate]=$(tr ' ' '\n' <<<"$rates" | grep -v '^$' | median)
+done
+R[default.rss]=$(peak_rss_mb "$DEFAULT_PID")
+R[naive.rss]=$(peak_rss_mb "$NAIVE_PID")
+stop "$DEFAULT_PID"
+stop "$NAIVE_PID"
+
+# Overload: pay-at-pickup so orders flow straight to the kitchen; capacity = 16 workers / 50 ms = 320/s.
+WORKERS=16 PREP_MS=50
+CAPACITY=$((WORKERS * 1000 / PREP_MS))
+OFFERED=$((CAPACITY * 3))
+echo "== overload: ${OFFERED}/s offered (3x a capacity of ${CAPACITY}/s) for ${OVERLOAD_SECS}s" >&2
+start overload --data-dir "$WORK/overload" --payment-gateway-url "$GATEWAY" --listen 127.0.0.1:0 \
+    --cook-on received --kitchen-workers $WORKERS --prep-time-ms $PREP_MS
+OVER_URL=$URL OVER_PID=$PID
+ready_before=$(curl -s "$OVER_URL/metrics" | awk '/^kitchen_ready_total / {print $2}')
+if [[ -n $OHA ]]; then
+    body='{"store_id":"store-1","customer":{"name":"Bench"},"order_type":{"kind":"takeout"},"items":[{"sku":"tea","quantity":1}]}'
+    timeout $((OVERLOAD_SECS + 30)) "$OHA" --no-tui -z "${OVERLOAD_SECS}s" -q "$OFFERED" -c 200 -m POST \
+        -H 'Content-Type: application/json' -d "$body" "$OVER_URL/orders" >"$WORK/overload.txt" 2>&1 || true
+    offered_actual=$(awk '/Requests\/sec:/ {printf "%.0f", $2}' "$WORK/overload.txt")
+    OVER_TOOL="oha -q $OFFERED"
+else
+    conns=96
+    delay=$(awk -v c=$conns -v t=$OFFERED 'BEGIN {printf "%d", c * 1000 / t}')
+    orders_lua "$delay" >"$WORK/overload.lua"
+    read -r _ _ _ offered_actual < <(run_wrk 2 $conns "$OVERLOAD_SECS" "$OVER_URL/orders" "$WORK/overload.lua")
+    OVER_TOOL="wrk, $conns connections paced with delay() ${delay} ms"
+fi
+metrics=$(curl -s "$OVER_URL/metrics")
+created=$(awk -F' ' '/^http_requests_total\{method="POST",route="\/orders",status="201"\}/ {print $2}' <<<"$metrics")
+shed=$(awk -F' ' '/^http_requests_total\{method="POST",route="\/orders",status="503"\}/ {print $2}' <<<"$metrics")
+ready_after=$(awk '/^kitchen_ready_total / {print $2}' <<<"$metrics")
+# p99 of the 503s from the server's own histogram: the smallest bucket bound holding 99 % of them.
+shed_p99=$(awk -v total="${shed:-0}" '
+    /^http_request_duration_seconds_bucket\{method="POST",route="\/orders",status="503",le="[0-9.]+"\}/ {
+        match($0, /le="[0-9.]+"/); le = substr($0, RSTART + 4, RLENGTH - 5)
+        if (found == "" && total > 0 && $2 >= 0.99 * total) found = le * 1000 }
+    END { if (found == "") print "n/a"; else printf "<= %g", found }' <<<"$metrics")
+goodput=$(awk -v c="${created:-0}" -v s="$OVERLOAD_SECS" 'BEGIN {printf "%.0f", c / s}')
+cooked=$(awk -v a="${ready_after:-0}" -v b="${ready_before:-0}" -v s="$OVERLOAD_SECS" 'BEGIN {printf "%.0f", (a - b) / s}')
+OVER_RSS=$(peak_rss_mb "$OVER_PID")
+stop "$OVER_PID"
+
+echo "== 1,000 concurrent connections on GET /menu for ${ROUND_SECS}s" >&2
+start conns --data-dir "$WORK/conns" --payment-gateway-url "$GATEWAY" --listen 127.0.0.1:0
+CONNS_PID=$PID
+read -r conn_rate _ conn_p99 _ < <(run_wrk 2 1000 "$ROUND_SECS" "$URL/menu" "$WORK/plain.lua")
+CONNS_RSS=$(peak_rss_mb "$CONNS_PID")
+stop "$CONNS_PID"
+
+ratio=$(awk -v o="${R[default.orders.med]}" -v h="${R[default.health.med]}" 'BEGIN {if (h > 0) printf "%.0f %%", 100 * o / h; else print "n/a"}')
+echo
+echo "Reference server on $(nproc) cores, loopback, medians of $ROUNDS rounds of ${ROUND_SECS}s (wrk -t2 -c64)"
+printf '%-44s %14s %14s\n' "figure" "default" "naive"
+printf '%-44s %14s %14s\n' "GET /health (req/s)" "${R[default.health.med]}" "${R[naive.health.med]}"
+printf '%-44s %14s %14s\n' "POST /orders durable (201/s)" "${R[default.orders.med]}" "${R[naive.orders.med]}"
+printf '%-44s %14s %14s\n' "POST /orders / GET /health" "$ratio" ""
+printf '%-44s %14s %14s\n' "POST /orders p99 at full load (ms)" "${R[default.orders_p99_full.med]}" "${R[naive.orders_p99_full.med]}"
+printf '%-44s %14s %14s\n' "half-rate target (req/s)" "${R[default.half_target]}" "${R[naive.half_target]}"
+printf '%-44s %14s %14s\n' "  achieved (req/s)" "${R[default.half_rate]}" "${R[naive.half_rate]}"
+printf '%-44s %14s %14s\n' "  POST /orders p99 at half rate (ms)" "${R[default.half_p99]}" "${R[naive.half_p99]}"
+printf '%-44s %14s %14s\n' "peak RSS after these runs (MB)" "${R[default.rss]}" "${R[naive.rss]}"
+echo "  (half rate measured with $HALF_NOTE)"
+echo
+echo "Overload, default profile: ${OVERLOAD_SECS}s at 3x kitchen capacity ($OVER_TOOL)"
+printf '%-44s %14s\n' "kitchen capacity (orders/s)" "$CAPACITY"
+printf '%-44s %14s\n' "offered (req/s)" "${offered_actual:-n/a}"
+printf '%-44s %14s\n' "goodput: 201 per second" "$goodput"
+printf '%-44s %14s\n' "cooked to ready per second" "$cooked"
+printf '%-44s %14s\n' "503 answers" "${shed:-0}"
+printf '%-44s %14s\n' "p99 of 503s, server-side (ms)" "$shed_p99"
+printf '%-44s %14s\n' "peak RSS (MB)" "$OVER_RSS"
+echo
+printf '%-44s %14s\n' "1,000 connections on GET /menu (req/s)" "$conn_rate"
+printf '%-44s %14s\n' "  p99 (ms)" "$conn_p99"
+printf '%-44s %14s\n' "  peak RSS (MB)" "$CONNS_RSS"

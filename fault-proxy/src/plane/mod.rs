@@ -1,0 +1,158 @@
+//! The data plane: a listener per enabled proxy, and per accepted connection
+//! two pumps (client → upstream, upstream → client) that apply the proxy's
+//! toxics for their direction.
+
+mod pump;
+mod stage;
+
+use crate::{Stream, Toxic};
+use pump::{End, Pump};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// A toxic as the data plane sees it: `id` changes on every add or update so
+/// each connection redraws its toxicity then.
+#[derive(Debug, Clone)]
+pub(crate) struct ActiveToxic {
+    pub id: u64,
+    pub toxic: Toxic,
+}
+
+/// A proxy's toxics, per direction, in the order they were added.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ToxicSet {
+    pub upstream: Vec<ActiveToxic>,
+    pub downstream: Vec<ActiveToxic>,
+}
+
+impl ToxicSet {
+    pub fn direction_mut(&mut self, stream: Stream) -> &mut Vec<ActiveToxic> {
+        match stream {
+            Stream::Upstream => &mut self.upstream,
+            Stream::Downstream => &mut self.downstream,
+        }
+    }
+}
+
+/// A running listener; dropping it does not stop it, [`Listener::stop`] does.
+pub(crate) struct Listener {
+    pub addr: SocketAddr,
+    stop: CancellationToken,
+    accept: JoinHandle<()>,
+}
+
+impl Listener {
+    /// Binds `listen` and starts accepting; connections end when `parent` is cancelled.
+    pub async fn start(
+        listen: &str,
+        upstream: &str,
+        toxics: watch::Receiver<Arc<ToxicSet>>,
+        parent: &CancellationToken,
+        tracker: &TaskTracker,
+    ) -> std::io::Result<Listener> {
+        let listener = TcpListener::bind(listen).await?;
+        let addr = listener.local_addr()?;
+        let stop = parent.child_token();
+        let accept = tokio::spawn(accept_loop(
+            listener,
+            Arc::from(upstream),
+            toxics,
+            stop.clone(),
+            tracker.clone(),
+        ));
+        Ok(Listener { addr, stop, accept })
+    }
+
+    /// Closes the listener (new connections are refused) and every open connection.
+    pub async fn stop(self) {
+        self.stop.cancel();
+        let _ = self.accept.await;
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    upstream: Arc<str>,
+    toxics: watch::Receiver<Arc<ToxicSet>>,
+    stop: CancellationToken,
+    tracker: TaskTracker,
+) {
+    loop {
+        let accepted = tokio::select! {
+            _ = stop.cancelled() => return,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((client, _)) => {
+                tracker.spawn(serve_connection(
+                    client,
+                    upstream.clone(),
+                    toxics.clone(),
+                    stop.child_token(),
+                ));
+            }
+            // Out of file descriptors or a client that vanished: keep serving.
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    }
+}
+
+/// How long to wait for the upstream to accept before dropping the client.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+async fn serve_connection(
+    client: TcpStream,
+    upstream: Arc<str>,
+    toxics: watch::Receiver<Arc<ToxicSet>>,
+    conn: CancellationToken,
+) {
+    let server = tokio::select! {
+        _ = conn.cancelled() => return,
+        server = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&*upstream)) => server,
+    };
+    let server = match server {
+        Ok(Ok(server)) => server,
+        Ok(Err(e)) => {
+            tracing::debug!(upstream = %upstream, error = %e, "upstream refused");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(upstream = %upstream, "upstream connect timed out");
+            return;
+        }
+    };
+    // Requests and answers are small; Nagle would add 40 ms to some of them.
+    let _ = client.set_nodelay(true);
+    let _ = server.set_nodelay(true);
+    let client = Arc::new(client);
+    let server = Arc::new(server);
+    let up = Pump::new(
+        client.clone(),
+        server.clone(),
+        Stream::Upstream,
+        toxics.clone(),
+        conn.clone(),
+    );
+    let down = Pump::new(
+        server.clone(),
+        client.clone(),
+        Stream::Downstream,
+        toxics,
+        conn.clone(),
+    );
+    let (a, b) = tokio::join!(up.run(), down.run());
+    if a == End::Reset || b == End::Reset {
+        // SO_LINGER 0: closing sends RST instead of FIN ("connection reset by peer").
+        let _ = client.set_zero_linger();
+        let _ = server.set_zero_linger();
+    }
+}

@@ -1,0 +1,476 @@
+//! One direction of one proxied connection: reads chunks from one socket,
+//! passes them through the direction's toxics, and writes them to the other
+//! socket when they are due. Toxics added, updated or removed while the
+//! connection is open take effect at once; data a toxic still holds when the
+//! source closes is delivered before the close.
+
+use super::stage::{ms, Stage};
+use super::ToxicSet;
+use crate::{Stream, ToxicKind};
+use bytes::{Bytes, BytesMut};
+use std::collections::VecDeque;
+use std::io;
+use std::sync::Arc;
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio::time::{sleep_until, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// Largest read, as Toxiproxy's 32 KiB copy buffer.
+const CHUNK: usize = 32 * 1024;
+/// Reading stops while this much data waits inside toxics (backpressure).
+const MAX_BUFFERED: usize = 4 * 1024 * 1024;
+
+/// How a direction ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum End {
+    /// The source closed and everything (then the close) was delivered.
+    Closed,
+    /// The connection is to be closed now (a toxic, a write error, the proxy stopping).
+    Killed,
+    /// The connection is to be reset (reset_peer).
+    Reset,
+}
+
+#[derive(Debug)]
+enum Piece {
+    Data {
+        due: Instant,
+        arrival: Instant,
+        bytes: Bytes,
+    },
+    Eof {
+        due: Instant,
+        arrival: Instant,
+    },
+    Kill {
+        due: Instant,
+    },
+    Reset {
+        due: Instant,
+    },
+}
+
+impl Piece {
+    fn due(&self) -> Instant {
+        match self {
+            Piece::Data { due, .. }
+            | Piece::Eof { due, .. }
+            | Piece::Kill { due }
+            | Piece::Reset { due } => *due,
+        }
+    }
+}
+
+pub(crate) struct Pump {
+    src: Arc<TcpStream>,
+    dst: Arc<TcpStream>,
+    stream: Stream,
+    toxics: watch::Receiver<Arc<ToxicSet>>,
+    conn: CancellationToken,
+    chain: Vec<Stage>,
+    queue: VecDeque<Piece>,
+    queued_bytes: usize,
+    /// Data a timeout toxic holds back, with its arrival time.
+    held: VecDeque<(Instant, Bytes)>,
+    held_bytes: usize,
+    held_eof: Option<Instant>,
+    /// No more reading: EOF seen, or a toxic ended the stream.
+    read_done: bool,
+}
+
+impl Pump {
+    pub fn new(
+        src: Arc<TcpStream>,
+        dst: Arc<TcpStream>,
+        stream: Stream,
+        toxics: watch::Receiver<Arc<ToxicSet>>,
+        conn: CancellationToken,
+    ) -> Pump {
+        Pump {
+            src,
+            dst,
+            stream,
+            toxics,
+            conn,
+            chain: Vec::new(),
+            queue: VecDeque::new(),
+            queued_bytes: 0,
+            held: VecDeque::new(),
+            held_bytes: 0,
+            held_eof: None,
+            read_done: false,
+        }
+    }
+
+    pub async fn run(mut self) -> End {
+        self.apply_toxics();
+        let end = self.pump().await;
+        if end != End::Closed {
+            self.conn.cancel();
+        }
+        end
+    }
+
+    async fn pump(&mut self) -> End {
+        loop {
+            if let Some(end) = self.flush_due().await {
+                return end;
+            }
+            let timer = self.next_timer();
+            let can_read = !self.read_done && self.queued_bytes + self.held_bytes < MAX_BUFFERED;
+            tokio::select! {
+                biased;
+                _ = self.conn.cancelled() => return End::Killed,
+                changed = self.toxics.changed() => {
+                    if changed.is_err() {
+                        return End::Killed;
+                    }
+                    self.apply_toxics();
+                }
+                _ = sleep_until(timer.unwrap_or_else(Instant::now)), if timer.is_some() => {
+                    self.expire_timeouts();
+                }
+                ready = self.src.readable(), if can_read => {
+                    if ready.is_err() {
+                        self.on_eof(Instant::now());
+                        continue;
+                    }
+                    if let Some(end) = self.read_chunk().await {
+                        return end;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads what the socket has; writes it straight through when no toxic
+    /// touches data and nothing is queued (the fast path).
+    async fn read_chunk(&mut self) -> Option<End> {
+        let mut buf = BytesMut::with_capacity(CHUNK);
+        match self.src.try_read_buf(&mut buf) {
+            Ok(0) => self.on_eof(Instant::now()),
+            Ok(n) => {
+                if self.queue.is_empty() && self.held.is_empty() && !self.touches_data() {
+                    if write_all(&self.dst, &buf, &self.conn).await.is_err() {
+                        return Some(End::Killed);
+                    }
+                } else {
+                    let bytes = if n < CHUNK / 4 {
+                        Bytes::copy_from_slice(&buf)
+                    } else {
+                        buf.freeze()
+                    };
+                    self.ingest(Instant::now(), bytes);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            // A reset or failed source ends its input, as Toxiproxy treats it.
+            Err(_) => self.on_eof(Instant::now()),
+        }
+        None
+    }
+
+    fn touches_data(&self) -> bool {
+        self.chain
+            .iter()
+            .any(|s| s.active && !matches!(s.kind, ToxicKind::SlowClose { .. }))
+    }
+
+    /// Runs one chunk through the chain and queues what comes out.
+    fn ingest(&mut self, arrival: Instant, bytes: Bytes) {
+        let now = Instant::now();
+        let mut pieces = vec![(arrival, bytes)];
+        let mut end_after: Option<Piece> = None;
+        for stage in self.chain.iter_mut().filter(|s| s.active) {
+            match stage.kind {
+                ToxicKind::Timeout { timeout } => {
+                    // Held until the toxic goes; data restarts its timer as in Toxiproxy.
+                    if timeout > 0 {
+                        stage.deadline = Some(now + ms(timeout));
+                    }
+                    for (_, bytes) in pieces {
+                        self.held_bytes += bytes.len();
+                        self.held.push_back((arrival, bytes));
+                    }
+                    return;
+                }
+                ToxicKind::ResetPeer { timeout } => {
+                    // The data that triggers the reset is lost, as with a real RST.
+                    end_after = Some(Piece::Reset {
+                        due: now + ms(timeout),
+                    });
+                    pieces.clear();
+                    break;
+                }
+                ToxicKind::LimitData { bytes: limit } => {
+                    let mut remaining = limit.saturating_sub(stage.sent);
+                    let mut kept = Vec::with_capacity(pieces.len());
+                    for (ready, mut bytes) in pieces {
+                        if remaining == 0 {
+                            break;
+                        }
+                        let take = usize::try_from(remaining)
+                            .unwrap_or(usize::MAX)
+                            .min(bytes.len());
+                        bytes.truncate(take);
+                        remaining -= take as u64;
+                        stage.sent += take as u64;
+                        kept.push((ready, bytes));
+                    }
+                    pieces = kept;
+                    if stage.sent >= limit {
+                        end_after = Some(Piece::Kill { due: now });
+                    }
+                }
+                _ if stage.is_timing() => pieces = stage.time(arrival, pieces),
+                _ => {}
+            }
+        }
+        for (due, bytes) in pieces {
+            self.queued_bytes += bytes.len();
+            self.push(Piece::Data {
+                due,
+                arrival,
+                bytes,
+            });
+        }
+        if let Some(end) = end_after {
+            self.read_done = true;
+            self.push(end);
+        }
+    }
+
+    /// Queues a piece, never ahead of the one before it (TCP keeps order).
+    fn push(&mut self, piece: Piece) {
+        let floor = self.queue.back().map(Piece::due);
+        let piece = match (piece, floor) {
+            (
+                Piece::Data {
+                    due,
+                    arrival,
+                    bytes,
+                },
+                Some(f),
+            ) => Piece::Data {
+                due: due.max(f),
+                arrival,
+                bytes,
+            },
+            (Piece::Eof { due, arrival }, Some(f)) => Piece::Eof {
+                due: due.max(f),
+                arrival,
+            },
+            (Piece::Kill { due }, Some(f)) => Piece::Kill { due: due.max(f) },
+            (Piece::Reset { due }, Some(f)) => Piece::Reset { due: due.max(f) },
+            (piece, None) => piece,
+        };
+        self.queue.push_back(piece);
+    }
+
+    fn on_eof(&mut self, at: Instant) {
+        self.read_done = true;
+        let holding = self
+            .chain
+            .iter()
+            .any(|s| s.active && matches!(s.kind, ToxicKind::Timeout { .. }));
+        if holding || !self.held.is_empty() {
+            self.held_eof = Some(at);
+            return;
+        }
+        if let Some(stage) = self
+            .chain
+            .iter()
+            .find(|s| s.active && matches!(s.kind, ToxicKind::ResetPeer { .. }))
+        {
+            if let ToxicKind::ResetPeer { timeout } = stage.kind {
+                self.push(Piece::Reset {
+                    due: at + ms(timeout),
+                });
+                return;
+            }
+        }
+        self.push(Piece::Eof {
+            due: at + self.slow_close(),
+            arrival: at,
+        });
+    }
+
+    fn slow_close(&self) -> std::time::Duration {
+        self.chain
+            .iter()
+            .filter(|s| s.active)
+            .map(|s| match s.kind {
+                ToxicKind::SlowClose { delay } => ms(delay),
+                _ => std::time::Duration::ZERO,
+            })
+            .sum()
+    }
+
+    fn next_timer(&self) -> Option<Instant> {
+        let deadline = self.chain.iter().filter_map(|s| s.deadline).min();
+        match (self.queue.front().map(Piece::due), deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn expire_timeouts(&mut self) {
+        let now = Instant::now();
+        if self
+            .chain
+            .iter()
+            .any(|s| s.deadline.is_some_and(|d| d <= now))
+        {
+            for stage in &mut self.chain {
+                stage.deadline = None;
+            }
+            self.held.clear();
+            self.held_bytes = 0;
+            self.read_done = true;
+            self.push(Piece::Kill { due: now });
+        }
+    }
+
+    /// Writes every piece that is due; returns how the direction ended, if it did.
+    async fn flush_due(&mut self) -> Option<End> {
+        loop {
+            let due = self.queue.front()?.due();
+            if due > Instant::now() {
+                return None;
+            }
+            match self.queue.pop_front()? {
+                Piece::Data { bytes, .. } => {
+                    self.queued_bytes -= bytes.len();
+                    if write_all(&self.dst, &bytes, &self.conn).await.is_err() {
+                        return Some(End::Killed);
+                    }
+                }
+                Piece::Eof { .. } => {
+                    // Half-close: the other direction may still be talking.
+                    let _ = socket2::SockRef::from(&*self.dst).shutdown(std::net::Shutdown::Write);
+                    return Some(End::Closed);
+                }
+                Piece::Kill { .. } => return Some(End::Killed),
+                Piece::Reset { .. } => return Some(End::Reset),
+            }
+        }
+    }
+
+    /// Brings the chain in line with the proxy's toxics for this direction.
+    fn apply_toxics(&mut self) {
+        let set = Arc::clone(&self.toxics.borrow_and_update());
+        let wanted = match self.stream {
+            Stream::Upstream => &set.upstream,
+            Stream::Downstream => &set.downstream,
+        };
+        if wanted.len() == self.chain.len()
+            && wanted.iter().zip(&self.chain).all(|(w, s)| w.id == s.id)
+        {
+            return;
+        }
+        let now = Instant::now();
+        let mut old = std::mem::take(&mut self.chain);
+        let mut retime = false;
+        for toxic in wanted {
+            if let Some(pos) = old.iter().position(|s| s.id == toxic.id) {
+                self.chain.push(old.remove(pos));
+                continue;
+            }
+            let mut stage = Stage::new(
+                toxic.id,
+                &toxic.toxic.name,
+                toxic.toxic.kind.clone(),
+                toxic.toxic.toxicity,
+                now,
+            );
+            // An update keeps per-connection state (bytes already let through).
+            if let Some(pos) = old.iter().position(|s| s.name == stage.name) {
+                let prev = old.remove(pos);
+                if prev.kind.type_name() == stage.kind.type_name() {
+                    stage.sent = prev.sent;
+                }
+                retime |= prev.active && prev.is_timing();
+            }
+            self.chain.push(stage);
+        }
+        // Whatever is left in `old` was removed.
+        retime |= old.iter().any(|s| s.active && s.is_timing());
+        let released_hold = !self.held.is_empty() || self.held_eof.is_some();
+        let still_holding = self
+            .chain
+            .iter()
+            .any(|s| s.active && matches!(s.kind, ToxicKind::Timeout { .. }));
+        if retime {
+            self.retime(now);
+        }
+        if released_hold && !still_holding {
+            self.release_held();
+        }
+    }
+
+    /// Recomputes when queued data leaves after a timing toxic went away, from
+    /// each chunk's arrival through the toxics that remain.
+    fn retime(&mut self, now: Instant) {
+        let mut timing: Vec<Stage> = self
+            .chain
+            .iter()
+            .filter(|s| s.active && s.is_timing())
+            .cloned()
+            .collect();
+        for stage in &mut timing {
+            stage.busy_until = Some(now);
+        }
+        let slow_close = self.slow_close();
+        let old = std::mem::take(&mut self.queue);
+        for piece in old {
+            match piece {
+                Piece::Data { arrival, bytes, .. } => {
+                    let mut pieces = vec![(arrival, bytes)];
+                    for stage in &mut timing {
+                        pieces = stage.time(arrival, pieces);
+                    }
+                    for (due, bytes) in pieces {
+                        self.push(Piece::Data {
+                            due,
+                            arrival,
+                            bytes,
+                        });
+                    }
+                }
+                Piece::Eof { arrival, .. } => self.push(Piece::Eof {
+                    due: arrival + slow_close,
+                    arrival,
+                }),
+                other => self.push(other),
+            }
+        }
+    }
+
+    fn release_held(&mut self) {
+        self.held_bytes = 0;
+        for (arrival, bytes) in std::mem::take(&mut self.held) {
+            self.ingest(arrival, bytes);
+        }
+        if let Some(at) = self.held_eof.take() {
+            self.on_eof(at);
+        }
+    }
+}
+
+/// Writes all of `bytes`, giving up when the connection is being torn down.
+async fn write_all(dst: &TcpStream, mut bytes: &[u8], conn: &CancellationToken) -> io::Result<()> {
+    while !bytes.is_empty() {
+        match dst.try_write(bytes) {
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                tokio::select! {
+                    _ = conn.cancelled() => return Err(io::ErrorKind::ConnectionAborted.into()),
+                    ready = dst.writable() => ready?,
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,6 @@
+//! The fault proxy's integration tests: one binary, one module per feature.
+
+mod api;
+mod compat;
+mod helpers;
+mod toxics;

@@ -1,0 +1,434 @@
+//! Each toxic's effect on real loopback connections through the built-in proxy.
+
+use crate::helpers::*;
+use fault_proxy::{ProxyUpdate, Stream, Toxic};
+use serde_json::json;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latency_is_counted_from_each_chunks_arrival_so_it_does_not_accumulate() {
+    let server = spawn_server().await;
+    let proxy = proxy_to(&server, "lat", echo_upstream().await).await;
+    server
+        .client
+        .add_toxic(
+            "lat",
+            &toxic(
+                "slow",
+                "latency",
+                Stream::Downstream,
+                json!({"latency": 100}),
+            ),
+        )
+        .await
+        .unwrap();
+    let socket = TcpStream::connect(proxy).await.unwrap();
+    socket.set_nodelay(true).unwrap();
+    // Twenty messages 20 ms apart, read back on a second task: each one comes
+    // back ~100 ms after it was sent, so the whole exchange takes ~0.5 s, not 2 s.
+    let (mut reader, mut writer) = socket.into_split();
+    let started = Instant::now();
+    let sender = tokio::spawn(async move {
+        let mut sent = Vec::new();
+        for i in 0..20u8 {
+            sent.push(Instant::now());
+            writer.write_all(&[i; 8]).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        sent
+    });
+    let mut arrived = Vec::new();
+    let mut buf = [0u8; 8];
+    for _ in 0..20 {
+        reader.read_exact(&mut buf).await.unwrap();
+        arrived.push(Instant::now());
+    }
+    let sent = sender.await.unwrap();
+    let total = started.elapsed();
+    for (i, (s, a)) in sent.iter().zip(&arrived).enumerate() {
+        let delay = a.duration_since(*s);
+        assert!(
+            delay >= Duration::from_millis(95),
+            "message {i} came back after {delay:?}"
+        );
+        assert!(
+            delay < Duration::from_millis(400),
+            "message {i} came back after {delay:?}"
+        );
+    }
+    assert!(
+        total < Duration::from_millis(1500),
+        "20 messages took {total:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bandwidth_holds_a_large_transfer_to_its_rate() {
+    let server = spawn_server().await;
+    let payload = vec![7u8; 400_000];
+    let proxy = proxy_to(&server, "bw", sending_upstream(payload.clone()).await).await;
+    // 1000 KB/s: 400 KB take 0.4 s.
+    server
+        .client
+        .add_toxic(
+            "bw",
+            &toxic(
+                "thin",
+                "bandwidth",
+                Stream::Downstream,
+                json!({"rate": 1000}),
+            ),
+        )
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut socket = TcpStream::connect(proxy).await.unwrap();
+    let (data, ended) = read_to_end(&mut socket, Duration::from_secs(10)).await;
+    let took = started.elapsed();
+    ended.unwrap();
+    assert_eq!(data, payload);
+    assert!(
+        took >= Duration::from_millis(380),
+        "400 KB at 1000 KB/s took {took:?}"
+    );
+    assert!(
+        took < Duration::from_millis(1200),
+        "400 KB at 1000 KB/s took {took:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_huge_bandwidth_rate_passes_data_without_panicking() {
+    let server = spawn_server().await;
+    let proxy = proxy_to(&server, "wide", echo_upstream().await).await;
+    let huge = toxic(
+        "huge",
+        "bandwidth",
+        Stream::Downstream,
+        json!({"rate": u64::MAX}),
+    );
+    server.client.add_toxic("wide", &huge).await.unwrap();
+    let mut socket = TcpStream::connect(proxy).await.unwrap();
+    round_trip(&mut socket, &[1u8; 70_000]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timeout_of_zero_holds_data_until_the_toxic_is_removed() {
+    let server = spawn_server().await;
+    let proxy = proxy_to(&server, "hold", echo_upstream().await).await;
+    server
+        .client
+        .add_toxic(
+            "hold",
+            &toxic(
+                "stall",
+                "timeout",
+                Stream::Downstream,
+                json!({"timeout": 0}),
+            ),
+        )
+        .await
+        .unwrap();
+    let mut socket = TcpStream::connect(proxy).await.unwrap();
+    socket.write_all(b"ping").await.unwrap();
+    let mut buf = [0u8; 4];
+    let early = tokio::time::timeout(Duration::from_millis(400), socket.read_exact(&mut buf)).await;
+    assert!(early.is_err(), "nothing passes while the toxic is there");
+    server.client.remove_toxic("hold", "stall").await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), socket.read_exact(&mut buf))
+        .await
+        .expect("released")
+        .unwrap();
+    assert_eq!(&buf, b"ping");
+    round_trip(&mut socket, b"still open").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timeout_closes_the_connection_after_its_delay() {
+    let server = spawn_server().await;
+    let proxy = proxy_to(&server, "cut", echo_upstream().await).await;
+    server
+        .client
+        .add_toxic(
+            "cut",
+            &toxic("t", "timeout", Stream::Downstream, json!({"timeout": 200})),
+        )
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut socket = TcpStream::connect(proxy).await.unwrap();
+    socket.write_all(b"lost").await.unwrap();
+    let (data, _) = read_to_end(&mut socket, Duration::from_secs(5)).await;
+    assert!(data.is_empty(), "no data passes a timeout toxic");
+    assert!(
+        started.elapsed() >= Duration::from_millis(190),
+        "closed after {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn reset_peer_resets_the_connection() {
+    let server = spawn_server().await;
+    let proxy = proxy_to(&server, "rst", echo_upstream().await).await;
+    server
+        .client
+        .add_toxic(
+            "rst",
+            &toxic(
+                "boom",
+                "reset_peer",
+                Stream::Downstream,
+                json!({"timeout": 0}),
+            ),
+        )
+        .await
+        .unwrap();
+    let mut socket = TcpStream::connect(proxy).await.unwrap();
+    socket.write_all(b"hello").await.unwrap();
+    let (data, ended) = read_to_end(&mut socket, Duration::from_secs(5)).await;
+    assert!(data.is_empty());
+    let err = ended.expect_err("a reset, not a clean close");
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset, "{err}");
+}
+
+#[tokio::test]
+async fn limit_data_closes_the_connection_after_its_bytes() {
+    let server = spawn_server().await;
+    let proxy = proxy_to(&server, "lim", echo_upstream().await).await;
+    server
+        .client
+        .add_toxic(
+            "lim",
+            &toxic(
+                "cap",
+                "limit_data",
+                Stream::Downstream,
+                json!({"bytes": 10}),
+            ),
+        )
+        .await
+        .unwrap();
+    let mut socket = TcpStream::connect(proxy).await.unwrap();
+    socket.write_all(&[5u8; 100]).await.unwrap();
+    let (data, _) = read_to_end(&mut socket, Duration::from_secs(5)).await;
+    assert_eq!(data, vec![5u8; 10]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_held_in_a_toxic_is_delivered_before_the_close() {
+    let server = spawn_server().await;
+    let proxy = proxy_to(
+        &server,
+        "drain",
+        sending_upstream(b"hello, then bye".to_vec()).await,
+    )
+    .await;
+    server
+        .client
+        .add_toxic(
+            "drain",
+            &toxic(
+                "slow",
+                "latency",
+                Stream::Downstream,
+                json!({"latency": 300}),
+            ),
+        )
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut socket = TcpStream::connect(proxy).await.unwrap();
+    let (data, ended) = read_to_end(&mut socket, Duration::from_secs(5)).await;
+    ended.unwrap();
+    assert_eq!(data, b"hello, then bye");
+    assert!(
+        started.elapsed() >= Duration::from_millis(290),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_close_delays_the_close_but_not_the_data() {
+    let server = spawn_server().await;
+    let proxy = proxy_to(&server, "sc", sending_upstream(b"data".to_vec()).await).await;
+    server
+        .client
+        .add_toxic(
+            "sc",
+            &toxic(
+                "linger",
+                "slow_close",
+                Stream::Downstream,
+                json!({"delay": 300}),
+            ),
+        )
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut socket = TcpStream::connect(proxy).await.unwrap();
+    let mut first = [0u8; 4];
+    socket.read_exact(&mut first).await.unwrap();
+    let data_after = started.elapsed();
+    let (rest, ended) = read_to_end(&mut socket, Duration::from_secs(5)).await;
+    ended.unwrap();
+    assert!(rest.is_empty());
+    assert!(
+        data_after < Duration::from_millis(250),
+        "data took {data_after:?}"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(290),
+        "closed after {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_slicer_cuts_data_into_small_delayed_pieces_without_losing_any() {
+    let server = spawn_server().await;
+    let payload: Vec<u8> = (0..2000u32).map(|i| (i % 251) as u8).collect();
+    let proxy = proxy_to(&server, "sl", sending_upstream(payload.clone()).await).await;
+    let slicer = toxic(
+        "bits",
+        "slicer",
+        Stream::Downstream,
+        json!({"average_size": 20, "size_variation": 5, "delay": 2000}),
+    );
+    server.client.add_toxic("sl", &slicer).await.unwrap();
+    let started = Instant::now();
+    let mut socket = TcpStream::connect(proxy).await.unwrap();
+    let mut data = Vec::new();
+    let mut reads = 0;
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = socket.read(&mut buf).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        reads += 1;
+        data.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(data, payload);
+    // ~100 slices 2 ms apart.
+    assert!(reads >= 20, "arrived in {reads} reads");
+    assert!(
+        started.elapsed() >= Duration::from_millis(100),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn toxics_added_and_removed_on_an_open_connection_take_effect_on_it() {
+    let server = spawn_server().await;
+    let proxy = proxy_to(&server, "live", echo_upstream().await).await;
+    let mut socket = TcpStream::connect(proxy).await.unwrap();
+    socket.set_nodelay(true).unwrap();
+    let before = round_trip(&mut socket, b"a").await;
+    server
+        .client
+        .add_toxic(
+            "live",
+            &toxic("late", "latency", Stream::Upstream, json!({"latency": 250})),
+        )
+        .await
+        .unwrap();
+    let during = round_trip(&mut socket, b"b").await;
+    server.client.remove_toxic("live", "late").await.unwrap();
+    let after = round_trip(&mut socket, b"c").await;
+    assert!(before < Duration::from_millis(150), "before: {before:?}");
+    assert!(during >= Duration::from_millis(245), "during: {during:?}");
+    assert!(after < Duration::from_millis(150), "after: {after:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_a_latency_toxic_releases_the_data_it_holds() {
+    let server = spawn_server().await;
+    let proxy = proxy_to(&server, "rel", echo_upstream().await).await;
+    server
+        .client
+        .add_toxic(
+            "rel",
+            &toxic(
+                "long",
+                "latency",
+                Stream::Downstream,
+                json!({"latency": 5000}),
+            ),
+        )
+        .await
+        .unwrap();
+    let mut socket = TcpStream::connect(proxy).await.unwrap();
+    socket.write_all(b"held").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    server.client.remove_toxic("rel", "long").await.unwrap();
+    let mut buf = [0u8; 4];
+    tokio::time::timeout(Duration::from_secs(2), socket.read_exact(&mut buf))
+        .await
+        .expect("released")
+        .unwrap();
+    assert_eq!(&buf, b"held");
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn a_toxicity_of_zero_never_applies() {
+    let server = spawn_server().await;
+    let proxy = proxy_to(&server, "zero", echo_upstream().await).await;
+    let never = Toxic::from_parts(
+        "never",
+        "latency",
+        Stream::Downstream,
+        0.0,
+        &json!({"latency": 2000}),
+    )
+    .unwrap();
+    server.client.add_toxic("zero", &never).await.unwrap();
+    let mut socket = TcpStream::connect(proxy).await.unwrap();
+    assert!(round_trip(&mut socket, b"fast").await < Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn a_disabled_proxy_refuses_connections_until_enabled_again() {
+    let server = spawn_server().await;
+    let proxy = proxy_to(&server, "gate", echo_upstream().await).await;
+    let mut open = TcpStream::connect(proxy).await.unwrap();
+    round_trip(&mut open, b"x").await;
+    let off = ProxyUpdate {
+        enabled: Some(false),
+        ..Default::default()
+    };
+    assert!(
+        !server
+            .client
+            .update_proxy("gate", &off)
+            .await
+            .unwrap()
+            .enabled
+    );
+    assert!(
+        TcpStream::connect(proxy).await.is_err(),
+        "a disabled proxy refuses connections"
+    );
+    let (data, _) = read_to_end(&mut open, Duration::from_secs(5)).await;
+    assert!(data.is_empty(), "its open connections are closed");
+    let on = ProxyUpdate {
+        enabled: Some(true),
+        ..Default::default()
+    };
+    let listen = server
+        .client
+        .update_proxy("gate", &on)
+        .await
+        .unwrap()
+        .listen;
+    let mut again = TcpStream::connect(listen.parse::<std::net::SocketAddr>().unwrap())
+        .await
+        .unwrap();
+    round_trip(&mut again, b"y").await;
+}

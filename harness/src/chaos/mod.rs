@@ -1,0 +1,270 @@
+//! Fault injection for a run: the fault proxies on the scenario's links (a
+//! real Toxiproxy when one is named, else the built-in one), the fault
+//! timeline, and the guarantee that a run leaves no proxy and no toxic behind
+//! (on finish, on cleanup, and on drop when a panic skips both).
+
+mod orphans;
+mod timeline;
+
+pub use timeline::Timeline;
+
+use fault_proxy::{Client, ClientError, NewProxy, Server, Toxic};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A named network path a fault proxy can sit on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Link {
+    pub name: String,
+    /// Where the proxy listens; `127.0.0.1:0` picks a free port.
+    pub listen: String,
+    /// Where it forwards to (`host:port`).
+    pub upstream: String,
+}
+
+/// A toxic applied on a link for a window of the run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fault {
+    pub name: String,
+    /// When the window opens, from the run's start.
+    pub at: Duration,
+    pub duration: Duration,
+    pub link: String,
+    pub toxic: Toxic,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChaosError {
+    #[error("could not start the built-in fault proxy on 127.0.0.1: {0}")]
+    Builtin(#[source] std::io::Error),
+    #[error("cannot reach Toxiproxy at {url} ({source}); start it, or leave out --toxiproxy to use the built-in proxy")]
+    Unreachable {
+        url: String,
+        #[source]
+        source: ClientError,
+    },
+    #[error("could not put a proxy on link `{link}` ({listen} → {upstream}): {source}")]
+    Link {
+        link: String,
+        listen: String,
+        upstream: String,
+        #[source]
+        source: ClientError,
+    },
+    #[error("link `{0}` is declared twice")]
+    DuplicateLink(String),
+    #[error(
+        "the proxy for link `{link}` reports listen address `{listen}`, which does not resolve"
+    )]
+    BadListen { link: String, listen: String },
+    #[error("some fault proxies could not be removed: {0}")]
+    Cleanup(String),
+}
+
+/// The built-in server, running on this process's runtime.
+struct Builtin {
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+/// The fault proxies of one run.
+pub struct Chaos {
+    client: Client,
+    builtin: Option<Builtin>,
+    /// Link name → proxy name, for every proxy this run created and still owns.
+    links: BTreeMap<String, String>,
+}
+
+/// Proxies are named after their link, with a prefix so they cannot be taken
+/// for someone else's on a shared Toxiproxy.
+fn proxy_name(link: &str) -> String {
+    format!("harness_{link}")
+}
+
+impl Chaos {
+    /// Connects to the Toxiproxy at `toxiproxy_url`, or starts the built-in one
+    /// on a free loopback port.
+    pub async fn start(toxiproxy_url: Option<&str>) -> Result<Chaos, ChaosError> {
+        let (client, builtin) = match toxiproxy_url {
+            Some(url) => {
+                let unreachable = |source| ChaosError::Unreachable {
+                    url: url.to_string(),
+                    source,
+                };
+                let client = Client::new(url).map_err(unreachable)?;
+                client.version().await.map_err(unreachable)?;
+                (client, None)
+            }
+            None => {
+                let server = Server::bind("127.0.0.1:0")
+                    .await
+                    .map_err(ChaosError::Builtin)?;
+                let url = server.url();
+                let (stop, stopped) = oneshot::channel::<()>();
+                let task = tokio::spawn(server.run_until(async move {
+                    let _ = stopped.await;
+                }));
+                let client =
+                    Client::new(&url).map_err(|source| ChaosError::Unreachable { url, source })?;
+                (
+                    client,
+                    Some(Builtin {
+                        stop: Some(stop),
+                        task,
+                    }),
+                )
+            }
+        };
+        Ok(Chaos {
+            client,
+            builtin,
+            links: BTreeMap::new(),
+        })
+    }
+
+    /// The Toxiproxy API this run drives.
+    pub fn api_url(&self) -> &str {
+        self.client.base_url()
+    }
+
+    /// Creates the proxy for `link` and returns the address it really listens on.
+    /// A proxy of the same name left by an earlier, killed run is replaced.
+    pub async fn add_link(&mut self, link: &Link) -> Result<SocketAddr, ChaosError> {
+        if self.links.contains_key(&link.name) {
+            return Err(ChaosError::DuplicateLink(link.name.clone()));
+        }
+        let name = proxy_name(&link.name);
+        let new = NewProxy::new(&name, &link.listen, &link.upstream);
+        let failed = |source| ChaosError::Link {
+            link: link.name.clone(),
+            listen: link.listen.clone(),
+            upstream: link.upstream.clone(),
+            source,
+        };
+        let proxy = match self.client.create_proxy(&new).await {
+            Err(e) if e.status() == Some(reqwest::StatusCode::CONFLICT) => {
+                self.client.delete_proxy(&name).await.map_err(failed)?;
+                self.client.create_proxy(&new).await.map_err(failed)?
+            }
+            other => other.map_err(failed)?,
+        };
+        self.links.insert(link.name.clone(), name);
+        let bad = || ChaosError::BadListen {
+            link: link.name.clone(),
+            listen: proxy.listen.clone(),
+        };
+        let addr = match proxy.listen.parse::<SocketAddr>() {
+            Ok(addr) => addr,
+            Err(_) => tokio::net::lookup_host(&proxy.listen)
+                .await
+                .ok()
+                .and_then(|mut a| a.next())
+                .ok_or_else(bad)?,
+        };
+        // A proxy bound to every interface is reached on loopback.
+        Ok(if addr.ip().is_unspecified() {
+            SocketAddr::from(([127, 0, 0, 1], addr.port()))
+        } else {
+            addr
+        })
+    }
+
+    /// Starts the fault timeline: each fault's toxic is added at
+    /// `run_start + at` and removed at `run_start + at + duration`.
+    pub fn start_timeline(&self, faults: Vec<Fault>, run_start: tokio::time::Instant) -> Timeline {
+        Timeline::start(self.client.clone(), self.links.clone(), faults, run_start)
+    }
+
+    /// Removes every proxy this run made (and so their toxics) and stops the
+    /// built-in server. Safe to call more than once.
+    pub async fn cleanup(&mut self) -> Result<(), ChaosError> {
+        let mut problems = Vec::new();
+        for (link, proxy) in std::mem::take(&mut self.links) {
+            match self.client.delete_proxy(&proxy).await {
+                Ok(()) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => problems.push(format!("link `{link}`: {e}")),
+            }
+        }
+        if let Some(mut builtin) = self.builtin.take() {
+            if let Some(stop) = builtin.stop.take() {
+                let _ = stop.send(());
+            }
+            match tokio::time::timeout(Duration::from_secs(10), &mut builtin.task).await {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(e))) => problems.push(format!("built-in proxy: {e}")),
+                Ok(Err(e)) => problems.push(format!("built-in proxy: {e}")),
+                Err(_) => {
+                    builtin.task.abort();
+                    problems.push("built-in proxy did not stop within 10 s".into());
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ChaosError::Cleanup(problems.join("; ")))
+        }
+    }
+}
+
+impl Drop for Chaos {
+    /// The panic path: cleanup was never awaited. The built-in server is told
+    /// to stop (its proxies go with it); on a real Toxiproxy the proxies are
+    /// deleted with plain blocking requests from a helper thread, so this works
+    /// even while the async runtime is unwinding.
+    fn drop(&mut self) {
+        if let Some(builtin) = self.builtin.as_mut() {
+            if let Some(stop) = builtin.stop.take() {
+                let _ = stop.send(());
+            }
+            self.links.clear();
+            return;
+        }
+        let proxies: Vec<String> = std::mem::take(&mut self.links).into_values().collect();
+        if proxies.is_empty() {
+            return;
+        }
+        if let Err(e) = orphans::delete_proxies(self.client.base_url(), &proxies) {
+            eprintln!(
+                "warning: fault proxies may be left on {}: {e}",
+                self.client.base_url()
+            );
+        }
+    }
+}
+
+/// `harness proxy`: serves the Toxiproxy-compatible API on `listen` until
+/// `shutdown` completes, then removes every proxy it holds.
+pub async fn serve_proxy(
+    listen: SocketAddr,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let server = Server::bind(listen).await.with_context(|| {
+        format!("binding the fault proxy API on {listen} (is a Toxiproxy already running there?)")
+    })?;
+    println!(
+        "fault proxy: Toxiproxy API on {} (Ctrl-C stops it)",
+        server.url()
+    );
+    let (stop, stopped) = oneshot::channel::<()>();
+    let mut serving = tokio::spawn(server.run_until(async move {
+        let _ = stopped.await;
+    }));
+    let finished = |joined: Result<std::io::Result<()>, tokio::task::JoinError>| {
+        joined
+            .context("the fault proxy task failed")?
+            .context("serving the fault proxy API")
+    };
+    tokio::select! {
+        joined = &mut serving => return finished(joined),
+        _ = shutdown => {}
+    }
+    let _ = stop.send(());
+    finished(serving.await)
+}

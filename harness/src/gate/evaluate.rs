@@ -1,0 +1,239 @@
+//! Gates judged against a summary, and the run's verdict.
+
+use super::{Gate, Metric, Unit};
+use crate::report::summary::{Latency, Summary, Verdict, WindowFigures};
+use serde::{Deserialize, Serialize};
+
+/// How one gate fared.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct GateResult {
+    pub gate: Gate,
+    pub passed: bool,
+    /// The measured value in the gate's unit ("312ms", "1.25%", "812.5/s"), or "n/a".
+    pub actual: String,
+    /// The measured value in canonical units (ms, fraction, /s), when there was one.
+    pub actual_value: Option<f64>,
+    /// The threshold in canonical units.
+    pub threshold_value: f64,
+    /// A sentence for the report: what was measured against what.
+    pub message: String,
+}
+
+/// Judges every gate against `summary`. A gate that names a request or a fault
+/// the run does not have fails, saying so.
+pub fn evaluate(summary: &Summary, gates: &[Gate]) -> Vec<GateResult> {
+    gates.iter().map(|g| evaluate_one(summary, g)).collect()
+}
+
+/// The run's verdict and why: an invalid run (generator behind schedule) is
+/// invalid whatever its gates say, since its figures measure the generator.
+pub fn verdict(summary: &Summary) -> (Verdict, String) {
+    if let Some(why) = &summary.generator.saturation {
+        return (Verdict::Invalid, why.clone());
+    }
+    let failed: Vec<String> = summary
+        .gates
+        .iter()
+        .filter(|r| !r.passed)
+        .map(|r| r.gate.to_string())
+        .collect();
+    if !failed.is_empty() {
+        return (
+            Verdict::GateFailed,
+            format!(
+                "{} of {} gates failed: {}",
+                failed.len(),
+                summary.gates.len(),
+                failed.join("; ")
+            ),
+        );
+    }
+    let reason = if summary.gates.is_empty() {
+        "no gates were declared".to_string()
+    } else {
+        format!("all {} gates passed", summary.gates.len())
+    };
+    (Verdict::Pass, reason)
+}
+
+fn evaluate_one(summary: &Summary, gate: &Gate) -> GateResult {
+    let threshold = gate.threshold.canonical();
+    let fail = |message: String| GateResult {
+        gate: gate.clone(),
+        passed: false,
+        actual: "n/a".into(),
+        actual_value: None,
+        threshold_value: threshold,
+        message,
+    };
+    let figures = match figures(summary, gate) {
+        Ok(f) => f,
+        Err(message) => return fail(message),
+    };
+    let Some(actual) = figures.value(gate.metric) else {
+        return fail(format!(
+            "{}: no request completed{}, so there is no latency to judge",
+            gate,
+            scope_words(gate)
+        ));
+    };
+    let passed = gate.comparison.holds(actual, threshold);
+    let shown = show(actual, gate.threshold.unit);
+    GateResult {
+        gate: gate.clone(),
+        passed,
+        message: format!(
+            "{}{} was {}; the gate requires {} {}",
+            gate.metric.label(),
+            scope_words(gate),
+            shown,
+            gate.comparison.symbol(),
+            gate.threshold
+        ),
+        actual: shown,
+        actual_value: Some(actual),
+        threshold_value: threshold,
+    }
+}
+
+fn scope_words(gate: &Gate) -> String {
+    let mut words = String::new();
+    if let Some(r) = &gate.request {
+        words.push_str(&format!(" for {r}"));
+    }
+    if let Some(f) = &gate.during {
+        words.push_str(&format!(" during {f}"));
+    }
+    words
+}
+
+/// A metric over the whole run, for all requests (`None`) or one; `None` when
+/// the request is unknown or, for latency, nothing completed.
+pub(crate) fn whole_run_value(
+    summary: &Summary,
+    metric: Metric,
+    request: Option<&str>,
+) -> Option<f64> {
+    let r = summary.request(request)?;
+    Figures {
+        latency: (r.count > 0).then_some(r.latency_ms),
+        shed_rate: r.shed_rate,
+        error_rate: r.error_rate,
+        throughput: r.throughput_rps,
+    }
+    .value(metric)
+}
+
+/// The figures a gate reads: whole-run or in a fault's window, all requests or one.
+struct Figures {
+    latency: Option<Latency>,
+    shed_rate: f64,
+    error_rate: f64,
+    throughput: f64,
+}
+
+impl Figures {
+    fn of_window(w: &WindowFigures) -> Self {
+        Figures {
+            latency: w.latency_ms,
+            shed_rate: w.shed_rate,
+            error_rate: w.error_rate,
+            throughput: w.throughput_rps,
+        }
+    }
+
+    fn value(&self, metric: Metric) -> Option<f64> {
+        Some(match metric {
+            Metric::Percentile(p) => {
+                let l = self.latency?;
+                match p.label() {
+                    "p50" => l.p50,
+                    "p90" => l.p90,
+                    "p95" => l.p95,
+                    "p99" => l.p99,
+                    _ => l.p99_9,
+                }
+            }
+            Metric::Max => self.latency?.max,
+            Metric::Mean => self.latency?.mean,
+            Metric::ShedRate => self.shed_rate,
+            Metric::ErrorRate => self.error_rate,
+            Metric::Throughput => self.throughput,
+        })
+    }
+}
+
+fn figures(summary: &Summary, gate: &Gate) -> Result<Figures, String> {
+    let known_requests = || {
+        summary
+            .requests
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let unknown_request = |name: &str| {
+        format!(
+            "{gate}: this run has no request named `{name}` (requests: {})",
+            known_requests()
+        )
+    };
+    match &gate.during {
+        None => {
+            let r = summary
+                .request(gate.request.as_deref())
+                .ok_or_else(|| unknown_request(gate.request.as_deref().unwrap_or_default()))?;
+            Ok(Figures {
+                latency: (r.count > 0).then_some(r.latency_ms),
+                shed_rate: r.shed_rate,
+                error_rate: r.error_rate,
+                throughput: r.throughput_rps,
+            })
+        }
+        Some(fault) => {
+            let f = summary.fault(fault).ok_or_else(|| {
+                let known: Vec<&str> = summary.faults.iter().map(|f| f.name.as_str()).collect();
+                format!(
+                    "{gate}: this run has no fault window named `{fault}` (faults: {})",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                )
+            })?;
+            match &gate.request {
+                None => Ok(Figures::of_window(&f.during)),
+                Some(name) => f
+                    .requests
+                    .iter()
+                    .find(|r| &r.name == name)
+                    .map(|r| Figures::of_window(&r.during))
+                    .ok_or_else(|| unknown_request(name)),
+            }
+        }
+    }
+}
+
+/// A canonical value written in the gate's own unit.
+fn show(canonical: f64, unit: Unit) -> String {
+    let v = match unit {
+        Unit::Micros => canonical * 1000.0,
+        Unit::Millis | Unit::PerSecond => canonical,
+        Unit::Seconds => canonical / 1000.0,
+        Unit::Percent => canonical * 100.0,
+    };
+    let rounded = if v.abs() >= 100.0 {
+        format!("{v:.1}")
+    } else if v.abs() >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.3}")
+    };
+    let trimmed = if rounded.contains('.') {
+        rounded.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &rounded
+    };
+    format!("{trimmed}{}", unit.suffix())
+}

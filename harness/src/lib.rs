@@ -1,0 +1,12 @@
+//! The rush-hour load and chaos harness, as a library the `harness` binary
+//! and the tests both drive.
+
+pub mod chaos;
+pub mod cli;
+pub mod gate;
+pub mod load;
+pub mod record;
+pub mod report;
+pub mod run;
+pub mod scenario;
+pub mod target;

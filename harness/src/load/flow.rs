@@ -1,0 +1,204 @@
+//! One iteration of a flow: its steps in order, templates rendered, captures
+//! taken from JSON answers, `until` polls bounded, think times slept. Each
+//! request becomes one [`Sample`]; a step whose answer is not what it expects
+//! ends the iteration (the steps after it depend on it).
+
+use super::sink::Event;
+use super::Engine;
+use crate::record::{Outcome, Sample};
+use crate::scenario::{Flow, Step, Think, Vars};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::time::{Duration, Instant};
+
+/// What one simulated customer carries from iteration to iteration.
+#[derive(Clone)]
+pub struct UserState {
+    pub index: u64,
+    pub iteration: u64,
+    pub rng: StdRng,
+    /// This user's draw from each `[data]` list.
+    pub data: Vec<String>,
+    pub client: reqwest::Client,
+}
+
+impl UserState {
+    /// A user's draws are a function of the scenario's seed and its number,
+    /// so a run is repeatable.
+    pub fn new(
+        index: u64,
+        seed: u64,
+        data_lists: &[(String, Vec<String>)],
+        client: reqwest::Client,
+    ) -> UserState {
+        let mut rng = StdRng::seed_from_u64(
+            seed ^ (index.wrapping_add(1)).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
+        let data = data_lists
+            .iter()
+            .map(|(_, values)| values[rng.random_range(0..values.len())].clone())
+            .collect();
+        UserState {
+            index,
+            iteration: 0,
+            rng,
+            data,
+            client,
+        }
+    }
+}
+
+enum Answer {
+    Ok(Option<serde_json::Value>),
+    Stop,
+}
+
+impl Engine {
+    /// Runs one iteration of `flow`; its first request is due at `intended`.
+    pub(crate) async fn run_flow(
+        &self,
+        user: &mut UserState,
+        flow: &Flow,
+        iteration: u64,
+        intended: Instant,
+    ) {
+        let key = format!("{}-u{}-i{}", self.nonce, user.index, iteration);
+        let mut captures: Vec<Option<String>> = vec![None; flow.capture_slots];
+        let mut due = intended;
+        for step in &flow.steps {
+            if self.stop.is_cancelled() || self.interrupted() {
+                return;
+            }
+            let attempts = step.until.as_ref().map_or(1, |u| u.max);
+            for attempt in 1..=attempts {
+                let body = match self.send(user, step, iteration, &key, &captures, due).await {
+                    Answer::Ok(body) => body,
+                    Answer::Stop => return,
+                };
+                for (slot, pointer) in &step.captures {
+                    let value = body.as_ref().and_then(|b| b.pointer(pointer));
+                    captures[*slot] = value.map(|v| match v {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    });
+                }
+                let Some(until) = &step.until else { break };
+                let done =
+                    body.as_ref().and_then(|b| b.pointer(&until.pointer)) == Some(&until.equals);
+                if done {
+                    break;
+                }
+                if attempt == attempts || !self.pause(until.every).await {
+                    // The poll ran out: the rest of the flow waits on a state that never came.
+                    return;
+                }
+                due = Instant::now();
+            }
+            let think = match step.think {
+                Think::None => Duration::ZERO,
+                Think::Fixed(d) => d,
+                Think::Range(a, b) => {
+                    let (a, b) = (a.as_micros() as u64, b.as_micros() as u64);
+                    Duration::from_micros(user.rng.random_range(a..=b))
+                }
+            };
+            if !think.is_zero() && !self.pause(think).await {
+                return;
+            }
+            due = Instant::now();
+        }
+    }
+
+    /// Sleeps, unless the run stops first (then `false`).
+    async fn pause(&self, d: Duration) -> bool {
+        tokio::select! {
+            _ = tokio::time::sleep(d) => true,
+            _ = self.stop.cancelled() => false,
+        }
+    }
+
+    async fn send(
+        &self,
+        user: &mut UserState,
+        step: &Step,
+        iteration: u64,
+        key: &str,
+        captures: &[Option<String>],
+        due: Instant,
+    ) -> Answer {
+        let mut vars = Vars {
+            user: user.index,
+            iteration,
+            idempotency_key: key,
+            data: &user.data,
+            captures,
+            rng: &mut user.rng,
+        };
+        let mut url = String::with_capacity(self.base_url.len() + 32);
+        url.push_str(&self.base_url);
+        step.path.render_into(&mut vars, &mut url);
+        let mut req = user
+            .client
+            .request(step.method.clone(), url)
+            .timeout(self.timeout);
+        for (name, value) in &step.headers {
+            req = req.header(name, value.render(&mut vars));
+        }
+        if let Some(body) = &step.body {
+            let json =
+                serde_json::to_vec(&body.render(&mut vars)).expect("a JSON value serializes");
+            req = req
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(json);
+        }
+        let wants_body = !step.captures.is_empty() || step.until.is_some();
+        let sent = Instant::now();
+        let exchange = async {
+            let resp = req.send().await?;
+            let status = resp.status().as_u16();
+            let bytes = resp.bytes().await?;
+            Ok::<_, reqwest::Error>((status, bytes))
+        };
+        let result = tokio::select! {
+            r = exchange => r,
+            // Ctrl-C: drop what is in flight, record nothing half-measured.
+            _ = self.abort.cancelled() => return Answer::Stop,
+        };
+        let done = Instant::now();
+        if self.interrupted() {
+            // Ctrl-C also reaches a bundled server: what fails after it is not the server's doing.
+            return Answer::Stop;
+        }
+        let (status, outcome, body) = match result {
+            Ok((status, bytes)) => {
+                let outcome = if status == 503 {
+                    Outcome::Shed
+                } else if step.expects(status) {
+                    Outcome::Ok
+                } else {
+                    Outcome::HttpError
+                };
+                let body = (wants_body && outcome == Outcome::Ok)
+                    .then(|| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+                    .flatten();
+                (status, outcome, body)
+            }
+            Err(e) if e.is_timeout() => (0, Outcome::Timeout, None),
+            Err(_) => (0, Outcome::Transport, None),
+        };
+        let epoch = self.epoch();
+        self.sink.send(Event::Sample(Sample {
+            request: step.request,
+            status,
+            outcome,
+            intended_us: due.saturating_duration_since(epoch).as_micros() as u64,
+            latency_us: done.saturating_duration_since(due).as_micros() as u64,
+            service_us: done.saturating_duration_since(sent).as_micros() as u64,
+        }));
+        if outcome == Outcome::Ok {
+            Answer::Ok(body)
+        } else {
+            Answer::Stop
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! The load engine: a validated scenario → goose users (closed model) or a
+//! paced pool (open model) sending the scenario's flows to the target, every
+//! request a sample for the one aggregator. This module owns the run's clock
+//! (its epoch: when the load starts), the stop signals, and the timed flows.
+
+mod attack;
+mod flow;
+mod pacer;
+mod procstat;
+mod progress;
+mod sink;
+
+pub use flow::UserState;
+pub use pacer::Schedule;
+pub use procstat::peak_rss_bytes;
+
+use crate::record::{GeneratorHealth, LoadModel, Recorder, StageMark};
+use crate::scenario::{Flow, Scenario};
+use progress::Progress;
+use rand::Rng;
+use sink::{Aggregator, Sink};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
+
+/// Shared by every user of a run.
+pub(crate) struct Engine {
+    scenario: Arc<Scenario>,
+    base_url: String,
+    timeout: Duration,
+    /// Makes idempotency keys unique across runs against the same backend.
+    nonce: String,
+    sink: Sink,
+    epoch: Arc<OnceLock<Instant>>,
+    epoch_tx: Mutex<Option<tokio::sync::oneshot::Sender<Instant>>>,
+    /// No new steps (the planned end, or Ctrl-C).
+    stop: CancellationToken,
+    /// Drop requests in flight (Ctrl-C).
+    abort: CancellationToken,
+    schedule: Option<Schedule>,
+    /// (cumulative weight, flow index) of the weighted flows.
+    weights: Vec<(u64, usize)>,
+}
+
+impl Engine {
+    fn model(&self) -> LoadModel {
+        self.scenario.load.model
+    }
+
+    fn set_epoch(&self, at: Instant) {
+        if self.epoch.set(at).is_ok() {
+            if let Some(tx) = self.epoch_tx.lock().expect("not poisoned").take() {
+                let _ = tx.send(at);
+            }
+        }
+    }
+
+    /// Ctrl-C, as goose saw it (its handler owns SIGINT during the attack).
+    fn interrupted(&self) -> bool {
+        self.abort.is_cancelled() || goose::is_killswitch_triggered()
+    }
+
+    fn epoch(&self) -> Instant {
+        self.epoch.get().copied().unwrap_or_else(Instant::now)
+    }
+
+    fn pick_flow(&self, state: &mut UserState) -> &Flow {
+        let total = self.weights.last().map_or(1, |w| w.0);
+        let r = state.rng.random_range(0..total);
+        let idx = self
+            .weights
+            .iter()
+            .find(|(cum, _)| r < *cum)
+            .map_or(0, |w| w.1);
+        &self.scenario.flows[idx]
+    }
+}
+
+/// Options for one run of the load.
+pub struct LoadOptions {
+    pub base_url: String,
+    pub quiet: bool,
+}
+
+/// What the load engine measured.
+pub struct LoadResult {
+    pub recorder: Recorder,
+    pub generator: GeneratorHealth,
+    pub stages: Vec<StageMark>,
+    pub interrupted: bool,
+    pub started_at: OffsetDateTime,
+    pub ended_at: OffsetDateTime,
+    /// Seconds from the epoch to the end of the load.
+    pub elapsed_s: f64,
+}
+
+/// goose's test plan counts whole seconds: round the closed model's stages
+/// so that the plan, the report's stage marks and the run's end agree.
+pub fn align_stages(scenario: &mut Scenario) {
+    if scenario.load.model == LoadModel::Closed {
+        for stage in &mut scenario.load.stages {
+            stage.duration =
+                Duration::from_secs(stage.duration.as_secs_f64().round().max(1.0) as u64);
+        }
+    }
+}
+
+/// Runs the scenario's load against `opts.base_url`. `on_start` is called
+/// with the epoch when the load starts (the fault timeline hangs on it).
+pub async fn run(
+    scenario: Arc<Scenario>,
+    opts: LoadOptions,
+    on_start: impl FnOnce(Instant),
+) -> anyhow::Result<LoadResult> {
+    let epoch = Arc::new(OnceLock::new());
+    let progress = Progress::new(scenario.load.total(), opts.quiet);
+    let (sink, aggregator) =
+        Aggregator::start(scenario.request_names.clone(), progress, Arc::clone(&epoch));
+    let (epoch_tx, epoch_rx) = tokio::sync::oneshot::channel();
+    let mut cum = 0;
+    let weights = scenario
+        .weighted_flows()
+        .map(|(i, f)| {
+            cum += u64::from(f.weight);
+            (cum, i)
+        })
+        .collect();
+    let schedule =
+        (scenario.load.model == LoadModel::Open).then(|| Schedule::new(&scenario.load.stages));
+    let engine = Arc::new(Engine {
+        scenario: Arc::clone(&scenario),
+        base_url: opts.base_url.trim_end_matches('/').to_string(),
+        timeout: scenario.load.timeout,
+        nonce: format!("{:08x}", rand::rng().random::<u32>()),
+        sink,
+        epoch,
+        epoch_tx: Mutex::new(Some(epoch_tx)),
+        stop: CancellationToken::new(),
+        abort: CancellationToken::new(),
+        schedule,
+        weights,
+    });
+    let goose_done = CancellationToken::new();
+    let attack = {
+        let engine = Arc::clone(&engine);
+        let done = goose_done.clone();
+        async move {
+            let r = attack::execute(engine).await;
+            done.cancel();
+            r
+        }
+    };
+    let (attacked, conducted) = tokio::join!(
+        attack,
+        conduct(&engine, epoch_rx, goose_done.clone(), on_start)
+    );
+    engine.stop.cancel();
+    let Conducted { interrupted, timed } = conducted;
+    for task in timed {
+        let _ = task.await;
+    }
+    let ended = Instant::now();
+    let epoch_at = engine.epoch();
+    let (recorder, mut generator) = aggregator.finish().await;
+    attacked?;
+    let elapsed_s = ended.saturating_duration_since(epoch_at).as_secs_f64();
+    if let Some(schedule) = &engine.schedule {
+        // Arrivals due while the load ran that no user started were missed.
+        let due = schedule.due_before(elapsed_s.min(schedule.end_s()));
+        generator.missed_starts = due.saturating_sub(generator.scheduled_starts);
+        generator.scheduled_starts = generator.scheduled_starts.max(due);
+    }
+    let now_utc = OffsetDateTime::now_utc();
+    Ok(LoadResult {
+        recorder,
+        generator,
+        stages: stage_marks(&scenario, elapsed_s),
+        interrupted,
+        started_at: now_utc - Duration::from_secs_f64(elapsed_s),
+        ended_at: now_utc,
+        elapsed_s,
+    })
+}
+
+struct Conducted {
+    interrupted: bool,
+    timed: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// Beside the attack: starts the timeline at the epoch, runs the timed flows,
+/// stops the users at the planned end, and turns goose's Ctrl-C into a stop.
+async fn conduct(
+    engine: &Arc<Engine>,
+    epoch_rx: tokio::sync::oneshot::Receiver<Instant>,
+    goose_done: CancellationToken,
+    on_start: impl FnOnce(Instant),
+) -> Conducted {
+    let mut out = Conducted {
+        interrupted: false,
+        timed: Vec::new(),
+    };
+    let epoch = tokio::select! {
+        e = epoch_rx => match e { Ok(e) => e, Err(_) => return out },
+        _ = goose_done.cancelled() => return out,
+    };
+    on_start(epoch);
+    for (i, flow) in engine.scenario.flows.iter().enumerate() {
+        if let Some(at) = flow.at {
+            let engine = Arc::clone(engine);
+            out.timed.push(tokio::spawn(async move {
+                tokio::select! {
+                    _ = tokio::time::sleep_until((epoch + at).into()) => {}
+                    _ = engine.stop.cancelled() => return,
+                }
+                let client = reqwest::Client::builder()
+                    .timeout(engine.timeout)
+                    .build()
+                    .unwrap_or_default();
+                let mut user = UserState::new(
+                    1_000_000 + i as u64,
+                    engine.scenario.seed,
+                    &engine.scenario.data,
+                    client,
+                );
+                engine.sink.send(sink::Event::Start { lag_us: None });
+                engine
+                    .run_flow(&mut user, &engine.scenario.flows[i], 0, Instant::now())
+                    .await;
+            }));
+        }
+    }
+    let deadline = epoch + engine.scenario.load.total();
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = goose_done.cancelled() => break,
+        }
+        if goose::is_killswitch_triggered() {
+            out.interrupted = true;
+            engine.stop.cancel();
+            engine.abort.cancel();
+            break;
+        }
+        if Instant::now() >= deadline {
+            engine.stop.cancel();
+        }
+    }
+    out
+}
+
+fn stage_marks(scenario: &Scenario, elapsed_s: f64) -> Vec<StageMark> {
+    let unit = |v: f64| match scenario.load.model {
+        LoadModel::Closed => format!("{v:.0} users"),
+        LoadModel::Open => format!("{v:.1}/s"),
+    };
+    let mut prev = 0.0;
+    scenario
+        .load
+        .stages
+        .iter()
+        .zip(scenario.stage_bounds())
+        .filter(|(_, (start, _))| *start < elapsed_s)
+        .map(|(stage, (start_s, end_s))| {
+            let description = if (stage.target - prev).abs() < f64::EPSILON {
+                format!("hold {}", unit(stage.target))
+            } else {
+                format!("ramp {} → {}", unit(prev), unit(stage.target))
+            };
+            prev = stage.target;
+            StageMark {
+                name: stage.name.clone(),
+                description,
+                start_s,
+                end_s: end_s.min(elapsed_s),
+            }
+        })
+        .collect()
+}

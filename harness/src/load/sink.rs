@@ -1,0 +1,99 @@
+//! The one aggregator every user sends its samples to. Sending is a channel
+//! push of a small `Copy` struct (cheap on the hot path); the aggregator task
+//! owns the [`Recorder`] and the generator's health, and drives the live
+//! progress once a second.
+
+use super::procstat::{peak_rss_bytes, CpuMeter};
+use super::progress::Progress;
+use crate::record::{GeneratorHealth, Recorder, Sample};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+
+/// What users report.
+#[derive(Clone, Copy, Debug)]
+pub enum Event {
+    Sample(Sample),
+    /// An iteration (closed model) or scheduled arrival (open model) started,
+    /// this late against its intended start (µs), when it had one.
+    Start {
+        lag_us: Option<u64>,
+    },
+}
+
+/// The sending side, cloned into every user. The channel is unbounded on
+/// purpose: samples are 40 bytes, the aggregator records each in well under
+/// a microsecond, and dropping or blocking on a sample would bias the figures.
+#[derive(Clone)]
+pub struct Sink {
+    tx: mpsc::UnboundedSender<Event>,
+}
+
+impl Sink {
+    pub fn send(&self, event: Event) {
+        let _ = self.tx.send(event);
+    }
+}
+
+/// The aggregator's handle: ask it to finish and get what it recorded.
+pub struct Aggregator {
+    finish: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<(Recorder, GeneratorHealth)>,
+}
+
+impl Aggregator {
+    /// Starts the aggregator; `epoch` is read when the load starts (the
+    /// progress counts seconds from it).
+    pub fn start(
+        names: Vec<String>,
+        progress: Progress,
+        epoch: std::sync::Arc<std::sync::OnceLock<Instant>>,
+    ) -> (Sink, Aggregator) {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (finish, mut finished) = oneshot::channel();
+        let task = tokio::spawn(async move {
+            let mut recorder = Recorder::new(names);
+            let mut health = GeneratorHealth::default();
+            let mut cpu = CpuMeter::new();
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let handle = |ev: Event, recorder: &mut Recorder, health: &mut GeneratorHealth| match ev
+            {
+                Event::Sample(s) => recorder.record(&s),
+                Event::Start { lag_us } => {
+                    health.scheduled_starts += 1;
+                    if let Some(lag) = lag_us {
+                        health.record_start_lag(lag);
+                    }
+                }
+            };
+            loop {
+                tokio::select! {
+                    biased;
+                    _ = &mut finished => break,
+                    Some(ev) = rx.recv() => handle(ev, &mut recorder, &mut health),
+                    _ = tick.tick() => {
+                        if let Some(cores) = cpu.sample() {
+                            health.cpu_per_second.push(cores);
+                        }
+                        if let Some(start) = epoch.get() {
+                            progress.update(&recorder, start.elapsed().as_secs());
+                        }
+                    }
+                }
+            }
+            while let Ok(ev) = rx.try_recv() {
+                handle(ev, &mut recorder, &mut health);
+            }
+            progress.finish();
+            health.peak_rss_bytes = peak_rss_bytes();
+            (recorder, health)
+        });
+        (Sink { tx }, Aggregator { finish, task })
+    }
+
+    /// Stops after recording every event sent so far.
+    pub async fn finish(self) -> (Recorder, GeneratorHealth) {
+        let _ = self.finish.send(());
+        self.task.await.expect("the aggregator does not panic")
+    }
+}

@@ -1,0 +1,121 @@
+//! Charts drawn by plotters into SVG strings that the HTML templates inline.
+//! Two shapes cover every chart: a time chart (lines over seconds of the run,
+//! with fault windows shaded and named in the legend, and stage boundaries
+//! marked) and a distribution chart (latency against a "nines" percentile axis,
+//! as HdrHistogram plots it).
+
+mod distribution;
+mod run;
+mod timechart;
+
+pub use distribution::{DistributionChart, DistributionLine};
+pub use run::run_charts;
+pub use timechart::{Band, Line, Mark, TimeChart};
+
+use plotters::style::RGBColor;
+
+/// A named chart, ready to inline.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Chart {
+    pub id: String,
+    pub title: String,
+    /// What the chart shows and how to read it, one or two sentences.
+    pub caption: String,
+    pub svg: String,
+}
+
+/// Size of every chart, pixels (the page scales it to its width).
+pub const SIZE: (u32, u32) = (960, 340);
+
+/// Most points a line gets; longer series are bucketed (see [`downsample`]).
+pub const MAX_POINTS: usize = 720;
+
+/// Distinct line colours (Tableau 10), reused in order.
+pub const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+/// Fault window shades, distinct from the line colours' order.
+pub const SHADES: [RGBColor; 5] = [
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(255, 127, 14),
+    RGBColor(23, 190, 207),
+    RGBColor(188, 189, 34),
+];
+
+pub fn color(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// Buckets a per-second series into at most [`MAX_POINTS`] points: each
+/// bucket's x is its first second and its y is `fold` of the values in it
+/// (the mean for rates; the max for latency percentiles, so a spike is never
+/// averaged away). Missing values stay missing.
+pub fn downsample(t: &[u32], values: &[Option<f64>], fold: Fold) -> Vec<(f64, Option<f64>)> {
+    let bucket = t.len().div_ceil(MAX_POINTS).max(1);
+    t.chunks(bucket)
+        .zip(values.chunks(bucket))
+        .map(|(ts, vs)| {
+            let present: Vec<f64> = vs.iter().flatten().copied().collect();
+            let y = (!present.is_empty()).then(|| match fold {
+                Fold::Max => present.iter().copied().fold(f64::MIN, f64::max),
+                Fold::Mean => present.iter().sum::<f64>() / present.len() as f64,
+            });
+            (f64::from(ts[0]), y)
+        })
+        .collect()
+}
+
+/// An axis label without needless decimals: 250, 2.5, 0.25.
+pub fn tick(v: f64) -> String {
+    let a = v.abs();
+    let text = if a >= 10.0 || a == 0.0 {
+        format!("{v:.0}")
+    } else if a >= 1.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    };
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Fold {
+    Max,
+    Mean,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_series_are_bucketed_keeping_spikes_and_gaps() {
+        let t: Vec<u32> = (0..3600).collect();
+        let mut v: Vec<Option<f64>> = vec![Some(1.0); 3600];
+        v[1234] = Some(900.0);
+        for x in &mut v[10..20] {
+            *x = None;
+        }
+        let points = downsample(&t, &v, Fold::Max);
+        assert!(points.len() <= MAX_POINTS);
+        assert!(points.iter().any(|(_, y)| *y == Some(900.0)));
+        assert!(points.iter().any(|(_, y)| y.is_none()));
+        let short = downsample(&t[..60], &v[..60], Fold::Mean);
+        assert_eq!(short.len(), 60);
+    }
+}

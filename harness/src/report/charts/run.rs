@@ -1,0 +1,212 @@
+//! The charts of one run's report, drawn from its summary.
+
+use super::{
+    color, downsample, Band, Chart, DistributionChart, DistributionLine, Fold, Line, Mark,
+    TimeChart,
+};
+use crate::report::summary::{SecondSeries, Summary};
+use plotters::style::RGBColor;
+
+/// Every chart of the report; a chart that fails to draw is left out and
+/// named in the returned notes, so the rest of the report is still written.
+pub fn run_charts(summary: &Summary) -> (Vec<Chart>, Vec<String>) {
+    let mut charts = Vec::new();
+    let mut notes = Vec::new();
+    type Draw = fn(&Summary) -> anyhow::Result<String>;
+    let specs: [(&str, &str, &str, Draw); 5] = [
+        (
+            "latency",
+            "Latency over time (all requests)",
+            "p50, p95 and p99 of corrected latency (from each request's intended start) per second; \
+             fault windows are shaded, stage boundaries dashed.",
+            latency,
+        ),
+        (
+            "latency-by-request",
+            "p95 latency over time, per request",
+            "Which request slowed down, and when.",
+            latency_by_request,
+        ),
+        (
+            "throughput",
+            "Throughput over time",
+            "Completed requests per second, all together and per request.",
+            throughput,
+        ),
+        (
+            "shed-errors",
+            "503 rate and error rate over time",
+            "Share of requests answered 503 (shed on purpose) and share that failed otherwise \
+             (unexpected status, timeout, connection error), per second.",
+            shed_and_errors,
+        ),
+        (
+            "distribution",
+            "Latency distribution",
+            "Latency at each percentile over the whole run; the x axis spreads the tail \
+             (90%, 99%, 99.9%, ... are evenly spaced).",
+            distribution,
+        ),
+    ];
+    for (id, title, caption, draw) in specs {
+        match draw(summary) {
+            Ok(svg) => charts.push(Chart {
+                id: id.into(),
+                title: title.into(),
+                caption: caption.into(),
+                svg,
+            }),
+            Err(e) => notes.push(format!("the chart `{title}` could not be drawn: {e:#}")),
+        }
+    }
+    (charts, notes)
+}
+
+fn time_chart(summary: &Summary, title: &str, y_label: &str, lines: Vec<Line>) -> TimeChart {
+    TimeChart {
+        title: title.into(),
+        y_label: y_label.into(),
+        x_max: summary
+            .run
+            .duration_s
+            .max(summary.timeline.overall.t_s.len() as f64),
+        lines,
+        bands: summary
+            .faults
+            .iter()
+            .map(|f| Band {
+                name: f.name.clone(),
+                start: f.start_s,
+                end: f.end_s,
+            })
+            .collect(),
+        marks: summary
+            .stages
+            .iter()
+            .map(|s| Mark {
+                name: s.name.clone(),
+                at: s.start_s,
+            })
+            .collect(),
+    }
+}
+
+fn line(name: &str, color: RGBColor, points: Vec<(f64, Option<f64>)>) -> Line {
+    Line {
+        name: name.into(),
+        color,
+        points,
+        dashed: false,
+    }
+}
+
+fn latency(summary: &Summary) -> anyhow::Result<String> {
+    let s = &summary.timeline.overall;
+    let lines = [("p50", &s.p50_ms), ("p95", &s.p95_ms), ("p99", &s.p99_ms)]
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, values))| line(name, color(i), downsample(&s.t_s, values, Fold::Max)))
+        .collect();
+    time_chart(
+        summary,
+        "Latency over time (all requests)",
+        "latency (ms)",
+        lines,
+    )
+    .render()
+}
+
+fn latency_by_request(summary: &Summary) -> anyhow::Result<String> {
+    let lines = per_request(summary, |s| downsample(&s.t_s, &s.p95_ms, Fold::Max));
+    time_chart(
+        summary,
+        "p95 latency over time, per request",
+        "p95 (ms)",
+        lines,
+    )
+    .render()
+}
+
+fn throughput(summary: &Summary) -> anyhow::Result<String> {
+    let rps = |s: &SecondSeries| {
+        let values: Vec<Option<f64>> = s.rps.iter().map(|v| Some(*v)).collect();
+        downsample(&s.t_s, &values, Fold::Mean)
+    };
+    let mut lines = vec![line(
+        "all requests",
+        RGBColor(30, 30, 30),
+        rps(&summary.timeline.overall),
+    )];
+    lines.extend(per_request(summary, rps));
+    time_chart(
+        summary,
+        "Throughput over time",
+        "requests per second",
+        lines,
+    )
+    .render()
+}
+
+fn shed_and_errors(summary: &Summary) -> anyhow::Result<String> {
+    let s = &summary.timeline.overall;
+    let share = |part: &[u64]| {
+        let values: Vec<Option<f64>> = part
+            .iter()
+            .zip(&s.count)
+            .map(|(p, n)| (*n > 0).then(|| 100.0 * *p as f64 / *n as f64))
+            .collect();
+        downsample(&s.t_s, &values, Fold::Mean)
+    };
+    let lines = vec![
+        line("503 (shed) rate", RGBColor(255, 127, 14), share(&s.shed)),
+        line("error rate", RGBColor(214, 39, 40), share(&s.errors)),
+    ];
+    time_chart(
+        summary,
+        "503 rate and error rate over time",
+        "% of requests",
+        lines,
+    )
+    .render()
+}
+
+fn distribution(summary: &Summary) -> anyhow::Result<String> {
+    let mut lines = vec![DistributionLine {
+        name: "all requests".into(),
+        color: RGBColor(30, 30, 30),
+        points: summary.overall.distribution.clone(),
+        dashed: false,
+    }];
+    lines.extend(
+        summary
+            .requests
+            .iter()
+            .enumerate()
+            .map(|(i, r)| DistributionLine {
+                name: r.name.clone(),
+                color: color(i),
+                points: r.distribution.clone(),
+                dashed: false,
+            }),
+    );
+    DistributionChart {
+        title: "Latency distribution".into(),
+        lines,
+    }
+    .render()
+}
+
+fn per_request(
+    summary: &Summary,
+    points: impl Fn(&SecondSeries) -> Vec<(f64, Option<f64>)>,
+) -> Vec<Line> {
+    summary
+        .requests
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let series = summary.timeline.requests.get(&r.name)?;
+            Some(line(&r.name, color(i), points(series)))
+        })
+        .collect()
+}

@@ -1,0 +1,69 @@
+//! Summary → the text of index.html, junit.xml and summary.md, through the
+//! templates in `harness/templates/`.
+
+use super::charts::Chart;
+use super::summary::Summary;
+use super::templates::environment;
+use anyhow::{Context, Result};
+use minijinja::{context, Value};
+use time::format_description::well_known::Rfc3339;
+
+/// What every template sees: the summary's parts plus a few derived labels.
+fn base_context(summary: &Summary) -> Value {
+    let mut rows: Vec<&super::summary::RequestSummary> = summary.requests.iter().collect();
+    rows.push(&summary.overall);
+    let failures = summary.gates.iter().filter(|g| !g.passed).count()
+        + usize::from(summary.generator.saturation.is_some());
+    let tests = summary.gates.len() + usize::from(summary.generator.saturation.is_some());
+    context! {
+        run => Value::from_serialize(&summary.run),
+        verdict => Value::from_serialize(summary.verdict),
+        verdict_label => summary.verdict.label(),
+        verdict_reason => &summary.verdict_reason,
+        icon => match summary.verdict {
+            super::Verdict::Pass => "✅",
+            super::Verdict::GateFailed => "❌",
+            super::Verdict::Invalid => "⚠️",
+        },
+        saturation => &summary.generator.saturation,
+        rows => Value::from_serialize(&rows),
+        gates => Value::from_serialize(&summary.gates),
+        faults => Value::from_serialize(&summary.faults),
+        stages => Value::from_serialize(&summary.stages),
+        generator => Value::from_serialize(&summary.generator),
+        tests => tests,
+        failures => failures,
+        started_at => summary.run.started_at.format(&Rfc3339).unwrap_or_default(),
+        ended_at => summary.run.ended_at.format(&Rfc3339).unwrap_or_default(),
+    }
+}
+
+/// The self-contained HTML report: `charts` are inlined SVG, `hlogs` are the
+/// names of the histogram logs written beside it.
+pub fn html(summary: &Summary, charts: &[Chart], hlogs: &[String]) -> Result<String> {
+    let env = environment();
+    let ctx = context! {
+        charts => Value::from_serialize(charts),
+        hlogs => hlogs,
+        ..base_context(summary)
+    };
+    env.get_template("report.html")?
+        .render(ctx)
+        .context("rendering index.html")
+}
+
+/// One JUnit test case per gate (plus one when the run is invalid).
+pub fn junit(summary: &Summary) -> Result<String> {
+    environment()
+        .get_template("junit.xml")?
+        .render(base_context(summary))
+        .context("rendering junit.xml")
+}
+
+/// The Markdown summary for a CI job page.
+pub fn markdown(summary: &Summary) -> Result<String> {
+    environment()
+        .get_template("summary.md")?
+        .render(base_context(summary))
+        .context("rendering summary.md")
+}

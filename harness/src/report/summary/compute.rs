@@ -1,0 +1,216 @@
+//! RunRecord → Summary: whole-run figures, per-second series, generator health,
+//! then the gates and the verdict.
+
+use super::windows::fault_summaries;
+use super::{
+    GeneratorSummary, Latency, PercentilePoint, RequestSummary, RunInfo, SecondSeries, Summary,
+    Timeline, Verdict, SCHEMA_VERSION,
+};
+use crate::gate::{self, Gate};
+use crate::record::{Counts, GeneratorHealth, RunRecord, Second, Series};
+use hdrhistogram::Histogram;
+
+/// Highest "nines" level of the distribution (5 = p99.999), and its resolution.
+const MAX_NINES: f64 = 5.0;
+const NINES_STEP: f64 = 0.1;
+
+/// Computes the summary of a run and judges it against `gates`.
+pub fn summarize(run: &RunRecord, gates: &[Gate]) -> Summary {
+    let duration_s = run_duration_s(run);
+    let overall = request_summary("all requests", run.recorder.overall(), duration_s);
+    let requests = run
+        .recorder
+        .requests()
+        .map(|(name, series)| request_summary(name, series, duration_s))
+        .collect();
+    let timeline = Timeline {
+        interval_s: 1.0,
+        overall: second_series(&run.recorder.overall().seconds),
+        requests: run
+            .recorder
+            .requests()
+            .map(|(name, series)| (name.to_string(), second_series(&series.seconds)))
+            .collect(),
+    };
+    let mut summary = Summary {
+        schema_version: SCHEMA_VERSION,
+        run: run_info(run, duration_s),
+        verdict: Verdict::Pass,
+        verdict_reason: String::new(),
+        overall,
+        requests,
+        timeline,
+        stages: run.stages.clone(),
+        faults: fault_summaries(run, duration_s),
+        generator: generator_summary(&run.generator),
+        gates: Vec::new(),
+    };
+    summary.gates = gate::evaluate(&summary, gates);
+    let (verdict, reason) = gate::verdict(&summary);
+    summary.verdict = verdict;
+    summary.verdict_reason = reason;
+    summary
+}
+
+/// The measured length of the run; a record without usable clock times
+/// (e.g. built in a test) falls back to the seconds it holds.
+fn run_duration_s(run: &RunRecord) -> f64 {
+    let measured = (run.meta.ended_at - run.meta.started_at).as_seconds_f64();
+    let recorded = run.recorder.overall().seconds.len() as f64;
+    if measured > 0.0 {
+        measured
+    } else {
+        recorded.max(1.0)
+    }
+}
+
+fn run_info(run: &RunRecord, duration_s: f64) -> RunInfo {
+    let m = &run.meta;
+    RunInfo {
+        scenario: m.scenario.clone(),
+        description: m.description.clone(),
+        scenario_file: m.scenario_file.clone(),
+        seed: m.seed,
+        target: m.target.clone(),
+        model: m.model,
+        started_at: m.started_at,
+        ended_at: m.ended_at,
+        duration_s: round3(duration_s),
+        planned_duration_s: m.planned_duration_s,
+        harness_version: m.harness_version.clone(),
+        git_commit: m.git_commit.clone(),
+        machine: m.machine.clone(),
+        interrupted: run.interrupted,
+        notes: run.notes.clone(),
+    }
+}
+
+pub(super) fn round3(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+pub(super) fn ms(us: u64) -> f64 {
+    round3(us as f64 / 1000.0)
+}
+
+/// Corrected latency figures of a histogram of µs, or `None` when it is empty.
+pub(super) fn latency(h: &Histogram<u64>) -> Option<Latency> {
+    (!h.is_empty()).then(|| Latency {
+        p50: ms(h.value_at_quantile(0.50)),
+        p90: ms(h.value_at_quantile(0.90)),
+        p95: ms(h.value_at_quantile(0.95)),
+        p99: ms(h.value_at_quantile(0.99)),
+        p99_9: ms(h.value_at_quantile(0.999)),
+        max: ms(h.max()),
+        mean: round3(h.mean() / 1000.0),
+    })
+}
+
+pub(super) fn rate(part: u64, total: u64) -> f64 {
+    if total == 0 {
+        0.0
+    } else {
+        part as f64 / total as f64
+    }
+}
+
+fn request_summary(name: &str, series: &Series, duration_s: f64) -> RequestSummary {
+    let c: &Counts = &series.counts;
+    let uncorrected = |q| {
+        if series.service.is_empty() {
+            0.0
+        } else {
+            ms(series.service.value_at_quantile(q))
+        }
+    };
+    RequestSummary {
+        name: name.to_string(),
+        count: c.total,
+        ok: c.ok,
+        shed: c.shed,
+        errors: c.errors(),
+        http_errors: c.http_error,
+        timeouts: c.timeout,
+        transport_errors: c.transport,
+        throughput_rps: round3(c.total as f64 / duration_s),
+        latency_ms: latency(&series.latency).unwrap_or_default(),
+        uncorrected_p50_ms: uncorrected(0.50),
+        uncorrected_p99_ms: uncorrected(0.99),
+        shed_rate: rate(c.shed, c.total),
+        error_rate: rate(c.errors(), c.total),
+        statuses: series
+            .statuses
+            .iter()
+            .map(|(status, n)| (status.to_string(), *n))
+            .collect(),
+        distribution: distribution(&series.latency),
+    }
+}
+
+/// Latency at log-spaced percentiles (p0, p20.6, ..., p90, ..., p99.999), up to
+/// the resolution the sample count supports.
+pub(crate) fn distribution(h: &Histogram<u64>) -> Vec<PercentilePoint> {
+    if h.is_empty() {
+        return Vec::new();
+    }
+    let resolvable = (h.len() as f64).log10();
+    let steps = (MAX_NINES.min(resolvable) / NINES_STEP).round() as usize;
+    (0..=steps)
+        .map(|i| {
+            let nines = i as f64 * NINES_STEP;
+            let q = 1.0 - 10f64.powf(-nines);
+            PercentilePoint {
+                percentile: (q * 100.0 * 1e6).round() / 1e6,
+                latency_ms: ms(h.value_at_quantile(q)),
+            }
+        })
+        .collect()
+}
+
+fn second_series(seconds: &[Second]) -> SecondSeries {
+    let mut s = SecondSeries::default();
+    for (t, second) in seconds.iter().enumerate() {
+        let h = &second.latency;
+        let q = |q| (!h.is_empty()).then(|| ms(h.value_at_quantile(q)));
+        s.t_s.push(t as u32);
+        s.count.push(second.counts.total);
+        s.rps.push(second.counts.total as f64);
+        s.p50_ms.push(q(0.50));
+        s.p95_ms.push(q(0.95));
+        s.p99_ms.push(q(0.99));
+        s.shed.push(second.counts.shed);
+        s.errors.push(second.counts.errors());
+    }
+    s
+}
+
+fn generator_summary(g: &GeneratorHealth) -> GeneratorSummary {
+    let lag = |q| {
+        if g.start_lag.is_empty() {
+            0.0
+        } else {
+            ms(g.start_lag.value_at_quantile(q))
+        }
+    };
+    let cpu = &g.cpu_per_second;
+    GeneratorSummary {
+        scheduled_starts: g.scheduled_starts,
+        late_starts: g.late_starts,
+        missed_starts: g.missed_starts,
+        start_lag_p50_ms: lag(0.50),
+        start_lag_p99_ms: lag(0.99),
+        start_lag_max_ms: if g.start_lag.is_empty() {
+            0.0
+        } else {
+            ms(g.start_lag.max())
+        },
+        cpu_mean_cores: if cpu.is_empty() {
+            0.0
+        } else {
+            round3(cpu.iter().sum::<f64>() / cpu.len() as f64)
+        },
+        cpu_max_cores: round3(cpu.iter().copied().fold(0.0, f64::max)),
+        peak_rss_mb: round3(g.peak_rss_bytes as f64 / (1024.0 * 1024.0)),
+        saturation: g.saturation(),
+    }
+}

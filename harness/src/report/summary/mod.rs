@@ -1,0 +1,226 @@
+//! `Summary`: what summary.json holds, computed from a run's record. Every
+//! figure a reader, a gate, a baseline or a comparison needs is here, so those
+//! work from summary.json alone. Its JSON Schema is committed at
+//! `harness/schema/summary.schema.json`.
+//!
+//! Units: latencies in milliseconds, rates as fractions (0.02 = 2 %),
+//! throughput in requests per second, times in seconds since the run started.
+
+mod compute;
+mod windows;
+
+pub use compute::summarize;
+
+use crate::gate::GateResult;
+use crate::record::{LoadModel, MachineInfo, StageMark};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+
+/// Bumped when a field changes meaning or disappears.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// What a run proves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Every gate held and the generator kept its schedule.
+    Pass,
+    /// At least one gate failed.
+    GateFailed,
+    /// The generator could not keep its schedule: the figures measure the generator, not the server.
+    Invalid,
+}
+
+impl Verdict {
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::GateFailed => "FAIL",
+            Verdict::Invalid => "INVALID",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Summary {
+    pub schema_version: u32,
+    pub run: RunInfo,
+    pub verdict: Verdict,
+    /// One sentence saying why the verdict is what it is.
+    pub verdict_reason: String,
+    /// All requests together.
+    pub overall: RequestSummary,
+    /// One entry per request name, in the scenario's order.
+    pub requests: Vec<RequestSummary>,
+    /// Per-second figures, overall and per request.
+    pub timeline: Timeline,
+    pub stages: Vec<StageMark>,
+    pub faults: Vec<FaultSummary>,
+    pub generator: GeneratorSummary,
+    pub gates: Vec<GateResult>,
+}
+
+impl Summary {
+    /// The figures of one request name, or of all requests together for `None`.
+    pub fn request(&self, name: Option<&str>) -> Option<&RequestSummary> {
+        match name {
+            None => Some(&self.overall),
+            Some(name) => self.requests.iter().find(|r| r.name == name),
+        }
+    }
+
+    pub fn fault(&self, name: &str) -> Option<&FaultSummary> {
+        self.faults.iter().find(|f| f.name == name)
+    }
+}
+
+/// Run metadata: what ran, where, when, and anything the reader must know.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub scenario: String,
+    pub description: String,
+    pub scenario_file: String,
+    pub seed: u64,
+    pub target: String,
+    pub model: LoadModel,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub ended_at: OffsetDateTime,
+    /// Measured length of the run, seconds.
+    pub duration_s: f64,
+    pub planned_duration_s: f64,
+    pub harness_version: String,
+    pub git_commit: Option<String>,
+    pub machine: MachineInfo,
+    /// Stopped early by Ctrl-C; figures cover what was measured until then.
+    pub interrupted: bool,
+    pub notes: Vec<String>,
+}
+
+/// Corrected latency percentiles, ms.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Latency {
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+    #[serde(rename = "p99.9")]
+    pub p99_9: f64,
+    pub max: f64,
+    pub mean: f64,
+}
+
+/// One point of a latency distribution: `percentile` in 0..=100, latency in ms.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PercentilePoint {
+    pub percentile: f64,
+    pub latency_ms: f64,
+}
+
+/// Whole-run figures of one request name (or of all of them).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RequestSummary {
+    pub name: String,
+    pub count: u64,
+    pub ok: u64,
+    /// 503 answers (shed on purpose).
+    pub shed: u64,
+    /// Unexpected HTTP statuses, timeouts and transport failures.
+    pub errors: u64,
+    pub http_errors: u64,
+    pub timeouts: u64,
+    pub transport_errors: u64,
+    /// Completed requests per second over the run.
+    pub throughput_rps: f64,
+    /// Corrected (from the intended start) latency, ms.
+    pub latency_ms: Latency,
+    /// p50 / p99 of the service time alone (actual send → response), what an uncorrected tool reports.
+    pub uncorrected_p50_ms: f64,
+    pub uncorrected_p99_ms: f64,
+    pub shed_rate: f64,
+    pub error_rate: f64,
+    /// Count per HTTP status ("0" = no response).
+    pub statuses: BTreeMap<String, u64>,
+    /// The latency distribution at log-spaced percentiles ("nines"), for charts and comparisons.
+    pub distribution: Vec<PercentilePoint>,
+}
+
+/// Per-second figures as parallel arrays; index i covers second `t_s[i]` of the run
+/// (by completion time). Latency is `null` in a second with no completed request.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct SecondSeries {
+    pub t_s: Vec<u32>,
+    pub count: Vec<u64>,
+    pub rps: Vec<f64>,
+    pub p50_ms: Vec<Option<f64>>,
+    pub p95_ms: Vec<Option<f64>>,
+    pub p99_ms: Vec<Option<f64>>,
+    pub shed: Vec<u64>,
+    pub errors: Vec<u64>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Timeline {
+    pub interval_s: f64,
+    pub overall: SecondSeries,
+    /// Keyed by request name.
+    pub requests: BTreeMap<String, SecondSeries>,
+}
+
+/// Figures of one stretch of the run (before, during or after a fault).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct WindowFigures {
+    pub start_s: f64,
+    pub end_s: f64,
+    pub count: u64,
+    pub throughput_rps: f64,
+    /// `None` when no request completed in the window.
+    pub latency_ms: Option<Latency>,
+    pub shed_rate: f64,
+    pub error_rate: f64,
+}
+
+/// The same stretch of the run for one request name.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RequestWindow {
+    pub name: String,
+    pub before: WindowFigures,
+    pub during: WindowFigures,
+    pub after: WindowFigures,
+}
+
+/// A fault window with its effect.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FaultSummary {
+    pub name: String,
+    pub link: String,
+    pub toxic: String,
+    pub planned_start_s: f64,
+    pub start_s: f64,
+    pub end_s: f64,
+    pub before: WindowFigures,
+    pub during: WindowFigures,
+    pub after: WindowFigures,
+    pub requests: Vec<RequestWindow>,
+    /// Seconds from the fault's end until p95 is back within 20 % of its value
+    /// before the fault; `None` when it never came back before the run ended
+    /// (or there was nothing to compare with).
+    pub recovery_s: Option<f64>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct GeneratorSummary {
+    pub scheduled_starts: u64,
+    pub late_starts: u64,
+    pub missed_starts: u64,
+    pub start_lag_p50_ms: f64,
+    pub start_lag_p99_ms: f64,
+    pub start_lag_max_ms: f64,
+    pub cpu_mean_cores: f64,
+    pub cpu_max_cores: f64,
+    pub peak_rss_mb: f64,
+    /// Why the run is not a measure of the server, when the generator fell behind.
+    pub saturation: Option<String>,
+}

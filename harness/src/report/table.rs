@@ -1,0 +1,98 @@
+//! The summary table printed on the terminal at the end of a run.
+
+use super::summary::{RequestSummary, Summary};
+use std::io::{self, Write};
+
+pub fn print_summary_table(summary: &Summary, out: &mut dyn Write) -> io::Result<()> {
+    let width = summary
+        .requests
+        .iter()
+        .map(|r| r.name.chars().count())
+        .chain([12])
+        .max()
+        .unwrap_or(12);
+    writeln!(
+        out,
+        "{:<width$}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}  {:>10}  {:>6}  {:>6}",
+        "request",
+        "count",
+        "rps",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "p99.9 ms",
+        "max ms",
+        "p99 uncorr",
+        "503 %",
+        "err %"
+    )?;
+    for r in summary.requests.iter().chain([&summary.overall]) {
+        row(out, r, width)?;
+    }
+    for f in &summary.faults {
+        let p95 = |w: &super::summary::WindowFigures| {
+            w.latency_ms
+                .map_or("-".to_string(), |l| format!("{:.1}", l.p95))
+        };
+        writeln!(
+            out,
+            "fault {} ({:.1}s-{:.1}s): p95 {} → {} → {} ms, recovered {}",
+            f.name,
+            f.start_s,
+            f.end_s,
+            p95(&f.before),
+            p95(&f.during),
+            p95(&f.after),
+            f.recovery_s
+                .map_or("not by the end of the run".to_string(), |s| format!(
+                    "after {s:.0}s"
+                ))
+        )?;
+    }
+    for g in &summary.gates {
+        writeln!(
+            out,
+            "gate {:<4}  {}  (actual {})",
+            if g.passed { "ok" } else { "FAIL" },
+            g.gate,
+            g.actual
+        )?;
+    }
+    if let Some(why) = &summary.generator.saturation {
+        writeln!(out, "INVALID: {why}")?;
+    }
+    if summary.run.interrupted {
+        writeln!(
+            out,
+            "INTERRUPTED: the run was stopped early; figures cover what was measured"
+        )?;
+    }
+    for note in &summary.run.notes {
+        writeln!(out, "note: {note}")?;
+    }
+    writeln!(
+        out,
+        "verdict: {} ({})",
+        summary.verdict.label(),
+        summary.verdict_reason
+    )
+}
+
+fn row(out: &mut dyn Write, r: &RequestSummary, width: usize) -> io::Result<()> {
+    let l = &r.latency_ms;
+    writeln!(
+        out,
+        "{:<width$}  {:>8}  {:>8.1}  {:>8.2}  {:>8.2}  {:>8.2}  {:>8.2}  {:>8.2}  {:>10.2}  {:>6.2}  {:>6.2}",
+        r.name,
+        r.count,
+        r.throughput_rps,
+        l.p50,
+        l.p95,
+        l.p99,
+        l.p99_9,
+        l.max,
+        r.uncorrected_p99_ms,
+        r.shed_rate * 100.0,
+        r.error_rate * 100.0
+    )
+}

@@ -1,0 +1,136 @@
+//! Links (for an external target) and the fault timeline: each fault on a
+//! known link, within the run, with a toxic `fault_proxy` accepts.
+
+use super::error::ScenarioError;
+use super::validate::Validator;
+use super::{duration, raw, FaultSpec, LinkSpec, TargetSpec};
+use std::time::Duration;
+use toml::Spanned;
+
+/// Links the harness wires itself around the bundled server.
+pub const BUNDLED_LINKS: [&str; 2] = ["edge", "payments"];
+
+impl Validator<'_> {
+    pub(super) fn links(
+        &self,
+        links: &[Spanned<raw::Link>],
+        target: &TargetSpec,
+    ) -> Result<Vec<LinkSpec>, ScenarioError> {
+        let mut out: Vec<LinkSpec> = Vec::new();
+        for (i, l) in links.iter().enumerate() {
+            let r = l.get_ref();
+            if matches!(target, TargetSpec::Bundled { .. }) {
+                return self.err(l.span(), format!("links[{i}]"), "the bundled server's links (`edge`, `payments`) are wired by the harness: declare `[[links]]` only with `[target] url`");
+            }
+            if out.iter().any(|o| o.name == *r.name.get_ref()) {
+                return self.err(
+                    r.name.span(),
+                    format!("links[{i}].name"),
+                    format!("link {:?} is declared twice", r.name.get_ref()),
+                );
+            }
+            for (addr, what) in [(&r.listen, "listen"), (&r.upstream, "upstream")] {
+                crate::target::check_loopback_addr(addr.get_ref()).or_else(|e| {
+                    self.err(addr.span(), format!("links[{i}].{what}"), e.to_string())
+                })?;
+            }
+            out.push(LinkSpec {
+                name: r.name.get_ref().clone(),
+                listen: r.listen.get_ref().clone(),
+                upstream: r.upstream.get_ref().clone(),
+            });
+        }
+        Ok(out)
+    }
+
+    pub(super) fn faults(
+        &self,
+        faults: &[Spanned<raw::Fault>],
+        target: &TargetSpec,
+        links: &[LinkSpec],
+        total: Duration,
+    ) -> Result<Vec<FaultSpec>, ScenarioError> {
+        let mut out: Vec<FaultSpec> = Vec::new();
+        for (i, f) in faults.iter().enumerate() {
+            let field = format!("faults[{i}]");
+            let r = f.get_ref();
+            let name = r.name.get_ref().clone();
+            if out.iter().any(|o| o.name == name) {
+                return self.err(
+                    r.name.span(),
+                    format!("{field}.name"),
+                    format!("fault {name:?} is declared twice"),
+                );
+            }
+            let at = self.duration(&r.at, &format!("{field}.at"))?;
+            let dur = self.duration(&r.duration, &format!("{field}.duration"))?;
+            if at >= total {
+                return self.err(
+                    r.at.span(),
+                    format!("{field}.at"),
+                    format!(
+                        "the fault starts after the load ends ({})",
+                        duration::show(total)
+                    ),
+                );
+            }
+            let link = r.link.get_ref().clone();
+            let known = match target {
+                TargetSpec::Bundled { .. } => BUNDLED_LINKS.contains(&link.as_str()),
+                TargetSpec::Url(_) => links.iter().any(|l| l.name == link),
+            };
+            if !known {
+                let choices = match target {
+                    TargetSpec::Bundled { .. } => {
+                        "`edge` (load → server) or `payments` (server → payment gateway)"
+                            .to_string()
+                    }
+                    TargetSpec::Url(_) if links.is_empty() => {
+                        "none: declare the link in `[[links]]` (name, listen, upstream)".to_string()
+                    }
+                    TargetSpec::Url(_) => links
+                        .iter()
+                        .map(|l| format!("`{}`", l.name))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                };
+                return self.err(
+                    r.link.span(),
+                    format!("{field}.link"),
+                    format!("unknown link {link:?}: the links are {choices}"),
+                );
+            }
+            let stream = match r.stream.as_ref().map(|s| s.get_ref().as_str()) {
+                None | Some("downstream") => fault_proxy::Stream::Downstream,
+                Some("upstream") => fault_proxy::Stream::Upstream,
+                Some(other) => return self.err(r.stream.as_ref().map_or(f.span(), Spanned::span), format!("{field}.stream"), format!("unknown stream {other:?}: expected \"downstream\" (answers) or \"upstream\" (requests)")),
+            };
+            let toxicity = r.toxicity.as_ref().map_or(1.0, |t| *t.get_ref());
+            let attributes = match &r.attributes {
+                Some(a) => serde_json::to_value(a.get_ref()).or_else(|e| {
+                    self.err(a.span(), format!("{field}.attributes"), e.to_string())
+                })?,
+                None => serde_json::json!({}),
+            };
+            let toxic = fault_proxy::Toxic::from_parts(
+                &name,
+                r.kind.get_ref(),
+                stream,
+                toxicity,
+                &attributes,
+            )
+            .or_else(|e| {
+                let span = r.attributes.as_ref().map_or(r.kind.span(), Spanned::span);
+                self.err(span, field.clone(), e.to_string())
+            })?;
+            out.push(FaultSpec {
+                name,
+                at,
+                duration: dur,
+                link,
+                toxic,
+            });
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,254 @@
+//! Scenario files: a TOML file becomes a validated [`Scenario`] plan, or a
+//! [`ScenarioError`] naming the file, line and field, before anything runs.
+//!
+//! The format is documented by example in `scenarios/*.toml`; the types here
+//! are the plan the load engine executes (templates compiled, durations
+//! parsed, request names assigned).
+
+mod duration;
+mod error;
+mod faults;
+mod raw;
+mod steps;
+mod template;
+mod validate;
+
+pub use duration::{parse as parse_duration, show as show_duration};
+pub use error::ScenarioError;
+pub use template::{Template, Var, Vars};
+
+use crate::gate::Gate;
+use crate::record::{LoadModel, RequestIdx};
+use std::path::Path;
+use std::time::Duration;
+
+/// Request timeout when a scenario names none: long enough for a server that
+/// sheds load properly to answer, short enough that a hung server shows as
+/// timeouts within a run of a few minutes.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A validated scenario, ready to run.
+#[derive(Debug)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    /// The file as it was given.
+    pub file: String,
+    pub seed: u64,
+    pub target: TargetSpec,
+    pub load: LoadPlan,
+    /// `[data]` lists: each user draws one value of each when it starts.
+    pub data: Vec<(String, Vec<String>)>,
+    pub flows: Vec<Flow>,
+    pub gates: Vec<Gate>,
+    pub faults: Vec<FaultSpec>,
+    pub links: Vec<LinkSpec>,
+    /// Every request name, indexed by [`Step::request`].
+    pub request_names: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TargetSpec {
+    /// The reference server shipped with the project, started by the harness.
+    Bundled {
+        profile: String,
+        server_args: Vec<String>,
+        gateway_args: Vec<String>,
+    },
+    /// A backend already running at this URL (loopback only).
+    Url(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct LoadPlan {
+    pub model: LoadModel,
+    pub timeout: Duration,
+    /// Open model: how many users may work at once on arrivals.
+    pub max_users: usize,
+    pub stages: Vec<Stage>,
+}
+
+impl LoadPlan {
+    pub fn total(&self) -> Duration {
+        self.stages.iter().map(|s| s.duration).sum()
+    }
+}
+
+/// A stage of the load shape: a linear ramp from the previous stage's level
+/// (0 before the first) to `target` over `duration`.
+#[derive(Clone, Debug)]
+pub struct Stage {
+    pub name: String,
+    pub duration: Duration,
+    /// Concurrent users (closed model) or arrivals per second (open model).
+    pub target: f64,
+}
+
+#[derive(Debug)]
+pub struct Flow {
+    pub name: String,
+    pub weight: u32,
+    /// Runs once at this time since the start, outside the weighted mix.
+    pub at: Option<Duration>,
+    pub steps: Vec<Step>,
+    /// How many distinct names the flow's steps capture.
+    pub capture_slots: usize,
+}
+
+#[derive(Debug)]
+pub struct Step {
+    pub request: RequestIdx,
+    pub method: reqwest::Method,
+    pub path: Template,
+    pub headers: Vec<(reqwest::header::HeaderName, Template)>,
+    pub body: Option<BodyNode>,
+    pub think: Think,
+    /// Statuses that count as success; empty means any 2xx.
+    pub expect: Vec<u16>,
+    /// (capture slot, JSON pointer into the response body).
+    pub captures: Vec<(usize, String)>,
+    pub until: Option<Until>,
+}
+
+impl Step {
+    pub fn expects(&self, status: u16) -> bool {
+        if self.expect.is_empty() {
+            (200..300).contains(&status)
+        } else {
+            self.expect.contains(&status)
+        }
+    }
+}
+
+/// A JSON body with templates in its strings.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BodyNode {
+    Fixed(serde_json::Value),
+    Text(Template),
+    /// A string that is only `{{int:a,b}}`: sent as a JSON number.
+    Number(Template),
+    Array(Vec<BodyNode>),
+    Object(Vec<(String, BodyNode)>),
+}
+
+impl BodyNode {
+    pub fn render(&self, vars: &mut Vars<'_>) -> serde_json::Value {
+        match self {
+            BodyNode::Fixed(v) => v.clone(),
+            BodyNode::Text(t) => serde_json::Value::String(t.render(vars)),
+            BodyNode::Number(t) => {
+                let s = t.render(vars);
+                s.parse::<i64>()
+                    .map_or(serde_json::Value::String(s), serde_json::Value::from)
+            }
+            BodyNode::Array(items) => items.iter().map(|i| i.render(vars)).collect(),
+            BodyNode::Object(fields) => serde_json::Value::Object(
+                fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.render(vars)))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// Time a user waits after a step, as a customer reading the menu would.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Think {
+    None,
+    Fixed(Duration),
+    /// Uniform between the two.
+    Range(Duration, Duration),
+}
+
+/// Repeat a step until a JSON pointer in its answer equals a value.
+#[derive(Clone, Debug)]
+pub struct Until {
+    pub pointer: String,
+    pub equals: serde_json::Value,
+    pub every: Duration,
+    pub max: u32,
+}
+
+#[derive(Debug)]
+pub struct FaultSpec {
+    pub name: String,
+    pub at: Duration,
+    pub duration: Duration,
+    pub link: String,
+    pub toxic: fault_proxy::Toxic,
+}
+
+#[derive(Clone, Debug)]
+pub struct LinkSpec {
+    pub name: String,
+    pub listen: String,
+    pub upstream: String,
+}
+
+/// Reads and validates a scenario file.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|e| error::unreadable(path, &e))?;
+    parse(&text, path)
+}
+
+/// Validates scenario text; `file` names it in errors.
+pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
+    validate::scenario(text, file)
+}
+
+impl Scenario {
+    /// Stretches or shrinks the timeline (stages, timed flows, faults) so the
+    /// stages add up to `total`, keeping its proportions.
+    pub fn set_duration(&mut self, total: Duration) {
+        let old = self.load.total().as_secs_f64();
+        if old <= 0.0 || total.is_zero() {
+            return;
+        }
+        let k = total.as_secs_f64() / old;
+        let scale = |d: Duration| Duration::from_secs_f64(d.as_secs_f64() * k);
+        for stage in &mut self.load.stages {
+            stage.duration = scale(stage.duration);
+        }
+        for flow in &mut self.flows {
+            flow.at = flow.at.map(scale);
+        }
+        for fault in &mut self.faults {
+            fault.at = scale(fault.at);
+            fault.duration = scale(fault.duration);
+        }
+    }
+
+    /// Multiplies the load (users, arrival rates, the open model's pool) by `factor`.
+    pub fn set_scale(&mut self, factor: f64) {
+        for stage in &mut self.load.stages {
+            stage.target *= factor;
+            if self.load.model == LoadModel::Closed {
+                stage.target = stage.target.round();
+            }
+        }
+        self.load.max_users = ((self.load.max_users as f64 * factor).ceil() as usize).max(1);
+    }
+
+    /// The weighted flows (those without `at`).
+    pub fn weighted_flows(&self) -> impl Iterator<Item = (usize, &Flow)> {
+        self.flows
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.at.is_none())
+    }
+
+    /// Where each stage starts and ends, seconds from the start of the load.
+    pub fn stage_bounds(&self) -> Vec<(f64, f64)> {
+        let mut t = 0.0;
+        self.load
+            .stages
+            .iter()
+            .map(|s| {
+                let start = t;
+                t += s.duration.as_secs_f64();
+                (start, t)
+            })
+            .collect()
+    }
+}

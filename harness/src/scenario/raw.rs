@@ -1,0 +1,134 @@
+//! The scenario file as written: serde types that refuse unknown keys and
+//! keep the span of every value a later check may need to point at.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use toml::Spanned;
+
+type S<T> = Spanned<T>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct File {
+    pub name: S<String>,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub seed: Option<u64>,
+    #[serde(default)]
+    pub target: Option<S<Target>>,
+    pub load: S<Load>,
+    #[serde(default)]
+    pub data: BTreeMap<String, S<Vec<String>>>,
+    #[serde(default)]
+    pub flows: Vec<S<Flow>>,
+    #[serde(default)]
+    pub gates: Vec<S<String>>,
+    #[serde(default)]
+    pub faults: Vec<S<Fault>>,
+    #[serde(default)]
+    pub links: Vec<S<Link>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    #[serde(default)]
+    pub url: Option<S<String>>,
+    #[serde(default)]
+    pub profile: Option<S<String>>,
+    #[serde(default)]
+    pub server_args: Vec<String>,
+    #[serde(default)]
+    pub gateway_args: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Load {
+    pub model: S<String>,
+    #[serde(default)]
+    pub timeout: Option<S<String>>,
+    #[serde(default)]
+    pub max_users: Option<S<u64>>,
+    pub stages: Vec<S<Stage>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stage {
+    #[serde(default)]
+    pub name: Option<String>,
+    pub duration: S<String>,
+    #[serde(default)]
+    pub users: Option<S<u64>>,
+    #[serde(default)]
+    pub rate: Option<S<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Flow {
+    pub name: S<String>,
+    #[serde(default)]
+    pub weight: Option<S<u32>>,
+    /// A flow with `at` runs once at that time, outside the weighted mix.
+    #[serde(default)]
+    pub at: Option<S<String>>,
+    pub steps: Vec<S<Step>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    #[serde(default)]
+    pub name: Option<String>,
+    pub method: S<String>,
+    pub path: S<String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, S<String>>,
+    #[serde(default)]
+    pub body: Option<S<toml::Value>>,
+    #[serde(default)]
+    pub think: Option<S<String>>,
+    #[serde(default)]
+    pub expect: Option<S<Vec<u16>>>,
+    #[serde(default)]
+    pub capture: BTreeMap<String, S<String>>,
+    #[serde(default)]
+    pub until: Option<S<Until>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Until {
+    pub pointer: S<String>,
+    pub equals: toml::Value,
+    pub every: S<String>,
+    pub max: S<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fault {
+    pub name: S<String>,
+    pub at: S<String>,
+    pub duration: S<String>,
+    pub link: S<String>,
+    #[serde(rename = "type")]
+    pub kind: S<String>,
+    #[serde(default)]
+    pub stream: Option<S<String>>,
+    #[serde(default)]
+    pub toxicity: Option<S<f32>>,
+    #[serde(default)]
+    pub attributes: Option<S<toml::Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Link {
+    pub name: S<String>,
+    pub listen: S<String>,
+    pub upstream: S<String>,
+}

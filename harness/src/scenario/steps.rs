@@ -1,0 +1,303 @@
+//! Flows and their steps: methods, templated paths, headers and bodies,
+//! think times, expected statuses, captures and polls. A `{{name}}` must be
+//! built in, a `[data]` list, or captured by an earlier step of the flow.
+
+use super::error::ScenarioError;
+use super::template::{Names, Template};
+use super::validate::Validator;
+use super::{duration, raw, BodyNode, Flow, Step, Think, Until};
+use crate::record::RequestIdx;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use toml::Spanned;
+
+const BUILTINS: &str = "user, iteration, idempotency_key, uuid, random:a,b,c, int:1,5";
+
+impl Validator<'_> {
+    pub(super) fn flow(
+        &mut self,
+        i: usize,
+        flow: &Spanned<raw::Flow>,
+        data: &BTreeMap<&str, usize>,
+        total: Duration,
+    ) -> Result<Flow, ScenarioError> {
+        let f = flow.get_ref();
+        let field = format!("flows[{i}]");
+        let at = match &f.at {
+            Some(at) => {
+                let d = self.duration(at, &format!("{field}.at"))?;
+                if d >= total {
+                    return self.err(
+                        at.span(),
+                        format!("{field}.at"),
+                        format!("`at` is after the load ends ({})", duration::show(total)),
+                    );
+                }
+                Some(d)
+            }
+            None => None,
+        };
+        let weight = f.weight.as_ref().map_or(1, |w| *w.get_ref());
+        if weight == 0 && at.is_none() {
+            return self.err(
+                f.weight.as_ref().map_or(flow.span(), Spanned::span),
+                format!("{field}.weight"),
+                "a weight must be at least 1",
+            );
+        }
+        if f.steps.is_empty() {
+            return self.err(
+                flow.span(),
+                format!("{field}.steps"),
+                "a flow needs at least one `[[flows.steps]]`",
+            );
+        }
+        let all: Vec<String> = f
+            .steps
+            .iter()
+            .flat_map(|s| s.get_ref().capture.keys().cloned())
+            .collect();
+        let mut names = FlowNames {
+            flow: f.name.get_ref().clone(),
+            data,
+            known: Vec::new(),
+            all,
+        };
+        let mut steps = Vec::new();
+        for (j, s) in f.steps.iter().enumerate() {
+            steps.push(self.step(&format!("{field}.steps[{j}]"), s, &mut names)?);
+        }
+        Ok(Flow {
+            name: f.name.get_ref().clone(),
+            weight,
+            at,
+            steps,
+            capture_slots: names.known.len(),
+        })
+    }
+
+    fn step(
+        &mut self,
+        field: &str,
+        step: &Spanned<raw::Step>,
+        names: &mut FlowNames<'_>,
+    ) -> Result<Step, ScenarioError> {
+        let s = step.get_ref();
+        let method_text = s.method.get_ref().to_ascii_uppercase();
+        if !["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"].contains(&method_text.as_str()) {
+            return self.err(
+                s.method.span(),
+                format!("{field}.method"),
+                format!(
+                    "unknown method {:?}: expected GET, POST, PUT, PATCH, DELETE or HEAD",
+                    s.method.get_ref()
+                ),
+            );
+        }
+        let method = reqwest::Method::from_bytes(method_text.as_bytes()).expect("a known method");
+        if !s.path.get_ref().starts_with('/') {
+            return self.err(
+                s.path.span(),
+                format!("{field}.path"),
+                "the path must start with `/` (the target's URL is put before it)",
+            );
+        }
+        let path = Template::compile(s.path.get_ref(), names)
+            .or_else(|m| self.err(s.path.span(), format!("{field}.path"), m))?;
+        let mut headers = Vec::new();
+        for (k, v) in &s.headers {
+            let name = reqwest::header::HeaderName::from_bytes(k.as_bytes()).or_else(|_| {
+                self.err(
+                    v.span(),
+                    format!("{field}.headers"),
+                    format!("{k:?} is not a valid header name"),
+                )
+            })?;
+            let t = Template::compile(v.get_ref(), names)
+                .or_else(|m| self.err(v.span(), format!("{field}.headers.{k}"), m))?;
+            headers.push((name, t));
+        }
+        let body = match &s.body {
+            Some(b) => Some(
+                body_node(b.get_ref(), names)
+                    .or_else(|m| self.err(b.span(), format!("{field}.body"), m))?,
+            ),
+            None => None,
+        };
+        let think = match &s.think {
+            None => Think::None,
+            Some(t) => match t.get_ref().split_once("..") {
+                Some((a, b)) => {
+                    let (a, b) = (duration::parse(a), duration::parse(b));
+                    match (a, b) {
+                        (Ok(a), Ok(b)) if a <= b => Think::Range(a, b),
+                        (Ok(_), Ok(_)) => return self.err(t.span(), format!("{field}.think"), "a think range goes from the shorter to the longer time, e.g. \"1s..3s\""),
+                        (Err(m), _) | (_, Err(m)) => return self.err(t.span(), format!("{field}.think"), m),
+                    }
+                }
+                None => Think::Fixed(self.duration(t, &format!("{field}.think"))?),
+            },
+        };
+        let expect = match &s.expect {
+            Some(e)
+                if e.get_ref().is_empty()
+                    || e.get_ref().iter().any(|c| !(100..=599).contains(c)) =>
+            {
+                return self.err(
+                    e.span(),
+                    format!("{field}.expect"),
+                    "expected statuses are HTTP codes 100-599, e.g. [200, 201]",
+                )
+            }
+            Some(e) => e.get_ref().clone(),
+            None => Vec::new(),
+        };
+        let until = match &s.until {
+            Some(u) => Some(self.until(field, u)?),
+            None => None,
+        };
+        let mut captures = Vec::new();
+        for (name, pointer) in &s.capture {
+            if !pointer.get_ref().is_empty() && !pointer.get_ref().starts_with('/') {
+                return self.err(
+                    pointer.span(),
+                    format!("{field}.capture.{name}"),
+                    "a capture is a JSON pointer such as \"/id\" or \"/items/0/sku\"",
+                );
+            }
+            captures.push((names.learn(name), pointer.get_ref().clone()));
+        }
+        let request_name = s
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("{} {}", method_text, s.path.get_ref()));
+        Ok(Step {
+            request: self.request_idx(request_name),
+            method,
+            path,
+            headers,
+            body,
+            think,
+            expect,
+            captures,
+            until,
+        })
+    }
+
+    fn until(&self, field: &str, u: &Spanned<raw::Until>) -> Result<Until, ScenarioError> {
+        let r = u.get_ref();
+        if !r.pointer.get_ref().starts_with('/') {
+            return self.err(
+                r.pointer.span(),
+                format!("{field}.until.pointer"),
+                "a JSON pointer such as \"/status\"",
+            );
+        }
+        let every = self.duration(&r.every, &format!("{field}.until.every"))?;
+        if *r.max.get_ref() == 0 {
+            return self.err(
+                r.max.span(),
+                format!("{field}.until.max"),
+                "`max` (attempts) must be at least 1",
+            );
+        }
+        let equals = serde_json::to_value(&r.equals)
+            .or_else(|e| self.err(u.span(), format!("{field}.until.equals"), e.to_string()))?;
+        Ok(Until {
+            pointer: r.pointer.get_ref().clone(),
+            equals,
+            every,
+            max: *r.max.get_ref(),
+        })
+    }
+
+    fn request_idx(&mut self, name: String) -> RequestIdx {
+        let i = self
+            .names
+            .iter()
+            .position(|n| *n == name)
+            .unwrap_or_else(|| {
+                self.names.push(name);
+                self.names.len() - 1
+            });
+        i as RequestIdx
+    }
+}
+
+/// Names a step may use: `[data]` lists, and what earlier steps captured.
+struct FlowNames<'a> {
+    flow: String,
+    data: &'a BTreeMap<&'a str, usize>,
+    /// Captured by the steps seen so far, in slot order.
+    known: Vec<String>,
+    /// Captured anywhere in the flow (to tell "too early" from "never").
+    all: Vec<String>,
+}
+
+impl FlowNames<'_> {
+    fn learn(&mut self, name: &str) -> usize {
+        self.known
+            .iter()
+            .position(|k| k == name)
+            .unwrap_or_else(|| {
+                self.known.push(name.to_string());
+                self.known.len() - 1
+            })
+    }
+}
+
+impl Names for FlowNames<'_> {
+    fn data(&self, name: &str) -> Option<usize> {
+        self.data.get(name).copied()
+    }
+
+    fn capture(&self, name: &str) -> Result<usize, String> {
+        if let Some(i) = self.known.iter().position(|k| k == name) {
+            return Ok(i);
+        }
+        let why = if self.all.iter().any(|k| k == name) {
+            format!(
+                "`{{{{{name}}}}}` is used before the step of flow {:?} that captures it",
+                self.flow
+            )
+        } else {
+            format!(
+                "`{{{{{name}}}}}` is not captured by any earlier step of flow {:?}",
+                self.flow
+            )
+        };
+        let data: Vec<&str> = self.data.keys().copied().collect();
+        Err(format!(
+            "{why}; a step captures with `capture = {{ {name} = \"/json/pointer\" }}`. Known names: builtins ({BUILTINS}), data ({}), captures ({})",
+            if data.is_empty() { "none".to_string() } else { data.join(", ") },
+            if self.known.is_empty() { "none".to_string() } else { self.known.join(", ") },
+        ))
+    }
+}
+
+fn body_node(value: &toml::Value, names: &dyn Names) -> Result<BodyNode, String> {
+    Ok(match value {
+        toml::Value::String(s) => {
+            let t = Template::compile(s, names)?;
+            if t.is_literal() {
+                BodyNode::Fixed(serde_json::Value::String(s.clone()))
+            } else if matches!(t.sole_var(), Some(super::Var::Int(..))) {
+                BodyNode::Number(t)
+            } else {
+                BodyNode::Text(t)
+            }
+        }
+        toml::Value::Array(items) => BodyNode::Array(
+            items
+                .iter()
+                .map(|i| body_node(i, names))
+                .collect::<Result<_, _>>()?,
+        ),
+        toml::Value::Table(t) => BodyNode::Object(
+            t.iter()
+                .map(|(k, v)| Ok((k.clone(), body_node(v, names)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+        other => BodyNode::Fixed(serde_json::to_value(other).map_err(|e| e.to_string())?),
+    })
+}

@@ -1,0 +1,194 @@
+//! Flows and captures against a wiremock backend: exact request counts and
+//! bodies, a capture used in the next step's path, idempotency keys unique
+//! per iteration, polls bounded, and outcomes counted as the report needs.
+//!
+//! The open model makes counts exact: a 0 → 10/s ramp over 1 s holds exactly
+//! 5 arrivals, each one iteration of the flow.
+
+use crate::helpers::{report_dir, request, run_cli, summary, write_scenario};
+use std::collections::BTreeSet;
+use std::path::Path;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn scenario(steps: &str) -> String {
+    format!(
+        r#"name = "flows"
+seed = 7
+
+[load]
+model = "open"
+timeout = "2s"
+[[load.stages]]
+duration = "1s"
+rate = 10
+
+[data]
+store = ["store-1", "store-2"]
+
+[[flows]]
+name = "order-and-track"
+{steps}"#
+    )
+}
+
+const ORDER_AND_TRACK: &str = r#"
+[[flows.steps]]
+method = "POST"
+path = "/orders"
+headers = { "Idempotency-Key" = "{{idempotency_key}}" }
+body = { store_id = "{{store}}", customer = { name = "Ada" }, items = [{ sku = "{{random:latte,mocha}}", quantity = "{{int:1,3}}" }] }
+expect = [201]
+capture = { order_id = "/id" }
+
+[[flows.steps]]
+method = "GET"
+path = "/orders/{{order_id}}"
+headers = { "Idempotency-Key" = "{{idempotency_key}}" }
+"#;
+
+async fn run(dir: &Path, text: &str, backend: &MockServer) -> (u8, serde_json::Value) {
+    let file = write_scenario(dir, "flows.toml", text);
+    let (code, out) = run_cli(&[
+        "run",
+        file.to_str().unwrap(),
+        "--target",
+        &backend.uri(),
+        "--reports-dir",
+        dir.join("reports").to_str().unwrap(),
+    ])
+    .await;
+    (code, summary(&report_dir(&out)))
+}
+
+#[tokio::test]
+async fn each_iteration_posts_an_order_then_reads_it_back_by_its_captured_id() {
+    let backend = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/orders"))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(serde_json::json!({"id": "ord-42", "status": "received"})),
+        )
+        .expect(5)
+        .mount(&backend)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/orders/ord-42"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"id": "ord-42", "status": "ready"})),
+        )
+        .expect(5)
+        .mount(&backend)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (code, s) = run(dir.path(), &scenario(ORDER_AND_TRACK), &backend).await;
+    assert_eq!(code, 0);
+    assert_eq!(request(&s, "POST /orders")["count"], 5);
+    assert_eq!(request(&s, "GET /orders/{{order_id}}")["ok"], 5);
+    backend.verify().await;
+
+    let received = backend.received_requests().await.unwrap();
+    let key = |r: &wiremock::Request| {
+        r.headers
+            .get("idempotency-key")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    let posts: Vec<_> = received
+        .iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .collect();
+    let keys: BTreeSet<String> = posts.iter().map(|r| key(r)).collect();
+    assert_eq!(keys.len(), 5, "one idempotency key per iteration: {keys:?}");
+    let get_keys: BTreeSet<String> = received
+        .iter()
+        .filter(|r| r.method.as_str() == "GET")
+        .map(key)
+        .collect();
+    assert_eq!(get_keys, keys, "the steps of an iteration share its key");
+    for post in posts {
+        let body: serde_json::Value = serde_json::from_slice(&post.body).unwrap();
+        assert!(
+            ["store-1", "store-2"].contains(&body["store_id"].as_str().unwrap()),
+            "{body}"
+        );
+        assert!(
+            ["latte", "mocha"].contains(&body["items"][0]["sku"].as_str().unwrap()),
+            "{body}"
+        );
+        let qty = body["items"][0]["quantity"]
+            .as_i64()
+            .expect("{{int:..}} alone is sent as a number");
+        assert!((1..=3).contains(&qty), "{body}");
+        assert_eq!(body["customer"]["name"], "Ada");
+        assert_eq!(
+            post.headers.get("content-type").unwrap(),
+            "application/json"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_poll_repeats_until_its_bound_when_the_state_never_comes() {
+    let backend = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/orders"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(serde_json::json!({"id": "ord-1"})))
+        .expect(5)
+        .mount(&backend)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/orders/ord-1"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"status": "preparing"})),
+        )
+        .expect(15)
+        .mount(&backend)
+        .await;
+    let steps = ORDER_AND_TRACK.to_string()
+        + "until = { pointer = \"/status\", equals = \"ready\", every = \"10ms\", max = 3 }\n";
+    let dir = tempfile::tempdir().unwrap();
+    let (_, s) = run(dir.path(), &scenario(&steps), &backend).await;
+    assert_eq!(request(&s, "GET /orders/{{order_id}}")["count"], 15);
+    backend.verify().await;
+}
+
+#[tokio::test]
+async fn an_unexpected_status_ends_the_iteration_and_a_503_counts_as_shed() {
+    let backend = MockServer::start().await;
+    // Three orders are refused with 500, then two shed with 503: no GET follows either.
+    Mock::given(method("POST"))
+        .and(path("/orders"))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(3)
+        .expect(3)
+        .mount(&backend)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/orders"))
+        .respond_with(ResponseTemplate::new(503).insert_header("retry-after", "1"))
+        .expect(2)
+        .mount(&backend)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&backend)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (code, s) = run(dir.path(), &scenario(ORDER_AND_TRACK), &backend).await;
+    let orders = request(&s, "POST /orders");
+    assert_eq!(orders["count"], 5);
+    assert_eq!(orders["http_errors"], 3);
+    assert_eq!(orders["shed"], 2);
+    assert_eq!(orders["statuses"]["503"], 2);
+    assert_eq!(
+        code, 0,
+        "no gate was set, so errors alone do not fail the run"
+    );
+    backend.verify().await;
+}

@@ -1,0 +1,84 @@
+//! Shared test helpers: scenario files in temp dirs, the CLI run in-process
+//! (one attack at a time: goose keeps process-wide state) or as the built
+//! binary, and summary.json read back.
+
+use clap::Parser;
+use harness::cli::Cli;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+/// The built harness binary: it also serves the bundled reference server.
+pub fn harness_exe() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_harness"))
+}
+
+/// A file of the repository, e.g. `scenarios/smoke.toml`.
+pub fn repo_file(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
+}
+
+/// Writes a scenario into `dir` and returns its path.
+pub fn write_scenario(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("writing a scenario");
+    path
+}
+
+/// goose allows one attack per process at a time.
+static ATTACK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Runs `harness <args>` in-process (as `main` would, minus the runtime);
+/// returns the exit code and what it printed on stdout.
+pub async fn run_cli(args: &[&str]) -> (u8, String) {
+    let _one_at_a_time = ATTACK.lock().await;
+    let mut argv = vec!["harness".to_string()];
+    argv.extend(args.iter().map(|s| s.to_string()));
+    if args.first() == Some(&"run") {
+        argv.extend([
+            "--quiet".into(),
+            "--server-exe".into(),
+            harness_exe().display().to_string(),
+        ]);
+    }
+    let cli = Cli::try_parse_from(argv).expect("the arguments parse");
+    let mut out = Vec::new();
+    let code = harness::cli::execute(cli, &mut out).await;
+    (code, String::from_utf8_lossy(&out).into_owned())
+}
+
+/// Runs the built binary and waits for it.
+pub fn run_binary(args: &[&str], cwd: &Path) -> Output {
+    std::process::Command::new(harness_exe())
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("running the harness binary")
+}
+
+/// The report folder named by the last line of a run's output.
+pub fn report_dir(stdout: &str) -> PathBuf {
+    let last = stdout.lines().last().unwrap_or_default();
+    let index = last
+        .strip_prefix("report: ")
+        .unwrap_or_else(|| panic!("the last line names the report, got {last:?}\n{stdout}"));
+    Path::new(index)
+        .parent()
+        .expect("index.html is in the run folder")
+        .to_path_buf()
+}
+
+/// summary.json of a run folder, as JSON.
+pub fn summary(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("summary.json")).expect("summary.json exists");
+    serde_json::from_str(&text).expect("summary.json is JSON")
+}
+
+/// The whole-run figures of one request name in a summary.
+pub fn request<'a>(summary: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    summary["requests"]
+        .as_array()
+        .expect("requests is a list")
+        .iter()
+        .find(|r| r["name"] == name)
+        .unwrap_or_else(|| panic!("no request {name:?} in the summary"))
+}

@@ -1,0 +1,9 @@
+//! The harness's integration tests: one binary, one module per feature.
+
+mod chaos;
+mod flows;
+mod gates;
+mod helpers;
+mod report;
+mod scenario_errors;
+mod smoke;

@@ -1,0 +1,126 @@
+//! End to end: the `smoke` scenario against the real bundled reference
+//! server (the harness's count of requests equals the server's own), and the
+//! open model's accuracy against a backend with a known fixed delay.
+
+use crate::helpers::{repo_file, report_dir, run_cli, summary};
+use std::time::Duration;
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// Sums `http_requests_total` over the routes the scenario drives (not the
+/// harness's own `/ready` probe nor the final `/metrics` read).
+fn server_request_count(prometheus: &str) -> u64 {
+    prometheus
+        .lines()
+        .filter(|l| l.starts_with("http_requests_total{"))
+        .filter(|l| !l.contains("route=\"/ready\"") && !l.contains("route=\"/metrics\""))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap() as u64)
+        .sum()
+}
+
+#[tokio::test]
+async fn the_smoke_scenario_runs_against_the_bundled_server_and_agrees_with_its_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("reports");
+    let smoke = repo_file("scenarios/smoke.toml");
+    let (code, out) = run_cli(&[
+        "run",
+        smoke.to_str().unwrap(),
+        "--reports-dir",
+        reports.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(code, 0, "{out}");
+    let run = report_dir(&out);
+    assert!(run.starts_with(reports.join("smoke")), "{}", run.display());
+    assert!(run.join("index.html").is_file());
+    let s = summary(&run);
+    let sent = s["overall"]["count"].as_u64().unwrap();
+    assert!(
+        sent > 20,
+        "a few seconds of 4 users send dozens of requests, got {sent}"
+    );
+    assert_eq!(s["overall"]["errors"], 0, "{}", s["overall"]);
+
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_file("harness/schema/summary.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the committed schema compiles");
+    let problems: Vec<String> = validator
+        .iter_errors(&s)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "summary.json breaks its schema: {problems:#?}"
+    );
+
+    let metrics = std::fs::read_to_string(run.join("server-metrics.prom"))
+        .expect("the server's /metrics was kept");
+    assert_eq!(
+        server_request_count(&metrics),
+        sent,
+        "requests sent = requests the server saw"
+    );
+}
+
+#[tokio::test]
+async fn the_open_model_keeps_its_rate_and_measures_a_fixed_delay() {
+    let backend = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(50)))
+        .mount(&backend)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = crate::helpers::write_scenario(
+        dir.path(),
+        "paced.toml",
+        r#"name = "paced"
+seed = 3
+[load]
+model = "open"
+timeout = "2s"
+max_users = 100
+[[load.stages]]
+duration = "1s"
+rate = 100
+[[load.stages]]
+duration = "3s"
+rate = 100
+[[flows]]
+name = "read"
+[[flows.steps]]
+method = "GET"
+path = "/menu"
+"#,
+    );
+    let (code, out) = run_cli(&[
+        "run",
+        file.to_str().unwrap(),
+        "--target",
+        &backend.uri(),
+        "--reports-dir",
+        dir.path().join("reports").to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(code, 0, "{out}");
+    let s = summary(&report_dir(&out));
+    // 50 arrivals in the 0 → 100/s ramp, then 300 at 100/s: every one sent.
+    assert_eq!(s["overall"]["count"], 350);
+    assert_eq!(s["generator"]["missed_starts"], 0);
+    // Completions per second in the steady part stay near the target rate.
+    let counts = s["timeline"]["overall"]["count"].as_array().unwrap();
+    for second in 2..4 {
+        let n = counts[second].as_u64().unwrap();
+        assert!(
+            (85..=115).contains(&n),
+            "second {second} completed {n} requests, expected ~100: {counts:?}"
+        );
+    }
+    let p50 = s["overall"]["latency_ms"]["p50"].as_f64().unwrap();
+    assert!(
+        (49.0..80.0).contains(&p50),
+        "p50 {p50} ms against a 50 ms backend"
+    );
+}

@@ -1,0 +1,261 @@
+//! Command line and environment configuration: every knob of the server and of the gateway simulator,
+//! parsed by clap (each flag also reads an environment variable) and checked before anything starts.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// `reference-server [FLAGS]` runs the server; `reference-server gateway [FLAGS]` runs the payment
+/// gateway simulator.
+#[derive(Debug, Parser)]
+#[command(
+    name = "reference-server",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub server: ServerConfig,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the payment gateway simulator (its own process, so a fault proxy can sit in front of it).
+    Gateway(GatewayConfig),
+}
+
+/// `default` is the server as designed; `naive` removes every protection so the two can be compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Profile {
+    Default,
+    /// No menu cache, a commit per write, an unbounded kitchen queue, no payment timeout and no
+    /// circuit breaker.
+    Naive,
+}
+
+/// When the kitchen starts cooking an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CookOn {
+    /// Pay first: an order waits (holding its kitchen slot) until it is paid or expires.
+    Paid,
+    /// Pay at pickup: an order goes to the cooking queue as soon as it is received.
+    Received,
+}
+
+/// SQLite `synchronous` setting for the writer connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Synchronous {
+    /// fsync the WAL at every commit: an acknowledged order survives a power cut.
+    Full,
+    /// No fsync per commit: an acknowledged order survives a killed process, not a power cut.
+    Normal,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServerConfig {
+    /// Address to listen on; port 0 picks a free port (the chosen address is printed on stdout).
+    #[arg(long, env = "LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Directory holding the SQLite database (created if missing).
+    #[arg(long, env = "DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// Base URL of the payment gateway (`reference-server gateway` or any compatible service).
+    #[arg(
+        long,
+        env = "PAYMENT_GATEWAY_URL",
+        default_value = "http://127.0.0.1:8081"
+    )]
+    pub payment_gateway_url: String,
+    #[arg(long, env = "PROFILE", value_enum, default_value_t = Profile::Default)]
+    pub profile: Profile,
+    /// Number of stores seeded on first start (`store-1` .. `store-N`).
+    #[arg(long, env = "STORES", default_value_t = 20)]
+    pub stores: u32,
+    /// Stock per store per SKU seeded on first start.
+    #[arg(long, env = "INITIAL_STOCK", default_value_t = 1_000_000)]
+    pub initial_stock: i64,
+    /// Bearer token required by `PUT /admin/...`.
+    #[arg(
+        long,
+        env = "ADMIN_TOKEN",
+        default_value = "admin-secret",
+        hide_env_values = true
+    )]
+    pub admin_token: String,
+    /// Kitchen workers (baristas) cooking in parallel.
+    #[arg(long, env = "KITCHEN_WORKERS", default_value_t = 16)]
+    pub kitchen_workers: usize,
+    /// Preparation time of one order; capacity = workers / prep time (16 / 50 ms = 320 orders/s).
+    #[arg(long, env = "PREP_TIME_MS", default_value_t = 50)]
+    pub prep_time_ms: u64,
+    /// Orders admitted and not yet ready (unpaid ones included) beyond which `POST /orders` sheds
+    /// with 503. Default: about 6 s of kitchen work, so a waiting customer is not lied to.
+    #[arg(long, env = "KITCHEN_BACKLOG", default_value_t = 2000)]
+    pub kitchen_backlog: usize,
+    #[arg(long, env = "COOK_ON", value_enum, default_value_t = CookOn::Paid)]
+    pub cook_on: CookOn,
+    /// An unpaid order expires after this long and frees its kitchen slot and its stock.
+    #[arg(long, env = "UNPAID_EXPIRY_MS", default_value_t = 120_000)]
+    pub unpaid_expiry_ms: u64,
+    /// Timeout of one call to the payment gateway (the naive profile has none).
+    #[arg(long, env = "PAYMENT_TIMEOUT_MS", default_value_t = 5_000)]
+    pub payment_timeout_ms: u64,
+    /// Consecutive gateway failures (errors or timeouts, not declines) that open the circuit.
+    #[arg(long, env = "BREAKER_THRESHOLD", default_value_t = 5)]
+    pub breaker_threshold: u32,
+    /// How long an open circuit refuses payments before letting one trial call through.
+    #[arg(long, env = "BREAKER_COOLDOWN_MS", default_value_t = 10_000)]
+    pub breaker_cooldown_ms: u64,
+    /// Most write commands committed in one transaction by the writer (the naive profile uses 1).
+    #[arg(long, env = "MAX_BATCH", default_value_t = 512)]
+    pub max_batch: usize,
+    #[arg(long, env = "SYNCHRONOUS", value_enum, default_value_t = Synchronous::Full)]
+    pub synchronous: Synchronous,
+    /// Read-only SQLite connections serving GETs.
+    #[arg(long, env = "READ_CONNECTIONS", default_value_t = 4)]
+    pub read_connections: usize,
+    /// Every request is answered within this time (503 otherwise); must exceed the payment timeout.
+    #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 15_000)]
+    pub request_timeout_ms: u64,
+    /// Largest accepted request body.
+    #[arg(long, env = "BODY_LIMIT_BYTES", default_value_t = 64 * 1024)]
+    pub body_limit_bytes: usize,
+    /// Time allowed after SIGTERM/Ctrl-C to finish in-flight requests, kitchen work and commits.
+    #[arg(long, env = "SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
+    pub shutdown_grace_ms: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GatewayConfig {
+    #[arg(long, env = "GATEWAY_LISTEN", default_value = "127.0.0.1:8081")]
+    pub listen: SocketAddr,
+    /// Median latency of a charge (latency is log-normal between the median and the p99).
+    #[arg(long, env = "GATEWAY_LATENCY_MEDIAN_MS", default_value_t = 40)]
+    pub latency_median_ms: u64,
+    #[arg(long, env = "GATEWAY_LATENCY_P99_MS", default_value_t = 200)]
+    pub latency_p99_ms: u64,
+    /// Share of charges declined (0..1); card token `tok_chargeDeclined` is always declined.
+    #[arg(long, env = "GATEWAY_DECLINE_RATE", default_value_t = 0.05)]
+    pub decline_rate: f64,
+    /// Share of charges answered with 503 (0..1).
+    #[arg(long, env = "GATEWAY_FAILURE_RATE", default_value_t = 0.0)]
+    pub failure_rate: f64,
+    /// Seed of the latency/decline draws, for repeatable runs.
+    #[arg(long, env = "GATEWAY_SEED")]
+    pub seed: Option<u64>,
+}
+
+impl ServerConfig {
+    /// Checks relations between fields that clap cannot express; each error names the flag.
+    pub fn validate(&self) -> Result<(), String> {
+        let url = self.payment_gateway_url.trim_end_matches('/');
+        if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
+            return Err(format!(
+                "--payment-gateway-url: `{}` is not an http(s) URL",
+                self.payment_gateway_url
+            ));
+        }
+        let positive = [
+            ("--stores", self.stores as u64),
+            ("--kitchen-workers", self.kitchen_workers as u64),
+            ("--kitchen-backlog", self.kitchen_backlog as u64),
+            ("--max-batch", self.max_batch as u64),
+            ("--read-connections", self.read_connections as u64),
+            ("--payment-timeout-ms", self.payment_timeout_ms),
+            ("--request-timeout-ms", self.request_timeout_ms),
+            ("--breaker-threshold", self.breaker_threshold as u64),
+            ("--body-limit-bytes", self.body_limit_bytes as u64),
+        ];
+        if let Some((flag, _)) = positive.iter().find(|(_, v)| *v == 0) {
+            return Err(format!("{flag} must be at least 1"));
+        }
+        if self.initial_stock < 0 {
+            return Err("--initial-stock must not be negative".into());
+        }
+        if self.admin_token.trim().is_empty() {
+            return Err("--admin-token (ADMIN_TOKEN) must not be empty".into());
+        }
+        if self.profile == Profile::Default && self.request_timeout_ms <= self.payment_timeout_ms {
+            return Err(format!(
+                "--request-timeout-ms ({}) must exceed --payment-timeout-ms ({})",
+                self.request_timeout_ms, self.payment_timeout_ms
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn naive(&self) -> bool {
+        self.profile == Profile::Naive
+    }
+    pub fn prep_time(&self) -> Duration {
+        Duration::from_millis(self.prep_time_ms)
+    }
+    pub fn gateway_base(&self) -> &str {
+        self.payment_gateway_url.trim_end_matches('/')
+    }
+}
+
+impl GatewayConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        for (flag, rate) in [
+            ("--decline-rate", self.decline_rate),
+            ("--failure-rate", self.failure_rate),
+        ] {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(format!("{flag} must be between 0 and 1, got {rate}"));
+            }
+        }
+        if self.latency_p99_ms < self.latency_median_ms {
+            return Err("--latency-p99-ms must be at least --latency-median-ms".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("reference-server").chain(args.iter().copied()))
+            .unwrap()
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        parse(&[]).server.validate().unwrap();
+    }
+
+    #[test]
+    fn a_request_timeout_shorter_than_the_payment_timeout_is_refused() {
+        let cli = parse(&[
+            "--request-timeout-ms",
+            "1000",
+            "--payment-timeout-ms",
+            "2000",
+        ]);
+        assert!(cli
+            .server
+            .validate()
+            .unwrap_err()
+            .contains("--request-timeout-ms"));
+    }
+
+    #[test]
+    fn the_gateway_subcommand_parses_its_own_flags() {
+        let cli = parse(&[
+            "gateway",
+            "--listen",
+            "127.0.0.1:0",
+            "--decline-rate",
+            "0.5",
+        ]);
+        let Some(Command::Gateway(g)) = cli.command else {
+            panic!("not a gateway command")
+        };
+        assert_eq!(g.decline_rate, 0.5);
+    }
+}

@@ -1,0 +1,91 @@
+//! `POST /orders`, `GET /orders/{id}`, `GET /orders/{id}/history`.
+
+use axum::{
+    extract::{Path, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Json, Router,
+};
+use bytes::Bytes;
+use serde_json::Value;
+
+use super::json_body;
+use crate::{
+    domain::{parse_new_order, IdempotencyKey, OrderId},
+    error::ApiError,
+    startup::AppState,
+    store::{self, orders::Created},
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/orders", post(create))
+        .route("/orders/{id}", get(read))
+        .route("/orders/{id}/history", get(history))
+}
+
+/// Validates, then takes a kitchen slot (503 at once if the backlog is full, before any database
+/// work), then creates the order in the writer and answers 201 only after its commit. A replayed
+/// `Idempotency-Key` gives back its slot and answers the first answer again.
+async fn create(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let key = match headers.get("idempotency-key") {
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| "must be visible ASCII".to_owned())
+                .and_then(IdempotencyKey::parse)
+                .map_err(|e| ApiError::field("Idempotency-Key", e))?,
+        ),
+        None => None,
+    };
+    let order = parse_new_order(&json_body(&body)?).map_err(ApiError::Validation)?;
+    let slot = app.kitchen.try_admit()?;
+    let created = app
+        .store
+        .write(move |c| store::orders::create(c, &order, key.as_ref()))
+        .await?;
+    let body = match created {
+        Created::New(body) => {
+            let id = body["id"].as_str().unwrap_or_default().to_owned();
+            app.kitchen.admitted(slot, id);
+            body
+        }
+        Created::Replay(body) => body, // the slot is dropped: nothing new to cook
+    };
+    let location = format!("/orders/{}", body["id"].as_str().unwrap_or_default());
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    Ok(response)
+}
+
+fn order_id(raw: &str) -> Result<OrderId, ApiError> {
+    OrderId::parse(raw).map_err(|_| ApiError::NotFound("order"))
+}
+
+async fn read(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = order_id(&id)?;
+    Ok(Json(
+        app.store.read(move |c| store::orders::get(c, &id)).await?,
+    ))
+}
+
+async fn history(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = order_id(&id)?;
+    Ok(Json(
+        app.store
+            .read(move |c| store::orders::history(c, &id))
+            .await?,
+    ))
+}

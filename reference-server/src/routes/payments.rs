@@ -1,0 +1,48 @@
+//! `POST /orders/{id}/payments`.
+
+use axum::{
+    extract::{Path, State},
+    routing::post,
+    Json, Router,
+};
+use bytes::Bytes;
+use serde_json::Value;
+
+use super::json_body;
+use crate::{
+    domain::{FieldError, OrderId},
+    error::ApiError,
+    payments::Paid,
+    startup::AppState,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/orders/{id}/payments", post(pay))
+}
+
+async fn pay(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Paid>, ApiError> {
+    let id = OrderId::parse(&id).map_err(|_| ApiError::NotFound("order"))?;
+    let body = json_body(&body)?;
+    let mut errors = Vec::new();
+    if body.get("method").and_then(Value::as_str) != Some("card") {
+        errors.push(FieldError::new("method", "must be \"card\""));
+    }
+    let token = body
+        .get("card_token")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if token.is_empty() || token.len() > 255 || !token.chars().all(|c| c.is_ascii_graphic()) {
+        errors.push(FieldError::new(
+            "card_token",
+            "must be a token of 1 to 255 visible ASCII characters",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    Ok(Json(app.payments.pay(id, token.to_owned()).await?))
+}

@@ -1,0 +1,150 @@
+//! SQLite storage in WAL mode. All writes go through ONE writer thread that commits in groups
+//! (see `writer`); reads run on a small pool of read-only connections on blocking threads. The SQL
+//! of each resource lives in its own submodule and runs inside those two entry points.
+
+pub mod inventory;
+pub mod kitchen;
+pub mod menu;
+pub mod orders;
+pub mod payments;
+mod schema;
+mod writer;
+
+use std::{
+    path::PathBuf,
+    sync::{Arc, Mutex},
+};
+
+use anyhow::Context;
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::{mpsc, Semaphore};
+
+use crate::{config::ServerConfig, error::ApiError, metrics::Metrics};
+use writer::{Job, Msg};
+
+/// Write commands waiting for the writer; a full queue makes callers wait (backpressure), and the
+/// request timeout bounds that wait.
+const WRITE_QUEUE: usize = 8192;
+
+#[derive(Clone)]
+pub struct Store {
+    writer: mpsc::Sender<Msg>,
+    writer_thread: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
+    reads: Arc<ReadPool>,
+}
+
+struct ReadPool {
+    connections: Mutex<Vec<Connection>>,
+    permits: Semaphore,
+}
+
+impl Store {
+    /// Opens (creating and seeding on first start) the database in `config.data_dir` and starts the writer.
+    pub fn open(config: &ServerConfig, metrics: Arc<Metrics>) -> anyhow::Result<Store> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+        let path: PathBuf = config.data_dir.join("coffee.sqlite3");
+        let conn = schema::open_writer(&path, config.synchronous)?;
+        schema::migrate_and_seed(&conn, config)?;
+        let mut connections = Vec::with_capacity(config.read_connections);
+        for _ in 0..config.read_connections {
+            let read = Connection::open_with_flags(
+                &path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .with_context(|| format!("opening read connection to {}", path.display()))?;
+            read.busy_timeout(std::time::Duration::from_secs(5))?;
+            connections.push(read);
+        }
+        let max_batch = if config.naive() { 1 } else { config.max_batch };
+        let (tx, rx) = mpsc::channel(WRITE_QUEUE);
+        let thread = std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || writer::run(conn, rx, max_batch, metrics))
+            .context("starting the writer thread")?;
+        Ok(Store {
+            writer: tx,
+            writer_thread: Arc::new(Mutex::new(Some(thread))),
+            reads: Arc::new(ReadPool {
+                permits: Semaphore::new(connections.len()),
+                connections: Mutex::new(connections),
+            }),
+        })
+    }
+
+    /// Runs `f` inside the writer's current transaction (in its own savepoint: an error undoes only
+    /// this command) and answers after the transaction has COMMITTED.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
+    {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let result = writer::in_savepoint(conn, f);
+            Box::new(move |committed: Result<(), String>| {
+                let outcome = match committed {
+                    Ok(()) => result,
+                    Err(e) => Err(ApiError::Internal(anyhow::anyhow!("commit failed: {e}"))),
+                };
+                let _ = reply.send(outcome);
+            })
+        });
+        if self.writer.send(Msg::Job(job)).await.is_err() {
+            return Err(stopped());
+        }
+        answer.await.unwrap_or_else(|_| Err(stopped()))
+    }
+
+    /// Runs `f` on a read-only connection on a blocking thread; sees every acknowledged write.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
+    {
+        let pool = self.reads.clone();
+        let _permit = pool.permits.acquire().await.map_err(|_| stopped())?;
+        let pool2 = pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = pool2
+                .connections
+                .lock()
+                .expect("read pool lock")
+                .pop()
+                .expect("a permit implies a connection");
+            let result = f(&conn);
+            pool2.connections.lock().expect("read pool lock").push(conn);
+            result
+        })
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("read task failed: {e}")))?
+    }
+
+    /// Lets the writer finish every queued command, commit, and stop; waits for its thread.
+    pub async fn close(&self) {
+        let _ = self.writer.send(Msg::Stop).await;
+        let thread = self
+            .writer_thread
+            .lock()
+            .expect("writer handle lock")
+            .take();
+        if let Some(thread) = thread {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+    }
+}
+
+fn stopped() -> ApiError {
+    ApiError::Unavailable {
+        code: "shutting_down",
+        message: "the store is shutting down".into(),
+        retry_after: std::time::Duration::from_secs(1),
+    }
+}
+
+/// Current time as RFC 3339 (UTC), the format of every timestamp in the API.
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("formatting the current time")
+}

@@ -1,0 +1,182 @@
+//! Order SQL: creation (idempotency, prices, stock reservation, number), reading an order and its
+//! history, and status changes with their history events.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::{json, Value};
+
+use super::{inventory, now_rfc3339};
+use crate::{
+    domain::{IdempotencyKey, Money, NewOrder, OrderId, Sku},
+    error::ApiError,
+};
+
+/// The answer to `POST /orders`: a new order, or the first answer again for a replayed key.
+pub enum Created {
+    New(Value),
+    Replay(Value),
+}
+
+pub fn create(
+    conn: &Connection,
+    order: &NewOrder,
+    key: Option<&IdempotencyKey>,
+) -> Result<Created, ApiError> {
+    if let Some(key) = key {
+        let previous: Option<(String, String)> = conn
+            .prepare_cached("SELECT fingerprint, response FROM orders WHERE idempotency_key = ?1")?
+            .query_row(params![key.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        if let Some((fingerprint, response)) = previous {
+            if fingerprint != order.fingerprint {
+                return Err(ApiError::field(
+                    "Idempotency-Key",
+                    "was already used with a different request body",
+                ));
+            }
+            let first =
+                serde_json::from_str(&response).map_err(|e| ApiError::Internal(e.into()))?;
+            return Ok(Created::Replay(first));
+        }
+    }
+    let store_known: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM stores WHERE id = ?1)")?
+        .query_row(params![order.store_id.as_str()], |r| r.get(0))?;
+    if !store_known {
+        return Err(ApiError::field(
+            "store_id",
+            format!("unknown store `{}`", order.store_id.as_str()),
+        ));
+    }
+    let mut lines = Vec::with_capacity(order.items.len());
+    let mut total = Money::ZERO;
+    for (i, (sku, quantity)) in order.items.iter().enumerate() {
+        let price = unit_price(conn, sku)?.ok_or_else(|| {
+            ApiError::field(format!("items[{i}].sku"), format!("unknown sku `{sku}`"))
+        })?;
+        let Some(price) = price else {
+            return Err(ApiError::conflict(
+                "unavailable",
+                format!("`{sku}` is not available today"),
+            ));
+        };
+        let quantity_i64 = i64::from(quantity.get());
+        if !inventory::reserve(conn, &order.store_id, sku, quantity_i64)? {
+            return Err(ApiError::conflict(
+                "out_of_stock",
+                format!("`{sku}` is out of stock at {}", order.store_id.as_str()),
+            ));
+        }
+        let line_total = price.times(*quantity);
+        total = total.plus(line_total);
+        lines.push(json!({"sku": sku.as_str(), "quantity": quantity.get(),
+                          "unit_price_cents": price.cents(), "line_total_cents": line_total.cents()}));
+    }
+    let seq: i64 = conn
+        .prepare_cached(
+            "UPDATE meta SET value = value + 1 WHERE key = 'order_seq' RETURNING value",
+        )?
+        .query_row([], |r| r.get(0))?;
+    let id = OrderId::new();
+    let created_at = now_rfc3339();
+    let number = format!("ORD-{}-{seq:06}", created_at[..10].replace('-', ""));
+    let response = json!({
+        "id": id.as_str(), "number": number, "store_id": order.store_id.as_str(), "status": "received",
+        "customer": {"name": order.customer.as_str()}, "order_type": order.order_type,
+        "total_cents": total.cents(), "items": lines, "created_at": created_at,
+    });
+    conn.prepare_cached(
+        "INSERT INTO orders (id, number, store_id, status, total_cents, idempotency_key, fingerprint, response, created_at)
+         VALUES (?1, ?2, ?3, 'received', ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        id.as_str(),
+        number,
+        order.store_id.as_str(),
+        total.cents(),
+        key.map(IdempotencyKey::as_str),
+        order.fingerprint,
+        response.to_string(),
+        created_at
+    ])?;
+    let mut insert_item = conn
+        .prepare_cached("INSERT INTO order_items (order_id, sku, quantity) VALUES (?1, ?2, ?3)")?;
+    for (sku, quantity) in &order.items {
+        insert_item.execute(params![id.as_str(), sku.as_str(), quantity.get()])?;
+    }
+    add_event(conn, id.as_str(), "received", "api", &created_at)?;
+    Ok(Created::New(response))
+}
+
+/// `None` for an unknown sku, `Some(None)` for a known but unavailable one.
+fn unit_price(conn: &Connection, sku: &Sku) -> Result<Option<Option<Money>>, ApiError> {
+    let row: Option<(i64, bool)> = conn
+        .prepare_cached("SELECT price_cents, available FROM menu_items WHERE sku = ?1")?
+        .query_row(params![sku.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(row.map(|(cents, available)| available.then(|| Money::price(cents).unwrap_or(Money::ZERO))))
+}
+
+pub fn add_event(
+    conn: &Connection,
+    order_id: &str,
+    status: &str,
+    by: &str,
+    at: &str,
+) -> Result<(), ApiError> {
+    conn.prepare_cached(
+        "INSERT INTO order_events (order_id, status, at, by) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![order_id, status, at, by])?;
+    Ok(())
+}
+
+/// The order as created, with its current status.
+pub fn get(conn: &Connection, id: &OrderId) -> Result<Value, ApiError> {
+    let row: Option<(String, String)> = conn
+        .prepare_cached("SELECT response, status FROM orders WHERE id = ?1")?
+        .query_row(params![id.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let (response, status) = row.ok_or(ApiError::NotFound("order"))?;
+    let mut order: Value =
+        serde_json::from_str(&response).map_err(|e| ApiError::Internal(e.into()))?;
+    order["status"] = Value::String(status);
+    Ok(order)
+}
+
+pub fn history(conn: &Connection, id: &OrderId) -> Result<Value, ApiError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT status, at, by FROM order_events WHERE order_id = ?1 ORDER BY rowid",
+    )?;
+    let events: Vec<Value> = statement
+        .query_map(params![id.as_str()], |r| {
+            Ok(json!({"status": r.get::<_, String>(0)?, "at": r.get::<_, String>(1)?, "by": r.get::<_, String>(2)?}))
+        })?
+        .collect::<Result<_, _>>()?;
+    if events.is_empty() {
+        return Err(ApiError::NotFound("order"));
+    }
+    Ok(json!({"order_id": id.as_str(), "events": events}))
+}
+
+/// Moves an order to `to` if its status is one of `from`; records who did it. False if it was not.
+pub fn transition(
+    conn: &Connection,
+    id: &str,
+    from: &[&str],
+    to: &str,
+    by: &str,
+) -> Result<bool, ApiError> {
+    let status: Option<String> = conn
+        .prepare_cached("SELECT status FROM orders WHERE id = ?1")?
+        .query_row(params![id], |r| r.get(0))
+        .optional()?;
+    match status {
+        Some(s) if from.contains(&s.as_str()) => {
+            conn.prepare_cached("UPDATE orders SET status = ?2 WHERE id = ?1")?
+                .execute(params![id, to])?;
+            add_event(conn, id, to, by, &now_rfc3339())?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}

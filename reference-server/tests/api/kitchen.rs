@@ -1,0 +1,171 @@
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use wiremock::{
+    matchers::{method, path},
+    Mock, ResponseTemplate,
+};
+
+use crate::helpers::{order_body, spawn_app_with, uuid_key, TestApp};
+
+pub async fn mount_approving_gateway(app: &TestApp, expected_calls: u64) {
+    Mock::given(method("POST"))
+        .and(path("/charges"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"status":"approved","charge_id":"ch_1"})),
+        )
+        .expect(expected_calls)
+        .mount(&app.gateway)
+        .await;
+}
+
+async fn wait_for_status(app: &TestApp, id: &str, wanted: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, order) = app.get_json(&format!("/orders/{id}")).await;
+        if order["status"] == wanted {
+            return order;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "order never became {wanted}: {order}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn stock(app: &TestApp, store: &str, sku: &str) -> (i64, i64) {
+    let (_, inventory) = app.get_json(&format!("/stores/{store}/inventory")).await;
+    let item = inventory["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["sku"] == sku)
+        .unwrap()
+        .clone();
+    (
+        item["on_hand"].as_i64().unwrap(),
+        item["reserved"].as_i64().unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn a_full_kitchen_sheds_new_orders_with_503_and_retry_after_at_once() {
+    let app = spawn_app_with(|c| c.kitchen_backlog = 3).await;
+    for _ in 0..3 {
+        app.create_order().await;
+    }
+    let mut latencies = Vec::new();
+    for _ in 0..21 {
+        let started = Instant::now();
+        let response = app
+            .post_order(&order_body("store-1", "latte", 1), Some(&uuid_key()))
+            .await;
+        latencies.push(started.elapsed());
+        assert_eq!(response.status(), 503);
+        let retry_after: u64 = response.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&retry_after));
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["error"]["code"], "kitchen_full");
+    }
+    latencies.sort();
+    // The spec's bound is 10 ms; the median is checked (a loaded CI machine may stall any one request).
+    assert!(
+        latencies[10] < Duration::from_millis(10),
+        "median shed latency {:?}",
+        latencies[10]
+    );
+    assert!(
+        latencies[20] < Duration::from_millis(500),
+        "slowest shed {:?}",
+        latencies[20]
+    );
+    assert_eq!(app.metric("kitchen_shed_total").await, 21.0);
+    assert_eq!(app.metric("kitchen_backlog").await, 3.0);
+    assert_eq!(
+        app.metric("http_requests_total{method=\"POST\",route=\"/orders\",status=\"503\"}")
+            .await,
+        21.0
+    );
+}
+
+#[tokio::test]
+async fn a_paid_order_is_cooked_to_ready_and_its_history_says_who_did_what() {
+    let app = spawn_app_with(|_| {}).await;
+    mount_approving_gateway(&app, 1).await;
+    let order = app.create_order().await;
+    let id = order["id"].as_str().unwrap();
+    assert_eq!(stock(&app, "store-1", "latte").await, (999_998, 2));
+    assert_eq!(app.pay(id, "tok_visa").await.status(), 200);
+    wait_for_status(&app, id, "ready").await;
+    let (_, history) = app.get_json(&format!("/orders/{id}/history")).await;
+    let events: Vec<(String, String)> = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["status"].as_str().unwrap().to_owned(),
+                e["by"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("received", "api"),
+        ("paid", "payments"),
+        ("preparing", "kitchen"),
+        ("ready", "kitchen"),
+    ];
+    assert_eq!(events, expected.map(|(s, b)| (s.to_owned(), b.to_owned())));
+    assert!(history["events"][0]["at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(
+        stock(&app, "store-1", "latte").await,
+        (999_998, 0),
+        "the stock was consumed"
+    );
+    assert_eq!(app.metric("kitchen_backlog").await, 0.0);
+}
+
+#[tokio::test]
+async fn an_unpaid_order_expires_and_gives_back_its_slot_and_stock() {
+    let app = spawn_app_with(|c| {
+        c.kitchen_backlog = 1;
+        c.unpaid_expiry_ms = 200;
+    })
+    .await;
+    let order = app.create_order().await;
+    assert_eq!(
+        app.post_order(&order_body("store-1", "latte", 1), Some(&uuid_key()))
+            .await
+            .status(),
+        503
+    );
+    wait_for_status(&app, order["id"].as_str().unwrap(), "expired").await;
+    assert_eq!(stock(&app, "store-1", "latte").await, (1_000_000, 0));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while app.metric("kitchen_backlog").await != 0.0 {
+        assert!(Instant::now() < deadline, "the slot was never given back");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        app.post_order(&order_body("store-1", "latte", 1), Some(&uuid_key()))
+            .await
+            .status(),
+        201
+    );
+    let response = app.pay(order["id"].as_str().unwrap(), "tok_visa").await;
+    assert_eq!(response.status(), 409, "an expired order cannot be paid");
+}
+
+#[tokio::test]
+async fn with_pay_at_pickup_an_order_is_cooked_without_waiting_for_payment() {
+    let app = spawn_app_with(|c| c.cook_on = reference_server::config::CookOn::Received).await;
+    let order = app.create_order().await;
+    wait_for_status(&app, order["id"].as_str().unwrap(), "ready").await;
+    assert_eq!(app.metric("kitchen_ready_total").await, 1.0);
+}
