@@ -118,12 +118,12 @@ for round in $(seq $ROUNDS); do
     for profile in default naive; do
         url_var=${profile^^}_URL
         url=${!url_var}
-        read -r rate _ _ _ < <(run_wrk 2 64 "$ROUND_SECS" "$url/health" "$WORK/plain.lua")
-        R[$profile.health]+="$rate "
+        read -r health _ _ _ < <(run_wrk 2 64 "$ROUND_SECS" "$url/health" "$WORK/plain.lua")
+        R[$profile.health]+="$health "
         read -r rate _ p99 _ < <(run_wrk 2 64 "$ROUND_SECS" "$url/orders" "$WORK/orders.lua")
         R[$profile.orders]+="$rate "
         R[$profile.orders_p99_full]+="$p99 "
-        echo "   round $round $profile: health ${R[$profile.health]##* } orders $rate/s" >&2
+        echo "   round $round $profile: GET /health $health/s, POST /orders $rate/s" >&2
     done
 done
 for profile in default naive; do

@@ -22,13 +22,17 @@ fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("backend") => single_thread().block_on(backend()),
-        Some("proxy") => tokio::runtime::Runtime::new()?.block_on(proxy()),
+        Some("proxy") if std::env::var("BENCH_PROXY_MT").is_ok() => tokio::runtime::Runtime::new()?.block_on(proxy()),
+        Some("proxy") => single_thread().block_on(proxy()),
         _ => single_thread().block_on(bench(args.iter().any(|a| a == "--quick"))),
     }
 }
 
 fn single_thread() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime")
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
 }
 
 /// Child mode: answers every request with a fixed response, keep-alive.
@@ -38,13 +42,17 @@ async fn backend() -> anyhow::Result<()> {
     let stop = tokio::task::spawn_blocking(wait_for_stdin_eof);
     let serve = async {
         loop {
-            let Ok((mut socket, _)) = listener.accept().await else { continue };
+            let Ok((mut socket, _)) = listener.accept().await else {
+                continue;
+            };
             let _ = socket.set_nodelay(true);
             tokio::spawn(async move {
                 let mut buf = vec![0u8; 4096];
                 let mut filled = 0;
                 loop {
-                    let Ok(n) = socket.read(&mut buf[filled..]).await else { return };
+                    let Ok(n) = socket.read(&mut buf[filled..]).await else {
+                        return;
+                    };
                     if n == 0 {
                         return;
                     }
@@ -96,7 +104,11 @@ fn announce(line: &str) {
 /// Children stop when the parent closes their stdin (or dies).
 fn wait_for_stdin_eof() {
     let mut sink = String::new();
-    while std::io::stdin().read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
+    while std::io::stdin()
+        .read_line(&mut sink)
+        .map(|n| n > 0)
+        .unwrap_or(false)
+    {
         sink.clear();
     }
 }
@@ -115,11 +127,15 @@ impl ChildProcess {
             .spawn()?;
         let mut line = String::new();
         BufReader::new(child.stdout.take().expect("piped")).read_line(&mut line)?;
-        Ok(ChildProcess { child, line: line.trim().to_string() })
+        Ok(ChildProcess {
+            child,
+            line: line.trim().to_string(),
+        })
     }
 
     fn rss_kb(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
         status
             .lines()
             .find_map(|l| l.strip_prefix("VmRSS:"))
@@ -179,14 +195,21 @@ fn ms(d: Duration) -> f64 {
 
 /// Medians of request latency on one connection, direct and proxied,
 /// measured in alternating blocks so drift hits both alike.
-async fn one_connection(direct: SocketAddr, proxied: SocketAddr, blocks: usize) -> anyhow::Result<(Duration, Duration)> {
+async fn one_connection(
+    direct: SocketAddr,
+    proxied: SocketAddr,
+    blocks: usize,
+) -> anyhow::Result<(Duration, Duration)> {
     let mut d = connect(direct).await?;
     let mut p = connect(proxied).await?;
     let mut buf = [0u8; 64];
     let (mut ds, mut ps) = (Vec::new(), Vec::new());
     for block in 0..blocks {
         for _ in 0..2000 {
-            let (a, b) = (request(&mut d, &mut buf).await?, request(&mut p, &mut buf).await?);
+            let (a, b) = (
+                request(&mut d, &mut buf).await?,
+                request(&mut p, &mut buf).await?,
+            );
             if block > 0 {
                 ds.push(a);
                 ps.push(b);
@@ -239,7 +262,11 @@ async fn load(addr: SocketAddr, conns: usize, secs: f64) -> anyhow::Result<(f64,
 
 /// Opens `n` idle proxied connections, checks every one answers, holds them
 /// for a while, checks again; returns how many held and the proxy's RSS growth.
-async fn idle(proxied: SocketAddr, proxy: &ChildProcess, n: usize) -> anyhow::Result<(usize, u64, u64)> {
+async fn idle(
+    proxied: SocketAddr,
+    proxy: &ChildProcess,
+    n: usize,
+) -> anyhow::Result<(usize, u64, u64)> {
     let before = proxy.rss_kb();
     let mut sockets = Vec::with_capacity(n);
     let mut failures = 0;
@@ -251,16 +278,17 @@ async fn idle(proxied: SocketAddr, proxy: &ChildProcess, n: usize) -> anyhow::Re
             }
         }
     }
-    let check = |sockets: &mut Vec<TcpStream>| {
-        let futs = sockets.iter_mut().map(|s| async move {
-            let mut buf = [0u8; 64];
-            tokio::time::timeout(Duration::from_secs(10), request(s, &mut buf)).await.is_ok_and(|r| r.is_ok())
-        });
-        futures::future::join_all(futs)
-    };
-    let first = check(&mut sockets).await.iter().filter(|ok| **ok).count();
+    let first = answering(&mut sockets)
+        .await
+        .iter()
+        .filter(|ok| **ok)
+        .count();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let held = check(&mut sockets).await.iter().filter(|ok| **ok).count();
+    let held = answering(&mut sockets)
+        .await
+        .iter()
+        .filter(|ok| **ok)
+        .count();
     let after = proxy.rss_kb();
     drop(sockets);
     if failures > 0 || first != n {
@@ -269,17 +297,33 @@ async fn idle(proxied: SocketAddr, proxy: &ChildProcess, n: usize) -> anyhow::Re
     Ok((held, before, after))
 }
 
+/// Sends one request on every socket at once; returns which answered.
+async fn answering(sockets: &mut [TcpStream]) -> Vec<bool> {
+    let futs = sockets.iter_mut().map(|s| async move {
+        let mut buf = [0u8; 64];
+        tokio::time::timeout(Duration::from_secs(10), request(s, &mut buf))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    });
+    futures::future::join_all(futs).await
+}
+
 async fn bench(quick: bool) -> anyhow::Result<()> {
     let backend = ChildProcess::spawn("backend")?;
     let proxy = ChildProcess::spawn("proxy")?;
     let direct: SocketAddr = backend.line.parse()?;
     let client = Client::new(&proxy.line)?;
-    let created = client.create_proxy(&NewProxy::new("bench", "127.0.0.1:0", &direct.to_string())).await?;
+    let created = client
+        .create_proxy(&NewProxy::new("bench", "127.0.0.1:0", &direct.to_string()))
+        .await?;
     let proxied: SocketAddr = created.listen.parse()?;
     let runs = if quick { 1 } else { 3 };
     let secs = if quick { 1.0 } else { 3.0 };
 
-    println!("built-in fault proxy vs direct, loopback, {} cores, medians of {runs} runs", cores());
+    println!(
+        "built-in fault proxy vs direct, loopback, {} cores, medians of {runs} runs",
+        cores()
+    );
     println!("(Toxiproxy 2.12 on this kind of machine: +50 µs; 37 % of direct at 64 conns; p50 101.5 ms, p99 152-161 ms; 230 MB RSS)\n");
 
     let mut added = Vec::new();
@@ -308,7 +352,13 @@ async fn bench(quick: bool) -> anyhow::Result<()> {
         verdict(share >= 60.0)
     );
 
-    let latency = Toxic::from_parts("latency", "latency", Stream::Downstream, 1.0, &serde_json::json!({"latency": 100}))?;
+    let latency = Toxic::from_parts(
+        "latency",
+        "latency",
+        Stream::Downstream,
+        1.0,
+        &serde_json::json!({"latency": 100}),
+    )?;
     let (_, base) = load(direct, 1000, secs).await?;
     client.add_toxic("bench", &latency).await?;
     let (mut p50s, mut p99s) = (Vec::new(), Vec::new());

@@ -3,6 +3,8 @@
 //! Parsing is clap's; every command is an async function the tests call
 //! in-process, returning its exit code.
 
+use crate::repeat::{self, Multi};
+use crate::report;
 use crate::run::{self, RunArgs};
 use clap::{Parser, Subcommand};
 use std::ffi::OsString;
@@ -42,7 +44,9 @@ pub struct Cli {
 pub enum Command {
     /// Replay a scenario file against the bundled reference server or a URL, and write its report.
     #[command(after_help = EXAMPLES)]
-    Run(RunCmd),
+    Run(Box<RunCmd>),
+    /// Set two or more finished runs side by side in one report (compare.html, .json, .md).
+    Compare(CompareCmd),
     /// Serve the built-in Toxiproxy-compatible fault proxy (HTTP API and data plane).
     Proxy(ProxyCmd),
     /// Run the bundled reference server (used by `run` to start it as a child process).
@@ -57,9 +61,11 @@ pub enum Command {
 pub struct RunCmd {
     /// The scenario file (see scenarios/*.toml for commented examples).
     pub scenario: PathBuf,
-    /// Load this running backend instead of the bundled server (loopback only, e.g. http://127.0.0.1:8080).
-    #[arg(long, value_name = "URL")]
-    pub target: Option<String>,
+    /// Load this running backend instead of the bundled server (loopback only, e.g.
+    /// http://127.0.0.1:8080). Given twice or more, the same seeded scenario runs against
+    /// each backend in turn and the runs are compared in one report.
+    #[arg(long = "target", value_name = "URL")]
+    pub targets: Vec<String>,
     /// Stretch or shrink the whole timeline (stages, timed flows, faults) to this length, e.g. 30s or 2m.
     #[arg(long, value_name = "D", value_parser = parse_duration)]
     pub duration: Option<Duration>,
@@ -82,9 +88,34 @@ pub struct RunCmd {
     /// Use this Toxiproxy (or `harness proxy`) for faults instead of starting the built-in one.
     #[arg(long, value_name = "URL")]
     pub toxiproxy: Option<String>,
+    /// Run the scenario N times (with several targets or a baseline target, interleaved:
+    /// A B A B ...), so verdicts can account for run-to-run noise.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub repeat: usize,
+    /// Judge this run against an earlier one (its folder or summary.json; repeatable):
+    /// exit 1 when it is worse beyond --max-regression, 5 when noise hides the answer.
+    #[arg(long, value_name = "RUN")]
+    pub baseline: Vec<PathBuf>,
+    /// Run this backend as the baseline, interleaved with the candidate in the same job.
+    #[arg(long, value_name = "URL")]
+    pub baseline_target: Option<String>,
+    /// How much worse than the baseline a figure may get, e.g. 'p95=10%,shed-rate=+1pt,throughput=-5%'
+    /// (default with a baseline: p95=10%,error-rate=+1pt,shed-rate=+1pt,throughput=-5%).
+    #[arg(long, value_name = "TOLERANCES")]
+    pub max_regression: Option<String>,
     /// The executable that serves the bundled reference server (default: this one).
     #[arg(long, value_name = "PATH", hide = true)]
     pub server_exe: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompareCmd {
+    /// Run folders (reports/<scenario>/<timestamp>) or their summary.json files.
+    #[arg(required = true, num_args = 2..)]
+    pub runs: Vec<PathBuf>,
+    /// Where the comparison goes: <DIR>/compare/<UTC timestamp>/.
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub reports_dir: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -122,28 +153,61 @@ pub fn run(cli: Cli) -> ExitCode {
             return ExitCode::from(3);
         }
     };
-    let code = runtime.block_on(execute(cli, &mut std::io::stdout()));
+    let code = runtime.block_on(async {
+        stop_on_sigterm();
+        execute(cli, &mut std::io::stdout()).await
+    });
     // Users still sleeping in goose or the proxy must not delay the exit.
     runtime.shutdown_timeout(Duration::from_secs(1));
     ExitCode::from(code)
+}
+
+/// SIGTERM (a CI job cancelled, `kill`) ends a run as Ctrl-C does: goose's
+/// own handler owns SIGINT, and this turns SIGTERM into the same stop, so the
+/// bundled server is stopped, faults removed and the report written.
+fn stop_on_sigterm() {
+    use tokio::signal::unix::{signal, SignalKind};
+    if let Ok(mut term) = signal(SignalKind::terminate()) {
+        tokio::spawn(async move {
+            while term.recv().await.is_some() {
+                goose::trigger_killswitch("SIGTERM received");
+            }
+        });
+    }
 }
 
 /// Runs a parsed command; output to `out`, errors to stderr; returns the exit code.
 pub async fn execute(cli: Cli, out: &mut dyn Write) -> u8 {
     match cli.command {
         Command::Run(cmd) => {
-            let args = match run_args(cmd) {
+            let (args, multi) = match run_args(*cmd) {
                 Ok(a) => a,
                 Err(e) => {
                     eprintln!("error: {e:#}");
                     return 3;
                 }
             };
-            match run::run(&args, out).await {
-                Ok(outcome) => outcome.exit_code,
+            let result = if multi.is_single() {
+                run::run(&args, out).await.map(|o| o.exit_code)
+            } else {
+                repeat::run_multi(&args, &multi, out).await
+            };
+            result.unwrap_or_else(|e| {
+                eprintln!("error: {e}");
+                e.exit_code()
+            })
+        }
+        Command::Compare(cmd) => {
+            let written = report::compare::load_runs(&cmd.runs)
+                .and_then(|runs| report::compare::write_comparison_report(&runs, &cmd.reports_dir));
+            match written {
+                Ok(w) => {
+                    let _ = writeln!(out, "report: {}", w.dir.join("compare.html").display());
+                    0
+                }
                 Err(e) => {
-                    eprintln!("error: {e}");
-                    e.exit_code()
+                    eprintln!("error: {e:#}");
+                    2
                 }
             }
         }
@@ -170,15 +234,22 @@ pub async fn execute(cli: Cli, out: &mut dyn Write) -> u8 {
     }
 }
 
-fn run_args(cmd: RunCmd) -> anyhow::Result<RunArgs> {
+fn run_args(cmd: RunCmd) -> anyhow::Result<(RunArgs, Multi)> {
     let server_exe = match cmd.server_exe {
         Some(p) => p,
         None => std::env::current_exe()
             .map_err(|e| anyhow::anyhow!("cannot find the harness executable: {e}"))?,
     };
-    Ok(RunArgs {
+    let multi = Multi {
+        targets: cmd.targets.clone(),
+        repeat: cmd.repeat,
+        baselines: cmd.baseline,
+        baseline_target: cmd.baseline_target,
+        max_regression: cmd.max_regression,
+    };
+    let args = RunArgs {
         scenario: cmd.scenario,
-        target: cmd.target,
+        target: cmd.targets.first().cloned(),
         duration: cmd.duration,
         scale: cmd.scale,
         gates: cmd.gates,
@@ -187,7 +258,8 @@ fn run_args(cmd: RunCmd) -> anyhow::Result<RunArgs> {
         reports_dir: cmd.reports_dir,
         toxiproxy: cmd.toxiproxy,
         server_exe,
-    })
+    };
+    Ok((args, multi))
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod gate;
 pub mod load;
 pub mod record;
+pub mod repeat;
 pub mod report;
 pub mod run;
 pub mod scenario;

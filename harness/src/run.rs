@@ -121,6 +121,17 @@ pub fn prepare(args: &RunArgs) -> Result<(Scenario, Vec<Gate>), RunError> {
 /// summary to `out`, the report's path last.
 pub async fn run(args: &RunArgs, out: &mut dyn Write) -> Result<RunOutcome, RunError> {
     let (sc, gates) = prepare(args)?;
+    run_scenario(sc, gates, args, out).await
+}
+
+/// Runs an already prepared scenario (see [`prepare`]) with these gates; the
+/// rest of `args` (target executable, proxy, reports folder, quiet) applies.
+pub async fn run_scenario(
+    sc: Scenario,
+    gates: Vec<Gate>,
+    args: &RunArgs,
+    out: &mut dyn Write,
+) -> Result<RunOutcome, RunError> {
     let faulted: BTreeSet<String> = sc.faults.iter().map(|f| f.link.clone()).collect();
     let mut chaos = match faulted.is_empty() {
         true => None,
@@ -195,7 +206,8 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write) -> Result<RunOutcome, RunE
     };
     target.stop().await;
     cleanup_chaos(chaos.as_mut(), &mut notes).await;
-    let loaded = loaded.map_err(RunError::Failed)?;
+    let mut loaded = loaded.map_err(RunError::Failed)?;
+    notes.append(&mut loaded.notes);
     if let Some(why) = loaded.generator.saturation() {
         notes.push(why);
     }
@@ -227,11 +239,13 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write) -> Result<RunOutcome, RunE
     if let Some(text) = server_metrics {
         let _ = std::fs::write(written.dir.join("server-metrics.prom"), text);
     }
-    let _ = report::print_summary_table(&written.summary, out);
+    if !args.quiet {
+        let _ = report::print_summary_table(&written.summary, out);
+    }
     if record.interrupted {
         let _ = writeln!(
             out,
-            "interrupted: the report holds what was measured until Ctrl-C"
+            "interrupted: the report holds what was measured until the run was stopped (Ctrl-C or SIGTERM)"
         );
     }
     let exit_code = match (record.interrupted, &written.verdict) {

@@ -57,25 +57,25 @@ pub enum Synchronous {
 #[derive(Debug, Clone, Args)]
 pub struct ServerConfig {
     /// Address to listen on; port 0 picks a free port (the chosen address is printed on stdout).
-    #[arg(long, env = "LISTEN", default_value = "127.0.0.1:8080")]
+    #[arg(long, env = "COFFEE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
     /// Directory holding the SQLite database (created if missing).
-    #[arg(long, env = "DATA_DIR", default_value = "data")]
+    #[arg(long, env = "COFFEE_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
     /// Base URL of the payment gateway (`reference-server gateway` or any compatible service).
     #[arg(
         long,
-        env = "PAYMENT_GATEWAY_URL",
+        env = "COFFEE_PAYMENT_GATEWAY_URL",
         default_value = "http://127.0.0.1:8081"
     )]
     pub payment_gateway_url: String,
-    #[arg(long, env = "PROFILE", value_enum, default_value_t = Profile::Default)]
+    #[arg(long, env = "COFFEE_PROFILE", value_enum, default_value_t = Profile::Default)]
     pub profile: Profile,
     /// Number of stores seeded on first start (`store-1` .. `store-N`).
-    #[arg(long, env = "STORES", default_value_t = 20)]
+    #[arg(long, env = "COFFEE_STORES", default_value_t = 20)]
     pub stores: u32,
     /// Stock per store per SKU seeded on first start.
-    #[arg(long, env = "INITIAL_STOCK", default_value_t = 1_000_000)]
+    #[arg(long, env = "COFFEE_INITIAL_STOCK", default_value_t = 1_000_000)]
     pub initial_stock: i64,
     /// Bearer token required by `PUT /admin/...`.
     #[arg(
@@ -86,45 +86,45 @@ pub struct ServerConfig {
     )]
     pub admin_token: String,
     /// Kitchen workers (baristas) cooking in parallel.
-    #[arg(long, env = "KITCHEN_WORKERS", default_value_t = 16)]
+    #[arg(long, env = "COFFEE_KITCHEN_WORKERS", default_value_t = 16)]
     pub kitchen_workers: usize,
     /// Preparation time of one order; capacity = workers / prep time (16 / 50 ms = 320 orders/s).
-    #[arg(long, env = "PREP_TIME_MS", default_value_t = 50)]
+    #[arg(long, env = "COFFEE_PREP_TIME_MS", default_value_t = 50)]
     pub prep_time_ms: u64,
     /// Orders admitted and not yet ready (unpaid ones included) beyond which `POST /orders` sheds
     /// with 503. Default: about 6 s of kitchen work, so a waiting customer is not lied to.
-    #[arg(long, env = "KITCHEN_BACKLOG", default_value_t = 2000)]
+    #[arg(long, env = "COFFEE_KITCHEN_BACKLOG", default_value_t = 2000)]
     pub kitchen_backlog: usize,
-    #[arg(long, env = "COOK_ON", value_enum, default_value_t = CookOn::Paid)]
+    #[arg(long, env = "COFFEE_COOK_ON", value_enum, default_value_t = CookOn::Paid)]
     pub cook_on: CookOn,
     /// An unpaid order expires after this long and frees its kitchen slot and its stock.
-    #[arg(long, env = "UNPAID_EXPIRY_MS", default_value_t = 120_000)]
+    #[arg(long, env = "COFFEE_UNPAID_EXPIRY_MS", default_value_t = 120_000)]
     pub unpaid_expiry_ms: u64,
     /// Timeout of one call to the payment gateway (the naive profile has none).
-    #[arg(long, env = "PAYMENT_TIMEOUT_MS", default_value_t = 5_000)]
+    #[arg(long, env = "COFFEE_PAYMENT_TIMEOUT_MS", default_value_t = 5_000)]
     pub payment_timeout_ms: u64,
     /// Consecutive gateway failures (errors or timeouts, not declines) that open the circuit.
-    #[arg(long, env = "BREAKER_THRESHOLD", default_value_t = 5)]
+    #[arg(long, env = "COFFEE_BREAKER_THRESHOLD", default_value_t = 5)]
     pub breaker_threshold: u32,
     /// How long an open circuit refuses payments before letting one trial call through.
-    #[arg(long, env = "BREAKER_COOLDOWN_MS", default_value_t = 10_000)]
+    #[arg(long, env = "COFFEE_BREAKER_COOLDOWN_MS", default_value_t = 10_000)]
     pub breaker_cooldown_ms: u64,
     /// Most write commands committed in one transaction by the writer (the naive profile uses 1).
-    #[arg(long, env = "MAX_BATCH", default_value_t = 512)]
+    #[arg(long, env = "COFFEE_MAX_BATCH", default_value_t = 512)]
     pub max_batch: usize,
-    #[arg(long, env = "SYNCHRONOUS", value_enum, default_value_t = Synchronous::Full)]
+    #[arg(long, env = "COFFEE_SYNCHRONOUS", value_enum, default_value_t = Synchronous::Full)]
     pub synchronous: Synchronous,
     /// Read-only SQLite connections serving GETs.
-    #[arg(long, env = "READ_CONNECTIONS", default_value_t = 4)]
+    #[arg(long, env = "COFFEE_READ_CONNECTIONS", default_value_t = 4)]
     pub read_connections: usize,
     /// Every request is answered within this time (503 otherwise); must exceed the payment timeout.
-    #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 15_000)]
+    #[arg(long, env = "COFFEE_REQUEST_TIMEOUT_MS", default_value_t = 15_000)]
     pub request_timeout_ms: u64,
     /// Largest accepted request body.
-    #[arg(long, env = "BODY_LIMIT_BYTES", default_value_t = 64 * 1024)]
+    #[arg(long, env = "COFFEE_BODY_LIMIT_BYTES", default_value_t = 64 * 1024)]
     pub body_limit_bytes: usize,
     /// Time allowed after SIGTERM/Ctrl-C to finish in-flight requests, kitchen work and commits.
-    #[arg(long, env = "SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
+    #[arg(long, env = "COFFEE_SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
     pub shutdown_grace_ms: u64,
 }
 

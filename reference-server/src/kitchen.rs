@@ -64,8 +64,9 @@ pub struct Kitchen {
 /// Unpaid orders by id (removed when paid) and their expiry deadlines in arrival order.
 #[derive(Default)]
 struct Unpaid {
-    waiting: HashMap<String, Instant>,
-    deadlines: VecDeque<(Instant, String)>,
+    /// Ids are shared between both collections: one allocation per waiting order.
+    waiting: HashMap<Arc<str>, Instant>,
+    deadlines: VecDeque<(Instant, Arc<str>)>,
 }
 
 /// A backlog slot taken by admission; given back on drop unless the order was created.
@@ -164,8 +165,9 @@ impl Kitchen {
     fn await_payment(&self, order_id: String) {
         let deadline = Instant::now() + self.expiry;
         let mut unpaid = self.unpaid.lock().expect("unpaid lock");
-        unpaid.waiting.insert(order_id.clone(), deadline);
-        unpaid.deadlines.push_back((deadline, order_id));
+        let id: Arc<str> = order_id.into();
+        unpaid.waiting.insert(id.clone(), deadline);
+        unpaid.deadlines.push_back((deadline, id));
     }
 
     /// A payment was approved: the order leaves the expiry watch and, when paying first, is cooked.
@@ -273,7 +275,11 @@ impl Kitchen {
             for (id, outcome) in futures::future::join_all(checks).await {
                 match outcome {
                     Ok(Expiry::Expired) => {
-                        self.unpaid.lock().expect("unpaid lock").waiting.remove(&id);
+                        self.unpaid
+                            .lock()
+                            .expect("unpaid lock")
+                            .waiting
+                            .remove(id.as_str());
                         self.metrics.kitchen_expired_total.fetch_add(1, Relaxed);
                         self.release();
                     }
@@ -293,7 +299,7 @@ impl Kitchen {
         while deadlines.front().is_some_and(|(at, _)| *at <= now) {
             let (_, id) = deadlines.pop_front().expect("front exists");
             if waiting.contains_key(&id) {
-                due.push(id);
+                due.push(id.to_string());
             }
         }
         due
@@ -305,6 +311,6 @@ impl Kitchen {
             .lock()
             .expect("unpaid lock")
             .deadlines
-            .push_back((deadline, id));
+            .push_back((deadline, id.into()));
     }
 }

@@ -27,9 +27,12 @@ use crate::{
     store::{self, Store},
 };
 
-/// What every handler can reach; each field is shared, none is behind a global lock.
+/// What every handler can reach: one `Arc`, so extracting it costs one reference count.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+/// The services behind `AppState`; each is shared, none is behind a global lock.
+pub struct Services {
     pub config: Arc<ServerConfig>,
     pub store: Store,
     pub menu: Arc<MenuService>,
@@ -39,6 +42,13 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Cancelled when shutdown starts (`/ready` answers 503 from then on).
     pub stopping: CancellationToken,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.0
+    }
 }
 
 pub struct Application {
@@ -67,7 +77,7 @@ impl Application {
         let workers = TaskTracker::new();
         let stop_workers = CancellationToken::new();
         kitchen.spawn(&store, &workers, &stop_workers);
-        let state = AppState {
+        let state = AppState(Arc::new(Services {
             menu: Arc::new(MenuService::new(
                 store.clone(),
                 !config.naive(),
@@ -85,7 +95,7 @@ impl Application {
             metrics,
             stopping: CancellationToken::new(),
             config: Arc::new(config),
-        };
+        }));
         let listener = tokio::net::TcpListener::bind(state.config.listen)
             .await
             .with_context(|| format!("binding {}", state.config.listen))?;

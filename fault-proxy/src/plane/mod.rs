@@ -12,9 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 /// A toxic as the data plane sees it: `id` changes on every add or update so
 /// each connection redraws its toxicity then.
@@ -48,28 +47,26 @@ pub(crate) struct Listener {
 }
 
 impl Listener {
-    /// Binds `listen` and starts accepting; connections end when `parent` is cancelled.
+    /// Binds `listen` and starts accepting connections to proxy to `upstream`.
     pub async fn start(
         listen: &str,
         upstream: &str,
         toxics: watch::Receiver<Arc<ToxicSet>>,
-        parent: &CancellationToken,
-        tracker: &TaskTracker,
     ) -> std::io::Result<Listener> {
         let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
-        let stop = parent.child_token();
+        let stop = CancellationToken::new();
         let accept = tokio::spawn(accept_loop(
             listener,
             Arc::from(upstream),
             toxics,
             stop.clone(),
-            tracker.clone(),
         ));
         Ok(Listener { addr, stop, accept })
     }
 
-    /// Closes the listener (new connections are refused) and every open connection.
+    /// Closes the listener (new connections are refused) and every open
+    /// connection, and waits until both are gone.
     pub async fn stop(self) {
         self.stop.cancel();
         let _ = self.accept.await;
@@ -81,29 +78,28 @@ async fn accept_loop(
     upstream: Arc<str>,
     toxics: watch::Receiver<Arc<ToxicSet>>,
     stop: CancellationToken,
-    tracker: TaskTracker,
 ) {
+    // Connections live in this set so stopping the proxy aborts them all;
+    // finished ones are reaped as they end.
+    let mut connections = JoinSet::new();
     loop {
-        let accepted = tokio::select! {
-            _ = stop.cancelled() => return,
-            accepted = listener.accept() => accepted,
-        };
-        match accepted {
-            Ok((client, _)) => {
-                tracker.spawn(serve_connection(
-                    client,
-                    upstream.clone(),
-                    toxics.clone(),
-                    stop.child_token(),
-                ));
-            }
-            // Out of file descriptors or a client that vanished: keep serving.
-            Err(e) => {
-                tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            accepted = listener.accept() => match accepted {
+                Ok((client, _)) => {
+                    connections.spawn(serve_connection(client, upstream.clone(), toxics.clone()));
+                }
+                // Out of file descriptors or a client that vanished: keep serving.
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            },
         }
     }
+    drop(listener);
+    connections.shutdown().await;
 }
 
 /// How long to wait for the upstream to accept before dropping the client.
@@ -113,13 +109,8 @@ async fn serve_connection(
     client: TcpStream,
     upstream: Arc<str>,
     toxics: watch::Receiver<Arc<ToxicSet>>,
-    conn: CancellationToken,
 ) {
-    let server = tokio::select! {
-        _ = conn.cancelled() => return,
-        server = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&*upstream)) => server,
-    };
-    let server = match server {
+    let server = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&*upstream)).await {
         Ok(Ok(server)) => server,
         Ok(Err(e)) => {
             tracing::debug!(upstream = %upstream, error = %e, "upstream refused");
@@ -140,17 +131,17 @@ async fn serve_connection(
         server.clone(),
         Stream::Upstream,
         toxics.clone(),
-        conn.clone(),
-    );
-    let down = Pump::new(
-        server.clone(),
-        client.clone(),
-        Stream::Downstream,
-        toxics,
-        conn.clone(),
-    );
-    let (a, b) = tokio::join!(up.run(), down.run());
-    if a == End::Reset || b == End::Reset {
+    )
+    .run();
+    let down = Pump::new(server.clone(), client.clone(), Stream::Downstream, toxics).run();
+    tokio::pin!(up, down);
+    // A direction that closed cleanly leaves the other running (half-close);
+    // one that was killed or reset ends the whole connection at once.
+    let end = tokio::select! {
+        end = &mut up => if end == End::Closed { down.await } else { end },
+        end = &mut down => if end == End::Closed { up.await } else { end },
+    };
+    if end == End::Reset {
         // SO_LINGER 0: closing sends RST instead of FIN ("connection reset by peer").
         let _ = client.set_zero_linger();
         let _ = server.set_zero_linger();

@@ -11,10 +11,10 @@ use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::io;
 use std::sync::Arc;
+use tokio::io::Interest;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::{sleep_until, Instant};
-use tokio_util::sync::CancellationToken;
 
 /// Largest read, as Toxiproxy's 32 KiB copy buffer.
 const CHUNK: usize = 32 * 1024;
@@ -26,7 +26,7 @@ const MAX_BUFFERED: usize = 4 * 1024 * 1024;
 pub(crate) enum End {
     /// The source closed and everything (then the close) was delivered.
     Closed,
-    /// The connection is to be closed now (a toxic, a write error, the proxy stopping).
+    /// The connection is to be closed now (a toxic, a write error, the proxy going away).
     Killed,
     /// The connection is to be reset (reset_peer).
     Reset,
@@ -67,7 +67,6 @@ pub(crate) struct Pump {
     dst: Arc<TcpStream>,
     stream: Stream,
     toxics: watch::Receiver<Arc<ToxicSet>>,
-    conn: CancellationToken,
     chain: Vec<Stage>,
     queue: VecDeque<Piece>,
     queued_bytes: usize,
@@ -85,14 +84,12 @@ impl Pump {
         dst: Arc<TcpStream>,
         stream: Stream,
         toxics: watch::Receiver<Arc<ToxicSet>>,
-        conn: CancellationToken,
     ) -> Pump {
         Pump {
             src,
             dst,
             stream,
             toxics,
-            conn,
             chain: Vec::new(),
             queue: VecDeque::new(),
             queued_bytes: 0,
@@ -103,13 +100,11 @@ impl Pump {
         }
     }
 
+    /// Pumps until the direction ends. The connection drops the other
+    /// direction when this one ends with anything but [`End::Closed`].
     pub async fn run(mut self) -> End {
         self.apply_toxics();
-        let end = self.pump().await;
-        if end != End::Closed {
-            self.conn.cancel();
-        }
-        end
+        self.pump().await
     }
 
     async fn pump(&mut self) -> End {
@@ -121,7 +116,6 @@ impl Pump {
             let can_read = !self.read_done && self.queued_bytes + self.held_bytes < MAX_BUFFERED;
             tokio::select! {
                 biased;
-                _ = self.conn.cancelled() => return End::Killed,
                 changed = self.toxics.changed() => {
                     if changed.is_err() {
                         return End::Killed;
@@ -148,11 +142,11 @@ impl Pump {
     /// touches data and nothing is queued (the fast path).
     async fn read_chunk(&mut self) -> Option<End> {
         let mut buf = BytesMut::with_capacity(CHUNK);
-        match self.src.try_read_buf(&mut buf) {
+        match read_some(&self.src, &mut buf) {
             Ok(0) => self.on_eof(Instant::now()),
             Ok(n) => {
                 if self.queue.is_empty() && self.held.is_empty() && !self.touches_data() {
-                    if write_all(&self.dst, &buf, &self.conn).await.is_err() {
+                    if write_all(&self.dst, &buf).await.is_err() {
                         return Some(End::Killed);
                     }
                 } else {
@@ -342,7 +336,7 @@ impl Pump {
             match self.queue.pop_front()? {
                 Piece::Data { bytes, .. } => {
                     self.queued_bytes -= bytes.len();
-                    if write_all(&self.dst, &bytes, &self.conn).await.is_err() {
+                    if write_all(&self.dst, &bytes).await.is_err() {
                         return Some(End::Killed);
                     }
                 }
@@ -458,17 +452,32 @@ impl Pump {
     }
 }
 
-/// Writes all of `bytes`, giving up when the connection is being torn down.
-async fn write_all(dst: &TcpStream, mut bytes: &[u8], conn: &CancellationToken) -> io::Result<()> {
+/// Reads what `src` holds into `buf`. A short read means the socket is
+/// drained, so tokio is told it is no longer readable: the next wait parks at
+/// once instead of paying a read syscall that would only say "would block".
+fn read_some(src: &TcpStream, buf: &mut BytesMut) -> io::Result<usize> {
+    let room = buf.capacity() - buf.len();
+    let mut got = 0;
+    let read = src.try_io(Interest::READABLE, || {
+        got = src.try_read_buf(buf)?;
+        if got > 0 && got < room {
+            Err(io::ErrorKind::WouldBlock.into())
+        } else {
+            Ok(got)
+        }
+    });
+    match read {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock && got > 0 => Ok(got),
+        other => other,
+    }
+}
+
+/// Writes all of `bytes` (the connection task is aborted if the proxy goes away).
+async fn write_all(dst: &TcpStream, mut bytes: &[u8]) -> io::Result<()> {
     while !bytes.is_empty() {
         match dst.try_write(bytes) {
             Ok(n) => bytes = &bytes[n..],
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                tokio::select! {
-                    _ = conn.cancelled() => return Err(io::ErrorKind::ConnectionAborted.into()),
-                    ready = dst.writable() => ready?,
-                }
-            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => dst.writable().await?,
             Err(e) => return Err(e),
         }
     }

@@ -12,8 +12,6 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::{watch, Mutex};
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 /// A proxy's fields as a create or populate body gives them (all optional on
 /// the wire; missing ones are checked by the caller, as Toxiproxy does).
@@ -83,8 +81,6 @@ impl Entry {
 pub(crate) struct Registry {
     proxies: Mutex<BTreeMap<String, Entry>>,
     next_id: AtomicU64,
-    root: CancellationToken,
-    tracker: TaskTracker,
 }
 
 impl Registry {
@@ -92,12 +88,10 @@ impl Registry {
         Registry {
             proxies: Mutex::new(BTreeMap::new()),
             next_id: AtomicU64::new(1),
-            root: CancellationToken::new(),
-            tracker: TaskTracker::new(),
         }
     }
 
-    /// Stops every proxy and waits (bounded) for their connections to close.
+    /// Stops every proxy and closes their connections.
     pub async fn shutdown(&self) {
         let mut proxies = self.proxies.lock().await;
         for entry in proxies.values_mut() {
@@ -105,9 +99,6 @@ impl Registry {
                 listener.stop().await;
             }
         }
-        self.root.cancel();
-        self.tracker.close();
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), self.tracker.wait()).await;
     }
 
     fn next_id(&self) -> u64 {
@@ -118,15 +109,9 @@ impl Registry {
         if entry.listener.is_some() {
             return Ok(());
         }
-        let listener = Listener::start(
-            &entry.listen,
-            &entry.upstream,
-            entry.toxics.subscribe(),
-            &self.root,
-            &self.tracker,
-        )
-        .await
-        .map_err(|e| ApiError::internal(format!("listen tcp {}: {e}", entry.listen)))?;
+        let listener = Listener::start(&entry.listen, &entry.upstream, entry.toxics.subscribe())
+            .await
+            .map_err(|e| ApiError::internal(format!("listen tcp {}: {e}", entry.listen)))?;
         entry.listen = listener.addr.to_string();
         entry.listener = Some(listener);
         Ok(())

@@ -40,7 +40,7 @@ pub struct RegressionCheck {
     /// How much worse the candidate is, in the tolerance's unit (a share for
     /// `%`, points for `pt`, ms for a duration); negative means better.
     pub worsening: f64,
-    /// 95 % interval of `worsening`, when both sides have at least two runs.
+    /// 95 % interval of `worsening`, when a side has at least two runs.
     pub ci_low: Option<f64>,
     pub ci_high: Option<f64>,
     /// The tolerance in the same unit as `worsening`.
@@ -82,12 +82,16 @@ pub fn compare_to_baseline(
     let n = baseline.len().min(candidate.len());
     let advice = if verdict == RegressionVerdict::Inconclusive {
         Some(format!(
-            "the change is within the run-to-run noise of {n} runs a side: repeat more (e.g. --repeat {}), \
+            "the change is within the run-to-run noise of {n} run(s) a side: repeat more (e.g. --repeat {}), \
              lengthen the stages, or run on a quieter machine",
             (n * 2).max(5)
         ))
-    } else if n < 2 {
+    } else if baseline.len().max(candidate.len()) < 2 {
         Some("one run a side cannot measure noise: use --repeat 5 (or more) for a verdict that noise cannot fool".into())
+    } else if n < 2 {
+        Some("one side has a single run, so only the other side's noise is measured: repeat both \
+              (a baseline target with --repeat interleaves them) for a verdict that noise cannot fool"
+            .into())
     } else {
         None
     };
@@ -124,7 +128,9 @@ fn check(baseline: &[Summary], candidate: &[Summary], t: &Tolerance) -> Regressi
         Allowance::Millis(ms) => ms,
     };
     let point = worsening(mb, mc);
-    let ci = (base.len() >= 2 && cand.len() >= 2).then(|| median_ci(&base, &cand, worsening));
+    // With one run on a side, that side counts as exact: the interval then
+    // holds only the other side's noise (the advice says so).
+    let ci = (base.len() >= 2 || cand.len() >= 2).then(|| median_ci(&base, &cand, worsening));
     let (verdict, judged) = if base.is_empty() || cand.is_empty() || !point.is_finite() {
         (
             RegressionVerdict::Inconclusive,

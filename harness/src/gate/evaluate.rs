@@ -1,6 +1,6 @@
 //! Gates judged against a summary, and the run's verdict.
 
-use super::{Gate, Metric, Unit};
+use super::{Gate, Metric, Permille, Unit};
 use crate::report::summary::{Latency, Summary, Verdict, WindowFigures};
 use serde::{Deserialize, Serialize};
 
@@ -146,12 +146,12 @@ impl Figures {
         Some(match metric {
             Metric::Percentile(p) => {
                 let l = self.latency?;
-                match p.label() {
-                    "p50" => l.p50,
-                    "p90" => l.p90,
-                    "p95" => l.p95,
-                    "p99" => l.p99,
-                    _ => l.p99_9,
+                match p {
+                    Permille::P50 => l.p50,
+                    Permille::P90 => l.p90,
+                    Permille::P95 => l.p95,
+                    Permille::P99 => l.p99,
+                    Permille::P999 => l.p99_9,
                 }
             }
             Metric::Max => self.latency?.max,
@@ -190,26 +190,46 @@ fn figures(summary: &Summary, gate: &Gate) -> Result<Figures, String> {
                 throughput: r.throughput_rps,
             })
         }
-        Some(fault) => {
-            let f = summary.fault(fault).ok_or_else(|| {
-                let known: Vec<&str> = summary.faults.iter().map(|f| f.name.as_str()).collect();
-                format!(
-                    "{gate}: this run has no fault window named `{fault}` (faults: {})",
-                    if known.is_empty() {
+        Some(window) => {
+            let per_request =
+                |during: &WindowFigures, requests: Vec<(&str, &WindowFigures)>| match &gate.request
+                {
+                    None => Ok(Figures::of_window(during)),
+                    Some(name) => requests
+                        .into_iter()
+                        .find(|(n, _)| n == name)
+                        .map(|(_, w)| Figures::of_window(w))
+                        .ok_or_else(|| unknown_request(name)),
+                };
+            if let Some(f) = summary.fault(window) {
+                per_request(
+                    &f.during,
+                    f.requests
+                        .iter()
+                        .map(|r| (r.name.as_str(), &r.during))
+                        .collect(),
+                )
+            } else if let Some(st) = summary.stage(window) {
+                per_request(
+                    &st.figures,
+                    st.requests
+                        .iter()
+                        .map(|r| (r.name.as_str(), &r.figures))
+                        .collect(),
+                )
+            } else {
+                let names = |list: Vec<&str>| {
+                    if list.is_empty() {
                         "none".to_string()
                     } else {
-                        known.join(", ")
+                        list.join(", ")
                     }
-                )
-            })?;
-            match &gate.request {
-                None => Ok(Figures::of_window(&f.during)),
-                Some(name) => f
-                    .requests
-                    .iter()
-                    .find(|r| &r.name == name)
-                    .map(|r| Figures::of_window(&r.during))
-                    .ok_or_else(|| unknown_request(name)),
+                };
+                Err(format!(
+                    "{gate}: this run has no fault window or stage named `{window}` (faults: {}; stages: {})",
+                    names(summary.faults.iter().map(|f| f.name.as_str()).collect()),
+                    names(summary.stages.iter().map(|s| s.name.as_str()).collect()),
+                ))
             }
         }
     }

@@ -3,8 +3,8 @@
 //! the command line, and evaluated against a run's summary.
 //!
 //! A gate names a metric, a comparison, a threshold with its unit, and
-//! optionally the request it is scoped to (`for <request name>`) and the fault
-//! window it is judged in (`during <fault name>`). `Display` writes the same
+//! optionally the request it is scoped to (`for <request name>`) and the
+//! window it is judged in (`during <fault or stage name>`). `Display` writes the same
 //! text back, so a gate survives a round trip through summary.json.
 
 mod baseline;
@@ -194,7 +194,8 @@ pub struct Gate {
     pub threshold: Threshold,
     /// A request name ("POST /orders"); `None` judges all requests together.
     pub request: Option<String>,
-    /// A fault name; the gate is judged on the figures measured during that fault's window.
+    /// A fault (or, failing that, stage) name; the gate is judged on the
+    /// figures measured during that fault's window or that stage.
     pub during: Option<String>,
 }
 

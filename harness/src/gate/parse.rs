@@ -57,7 +57,7 @@ impl FromStr for Gate {
                 return Err(GateParseError::MissingName {
                     input: owned(),
                     keyword: "during",
-                    expected: "one fault name (e.g. `during payments-latency`)",
+                    expected: "one fault or stage name (e.g. `during payments-latency`)",
                 })
             }
             other => other.map(str::to_string),
@@ -280,7 +280,7 @@ mod tests {
         assert!(error("p95 < 2s for").contains("`for` must be followed by a request name"));
         let e = error("p95 < 2s during two words");
         assert!(
-            e.contains("`during` must be followed by one fault name"),
+            e.contains("`during` must be followed by one fault or stage name"),
             "{e}"
         );
     }

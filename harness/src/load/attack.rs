@@ -69,24 +69,43 @@ pub async fn execute(engine: Arc<Engine>) -> anyhow::Result<()> {
 
 /// goose's test plan: `users,time` steps ramping linearly from the previous
 /// step, whole seconds (the stages were rounded to match), then all users stop.
+/// goose 0.19 never ends a plan in which two steps in a row have no users
+/// (the second ramp-down divides 0 users by its time), so zero-user stages
+/// are merged and a plan that already ends at zero gets no final stop step.
 fn test_plan(engine: &Engine) -> String {
-    let stages = &engine.scenario.load.stages;
-    let mut steps: Vec<String> = match engine.model() {
-        LoadModel::Closed => stages
+    let stages: Vec<(usize, u64)> = match engine.model() {
+        LoadModel::Closed => engine
+            .scenario
+            .load
+            .stages
             .iter()
-            .map(|s| format!("{},{}s", s.target as usize, s.duration.as_secs().max(1)))
+            .map(|s| (s.target as usize, s.duration.as_secs().max(1)))
             .collect(),
         LoadModel::Open => {
             let pool = engine.scenario.load.max_users;
             let total = engine.scenario.load.total().as_secs_f64().ceil() as u64;
-            vec![
-                format!("{pool},{}s", POOL_LAUNCH.as_secs()),
-                format!("{pool},{total}s"),
-            ]
+            vec![(pool, POOL_LAUNCH.as_secs()), (pool, total)]
         }
     };
-    steps.push("0,0s".into());
-    steps.join(";")
+    plan_steps(&stages)
+}
+
+fn plan_steps(stages: &[(usize, u64)]) -> String {
+    let mut steps: Vec<(usize, u64)> = Vec::new();
+    for &(users, secs) in stages {
+        match steps.last_mut() {
+            Some(last) if last.0 == 0 && users == 0 => last.1 += secs,
+            _ => steps.push((users, secs)),
+        }
+    }
+    if steps.last().is_none_or(|s| s.0 != 0) {
+        steps.push((0, 0));
+    }
+    steps
+        .iter()
+        .map(|(u, s)| format!("{u},{s}s"))
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 impl Engine {
@@ -142,5 +161,21 @@ impl Engine {
         });
         let flow = self.pick_flow(state);
         self.run_flow(state, flow, k, intended).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plan_steps;
+
+    #[test]
+    fn a_plan_ends_with_exactly_one_step_at_zero_users() {
+        assert_eq!(plan_steps(&[(5, 2), (5, 3)]), "5,2s;5,3s;0,0s");
+        assert_eq!(plan_steps(&[(5, 2), (0, 2)]), "5,2s;0,2s");
+        assert_eq!(plan_steps(&[(5, 2), (0, 2), (0, 3)]), "5,2s;0,5s");
+        assert_eq!(
+            plan_steps(&[(5, 2), (0, 2), (0, 3), (4, 1)]),
+            "5,2s;0,5s;4,1s;0,0s"
+        );
     }
 }

@@ -93,6 +93,8 @@ pub struct LoadResult {
     pub ended_at: OffsetDateTime,
     /// Seconds from the epoch to the end of the load.
     pub elapsed_s: f64,
+    /// What went wrong in the engine itself, for the report's notes.
+    pub notes: Vec<String>,
 }
 
 /// goose's test plan counts whole seconds: round the closed model's stages
@@ -142,21 +144,31 @@ pub async fn run(
         weights,
     });
     let goose_done = CancellationToken::new();
+    let cut = CancellationToken::new();
     let attack = {
         let engine = Arc::clone(&engine);
-        let done = goose_done.clone();
+        let (done, cut) = (goose_done.clone(), cut.clone());
         async move {
-            let r = attack::execute(engine).await;
+            let r = tokio::select! {
+                r = attack::execute(engine) => r,
+                // goose did not stop its users: stop waiting for it (see `conduct`).
+                _ = cut.cancelled() => Ok(()),
+            };
             done.cancel();
             r
         }
     };
-    let (attacked, conducted) = tokio::join!(
-        attack,
-        conduct(&engine, epoch_rx, goose_done.clone(), on_start)
-    );
+    let signals = Signals {
+        goose_done: goose_done.clone(),
+        cut,
+    };
+    let (attacked, conducted) = tokio::join!(attack, conduct(&engine, epoch_rx, signals, on_start));
     engine.stop.cancel();
-    let Conducted { interrupted, timed } = conducted;
+    let Conducted {
+        interrupted,
+        timed,
+        notes,
+    } = conducted;
     for task in timed {
         let _ = task.await;
     }
@@ -180,25 +192,40 @@ pub async fn run(
         started_at: now_utc - Duration::from_secs_f64(elapsed_s),
         ended_at: now_utc,
         elapsed_s,
+        notes,
     })
 }
 
 struct Conducted {
     interrupted: bool,
     timed: Vec<tokio::task::JoinHandle<()>>,
+    notes: Vec<String>,
 }
+
+struct Signals {
+    /// goose's attack has returned.
+    goose_done: CancellationToken,
+    /// Stop waiting for goose.
+    cut: CancellationToken,
+}
+
+/// How long after the planned end goose may take to stop its users (on top
+/// of the request timeout, which bounds any request still in flight).
+const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// Beside the attack: starts the timeline at the epoch, runs the timed flows,
 /// stops the users at the planned end, and turns goose's Ctrl-C into a stop.
 async fn conduct(
     engine: &Arc<Engine>,
     epoch_rx: tokio::sync::oneshot::Receiver<Instant>,
-    goose_done: CancellationToken,
+    signals: Signals,
     on_start: impl FnOnce(Instant),
 ) -> Conducted {
+    let Signals { goose_done, cut } = signals;
     let mut out = Conducted {
         interrupted: false,
         timed: Vec::new(),
+        notes: Vec::new(),
     };
     let epoch = tokio::select! {
         e = epoch_rx => match e { Ok(e) => e, Err(_) => return out },
@@ -245,6 +272,16 @@ async fn conduct(
         }
         if Instant::now() >= deadline {
             engine.stop.cancel();
+        }
+        if Instant::now() >= deadline + engine.timeout + STOP_GRACE {
+            engine.abort.cancel();
+            cut.cancel();
+            out.notes.push(format!(
+                "the load engine (goose) had not stopped its users {} s after the planned end; \
+                 the run was cut there",
+                (engine.timeout + STOP_GRACE).as_secs()
+            ));
+            break;
         }
     }
     out

@@ -15,12 +15,21 @@ pub fn write_hlogs(run: &RunRecord, dir: &Path) -> Result<Vec<PathBuf>> {
     let start = SystemTime::from(run.meta.started_at);
     let mut written = Vec::new();
     let all = std::iter::once(("all requests", run.recorder.overall()));
+    let mut used: Vec<String> = Vec::new();
     for (i, (name, series)) in all.chain(run.recorder.requests()).enumerate() {
-        let file = if i == 0 {
-            "all.hlog".to_string()
+        let stem = if i == 0 {
+            "all".to_string()
         } else {
-            format!("{}.hlog", safe_name(name))
+            file_stem(name)
         };
+        let mut file = format!("{stem}.hlog");
+        for n in 2.. {
+            if !used.contains(&file) {
+                break;
+            }
+            file = format!("{stem}-{n}.hlog");
+        }
+        used.push(file.clone());
         let path = dir.join(&file);
         let bytes = encode(name, series, start)
             .with_context(|| format!("encoding the histogram log of {name}"))?;
@@ -28,6 +37,21 @@ pub fn write_hlogs(run: &RunRecord, dir: &Path) -> Result<Vec<PathBuf>> {
         written.push(path);
     }
     Ok(written)
+}
+
+/// "POST /orders/{{order_id}}/payments" → "POST-orders-order_id-payments".
+fn file_stem(name: &str) -> String {
+    let safe = safe_name(name);
+    let mut stem = String::with_capacity(safe.len());
+    for c in safe.chars() {
+        if !(c == '-' && stem.ends_with('-')) {
+            stem.push(c);
+        }
+    }
+    match stem.trim_matches('-') {
+        "" => "request".to_string(),
+        s => s.to_string(),
+    }
 }
 
 /// One request's per-second histograms as an interval log.

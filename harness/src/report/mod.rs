@@ -35,12 +35,18 @@ pub struct RunReport {
 }
 
 /// Summarises `run`, judges `gates`, and writes the whole report into a new
-/// folder under `reports_root/<scenario>/`, then points `latest` at it.
+/// folder under `reports_root/<scenario>/`, pointing `latest` at it.
 pub fn write_run_report(run: &RunRecord, gates: &[Gate], reports_root: &Path) -> Result<RunReport> {
     let mut summary = summarize(run, gates);
     let dir = output::create_run_dir(reports_root, &run.meta.scenario, run.meta.started_at)?;
+    // A `latest` that cannot be moved is worth a note, not the report.
+    if let Err(e) = output::point_latest(&dir) {
+        summary
+            .run
+            .notes
+            .push(format!("the `latest` link was not updated: {e:#}"));
+    }
     write_report_files(run, &mut summary, &dir)?;
-    output::point_latest(&dir)?;
     Ok(RunReport {
         dir,
         verdict: summary.verdict,
@@ -97,7 +103,21 @@ pub fn read_summary(path: &Path) -> Result<Summary> {
         path.to_path_buf()
     };
     let text = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-    serde_json::from_slice(&text).with_context(|| {
+    let json: serde_json::Value =
+        serde_json::from_slice(&text).with_context(|| format!("{} is not JSON", file.display()))?;
+    let version = json
+        .get("schema_version")
+        .and_then(serde_json::Value::as_u64);
+    if version != Some(u64::from(summary::SCHEMA_VERSION)) {
+        anyhow::bail!(
+            "{} has summary schema version {}, this harness reads version {}: re-run the \
+             scenario with this harness, or compare it with the harness that wrote it",
+            file.display(),
+            version.map_or("(none)".to_string(), |v| v.to_string()),
+            summary::SCHEMA_VERSION
+        );
+    }
+    serde_json::from_value(json).with_context(|| {
         format!(
             "{} is not a summary.json this harness can read",
             file.display()

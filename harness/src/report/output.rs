@@ -46,8 +46,10 @@ pub fn point_latest(run_dir: &Path) -> Result<()> {
     let tmp = parent.join(format!(".latest.{}", std::process::id()));
     let _ = std::fs::remove_file(&tmp);
     link(Path::new(name), &tmp).with_context(|| format!("creating the link {}", tmp.display()))?;
-    std::fs::rename(&tmp, &latest)
-        .with_context(|| format!("replacing the link {}", latest.display()))?;
+    if let Err(e) = std::fs::rename(&tmp, &latest) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("replacing the link {}", latest.display()));
+    }
     Ok(())
 }
 

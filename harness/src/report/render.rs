@@ -3,10 +3,20 @@
 
 use super::charts::Chart;
 use super::summary::Summary;
-use super::templates::environment;
+use super::templates::{environment, readable_time as readable};
 use anyhow::{Context, Result};
 use minijinja::{context, Value};
-use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{OffsetDateTime, UtcOffset};
+
+/// "2026-11-22T01:30:00" as JUnit's timestamp attribute wants it.
+fn junit_time(t: OffsetDateTime) -> String {
+    t.to_offset(UtcOffset::UTC)
+        .format(format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second]"
+        ))
+        .unwrap_or_default()
+}
 
 /// What every template sees: the summary's parts plus a few derived labels.
 fn base_context(summary: &Summary) -> Value {
@@ -33,8 +43,9 @@ fn base_context(summary: &Summary) -> Value {
         generator => Value::from_serialize(&summary.generator),
         tests => tests,
         failures => failures,
-        started_at => summary.run.started_at.format(&Rfc3339).unwrap_or_default(),
-        ended_at => summary.run.ended_at.format(&Rfc3339).unwrap_or_default(),
+        started_at => readable(summary.run.started_at),
+        ended_at => readable(summary.run.ended_at),
+        junit_timestamp => junit_time(summary.run.started_at),
     }
 }
 

@@ -29,6 +29,7 @@ pub fn environment() -> Environment<'static> {
     env.add_filter("num", num);
     env.add_filter("md", md);
     env.add_filter("change", change);
+    env.add_filter("when", when);
     env
 }
 
@@ -100,6 +101,24 @@ pub fn change(v: Value) -> String {
         Ok(v) => format!("{:+.1}%", v * 100.0),
         Err(_) => "–".to_string(),
     }
+}
+
+/// An RFC 3339 time as "2026-11-22 01:30:00 UTC"; other text unchanged.
+pub fn when(v: String) -> String {
+    use time::format_description::well_known::Rfc3339;
+    match time::OffsetDateTime::parse(&v, &Rfc3339) {
+        Ok(t) => readable_time(t),
+        Err(_) => v,
+    }
+}
+
+/// "2026-11-22 01:30:00 UTC" for readers.
+pub fn readable_time(t: time::OffsetDateTime) -> String {
+    t.to_offset(time::UtcOffset::UTC)
+        .format(time::macros::format_description!(
+            "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
+        ))
+        .unwrap_or_default()
 }
 
 /// Text made safe for one Markdown table cell.

@@ -124,6 +124,18 @@ fn a_gate_during_a_fault_reads_the_figures_of_its_window() {
 }
 
 #[test]
+fn a_gate_during_a_stage_reads_the_figures_of_that_stage() {
+    // Stages: warm-up 0-5 s, steady 5-10 s; slow menu reads complete from 4.4 s to 6.4 s.
+    passes("p50 < 20ms for GET /menu during steady");
+    fails("p95 < 100ms for GET /menu during warm-up");
+    passes("shed-rate < 6% during warm-up");
+    let s = summary();
+    let warm = s.stage("warm-up").unwrap();
+    assert_eq!((warm.figures.start_s, warm.figures.end_s), (0.0, 5.0));
+    assert_eq!(warm.requests[1].name, "POST /orders");
+}
+
+#[test]
 fn a_gate_naming_an_unknown_request_or_fault_fails_and_says_why() {
     let r = judge("p95 < 1s for GET /nothing");
     assert!(!r.passed && r.actual == "n/a");
@@ -135,7 +147,8 @@ fn a_gate_naming_an_unknown_request_or_fault_fails_and_says_why() {
     let r = judge("p95 < 1s during no-such-fault");
     assert!(
         !r.passed
-            && r.message.contains("no fault window named `no-such-fault`")
+            && r.message
+                .contains("no fault window or stage named `no-such-fault`")
             && r.message.contains("edge-latency"),
         "{}",
         r.message
@@ -299,6 +312,20 @@ mod baseline {
             &parse_tolerances("shed-rate=+5pt,throughput=-5%").unwrap(),
         );
         assert_eq!(cmp.verdict, RegressionVerdict::Pass, "{cmp:#?}");
+    }
+
+    #[test]
+    fn repeats_against_a_single_baseline_run_measure_the_candidates_noise() {
+        let base = runs(100.0, 0.03, 0..1, 1000);
+        let slower = runs(130.0, 0.03, 10..15, 1000);
+        let cmp = compare_to_baseline(&base, &slower, &parse_tolerances("p95=10%").unwrap());
+        assert_eq!(cmp.verdict, RegressionVerdict::Fail);
+        assert!(cmp.checks[0].ci_low.is_some(), "{:?}", cmp.checks[0]);
+        assert!(
+            cmp.advice.as_deref().unwrap().contains("single run"),
+            "{:?}",
+            cmp.advice
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@ mod chaos;
 mod flows;
 mod gates;
 mod helpers;
+mod multi;
 mod report;
 mod scenario_errors;
 mod smoke;

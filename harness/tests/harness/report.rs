@@ -113,6 +113,29 @@ fn assert_valid_summary(dir: &Path) -> serde_json::Value {
 }
 
 #[test]
+fn the_committed_schema_is_a_valid_draft_2020_12_schema() {
+    let schema = schema();
+    if let Err(e) = jsonschema::meta::validate(&schema) {
+        panic!("summary.schema.json is not a valid JSON Schema: {e}");
+    }
+    assert_eq!(
+        schema["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
+}
+
+#[test]
+fn a_summary_that_breaks_the_schema_is_caught() {
+    let mut json = serde_json::to_value(report::summarize(&known_run(), &[])).unwrap();
+    let validator = jsonschema::draft202012::new(&schema()).unwrap();
+    assert!(validator.is_valid(&json));
+    json["overall"]["shed_rate"] = serde_json::json!(1.5);
+    json["verdict"] = serde_json::json!("maybe");
+    json["surprise"] = serde_json::json!(true);
+    assert_eq!(validator.iter_errors(&json).count(), 3);
+}
+
+#[test]
 fn a_summary_of_known_samples_has_the_expected_percentiles_and_shed_rate() {
     let summary = report::summarize(&known_run(), &[]);
     let all = &summary.overall;
@@ -176,8 +199,8 @@ fn a_report_folder_holds_every_file_and_latest_points_at_it() {
         "junit.xml",
         "summary.md",
         "all.hlog",
-        "GET--menu.hlog",
-        "POST--orders.hlog",
+        "GET-menu.hlog",
+        "POST-orders.hlog",
     ] {
         assert!(written.dir.join(file).is_file(), "{file} missing");
     }
@@ -221,6 +244,18 @@ fn the_html_report_is_self_contained_and_holds_its_charts() {
     assert!(html.trim_end().ends_with("</html>"));
     assert_eq!(html.matches("<svg").count(), 5, "one inline SVG per chart");
     assert_eq!(html.matches("<svg").count(), html.matches("</svg>").count());
+    for tag in [
+        "table", "tr", "figure", "dl", "ul", "li", "h2", "p", "code", "text",
+    ] {
+        let (open, close) = (
+            html.matches(&format!("<{tag}>")).count() + html.matches(&format!("<{tag} ")).count(),
+            html.matches(&format!("</{tag}>")).count(),
+        );
+        assert_eq!(
+            open, close,
+            "<{tag}> opened {open} times, closed {close} times"
+        );
+    }
     assert!(!html.contains("<script"), "no scripts at all");
     assert!(!html.contains("<link"), "no external stylesheets");
     assert!(
@@ -264,6 +299,59 @@ fn interrupted_and_invalid_runs_say_so_in_every_output() {
     let json = assert_valid_summary(&written.dir);
     assert_eq!(json["run"]["interrupted"], true);
     assert_eq!(json["verdict"], "invalid");
+}
+
+#[test]
+fn a_run_interrupted_before_any_answer_still_gets_a_whole_report() {
+    let root = tempfile::tempdir().unwrap();
+    let mut run = synthetic_run(&["GET /menu"], 0, []);
+    run.interrupted = true;
+    run.stages.clear();
+    let written = report::write_run_report(
+        &run,
+        &gates(&["p95 < 250ms", "error-rate < 1%"]),
+        root.path(),
+    )
+    .unwrap();
+    assert!(
+        written.summary.run.notes.is_empty(),
+        "{:?}",
+        written.summary.run.notes
+    );
+    assert_eq!(written.summary.overall.count, 0);
+    assert_eq!(
+        written.verdict,
+        Verdict::GateFailed,
+        "no latency to judge fails p95"
+    );
+    let html = std::fs::read_to_string(written.dir.join("index.html")).unwrap();
+    assert_eq!(html.matches("<svg").count(), 5);
+    assert!(html.contains("INTERRUPTED"));
+    assert_valid_summary(&written.dir);
+}
+
+#[test]
+fn a_latest_that_cannot_be_replaced_is_a_note_not_a_lost_report() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("synthetic/latest/occupied")).unwrap();
+    let written = report::write_run_report(&known_run(), &[], root.path()).unwrap();
+    assert!(written.dir.join("index.html").is_file());
+    let notes = &written.summary.run.notes;
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("`latest` link was not updated")),
+        "{notes:?}"
+    );
+    let html = std::fs::read_to_string(written.dir.join("index.html")).unwrap();
+    assert!(html.contains("`latest` link was not updated"));
+    let leftovers = std::fs::read_dir(root.path().join("synthetic"))
+        .unwrap()
+        .count();
+    assert_eq!(
+        leftovers, 2,
+        "the run and the old `latest`, no temporary link left behind"
+    );
 }
 
 #[test]
@@ -350,7 +438,7 @@ fn histogram_logs_can_be_read_back_by_hdrhistogram() {
     use hdrhistogram::serialization::Deserializer;
     let root = tempfile::tempdir().unwrap();
     let written = report::write_run_report(&known_run(), &[], root.path()).unwrap();
-    let bytes = std::fs::read(written.dir.join("GET--menu.hlog")).unwrap();
+    let bytes = std::fs::read(written.dir.join("GET-menu.hlog")).unwrap();
     let mut total = 0;
     let mut intervals = 0;
     for entry in IntervalLogIterator::new(&bytes) {
@@ -513,5 +601,13 @@ mod compare {
         let e = compare::load_runs(&[root.path().to_path_buf(), root.path().to_path_buf()])
             .unwrap_err();
         assert!(format!("{e:#}").contains("summary.json"), "{e:#}");
+        let old = root.path().join("old.json");
+        std::fs::write(&old, r#"{"schema_version": 0}"#).unwrap();
+        let e = report::read_summary(&old).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("schema version 0, this harness reads version 1"),
+            "{e}"
+        );
     }
 }

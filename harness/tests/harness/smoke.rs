@@ -104,7 +104,8 @@ path = "/menu"
         dir.path().join("reports").to_str().unwrap(),
     ])
     .await;
-    assert_eq!(code, 0, "{out}");
+    // 4 (generator late) is possible on a loaded machine; the figures below must hold anyway.
+    assert!(code == 0 || code == 4, "exit code {code}\n{out}");
     let s = summary(&report_dir(&out));
     // 50 arrivals in the 0 → 100/s ramp, then 300 at 100/s: every one sent.
     assert_eq!(s["overall"]["count"], 350);

@@ -70,7 +70,20 @@ impl Payments {
         })
     }
 
-    pub async fn pay(&self, order_id: OrderId, card_token: String) -> Result<Paid, ApiError> {
+    /// Runs the payment in its own task: if the client goes away or the request times out, the
+    /// charge still completes and is settled, so an order is never left claimed (`pending`).
+    pub async fn pay(
+        self: &Arc<Self>,
+        order_id: OrderId,
+        card_token: String,
+    ) -> Result<Paid, ApiError> {
+        let this = self.clone();
+        tokio::spawn(async move { this.pay_now(order_id, card_token).await })
+            .await
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("payment task failed: {e}")))?
+    }
+
+    async fn pay_now(&self, order_id: OrderId, card_token: String) -> Result<Paid, ApiError> {
         if let Some(breaker) = &self.breaker {
             breaker.permit().map_err(|wait| {
                 self.metrics

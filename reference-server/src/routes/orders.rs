@@ -15,7 +15,7 @@ use crate::{
     domain::{parse_new_order, IdempotencyKey, OrderId},
     error::ApiError,
     startup::AppState,
-    store::{self, orders::Created},
+    store,
 };
 
 pub fn router() -> Router<AppState> {
@@ -48,20 +48,23 @@ async fn create(
         .store
         .write(move |c| store::orders::create(c, &order, key.as_ref()))
         .await?;
-    let body = match created {
-        Created::New(body) => {
-            let id = body["id"].as_str().unwrap_or_default().to_owned();
-            app.kitchen.admitted(slot, id);
-            body
-        }
-        Created::Replay(body) => body, // the slot is dropped: nothing new to cook
-    };
-    let location = format!("/orders/{}", body["id"].as_str().unwrap_or_default());
-    let mut response = (StatusCode::CREATED, Json(body)).into_response();
-    if let Ok(value) = HeaderValue::from_str(&location) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    Ok(response)
+    if !created.replay {
+        app.kitchen.admitted(slot, created.id.clone());
+    } // a replay drops its slot: nothing new to cook
+    let location = HeaderValue::from_str(&format!("/orders/{}", created.id))
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    Ok((
+        StatusCode::CREATED,
+        [
+            (header::LOCATION, location),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+        ],
+        created.body,
+    )
+        .into_response())
 }
 
 fn order_id(raw: &str) -> Result<OrderId, ApiError> {

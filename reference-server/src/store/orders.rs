@@ -10,10 +10,12 @@ use crate::{
     error::ApiError,
 };
 
-/// The answer to `POST /orders`: a new order, or the first answer again for a replayed key.
-pub enum Created {
-    New(Value),
-    Replay(Value),
+/// The answer to `POST /orders`, already serialized (it is stored as is, and sent as is).
+pub struct Created {
+    pub id: String,
+    pub body: String,
+    /// True for a replayed `Idempotency-Key`: the first answer again, nothing created.
+    pub replay: bool,
 }
 
 pub fn create(
@@ -22,20 +24,26 @@ pub fn create(
     key: Option<&IdempotencyKey>,
 ) -> Result<Created, ApiError> {
     if let Some(key) = key {
-        let previous: Option<(String, String)> = conn
-            .prepare_cached("SELECT fingerprint, response FROM orders WHERE idempotency_key = ?1")?
-            .query_row(params![key.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+        let previous: Option<(String, String, String)> = conn
+            .prepare_cached(
+                "SELECT id, fingerprint, response FROM orders WHERE idempotency_key = ?1",
+            )?
+            .query_row(params![key.as_str()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
             .optional()?;
-        if let Some((fingerprint, response)) = previous {
+        if let Some((id, fingerprint, response)) = previous {
             if fingerprint != order.fingerprint {
                 return Err(ApiError::field(
                     "Idempotency-Key",
                     "was already used with a different request body",
                 ));
             }
-            let first =
-                serde_json::from_str(&response).map_err(|e| ApiError::Internal(e.into()))?;
-            return Ok(Created::Replay(first));
+            return Ok(Created {
+                id,
+                body: response,
+                replay: true,
+            });
         }
     }
     let store_known: bool = conn
@@ -79,11 +87,12 @@ pub fn create(
     let id = OrderId::new();
     let created_at = now_rfc3339();
     let number = format!("ORD-{}-{seq:06}", created_at[..10].replace('-', ""));
-    let response = json!({
+    let body = json!({
         "id": id.as_str(), "number": number, "store_id": order.store_id.as_str(), "status": "received",
         "customer": {"name": order.customer.as_str()}, "order_type": order.order_type,
         "total_cents": total.cents(), "items": lines, "created_at": created_at,
-    });
+    })
+    .to_string();
     conn.prepare_cached(
         "INSERT INTO orders (id, number, store_id, status, total_cents, idempotency_key, fingerprint, response, created_at)
          VALUES (?1, ?2, ?3, 'received', ?4, ?5, ?6, ?7, ?8)",
@@ -95,7 +104,7 @@ pub fn create(
         total.cents(),
         key.map(IdempotencyKey::as_str),
         order.fingerprint,
-        response.to_string(),
+        body,
         created_at
     ])?;
     let mut insert_item = conn
@@ -104,7 +113,11 @@ pub fn create(
         insert_item.execute(params![id.as_str(), sku.as_str(), quantity.get()])?;
     }
     add_event(conn, id.as_str(), "received", "api", &created_at)?;
-    Ok(Created::New(response))
+    Ok(Created {
+        id: id.as_str().to_owned(),
+        body,
+        replay: false,
+    })
 }
 
 /// `None` for an unknown sku, `Some(None)` for a known but unavailable one.

@@ -50,8 +50,9 @@ pub fn open_writer(path: &Path, synchronous: Synchronous) -> anyhow::Result<Conn
         Synchronous::Full => "FULL",
         Synchronous::Normal => "NORMAL",
     };
+    // temp_store = MEMORY keeps each command's savepoint sub-journal off the disk.
     conn.execute_batch(&format!(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync};"
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA temp_store = MEMORY;"
     ))
     .with_context(|| format!("configuring database {}", path.display()))?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;

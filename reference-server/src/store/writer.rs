@@ -67,11 +67,11 @@ pub fn in_savepoint<T>(
     conn: &Connection,
     f: impl FnOnce(&Connection) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
-    conn.execute_batch("SAVEPOINT cmd")?;
+    conn.prepare_cached("SAVEPOINT cmd")?.execute([])?;
     let result = f(conn);
-    match &result {
-        Ok(_) => conn.execute_batch("RELEASE cmd")?,
-        Err(_) => conn.execute_batch("ROLLBACK TO cmd; RELEASE cmd")?,
+    if result.is_err() {
+        conn.prepare_cached("ROLLBACK TO cmd")?.execute([])?;
     }
+    conn.prepare_cached("RELEASE cmd")?.execute([])?;
     result
 }

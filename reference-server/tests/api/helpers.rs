@@ -37,6 +37,7 @@ pub fn test_config(data_dir: &std::path::Path, gateway: &str) -> ServerConfig {
     ]);
     let mut config = cli.server;
     config.data_dir = data_dir.to_path_buf();
+    config.admin_token = "admin-secret".into();
     config
 }
 

@@ -31,3 +31,49 @@ async fn the_naive_profile_never_sheds_and_commits_every_write_alone() {
     assert_eq!(commits, 30.0, "one commit per order");
     assert_eq!(app.metric("kitchen_backlog_capacity").await, -1.0);
 }
+
+/// Without a payment timeout, a hung gateway holds the request until the request timeout; the
+/// payment still completes behind it and is settled, so the order is not left half-paid.
+#[tokio::test]
+async fn the_naive_profile_waits_on_a_slow_gateway_until_the_request_timeout() {
+    use std::time::Duration;
+    use wiremock::{matchers::method, Mock, ResponseTemplate};
+
+    let app = spawn_app_with(|c| {
+        c.profile = Profile::Naive;
+        c.payment_timeout_ms = 100;
+        c.request_timeout_ms = 500;
+    })
+    .await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"status":"approved","charge_id":"ch_1"}))
+                .set_delay(Duration::from_millis(1500)),
+        )
+        .expect(1)
+        .mount(&app.gateway)
+        .await;
+    let order = app.create_order().await;
+    let id = order["id"].as_str().unwrap();
+    let started = std::time::Instant::now();
+    let response = app.pay(id, "tok_visa").await;
+    assert_eq!(
+        response.status(),
+        503,
+        "cut by the request timeout, not by a payment timeout"
+    );
+    assert!(started.elapsed() >= Duration::from_millis(450));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, order) = app.get_json(&format!("/orders/{id}")).await;
+        if order["status"] != "received" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the payment was never settled"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -58,7 +58,7 @@ pub fn color(i: usize) -> RGBColor {
 }
 
 /// Buckets a per-second series into at most [`MAX_POINTS`] points: each
-/// bucket's x is its first second and its y is `fold` of the values in it
+/// bucket's x is its middle (second t covers t..t+1) and its y is `fold` of the values in it
 /// (the mean for rates; the max for latency percentiles, so a spike is never
 /// averaged away). Missing values stay missing.
 pub fn downsample(t: &[u32], values: &[Option<f64>], fold: Fold) -> Vec<(f64, Option<f64>)> {
@@ -71,7 +71,19 @@ pub fn downsample(t: &[u32], values: &[Option<f64>], fold: Fold) -> Vec<(f64, Op
                 Fold::Max => present.iter().copied().fold(f64::MIN, f64::max),
                 Fold::Mean => present.iter().sum::<f64>() / present.len() as f64,
             });
-            (f64::from(ts[0]), y)
+            (f64::from(ts[0]) + bucket as f64 / 2.0, y)
+        })
+        .collect()
+}
+
+/// Per-second rates with the run's last second left out when the run covered
+/// less than half of it: too short to be a rate worth drawing.
+pub fn full_seconds(t: &[u32], values: &[f64], duration_s: f64) -> Vec<Option<f64>> {
+    t.iter()
+        .zip(values)
+        .map(|(t, v)| {
+            let covered = duration_s - f64::from(*t);
+            (covered >= 0.5 || covered <= 0.0).then_some(*v)
         })
         .collect()
 }

@@ -1,8 +1,8 @@
 //! The charts of one run's report, drawn from its summary.
 
 use super::{
-    color, downsample, Band, Chart, DistributionChart, DistributionLine, Fold, Line, Mark,
-    TimeChart,
+    color, downsample, full_seconds, Band, Chart, DistributionChart, DistributionLine, Fold, Line,
+    Mark, TimeChart,
 };
 use crate::report::summary::{SecondSeries, Summary};
 use plotters::style::RGBColor;
@@ -69,7 +69,7 @@ fn time_chart(summary: &Summary, title: &str, y_label: &str, lines: Vec<Line>) -
         x_max: summary
             .run
             .duration_s
-            .max(summary.timeline.overall.t_s.len() as f64),
+            .max(summary.timeline.overall.t_s.len() as f64 - 0.5),
         lines,
         bands: summary
             .faults
@@ -128,8 +128,9 @@ fn latency_by_request(summary: &Summary) -> anyhow::Result<String> {
 }
 
 fn throughput(summary: &Summary) -> anyhow::Result<String> {
+    let duration = summary.run.duration_s;
     let rps = |s: &SecondSeries| {
-        let values: Vec<Option<f64>> = s.rps.iter().map(|v| Some(*v)).collect();
+        let values = full_seconds(&s.t_s, &s.rps, duration);
         downsample(&s.t_s, &values, Fold::Mean)
     };
     let mut lines = vec![line(

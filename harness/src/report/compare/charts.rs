@@ -3,8 +3,8 @@
 
 use super::CompareRun;
 use crate::report::charts::{
-    color, downsample, Band, Chart, DistributionChart, DistributionLine, Fold, Line, Mark,
-    TimeChart,
+    color, downsample, full_seconds, Band, Chart, DistributionChart, DistributionLine, Fold, Line,
+    Mark, TimeChart,
 };
 use crate::report::summary::SecondSeries;
 
@@ -44,7 +44,7 @@ fn time_chart(runs: &[CompareRun], title: &str, y_label: &str, lines: Vec<Line>)
                 r.summary
                     .run
                     .duration_s
-                    .max(r.summary.timeline.overall.t_s.len() as f64)
+                    .max(r.summary.timeline.overall.t_s.len() as f64 - 0.5)
             })
             .fold(1.0, f64::max),
         lines,
@@ -103,10 +103,20 @@ fn latency(runs: &[CompareRun]) -> anyhow::Result<String> {
 }
 
 fn throughput(runs: &[CompareRun]) -> anyhow::Result<String> {
-    let lines = per_run(runs, "", false, |s| {
-        let values: Vec<Option<f64>> = s.rps.iter().map(|v| Some(*v)).collect();
-        downsample(&s.t_s, &values, Fold::Mean)
-    });
+    let lines = runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let s = &r.summary.timeline.overall;
+            let values = full_seconds(&s.t_s, &s.rps, r.summary.run.duration_s);
+            Line {
+                name: r.label.clone(),
+                color: color(i),
+                points: downsample(&s.t_s, &values, Fold::Mean),
+                dashed: false,
+            }
+        })
+        .collect();
     time_chart(runs, "Throughput over time", "requests per second", lines).render()
 }
 

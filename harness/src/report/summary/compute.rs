@@ -1,7 +1,7 @@
 //! RunRecord → Summary: whole-run figures, per-second series, generator health,
 //! then the gates and the verdict.
 
-use super::windows::fault_summaries;
+use super::windows::{fault_summaries, stage_summaries};
 use super::{
     GeneratorSummary, Latency, PercentilePoint, RequestSummary, RunInfo, SecondSeries, Summary,
     Timeline, Verdict, SCHEMA_VERSION,
@@ -25,11 +25,11 @@ pub fn summarize(run: &RunRecord, gates: &[Gate]) -> Summary {
         .collect();
     let timeline = Timeline {
         interval_s: 1.0,
-        overall: second_series(&run.recorder.overall().seconds),
+        overall: second_series(&run.recorder.overall().seconds, duration_s),
         requests: run
             .recorder
             .requests()
-            .map(|(name, series)| (name.to_string(), second_series(&series.seconds)))
+            .map(|(name, series)| (name.to_string(), second_series(&series.seconds, duration_s)))
             .collect(),
     };
     let mut summary = Summary {
@@ -40,7 +40,7 @@ pub fn summarize(run: &RunRecord, gates: &[Gate]) -> Summary {
         overall,
         requests,
         timeline,
-        stages: run.stages.clone(),
+        stages: stage_summaries(run, duration_s),
         faults: fault_summaries(run, duration_s),
         generator: generator_summary(&run.generator),
         gates: Vec::new(),
@@ -167,14 +167,21 @@ pub(crate) fn distribution(h: &Histogram<u64>) -> Vec<PercentilePoint> {
         .collect()
 }
 
-fn second_series(seconds: &[Second]) -> SecondSeries {
+/// Per-second figures. `rps` is the count over the part of the second the run
+/// covered, so the run's last, partial second is not shown as a drop.
+fn second_series(seconds: &[Second], duration_s: f64) -> SecondSeries {
     let mut s = SecondSeries::default();
     for (t, second) in seconds.iter().enumerate() {
+        // Completions after the run's end (requests still in flight) count as a full second.
+        let covered = match duration_s - t as f64 {
+            c if c >= 1.0 || c <= 0.0 => 1.0,
+            c => c.max(0.1),
+        };
         let h = &second.latency;
         let q = |q| (!h.is_empty()).then(|| ms(h.value_at_quantile(q)));
         s.t_s.push(t as u32);
         s.count.push(second.counts.total);
-        s.rps.push(second.counts.total as f64);
+        s.rps.push(round3(second.counts.total as f64 / covered));
         s.p50_ms.push(q(0.50));
         s.p95_ms.push(q(0.95));
         s.p99_ms.push(q(0.99));

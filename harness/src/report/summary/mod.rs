@@ -12,7 +12,7 @@ mod windows;
 pub use compute::summarize;
 
 use crate::gate::GateResult;
-use crate::record::{LoadModel, MachineInfo, StageMark};
+use crate::record::{LoadModel, MachineInfo};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
@@ -55,7 +55,7 @@ pub struct Summary {
     pub requests: Vec<RequestSummary>,
     /// Per-second figures, overall and per request.
     pub timeline: Timeline,
-    pub stages: Vec<StageMark>,
+    pub stages: Vec<StageSummary>,
     pub faults: Vec<FaultSummary>,
     pub generator: GeneratorSummary,
     pub gates: Vec<GateResult>,
@@ -72,6 +72,10 @@ impl Summary {
 
     pub fn fault(&self, name: &str) -> Option<&FaultSummary> {
         self.faults.iter().find(|f| f.name == name)
+    }
+
+    pub fn stage(&self, name: &str) -> Option<&StageSummary> {
+        self.stages.iter().find(|s| s.name == name)
     }
 }
 
@@ -189,6 +193,26 @@ pub struct RequestWindow {
     pub before: WindowFigures,
     pub during: WindowFigures,
     pub after: WindowFigures,
+}
+
+/// One request name's figures in a window.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NamedWindow {
+    pub name: String,
+    pub figures: WindowFigures,
+}
+
+/// A stage of the load shape as it really ran, with its figures (the whole
+/// seconds nearest its start and end), so a gate can judge one stage.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StageSummary {
+    pub name: String,
+    /// What the stage does, e.g. "ramp 0 users → 1200 users".
+    pub description: String,
+    pub start_s: f64,
+    pub end_s: f64,
+    pub figures: WindowFigures,
+    pub requests: Vec<NamedWindow>,
 }
 
 /// A fault window with its effect.

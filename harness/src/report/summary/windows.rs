@@ -6,7 +6,7 @@
 //! fault (at least [`MIN_SIDE_S`]) and stop at the run's edges.
 
 use super::compute::{latency, rate, round3};
-use super::{FaultSummary, RequestWindow, WindowFigures};
+use super::{FaultSummary, NamedWindow, RequestWindow, StageSummary, WindowFigures};
 use crate::record::{Counts, RunRecord, Second};
 use hdrhistogram::Histogram;
 use std::ops::Range;
@@ -62,6 +62,34 @@ pub(super) fn fault_summaries(run: &RunRecord, duration_s: f64) -> Vec<FaultSumm
                 during: d,
                 after: a,
                 requests,
+            }
+        })
+        .collect()
+}
+
+pub(super) fn stage_summaries(run: &RunRecord, duration_s: f64) -> Vec<StageSummary> {
+    let overall = &run.recorder.overall().seconds;
+    let run_end = (duration_s.ceil() as usize).max(overall.len());
+    run.stages
+        .iter()
+        .map(|st| {
+            // Stages meet at their boundaries: rounding gives each second to one stage.
+            let start = (st.start_s.max(0.0).round() as usize).min(run_end);
+            let end = (st.end_s.max(st.start_s).round() as usize).clamp(start, run_end);
+            StageSummary {
+                name: st.name.clone(),
+                description: st.description.clone(),
+                start_s: st.start_s,
+                end_s: st.end_s,
+                figures: figures(overall, start..end),
+                requests: run
+                    .recorder
+                    .requests()
+                    .map(|(name, series)| NamedWindow {
+                        name: name.to_string(),
+                        figures: figures(&series.seconds, start..end),
+                    })
+                    .collect(),
             }
         })
         .collect()
