@@ -16,15 +16,19 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n";
-const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("backend") => single_thread().block_on(backend()),
-        Some("proxy") if std::env::var("BENCH_PROXY_MT").is_ok() => tokio::runtime::Runtime::new()?.block_on(proxy()),
-        Some("proxy") => single_thread().block_on(proxy()),
-        _ => single_thread().block_on(bench(args.iter().any(|a| a == "--quick"))),
+        // The proxy runs on a multi-thread runtime, as inside the harness.
+        Some("proxy") => tokio::runtime::Runtime::new()?.block_on(proxy()),
+        // The load runs on two threads, as `wrk -t2` would on this machine.
+        _ => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?
+            .block_on(bench(args.iter().any(|a| a == "--quick"))),
     }
 }
 
@@ -35,52 +39,33 @@ fn single_thread() -> tokio::runtime::Runtime {
         .expect("a runtime")
 }
 
-/// Child mode: answers every request with a fixed response, keep-alive.
+/// Child mode: a minimal HTTP server (axum, keep-alive) answering `ok`.
 async fn backend() -> anyhow::Result<()> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     announce(&listener.local_addr()?.to_string());
-    let stop = tokio::task::spawn_blocking(wait_for_stdin_eof);
-    let serve = async {
-        loop {
-            let Ok((mut socket, _)) = listener.accept().await else {
-                continue;
-            };
-            let _ = socket.set_nodelay(true);
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 4096];
-                let mut filled = 0;
-                loop {
-                    let Ok(n) = socket.read(&mut buf[filled..]).await else {
-                        return;
-                    };
-                    if n == 0 {
-                        return;
-                    }
-                    filled += n;
-                    // One answer per complete request; keep any partial one.
-                    while let Some(end) = find(&buf[..filled], b"\r\n\r\n") {
-                        if socket.write_all(RESPONSE).await.is_err() {
-                            return;
-                        }
-                        buf.copy_within(end + 4..filled, 0);
-                        filled -= end + 4;
-                    }
-                    if filled == buf.len() {
-                        return;
-                    }
-                }
-            });
-        }
-    };
-    tokio::select! {
-        _ = serve => {}
-        _ = stop => {}
-    }
+    let app = axum::Router::new().route("/", axum::routing::get(|| async { "ok" }));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::task::spawn_blocking(wait_for_stdin_eof).await;
+        })
+        .await?;
     Ok(())
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The body length a response head announces (0 when it announces none).
+fn content_length(head: &[u8]) -> usize {
+    String::from_utf8_lossy(head)
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().ok())?
+        })
+        .unwrap_or(0)
 }
 
 /// Child mode: the built-in Toxiproxy-compatible server.
@@ -165,12 +150,25 @@ async fn connect(addr: SocketAddr) -> std::io::Result<TcpStream> {
     Ok(socket)
 }
 
-/// One request and its full response; returns the latency.
-async fn request(socket: &mut TcpStream, buf: &mut [u8; 64]) -> std::io::Result<Duration> {
+/// One request and its full response (head, then the body its
+/// Content-Length announces); returns the latency.
+async fn request(socket: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<Duration> {
     let started = Instant::now();
     socket.write_all(REQUEST).await?;
-    socket.read_exact(&mut buf[..RESPONSE.len()]).await?;
-    Ok(started.elapsed())
+    buf.clear();
+    let mut chunk = [0u8; 1024];
+    loop {
+        let n = socket.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = find(buf, b"\r\n\r\n") {
+            if buf.len() >= end + 4 + content_length(&buf[..end]) {
+                return Ok(started.elapsed());
+            }
+        }
+    }
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -202,7 +200,7 @@ async fn one_connection(
 ) -> anyhow::Result<(Duration, Duration)> {
     let mut d = connect(direct).await?;
     let mut p = connect(proxied).await?;
-    let mut buf = [0u8; 64];
+    let mut buf = Vec::with_capacity(256);
     let (mut ds, mut ps) = (Vec::new(), Vec::new());
     for block in 0..blocks {
         for _ in 0..2000 {
@@ -239,7 +237,7 @@ async fn load(addr: SocketAddr, conns: usize, secs: f64) -> anyhow::Result<(f64,
         .into_iter()
         .map(|mut socket| {
             tokio::spawn(async move {
-                let mut buf = [0u8; 64];
+                let mut buf = Vec::with_capacity(256);
                 let mut samples = Vec::new();
                 while Instant::now() < end {
                     let began = Instant::now();
@@ -300,7 +298,7 @@ async fn idle(
 /// Sends one request on every socket at once; returns which answered.
 async fn answering(sockets: &mut [TcpStream]) -> Vec<bool> {
     let futs = sockets.iter_mut().map(|s| async move {
-        let mut buf = [0u8; 64];
+        let mut buf = Vec::with_capacity(256);
         tokio::time::timeout(Duration::from_secs(10), request(s, &mut buf))
             .await
             .is_ok_and(|r| r.is_ok())

@@ -29,6 +29,8 @@ pub struct RunArgs {
     pub quiet: bool,
     pub reports_dir: PathBuf,
     pub toxiproxy: Option<String>,
+    /// The bundled server's profile, overriding the scenario's ("default" or "naive").
+    pub profile: Option<String>,
     /// The executable that serves `reference-server` for the bundled target.
     pub server_exe: PathBuf,
 }
@@ -75,6 +77,22 @@ pub fn prepare(args: &RunArgs) -> Result<(Scenario, Vec<Gate>), RunError> {
     let mut sc = scenario::load(&args.scenario)?;
     if let Some(seed) = args.seed {
         sc.seed = seed;
+    }
+    if let Some(p) = &args.profile {
+        match &mut sc.target {
+            _ if !["default", "naive"].contains(&p.as_str()) => {
+                return Err(RunError::Usage(format!(
+                    "--profile {p:?}: expected \"default\" or \"naive\""
+                )))
+            }
+            TargetSpec::Bundled { profile, .. } if args.target.is_none() => *profile = p.clone(),
+            _ => {
+                return Err(RunError::Usage(
+                    "--profile chooses the bundled server's profile; it cannot apply to --target"
+                        .into(),
+                ))
+            }
+        }
     }
     if let Some(url) = &args.target {
         crate::target::check_loopback(url)
@@ -208,9 +226,6 @@ pub async fn run_scenario(
     cleanup_chaos(chaos.as_mut(), &mut notes).await;
     let mut loaded = loaded.map_err(RunError::Failed)?;
     notes.append(&mut loaded.notes);
-    if let Some(why) = loaded.generator.saturation() {
-        notes.push(why);
-    }
     let record = RunRecord {
         meta: RunMeta {
             scenario: sc.name.clone(),

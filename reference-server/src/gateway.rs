@@ -24,8 +24,9 @@ use serde_json::{json, Value};
 
 use crate::config::GatewayConfig;
 
-/// Remembered payment ids; the memory is cleared when full, which bounds the simulator's RSS.
-const MAX_REMEMBERED: usize = 1_000_000;
+/// Remembered payment ids (about 300 bytes each); the memory is cleared when full, which bounds
+/// the simulator's RSS to a few tens of MB.
+const MAX_REMEMBERED: usize = 100_000;
 
 struct Simulator {
     config: GatewayConfig,

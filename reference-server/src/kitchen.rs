@@ -29,6 +29,9 @@ use crate::{
     store::{self, kitchen::Expiry, Store},
 };
 
+/// Expiry checks written per round by the sweeper.
+const EXPIRY_CHUNK: usize = 1024;
+
 enum QueueTx {
     Bounded(mpsc::Sender<String>),
     Unbounded(mpsc::UnboundedSender<String>),
@@ -210,8 +213,8 @@ impl Kitchen {
         }
     }
 
-    /// Starts the workers and the expiry sweeper; they stop when `token` is cancelled (a worker
-    /// finishes the database write in hand; an interrupted order is cooked again after a restart).
+    /// Starts the workers and the expiry sweeper; they stop when `token` is cancelled (an
+    /// interrupted order stays `preparing` and is cooked again after a restart).
     pub fn spawn(
         self: &Arc<Self>,
         store: &Store,
@@ -219,12 +222,18 @@ impl Kitchen {
         token: &CancellationToken,
     ) {
         for _ in 0..self.workers {
-            tracker.spawn(self.clone().work(store.clone(), token.clone()));
+            let worker = self
+                .clone()
+                .work(store.clone(), tracker.clone(), token.clone());
+            tracker.spawn(worker);
         }
         tracker.spawn(self.clone().sweep(store.clone(), token.clone()));
     }
 
-    async fn work(self: Arc<Self>, store: Store, token: CancellationToken) {
+    /// One worker: `preparing`, prep time, `ready`. The status writes are queued, not awaited, so
+    /// a commit's latency does not stretch the cycle (capacity stays workers / prep time); the
+    /// slot is given back only once `ready` is committed.
+    async fn work(self: Arc<Self>, store: Store, tracker: TaskTracker, token: CancellationToken) {
         loop {
             let next = tokio::select! {
                 _ = token.cancelled() => None,
@@ -233,7 +242,7 @@ impl Kitchen {
             let Some(id) = next else { return };
             self.metrics.kitchen_queue_depth.fetch_sub(1, Relaxed);
             let id2 = id.clone();
-            if let Err(e) = store.write(move |c| store::kitchen::start(c, &id2)).await {
+            if let Err(e) = store.enqueue(move |c| store::kitchen::start(c, &id2)).await {
                 tracing::warn!(order_id = %id, error = %e, "could not start an order");
             }
             // Shutdown interrupts the cooking: the order stays `preparing` in the store and the next
@@ -243,10 +252,21 @@ impl Kitchen {
                 _ = tokio::time::sleep(self.prep_time) => {}
             }
             let id2 = id.clone();
-            match store.write(move |c| store::kitchen::finish(c, &id2)).await {
-                Ok(_) => {
-                    self.metrics.kitchen_ready_total.fetch_add(1, Relaxed);
-                    self.release();
+            match store
+                .enqueue(move |c| store::kitchen::finish(c, &id2))
+                .await
+            {
+                Ok(committed) => {
+                    let kitchen = self.clone();
+                    tracker.spawn(async move {
+                        match committed.await {
+                            Ok(_) => {
+                                kitchen.metrics.kitchen_ready_total.fetch_add(1, Relaxed);
+                                kitchen.release();
+                            }
+                            Err(e) => tracing::warn!(order_id = %id, error = %e, "could not finish an order"),
+                        }
+                    });
                 }
                 Err(e) => tracing::warn!(order_id = %id, error = %e, "could not finish an order"),
             }
@@ -261,42 +281,50 @@ impl Kitchen {
                 _ = token.cancelled() => return,
                 _ = tick.tick() => {}
             }
-            let due = self.take_due();
-            let checks = due.into_iter().map(|id| {
-                let store = store.clone();
-                async move {
-                    let id2 = id.clone();
-                    (
-                        id,
-                        store.write(move |c| store::kitchen::expire(c, &id2)).await,
-                    )
+            // In chunks, so that a wave of expiries never holds more than a chunk of writes in memory.
+            loop {
+                let due = self.take_due(EXPIRY_CHUNK);
+                if due.is_empty() || token.is_cancelled() {
+                    break;
                 }
-            });
-            for (id, outcome) in futures::future::join_all(checks).await {
-                match outcome {
-                    Ok(Expiry::Expired) => {
-                        self.unpaid
-                            .lock()
-                            .expect("unpaid lock")
-                            .waiting
-                            .remove(id.as_str());
-                        self.metrics.kitchen_expired_total.fetch_add(1, Relaxed);
-                        self.release();
-                    }
-                    Ok(Expiry::NotYet) | Err(_) => self.retry_later(id),
-                    Ok(Expiry::Settled) => {}
+                self.expire(&store, due).await;
+            }
+        }
+    }
+
+    async fn expire(&self, store: &Store, due: Vec<String>) {
+        let checks = due.into_iter().map(|id| {
+            let store = store.clone();
+            async move {
+                let id2 = id.clone();
+                let outcome = store.write(move |c| store::kitchen::expire(c, &id2)).await;
+                (id, outcome)
+            }
+        });
+        for (id, outcome) in futures::future::join_all(checks).await {
+            match outcome {
+                Ok(Expiry::Expired) => {
+                    self.unpaid
+                        .lock()
+                        .expect("unpaid lock")
+                        .waiting
+                        .remove(id.as_str());
+                    self.metrics.kitchen_expired_total.fetch_add(1, Relaxed);
+                    self.release();
                 }
+                Ok(Expiry::NotYet) | Err(_) => self.retry_later(id),
+                Ok(Expiry::Settled) => {}
             }
         }
     }
 
     /// Unpaid orders whose deadline has passed and that were not paid meanwhile.
-    fn take_due(&self) -> Vec<String> {
+    fn take_due(&self, limit: usize) -> Vec<String> {
         let now = Instant::now();
         let mut unpaid = self.unpaid.lock().expect("unpaid lock");
         let Unpaid { waiting, deadlines } = &mut *unpaid;
         let mut due = Vec::new();
-        while deadlines.front().is_some_and(|(at, _)| *at <= now) {
+        while due.len() < limit && deadlines.front().is_some_and(|(at, _)| *at <= now) {
             let (_, id) = deadlines.pop_front().expect("front exists");
             if waiting.contains_key(&id) {
                 due.push(id.to_string());

@@ -5,6 +5,7 @@
 use std::{
     collections::HashMap,
     fmt::Write,
+    hash::{Hash, Hasher},
     sync::{
         atomic::{AtomicI64, AtomicU64, Ordering::Relaxed},
         Arc, RwLock,
@@ -32,11 +33,13 @@ struct RouteStats {
 }
 
 type RouteKey = (String, String, u16);
+/// Entries grouped by a hash of their key, so that the hot path looks up without allocating.
+type RouteTable = HashMap<u64, Vec<(RouteKey, Arc<RouteStats>)>>;
 
 /// Counters and gauges; each field is named as rendered.
 #[derive(Default)]
 pub struct Metrics {
-    routes: RwLock<HashMap<RouteKey, Arc<RouteStats>>>,
+    routes: RwLock<RouteTable>,
     pub db_commits_total: AtomicU64,
     pub db_writes_total: AtomicU64,
     pub db_failed_commits_total: AtomicU64,
@@ -68,16 +71,27 @@ impl Metrics {
     }
 
     fn route_stats(&self, method: &str, route: &str, status: u16) -> Arc<RouteStats> {
-        let key = (method.to_owned(), route.to_owned(), status);
-        if let Some(s) = self.routes.read().expect("metrics lock").get(&key) {
+        let mut hasher = std::hash::DefaultHasher::new();
+        (method, route, status).hash(&mut hasher);
+        let hash = hasher.finish();
+        let matches = |k: &RouteKey| k.0 == method && k.1 == route && k.2 == status;
+        let table = self.routes.read().expect("metrics lock");
+        if let Some((_, s)) = table
+            .get(&hash)
+            .and_then(|e| e.iter().find(|(k, _)| matches(k)))
+        {
             return s.clone();
         }
-        self.routes
-            .write()
-            .expect("metrics lock")
-            .entry(key)
-            .or_default()
-            .clone()
+        drop(table);
+        let mut table = self.routes.write().expect("metrics lock");
+        let entries = table.entry(hash).or_default();
+        if let Some((_, s)) = entries.iter().find(|(k, _)| matches(k)) {
+            return s.clone();
+        }
+        let stats = Arc::new(RouteStats::default());
+        let key = (method.to_owned(), route.to_owned(), status);
+        entries.push((key, stats.clone()));
+        stats
     }
 
     /// Prometheus text exposition format 0.0.4.
@@ -85,23 +99,28 @@ impl Metrics {
         let mut out = String::with_capacity(8192);
         out.push_str("# HELP http_requests_total HTTP requests by method, matched route template and status.\n");
         out.push_str("# TYPE http_requests_total counter\n");
-        let routes = self.routes.read().expect("metrics lock");
-        let mut keys: Vec<_> = routes.keys().collect();
-        keys.sort();
-        for k in &keys {
+        let mut routes: Vec<(RouteKey, Arc<RouteStats>)> = self
+            .routes
+            .read()
+            .expect("metrics lock")
+            .values()
+            .flatten()
+            .cloned()
+            .collect();
+        routes.sort_by(|a, b| a.0.cmp(&b.0));
+        for (k, s) in &routes {
             let labels = format!("method=\"{}\",route=\"{}\",status=\"{}\"", k.0, k.1, k.2);
             let _ = writeln!(
                 out,
                 "http_requests_total{{{labels}}} {}",
-                routes[*k].count.load(Relaxed)
+                s.count.load(Relaxed)
             );
         }
         out.push_str(
             "# HELP http_request_duration_seconds Request latency by method, route and status.\n",
         );
         out.push_str("# TYPE http_request_duration_seconds histogram\n");
-        for k in &keys {
-            let s = &routes[*k];
+        for (k, s) in &routes {
             let labels = format!("method=\"{}\",route=\"{}\",status=\"{}\"", k.0, k.1, k.2);
             let mut cumulative = 0;
             for (i, bound) in BUCKETS.iter().enumerate() {
@@ -123,7 +142,6 @@ impl Metrics {
                 "http_request_duration_seconds_count{{{labels}}} {count}"
             );
         }
-        drop(routes);
         let counters: [(&str, &AtomicU64, &str); 9] = [
             (
                 "db_commits_total",
@@ -233,15 +251,12 @@ pub async fn track_requests(
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().clone();
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let response = next.run(request).await;
     metrics.record_request(
-        &method,
-        &route,
+        method.as_str(),
+        route.as_ref().map_or("unmatched", MatchedPath::as_str),
         response.status().as_u16(),
         started.elapsed().as_secs_f64(),
     );

@@ -1,6 +1,7 @@
 //! The fault proxy's integration tests: one binary, one module per feature.
 
 mod api;
+mod closes;
 mod compat;
 mod helpers;
 mod toxics;

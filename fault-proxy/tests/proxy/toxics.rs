@@ -1,7 +1,8 @@
-//! Each toxic's effect on real loopback connections through the built-in proxy.
+//! Toxics that shape timing (latency, bandwidth, slicer, toxicity) on real
+//! loopback connections, and toxics changed while a connection is open.
 
 use crate::helpers::*;
-use fault_proxy::{ProxyUpdate, Stream, Toxic};
+use fault_proxy::{Stream, Toxic};
 use serde_json::json;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -115,179 +116,6 @@ async fn a_huge_bandwidth_rate_passes_data_without_panicking() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_timeout_of_zero_holds_data_until_the_toxic_is_removed() {
-    let server = spawn_server().await;
-    let proxy = proxy_to(&server, "hold", echo_upstream().await).await;
-    server
-        .client
-        .add_toxic(
-            "hold",
-            &toxic(
-                "stall",
-                "timeout",
-                Stream::Downstream,
-                json!({"timeout": 0}),
-            ),
-        )
-        .await
-        .unwrap();
-    let mut socket = TcpStream::connect(proxy).await.unwrap();
-    socket.write_all(b"ping").await.unwrap();
-    let mut buf = [0u8; 4];
-    let early = tokio::time::timeout(Duration::from_millis(400), socket.read_exact(&mut buf)).await;
-    assert!(early.is_err(), "nothing passes while the toxic is there");
-    server.client.remove_toxic("hold", "stall").await.unwrap();
-    tokio::time::timeout(Duration::from_secs(5), socket.read_exact(&mut buf))
-        .await
-        .expect("released")
-        .unwrap();
-    assert_eq!(&buf, b"ping");
-    round_trip(&mut socket, b"still open").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_timeout_closes_the_connection_after_its_delay() {
-    let server = spawn_server().await;
-    let proxy = proxy_to(&server, "cut", echo_upstream().await).await;
-    server
-        .client
-        .add_toxic(
-            "cut",
-            &toxic("t", "timeout", Stream::Downstream, json!({"timeout": 200})),
-        )
-        .await
-        .unwrap();
-    let started = Instant::now();
-    let mut socket = TcpStream::connect(proxy).await.unwrap();
-    socket.write_all(b"lost").await.unwrap();
-    let (data, _) = read_to_end(&mut socket, Duration::from_secs(5)).await;
-    assert!(data.is_empty(), "no data passes a timeout toxic");
-    assert!(
-        started.elapsed() >= Duration::from_millis(190),
-        "closed after {:?}",
-        started.elapsed()
-    );
-}
-
-#[tokio::test]
-async fn reset_peer_resets_the_connection() {
-    let server = spawn_server().await;
-    let proxy = proxy_to(&server, "rst", echo_upstream().await).await;
-    server
-        .client
-        .add_toxic(
-            "rst",
-            &toxic(
-                "boom",
-                "reset_peer",
-                Stream::Downstream,
-                json!({"timeout": 0}),
-            ),
-        )
-        .await
-        .unwrap();
-    let mut socket = TcpStream::connect(proxy).await.unwrap();
-    socket.write_all(b"hello").await.unwrap();
-    let (data, ended) = read_to_end(&mut socket, Duration::from_secs(5)).await;
-    assert!(data.is_empty());
-    let err = ended.expect_err("a reset, not a clean close");
-    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset, "{err}");
-}
-
-#[tokio::test]
-async fn limit_data_closes_the_connection_after_its_bytes() {
-    let server = spawn_server().await;
-    let proxy = proxy_to(&server, "lim", echo_upstream().await).await;
-    server
-        .client
-        .add_toxic(
-            "lim",
-            &toxic(
-                "cap",
-                "limit_data",
-                Stream::Downstream,
-                json!({"bytes": 10}),
-            ),
-        )
-        .await
-        .unwrap();
-    let mut socket = TcpStream::connect(proxy).await.unwrap();
-    socket.write_all(&[5u8; 100]).await.unwrap();
-    let (data, _) = read_to_end(&mut socket, Duration::from_secs(5)).await;
-    assert_eq!(data, vec![5u8; 10]);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn data_held_in_a_toxic_is_delivered_before_the_close() {
-    let server = spawn_server().await;
-    let proxy = proxy_to(
-        &server,
-        "drain",
-        sending_upstream(b"hello, then bye".to_vec()).await,
-    )
-    .await;
-    server
-        .client
-        .add_toxic(
-            "drain",
-            &toxic(
-                "slow",
-                "latency",
-                Stream::Downstream,
-                json!({"latency": 300}),
-            ),
-        )
-        .await
-        .unwrap();
-    let started = Instant::now();
-    let mut socket = TcpStream::connect(proxy).await.unwrap();
-    let (data, ended) = read_to_end(&mut socket, Duration::from_secs(5)).await;
-    ended.unwrap();
-    assert_eq!(data, b"hello, then bye");
-    assert!(
-        started.elapsed() >= Duration::from_millis(290),
-        "{:?}",
-        started.elapsed()
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn slow_close_delays_the_close_but_not_the_data() {
-    let server = spawn_server().await;
-    let proxy = proxy_to(&server, "sc", sending_upstream(b"data".to_vec()).await).await;
-    server
-        .client
-        .add_toxic(
-            "sc",
-            &toxic(
-                "linger",
-                "slow_close",
-                Stream::Downstream,
-                json!({"delay": 300}),
-            ),
-        )
-        .await
-        .unwrap();
-    let started = Instant::now();
-    let mut socket = TcpStream::connect(proxy).await.unwrap();
-    let mut first = [0u8; 4];
-    socket.read_exact(&mut first).await.unwrap();
-    let data_after = started.elapsed();
-    let (rest, ended) = read_to_end(&mut socket, Duration::from_secs(5)).await;
-    ended.unwrap();
-    assert!(rest.is_empty());
-    assert!(
-        data_after < Duration::from_millis(250),
-        "data took {data_after:?}"
-    );
-    assert!(
-        started.elapsed() >= Duration::from_millis(290),
-        "closed after {:?}",
-        started.elapsed()
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_slicer_cuts_data_into_small_delayed_pieces_without_losing_any() {
     let server = spawn_server().await;
     let payload: Vec<u8> = (0..2000u32).map(|i| (i % 251) as u8).collect();
@@ -393,42 +221,35 @@ async fn a_toxicity_of_zero_never_applies() {
     assert!(round_trip(&mut socket, b"fast").await < Duration::from_secs(1));
 }
 
-#[tokio::test]
-async fn a_disabled_proxy_refuses_connections_until_enabled_again() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn updating_a_toxic_changes_it_on_open_connections() {
     let server = spawn_server().await;
-    let proxy = proxy_to(&server, "gate", echo_upstream().await).await;
-    let mut open = TcpStream::connect(proxy).await.unwrap();
-    round_trip(&mut open, b"x").await;
-    let off = ProxyUpdate {
-        enabled: Some(false),
-        ..Default::default()
+    let proxy = proxy_to(&server, "upd", echo_upstream().await).await;
+    let slow = toxic(
+        "slow",
+        "latency",
+        Stream::Downstream,
+        json!({"latency": 300}),
+    );
+    server.client.add_toxic("upd", &slow).await.unwrap();
+    let mut socket = TcpStream::connect(proxy).await.unwrap();
+    socket.set_nodelay(true).unwrap();
+    let during = round_trip(&mut socket, b"a").await;
+    let quick = Toxic {
+        kind: fault_proxy::ToxicKind::Latency {
+            latency: 0,
+            jitter: 0,
+        },
+        ..slow
     };
+    server.client.update_toxic("upd", &quick).await.unwrap();
+    let after = round_trip(&mut socket, b"b").await;
     assert!(
-        !server
-            .client
-            .update_proxy("gate", &off)
-            .await
-            .unwrap()
-            .enabled
+        during >= Duration::from_millis(295),
+        "before the update: {during:?}"
     );
     assert!(
-        TcpStream::connect(proxy).await.is_err(),
-        "a disabled proxy refuses connections"
+        after < Duration::from_millis(200),
+        "after the update: {after:?}"
     );
-    let (data, _) = read_to_end(&mut open, Duration::from_secs(5)).await;
-    assert!(data.is_empty(), "its open connections are closed");
-    let on = ProxyUpdate {
-        enabled: Some(true),
-        ..Default::default()
-    };
-    let listen = server
-        .client
-        .update_proxy("gate", &on)
-        .await
-        .unwrap()
-        .listen;
-    let mut again = TcpStream::connect(listen.parse::<std::net::SocketAddr>().unwrap())
-        .await
-        .unwrap();
-    round_trip(&mut again, b"y").await;
 }

@@ -7,6 +7,7 @@
 use super::bootstrap::{median, median_ci};
 use super::evaluate::whole_run_value;
 use super::regression::{Allowance, Tolerance};
+use super::Metric;
 use crate::report::Summary;
 use serde::{Deserialize, Serialize};
 
@@ -189,6 +190,47 @@ fn check(baseline: &[Summary], candidate: &[Summary], t: &Tolerance) -> Regressi
         verdict,
         message,
     }
+}
+
+/// How much one metric varies between repeats of the same run (an A/A
+/// measurement): the floor below which no change can be told from noise.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NoiseFloor {
+    pub metric: String,
+    pub runs: usize,
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+    /// (max - min) / median.
+    pub spread: f64,
+    /// Half the width of the 95 % bootstrap interval of the median, relative to the median.
+    pub ci_half_width: f64,
+}
+
+/// The noise floor of `metric` (whole run, all requests) over repeated runs;
+/// `None` with fewer than two runs that have a value.
+pub fn noise_floor(runs: &[Summary], metric: Metric) -> Option<NoiseFloor> {
+    let values: Vec<f64> = runs
+        .iter()
+        .filter_map(|s| whole_run_value(s, metric, None))
+        .collect();
+    if values.len() < 2 {
+        return None;
+    }
+    let m = median(&values);
+    let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    // The interval of the median itself: resample the runs against a fixed zero.
+    let (lo, hi) = median_ci(&[0.0], &values, |_, mv| mv);
+    Some(NoiseFloor {
+        metric: metric.label().to_string(),
+        runs: values.len(),
+        median: m,
+        min,
+        max,
+        spread: if m != 0.0 { (max - min) / m } else { 0.0 },
+        ci_half_width: if m != 0.0 { (hi - lo) / 2.0 / m } else { 0.0 },
+    })
 }
 
 impl RegressionCheck {

@@ -13,7 +13,10 @@ mod evaluate;
 mod parse;
 mod regression;
 
-pub use baseline::{compare_to_baseline, BaselineComparison, RegressionCheck, RegressionVerdict};
+pub use baseline::{
+    compare_to_baseline, noise_floor, BaselineComparison, NoiseFloor, RegressionCheck,
+    RegressionVerdict,
+};
 pub use evaluate::{evaluate, verdict, GateResult};
 pub(crate) use parse::parse_metric;
 pub use parse::GateParseError;

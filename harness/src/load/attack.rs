@@ -20,6 +20,9 @@ use std::time::{Duration, Instant};
 /// Time the open model gives goose to start its pool before the first arrival.
 pub const POOL_LAUNCH: Duration = Duration::from_secs(1);
 
+/// Closed model: pause after an iteration that got no answer at all.
+const UNREACHABLE_PAUSE: Duration = Duration::from_millis(100);
+
 type TxFuture<'r> = Pin<Box<dyn Future<Output = TransactionResult> + Send + 'r>>;
 
 /// Builds and runs the attack; returns when goose has stopped every user.
@@ -131,7 +134,14 @@ impl Engine {
                 state.iteration += 1;
                 self.sink.send(Event::Start { lag_us: None });
                 let flow = self.pick_flow(state);
-                self.run_flow(state, flow, iteration, Instant::now()).await;
+                if self.run_flow(state, flow, iteration, Instant::now()).await {
+                    // A customer who cannot reach the shop waits before trying again,
+                    // rather than looping on refused connections as fast as the CPU allows.
+                    tokio::select! {
+                        _ = tokio::time::sleep(UNREACHABLE_PAUSE) => {}
+                        _ = self.stop.cancelled() => {}
+                    }
+                }
             }
             LoadModel::Open => self.open_arrival(state).await,
         }
@@ -159,8 +169,17 @@ impl Engine {
         self.sink.send(Event::Start {
             lag_us: Some(lag.as_micros() as u64),
         });
-        let flow = self.pick_flow(state);
-        self.run_flow(state, flow, k, intended).await;
+        // Each arrival is a new customer whose draws depend only on the seed
+        // and its number, whichever pool user happens to serve it.
+        let mut customer = UserState::new(
+            k,
+            self.scenario.seed,
+            &self.scenario.data,
+            state.client.clone(),
+        );
+        let flow = self.pick_flow(&mut customer);
+        // Open model: arrivals keep their schedule whatever the target does.
+        let _ = self.run_flow(&mut customer, flow, k, intended).await;
     }
 }
 

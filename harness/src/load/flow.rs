@@ -51,29 +51,33 @@ impl UserState {
 enum Answer {
     Ok(Option<serde_json::Value>),
     Stop,
+    /// No answer at all (connection refused or reset, timeout).
+    Unreachable,
 }
 
 impl Engine {
     /// Runs one iteration of `flow`; its first request is due at `intended`.
+    /// Returns whether it ended because the target did not answer at all.
     pub(crate) async fn run_flow(
         &self,
         user: &mut UserState,
         flow: &Flow,
         iteration: u64,
         intended: Instant,
-    ) {
+    ) -> bool {
         let key = format!("{}-u{}-i{}", self.nonce, user.index, iteration);
         let mut captures: Vec<Option<String>> = vec![None; flow.capture_slots];
         let mut due = intended;
         for step in &flow.steps {
             if self.stop.is_cancelled() || self.interrupted() {
-                return;
+                return false;
             }
             let attempts = step.until.as_ref().map_or(1, |u| u.max);
             for attempt in 1..=attempts {
                 let body = match self.send(user, step, iteration, &key, &captures, due).await {
                     Answer::Ok(body) => body,
-                    Answer::Stop => return,
+                    Answer::Stop => return false,
+                    Answer::Unreachable => return true,
                 };
                 for (slot, pointer) in &step.captures {
                     let value = body.as_ref().and_then(|b| b.pointer(pointer));
@@ -90,7 +94,7 @@ impl Engine {
                 }
                 if attempt == attempts || !self.pause(until.every).await {
                     // The poll ran out: the rest of the flow waits on a state that never came.
-                    return;
+                    return false;
                 }
                 due = Instant::now();
             }
@@ -103,10 +107,11 @@ impl Engine {
                 }
             };
             if !think.is_zero() && !self.pause(think).await {
-                return;
+                return false;
             }
             due = Instant::now();
         }
+        false
     }
 
     /// Sleeps, unless the run stops first (then `false`).
@@ -195,10 +200,10 @@ impl Engine {
             latency_us: done.saturating_duration_since(due).as_micros() as u64,
             service_us: done.saturating_duration_since(sent).as_micros() as u64,
         }));
-        if outcome == Outcome::Ok {
-            Answer::Ok(body)
-        } else {
-            Answer::Stop
+        match outcome {
+            Outcome::Ok => Answer::Ok(body),
+            Outcome::Timeout | Outcome::Transport => Answer::Unreachable,
+            Outcome::Shed | Outcome::HttpError => Answer::Stop,
         }
     }
 }

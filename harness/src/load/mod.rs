@@ -19,10 +19,21 @@ use crate::scenario::{Flow, Scenario};
 use progress::Progress;
 use rand::Rng;
 use sink::{Aggregator, Sink};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
+
+/// Set by SIGTERM (see `cli`); unlike goose's Ctrl-C flag, which goose clears
+/// when an attack starts, it also stops a run whose attack had not begun.
+static STOP_REQUESTED: AtomicBool = AtomicBool::new(false);
+
+/// Asks the current (or next) run to stop as Ctrl-C would.
+pub fn request_stop() {
+    STOP_REQUESTED.store(true, Ordering::Relaxed);
+    goose::trigger_killswitch("stop requested");
+}
 
 /// Shared by every user of a run.
 pub(crate) struct Engine {
@@ -56,9 +67,11 @@ impl Engine {
         }
     }
 
-    /// Ctrl-C, as goose saw it (its handler owns SIGINT during the attack).
+    /// Ctrl-C (goose's flag: its handler owns SIGINT during the attack) or SIGTERM.
     fn interrupted(&self) -> bool {
-        self.abort.is_cancelled() || goose::is_killswitch_triggered()
+        self.abort.is_cancelled()
+            || goose::is_killswitch_triggered()
+            || STOP_REQUESTED.load(Ordering::Relaxed)
     }
 
     fn epoch(&self) -> Instant {
@@ -251,7 +264,7 @@ async fn conduct(
                     client,
                 );
                 engine.sink.send(sink::Event::Start { lag_us: None });
-                engine
+                let _ = engine
                     .run_flow(&mut user, &engine.scenario.flows[i], 0, Instant::now())
                     .await;
             }));
@@ -264,7 +277,9 @@ async fn conduct(
             _ = tick.tick() => {}
             _ = goose_done.cancelled() => break,
         }
-        if goose::is_killswitch_triggered() {
+        if engine.interrupted() {
+            // Make sure goose stops too (a SIGTERM may predate its attack).
+            goose::trigger_killswitch("stop requested");
             out.interrupted = true;
             engine.stop.cancel();
             engine.abort.cancel();

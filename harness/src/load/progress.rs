@@ -8,6 +8,8 @@ use std::time::Duration;
 
 pub struct Progress {
     bar: ProgressBar,
+    /// The bar's clock restarts when the load starts (after the target's start-up).
+    started: bool,
 }
 
 impl Progress {
@@ -25,11 +27,18 @@ impl Progress {
                 .expect("a valid template")
                 .progress_chars("=> "),
         );
-        Progress { bar }
+        Progress {
+            bar,
+            started: false,
+        }
     }
 
     /// Shows the last complete second (`elapsed_s` is the current one).
-    pub fn update(&self, recorder: &Recorder, elapsed_s: u64) {
+    pub fn update(&mut self, recorder: &Recorder, elapsed_s: u64) {
+        if !self.started {
+            self.bar.reset_elapsed();
+            self.started = true;
+        }
         self.bar
             .set_position(elapsed_s.min(self.bar.length().unwrap_or(u64::MAX)));
         let seconds = &recorder.overall().seconds;

@@ -45,7 +45,7 @@ impl Aggregator {
     /// progress counts seconds from it).
     pub fn start(
         names: Vec<String>,
-        progress: Progress,
+        mut progress: Progress,
         epoch: std::sync::Arc<std::sync::OnceLock<Instant>>,
     ) -> (Sink, Aggregator) {
         let (tx, mut rx) = mpsc::unbounded_channel();

@@ -1,6 +1,7 @@
-//! The outputs of a baseline comparison, written beside the candidate's run
-//! report: baseline.json, baseline.md (for a CI job summary) and
-//! baseline-junit.xml (one test case per tolerance; INCONCLUSIVE is "skipped").
+//! The outputs of a baseline comparison, written into the candidate's run
+//! folder: baseline.json, baseline.md (for a CI job summary),
+//! baseline-junit.xml (one test case per tolerance; INCONCLUSIVE is
+//! "skipped"), and a "Against the baseline" section in its index.html.
 
 use super::templates::environment;
 use crate::gate::{BaselineComparison, RegressionCheck, RegressionVerdict};
@@ -8,6 +9,8 @@ use anyhow::{Context, Result};
 use minijinja::{context, Value};
 use std::path::Path;
 
+/// Writes the comparison's files into the run folder `dir` (written by
+/// `write_run_report`) and renders its index.html again with the comparison.
 pub fn write_baseline_files(dir: &Path, cmp: &BaselineComparison) -> Result<()> {
     let json = serde_json::to_vec_pretty(cmp).context("serialising baseline.json")?;
     std::fs::write(dir.join("baseline.json"), json).context("writing baseline.json")?;
@@ -15,24 +18,36 @@ pub fn write_baseline_files(dir: &Path, cmp: &BaselineComparison) -> Result<()> 
         .context("writing baseline.md")?;
     std::fs::write(dir.join("baseline-junit.xml"), baseline_junit(cmp)?)
         .context("writing baseline-junit.xml")?;
+    let summary = super::read_summary(dir)?;
+    let (charts, _) = super::charts::run_charts(&summary);
+    let mut hlogs: Vec<String> = std::fs::read_dir(dir)
+        .with_context(|| format!("listing {}", dir.display()))?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|name| name.ends_with(".hlog"))
+        .collect();
+    // all.hlog first, as the run report lists it.
+    hlogs.sort_by_key(|name| (name != "all.hlog", name.clone()));
+    let html = super::render::html(&summary, &charts, &hlogs, Some(cmp))?;
+    std::fs::write(dir.join("index.html"), html).context("writing index.html")?;
     Ok(())
 }
 
 pub fn baseline_markdown(cmp: &BaselineComparison) -> Result<String> {
     environment()
         .get_template("baseline.md")?
-        .render(ctx(cmp))
+        .render(baseline_context(cmp))
         .context("rendering baseline.md")
 }
 
 pub fn baseline_junit(cmp: &BaselineComparison) -> Result<String> {
     environment()
         .get_template("baseline-junit.xml")?
-        .render(ctx(cmp))
+        .render(baseline_context(cmp))
         .context("rendering baseline-junit.xml")
 }
 
-fn ctx(cmp: &BaselineComparison) -> Value {
+/// What the baseline templates (and index.html's baseline section) see.
+pub(super) fn baseline_context(cmp: &BaselineComparison) -> Value {
     let checks: Vec<Value> = cmp.checks.iter().map(check_row).collect();
     let count = |v| cmp.checks.iter().filter(|c| c.verdict == v).count();
     context! {

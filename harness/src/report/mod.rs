@@ -76,7 +76,7 @@ pub fn write_report_files(run: &RunRecord, summary: &mut Summary, dir: &Path) ->
     let pending = [
         ("junit.xml", render::junit(summary)),
         ("summary.md", render::markdown(summary)),
-        ("index.html", render::html(summary, &charts, &hlogs)),
+        ("index.html", render::html(summary, &charts, &hlogs, None)),
     ];
     for (name, text) in pending {
         let written = text.and_then(|text| {

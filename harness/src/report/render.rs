@@ -1,9 +1,11 @@
 //! Summary → the text of index.html, junit.xml and summary.md, through the
 //! templates in `harness/templates/`.
 
+use super::baseline::baseline_context;
 use super::charts::Chart;
 use super::summary::Summary;
 use super::templates::{environment, readable_time as readable};
+use crate::gate::BaselineComparison;
 use anyhow::{Context, Result};
 use minijinja::{context, Value};
 use time::macros::format_description;
@@ -50,12 +52,19 @@ fn base_context(summary: &Summary) -> Value {
 }
 
 /// The self-contained HTML report: `charts` are inlined SVG, `hlogs` are the
-/// names of the histogram logs written beside it.
-pub fn html(summary: &Summary, charts: &[Chart], hlogs: &[String]) -> Result<String> {
+/// names of the histogram logs written beside it, `baseline` the comparison
+/// with a baseline when there was one.
+pub fn html(
+    summary: &Summary,
+    charts: &[Chart],
+    hlogs: &[String],
+    baseline: Option<&BaselineComparison>,
+) -> Result<String> {
     let env = environment();
     let ctx = context! {
         charts => Value::from_serialize(charts),
         hlogs => hlogs,
+        baseline => baseline.map(baseline_context),
         ..base_context(summary)
     };
     env.get_template("report.html")?

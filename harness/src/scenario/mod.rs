@@ -223,8 +223,9 @@ impl Scenario {
     pub fn set_scale(&mut self, factor: f64) {
         for stage in &mut self.load.stages {
             stage.target *= factor;
-            if self.load.model == LoadModel::Closed {
-                stage.target = stage.target.round();
+            if self.load.model == LoadModel::Closed && stage.target > 0.0 {
+                // A stage with users keeps at least one.
+                stage.target = stage.target.round().max(1.0);
             }
         }
         self.load.max_users = ((self.load.max_users as f64 * factor).ceil() as usize).max(1);

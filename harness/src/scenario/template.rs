@@ -9,7 +9,8 @@ use std::fmt::Write as _;
 /// What a `{{...}}` stands for.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Var {
-    /// `{{user}}`: the user's number.
+    /// `{{user}}`: the user's number (the arrival's number in the open
+    /// model, where each arrival is a new customer).
     User,
     /// `{{iteration}}`: the iteration's number (per user in the closed model,
     /// the arrival's number in the open model).

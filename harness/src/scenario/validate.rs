@@ -222,6 +222,13 @@ impl Validator<'_> {
             });
         }
         let peak = stages.iter().map(|s| s.target).fold(0.0, f64::max);
+        if peak <= 0.0 {
+            return self.err(
+                load.span(),
+                "load.stages",
+                "every stage has 0 users (or a rate of 0): the load would send nothing",
+            );
+        }
         let max_users = match &l.max_users {
             Some(m) if model == LoadModel::Closed => return self.err(m.span(), "load.max_users", "`max_users` sizes the open model's pool; a closed model's users are its stages' `users`"),
             Some(m) if *m.get_ref() == 0 => return self.err(m.span(), "load.max_users", "`max_users` must be at least 1"),

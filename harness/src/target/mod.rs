@@ -124,6 +124,13 @@ async fn start_external(
         parsed.host_str().unwrap_or(""),
         parsed.port_or_known_default().unwrap_or(80)
     );
+    // A backend that is not there is an error before the run, not a run of errors.
+    let connect = tokio::net::TcpStream::connect(authority.as_str());
+    match tokio::time::timeout(Duration::from_secs(3), connect).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => anyhow::bail!("nothing answers at {url} ({e}); is the backend running?"),
+        Err(_) => anyhow::bail!("{url} did not accept a connection within 3 s"),
+    }
     let base = url.trim_end_matches('/').to_string();
     let mut base_url = base.clone();
     if let Some(chaos) = chaos {

@@ -191,3 +191,33 @@ async fn an_unexpected_status_ends_the_iteration_and_a_503_counts_as_shed() {
     assert!(code == 0 || code == 4, "exit code {code}");
     backend.verify().await;
 }
+
+#[tokio::test]
+async fn the_same_seed_sends_the_same_requests() {
+    let mut bodies = Vec::new();
+    for _ in 0..2 {
+        let backend = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(201).set_body_json(serde_json::json!({"id": "o"})))
+            .mount(&backend)
+            .await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&backend)
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        run(dir.path(), &scenario(ORDER_AND_TRACK), &backend).await;
+        let mut sent: Vec<String> = backend
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| r.method.as_str() == "POST")
+            .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+            .collect();
+        sent.sort();
+        assert_eq!(sent.len(), 5);
+        bodies.push(sent);
+    }
+    assert_eq!(bodies[0], bodies[1], "a run is repeatable from its seed");
+}

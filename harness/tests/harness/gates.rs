@@ -329,6 +329,23 @@ mod baseline {
     }
 
     #[test]
+    fn the_noise_floor_of_repeats_reports_their_spread() {
+        use harness::gate::{noise_floor, Metric, Permille};
+        let repeats = runs(100.0, 0.10, 0..5, 1000);
+        let floor = noise_floor(&repeats, Metric::Percentile(Permille::P95)).unwrap();
+        let p95s: Vec<f64> = repeats.iter().map(|s| s.overall.latency_ms.p95).collect();
+        assert_eq!(floor.runs, 5);
+        assert_eq!(floor.min, p95s.iter().copied().fold(f64::MAX, f64::min));
+        assert_eq!(floor.max, p95s.iter().copied().fold(f64::MIN, f64::max));
+        assert!(floor.spread > 0.0 && floor.spread < 0.5, "{floor:?}");
+        assert!(
+            floor.ci_half_width > 0.0 && floor.ci_half_width <= floor.spread,
+            "{floor:?}"
+        );
+        assert!(noise_floor(&repeats[..1], Metric::Percentile(Permille::P95)).is_none());
+    }
+
+    #[test]
     fn baseline_outputs_hold_one_case_per_tolerance() {
         let base = runs(100.0, 0.03, 0..5, 1000);
         let slower = runs(130.0, 0.03, 10..15, 1000);
@@ -337,21 +354,35 @@ mod baseline {
             &slower,
             &parse_tolerances("p95=10%,shed-rate=+1pt").unwrap(),
         );
-        let dir = tempfile::tempdir().unwrap();
-        report::write_baseline_files(dir.path(), &cmp).unwrap();
-        let junit = std::fs::read_to_string(dir.path().join("baseline-junit.xml")).unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let run = synthetic_run(
+            &["GET /menu"],
+            10,
+            (0..100).map(|i| sample(0, Outcome::Ok, i * 100, 130)),
+        );
+        let written = report::write_run_report(&run, &[], root.path()).unwrap();
+        let dir = &written.dir;
+        report::write_baseline_files(dir, &cmp).unwrap();
+        let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+        assert!(html.contains("Against the baseline: FAIL") && html.contains("p95=+10%"));
+        assert_eq!(
+            html.matches("<svg").count(),
+            5,
+            "the charts are still there"
+        );
+        assert!(html.contains("all.hlog"));
+        let junit = std::fs::read_to_string(dir.join("baseline-junit.xml")).unwrap();
         assert_eq!(junit.matches("<testcase ").count(), 2);
         assert_eq!(junit.matches("<failure ").count(), 1);
         assert!(junit.contains("name=\"p95=+10%\""), "{junit}");
-        let md = std::fs::read_to_string(dir.path().join("baseline.md")).unwrap();
+        let md = std::fs::read_to_string(dir.join("baseline.md")).unwrap();
         assert!(
             md.contains("FAIL") && md.contains("`p95=+10%`") && md.contains("95% CI"),
             "{md}"
         );
-        let json: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(dir.path().join("baseline.json")).unwrap(),
-        )
-        .unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("baseline.json")).unwrap())
+                .unwrap();
         assert_eq!(json["verdict"], "fail");
         assert_eq!(
             json["checks"][0]["baseline_values"]

@@ -8,3 +8,5 @@ mod multi;
 mod report;
 mod scenario_errors;
 mod smoke;
+mod suite;
+mod wiring;

@@ -61,11 +61,12 @@ async fn two_targets_get_the_same_scenario_and_one_comparison() {
     assert!(code == 0 || code == 4, "exit {code}\n{out}");
     assert_eq!(requests_seen(fast.received_requests().await), 5);
     assert_eq!(requests_seen(slow.received_requests().await), 5);
-    let last = out.lines().last().unwrap();
-    let compare = Path::new(
-        last.strip_prefix("report: ")
-            .expect("the last line names the report"),
-    );
+    // The comparison's line (a warning about a late generator may follow it).
+    let last = out
+        .lines()
+        .rfind(|l| l.starts_with("report: "))
+        .expect("a line names the report");
+    let compare = Path::new(last.strip_prefix("report: ").unwrap());
     assert!(
         compare.ends_with("compare.html") && compare.is_file(),
         "{last}"
@@ -97,7 +98,8 @@ async fn a_candidate_much_slower_than_its_baseline_fails() {
         ],
     )
     .await;
-    assert_eq!(code, 1, "{out}");
+    // 4 outranks 1 when the generator was late on this busy machine.
+    assert!(code == 1 || code == 4, "exit {code}\n{out}");
     assert!(out.contains("baseline verdict: FAIL"), "{out}");
     let candidate = report_dir(&out);
     assert!(candidate.join("baseline.json").is_file());

@@ -156,6 +156,7 @@ fn args(scenario: PathBuf, reports: &Path) -> RunArgs {
         quiet: true,
         reports_dir: reports.to_path_buf(),
         toxiproxy: None,
+        profile: None,
         server_exe: crate::helpers::harness_exe(),
     }
 }
@@ -226,4 +227,23 @@ fn every_shipped_scenario_is_valid() {
         seen >= 5,
         "smoke, rush-hour, payment-spike, menu-storm, inventory-sync: found {seen}"
     );
+}
+
+#[tokio::test]
+async fn a_target_that_does_not_answer_exits_3_before_any_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_scenario(dir.path(), "good.toml", GOOD);
+    // A port that was just free: bind, read it, release it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut a = args(path, dir.path());
+    a.target = Some(format!("http://127.0.0.1:{port}"));
+    let e = harness::run::run(&a, &mut Vec::new())
+        .await
+        .expect_err("refused");
+    assert_eq!(e.exit_code(), 3, "{e}");
+    assert!(e.to_string().contains("nothing answers"), "{e}");
 }

@@ -125,3 +125,50 @@ path = "/menu"
         "p50 {p50} ms against a 50 ms backend"
     );
 }
+
+#[test]
+fn a_run_stopped_by_sigterm_still_writes_its_report_marked_interrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let smoke = repo_file("scenarios/smoke.toml");
+    let child = std::process::Command::new(crate::helpers::harness_exe())
+        .args([
+            "run",
+            smoke.to_str().unwrap(),
+            "--duration",
+            "60s",
+            "--quiet",
+            "--reports-dir",
+            "reports",
+        ])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Past the server's start, well inside the 60 s of load.
+    std::thread::sleep(Duration::from_secs(4));
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let started = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the run stops promptly"
+    );
+    assert_eq!(out.status.code(), Some(130));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let run = dir.path().join(report_dir(&stdout));
+    let s = summary(&run);
+    assert_eq!(s["run"]["interrupted"], true);
+    assert!(
+        s["run"]["duration_s"].as_f64().unwrap() < 30.0,
+        "{}",
+        s["run"]
+    );
+    assert!(
+        s["overall"]["count"].as_u64().unwrap() > 0,
+        "what was measured is kept"
+    );
+}

@@ -13,6 +13,7 @@ use std::{
 };
 
 use serde::Serialize;
+use tracing::Instrument;
 
 pub use client::{GatewayClient, Outcome};
 
@@ -78,9 +79,12 @@ impl Payments {
         card_token: String,
     ) -> Result<Paid, ApiError> {
         let this = self.clone();
-        tokio::spawn(async move { this.pay_now(order_id, card_token).await })
-            .await
-            .map_err(|e| ApiError::Internal(anyhow::anyhow!("payment task failed: {e}")))?
+        let in_request_span = tracing::Span::current();
+        tokio::spawn(
+            async move { this.pay_now(order_id, card_token).await }.instrument(in_request_span),
+        )
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("payment task failed: {e}")))?
     }
 
     async fn pay_now(&self, order_id: OrderId, card_token: String) -> Result<Paid, ApiError> {

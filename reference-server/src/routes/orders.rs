@@ -27,7 +27,8 @@ pub fn router() -> Router<AppState> {
 
 /// Validates, then takes a kitchen slot (503 at once if the backlog is full, before any database
 /// work), then creates the order in the writer and answers 201 only after its commit. A replayed
-/// `Idempotency-Key` gives back its slot and answers the first answer again.
+/// `Idempotency-Key` gives back its slot and answers the first answer again; because admission
+/// comes first, a replay that arrives while the kitchen is full gets the 503 too (retry later).
 async fn create(
     State(app): State<AppState>,
     headers: HeaderMap,
@@ -48,9 +49,10 @@ async fn create(
         .store
         .write(move |c| store::orders::create(c, &order, key.as_ref()))
         .await?;
+    // A replay drops its slot here: nothing new to cook.
     if !created.replay {
         app.kitchen.admitted(slot, created.id.clone());
-    } // a replay drops its slot: nothing new to cook
+    }
     let location = HeaderValue::from_str(&format!("/orders/{}", created.id))
         .map_err(|e| ApiError::Internal(e.into()))?;
     Ok((

@@ -79,6 +79,19 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
     {
+        self.enqueue(f).await?.await
+    }
+
+    /// Queues `f` for the writer and returns once it is queued, with a future of its committed
+    /// result. Commands queued one after the other by a task are applied in that order.
+    pub async fn enqueue<T, F>(
+        &self,
+        f: F,
+    ) -> Result<impl std::future::Future<Output = Result<T, ApiError>>, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
+    {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |conn| {
             let result = writer::in_savepoint(conn, f);
@@ -93,7 +106,7 @@ impl Store {
         if self.writer.send(Msg::Job(job)).await.is_err() {
             return Err(stopped());
         }
-        answer.await.unwrap_or_else(|_| Err(stopped()))
+        Ok(async move { answer.await.unwrap_or_else(|_| Err(stopped())) })
     }
 
     /// Runs `f` on a read-only connection on a blocking thread; sees every acknowledged write.

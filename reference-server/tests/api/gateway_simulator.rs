@@ -1,3 +1,5 @@
+//! The bundled payment gateway simulator, driven through the server and directly.
+
 use serde_json::{json, Value};
 
 use reference_server::{config::GatewayConfig, gateway::Gateway};

@@ -1,3 +1,5 @@
+//! Inventory: reads, atomic adjustments, 404/409/422, and group commits under concurrent writes.
+
 use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, TestApp};

@@ -1,3 +1,5 @@
+//! Kitchen: admission control (503 + Retry-After), cooking to ready, expiry of unpaid orders.
+
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};

@@ -1,6 +1,7 @@
 //! Integration tests of the reference server: each starts real servers on port 0 with SQLite in a
 //! temporary directory and a `wiremock` payment gateway (or the bundled gateway simulator).
 
+mod cli;
 mod durability;
 mod gateway_simulator;
 mod helpers;

@@ -1,3 +1,5 @@
+//! Menu: ETag/304, admin changes behind a bearer token, and the single-flight cache.
+
 use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, spawn_app_with, TestApp};

@@ -1,3 +1,5 @@
+//! The naive profile: no cache, no admission control, a commit per write, no payment timeout.
+
 use crate::helpers::{order_body, spawn_app_with, uuid_key};
 use reference_server::config::Profile;
 

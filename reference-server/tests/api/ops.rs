@@ -1,3 +1,5 @@
+//! Operations routes: health, readiness, metrics, OpenAPI document, request ids, limits.
+
 use serde_json::Value;
 
 use crate::helpers::{spawn_app, spawn_app_with};

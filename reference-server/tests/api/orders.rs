@@ -1,3 +1,5 @@
+//! Orders: creation, validation (422), stock (409), idempotency keys, reads.
+
 use std::collections::HashSet;
 
 use serde_json::{json, Value};

@@ -1,3 +1,5 @@
+//! Payments against a wiremock gateway: approve, decline, timeout, circuit breaker, never charging twice.
+
 use std::time::Duration;
 
 use serde_json::{json, Value};

@@ -1,3 +1,5 @@
+//! Graceful shutdown: in-flight work finishes and is durable.
+
 use std::time::Duration;
 
 use serde_json::json;

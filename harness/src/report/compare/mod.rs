@@ -27,6 +27,17 @@ pub struct CompareRun {
     pub summary: Summary,
 }
 
+impl CompareRun {
+    /// A run just written by `write_run_report`, labelled e.g. by its target.
+    pub fn from_report(label: impl Into<String>, report: &super::RunReport) -> Self {
+        CompareRun {
+            label: label.into(),
+            source: report.dir.display().to_string(),
+            summary: report.summary.clone(),
+        }
+    }
+}
+
 /// What compare.json holds.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Comparison {

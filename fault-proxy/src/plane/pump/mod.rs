@@ -4,6 +4,8 @@
 //! connection is open take effect at once; data a toxic still holds when the
 //! source closes is delivered before the close.
 
+mod changes;
+
 use super::stage::{ms, Stage};
 use super::ToxicSet;
 use crate::{Stream, ToxicKind};
@@ -174,21 +176,27 @@ impl Pump {
     /// Runs one chunk through the chain and queues what comes out.
     fn ingest(&mut self, arrival: Instant, bytes: Bytes) {
         let now = Instant::now();
+        // Nothing passes a timeout toxic, wherever it sits in the chain: the
+        // chunk is held whole until the toxic goes, then runs the chain then.
+        let timeout = self
+            .chain
+            .iter_mut()
+            .find(|s| s.active && matches!(s.kind, ToxicKind::Timeout { .. }));
+        if let Some(stage) = timeout {
+            if let ToxicKind::Timeout { timeout } = stage.kind {
+                // Data restarts the timer, as in Toxiproxy.
+                if timeout > 0 {
+                    stage.deadline = Some(now + ms(timeout));
+                }
+            }
+            self.held_bytes += bytes.len();
+            self.held.push_back((arrival, bytes));
+            return;
+        }
         let mut pieces = vec![(arrival, bytes)];
         let mut end_after: Option<Piece> = None;
         for stage in self.chain.iter_mut().filter(|s| s.active) {
             match stage.kind {
-                ToxicKind::Timeout { timeout } => {
-                    // Held until the toxic goes; data restarts its timer as in Toxiproxy.
-                    if timeout > 0 {
-                        stage.deadline = Some(now + ms(timeout));
-                    }
-                    for (_, bytes) in pieces {
-                        self.held_bytes += bytes.len();
-                        self.held.push_back((arrival, bytes));
-                    }
-                    return;
-                }
                 ToxicKind::ResetPeer { timeout } => {
                     // The data that triggers the reset is lost, as with a real RST.
                     end_after = Some(Piece::Reset {
@@ -348,106 +356,6 @@ impl Pump {
                 Piece::Kill { .. } => return Some(End::Killed),
                 Piece::Reset { .. } => return Some(End::Reset),
             }
-        }
-    }
-
-    /// Brings the chain in line with the proxy's toxics for this direction.
-    fn apply_toxics(&mut self) {
-        let set = Arc::clone(&self.toxics.borrow_and_update());
-        let wanted = match self.stream {
-            Stream::Upstream => &set.upstream,
-            Stream::Downstream => &set.downstream,
-        };
-        if wanted.len() == self.chain.len()
-            && wanted.iter().zip(&self.chain).all(|(w, s)| w.id == s.id)
-        {
-            return;
-        }
-        let now = Instant::now();
-        let mut old = std::mem::take(&mut self.chain);
-        let mut retime = false;
-        for toxic in wanted {
-            if let Some(pos) = old.iter().position(|s| s.id == toxic.id) {
-                self.chain.push(old.remove(pos));
-                continue;
-            }
-            let mut stage = Stage::new(
-                toxic.id,
-                &toxic.toxic.name,
-                toxic.toxic.kind.clone(),
-                toxic.toxic.toxicity,
-                now,
-            );
-            // An update keeps per-connection state (bytes already let through).
-            if let Some(pos) = old.iter().position(|s| s.name == stage.name) {
-                let prev = old.remove(pos);
-                if prev.kind.type_name() == stage.kind.type_name() {
-                    stage.sent = prev.sent;
-                }
-                retime |= prev.active && prev.is_timing();
-            }
-            self.chain.push(stage);
-        }
-        // Whatever is left in `old` was removed.
-        retime |= old.iter().any(|s| s.active && s.is_timing());
-        let released_hold = !self.held.is_empty() || self.held_eof.is_some();
-        let still_holding = self
-            .chain
-            .iter()
-            .any(|s| s.active && matches!(s.kind, ToxicKind::Timeout { .. }));
-        if retime {
-            self.retime(now);
-        }
-        if released_hold && !still_holding {
-            self.release_held();
-        }
-    }
-
-    /// Recomputes when queued data leaves after a timing toxic went away, from
-    /// each chunk's arrival through the toxics that remain.
-    fn retime(&mut self, now: Instant) {
-        let mut timing: Vec<Stage> = self
-            .chain
-            .iter()
-            .filter(|s| s.active && s.is_timing())
-            .cloned()
-            .collect();
-        for stage in &mut timing {
-            stage.busy_until = Some(now);
-        }
-        let slow_close = self.slow_close();
-        let old = std::mem::take(&mut self.queue);
-        for piece in old {
-            match piece {
-                Piece::Data { arrival, bytes, .. } => {
-                    let mut pieces = vec![(arrival, bytes)];
-                    for stage in &mut timing {
-                        pieces = stage.time(arrival, pieces);
-                    }
-                    for (due, bytes) in pieces {
-                        self.push(Piece::Data {
-                            due,
-                            arrival,
-                            bytes,
-                        });
-                    }
-                }
-                Piece::Eof { arrival, .. } => self.push(Piece::Eof {
-                    due: arrival + slow_close,
-                    arrival,
-                }),
-                other => self.push(other),
-            }
-        }
-    }
-
-    fn release_held(&mut self) {
-        self.held_bytes = 0;
-        for (arrival, bytes) in std::mem::take(&mut self.held) {
-            self.ingest(arrival, bytes);
-        }
-        if let Some(at) = self.held_eof.take() {
-            self.on_eof(at);
         }
     }
 }

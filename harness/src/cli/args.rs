@@ -1,0 +1,127 @@
+//! The arguments of each subcommand, and their conversion into the
+//! library's own argument types.
+
+use crate::run::RunArgs;
+use crate::suite::SuiteArgs;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, clap::Args)]
+pub struct RunCmd {
+    /// The scenario file (see scenarios/*.toml for commented examples).
+    pub scenario: PathBuf,
+    /// Load this running backend instead of the scenario's target: a loopback URL
+    /// (e.g. http://127.0.0.1:8080) or the bundled server in a profile (bundled:default,
+    /// bundled:naive). Given twice or more, the same seeded scenario runs against each in
+    /// turn (interleaved with --repeat) and the runs are compared in one report.
+    #[arg(long = "target", value_name = "URL|bundled:PROFILE")]
+    pub targets: Vec<String>,
+    /// Stretch or shrink the whole timeline (stages, timed flows, faults) to this length, e.g. 30s or 2m.
+    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Multiply users (closed model) or arrival rates (open model) by this factor, e.g. 0.5.
+    #[arg(long, value_name = "F")]
+    pub scale: Option<f64>,
+    /// An SLO gate, added to the scenario's, e.g. 'p95 < 250ms', 'p99 < 1s for POST /orders',
+    /// 'shed-rate < 2%', 'error-rate < 1%', 'throughput >= 800/s', 'p95 < 2s during payments-latency'.
+    #[arg(long = "gate", value_name = "G")]
+    pub gates: Vec<String>,
+    /// Seed for every random choice of the run (overrides the scenario's).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// No progress bar and no summary table; only the report's path.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Where reports go: <DIR>/<scenario>/<UTC timestamp>/.
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub reports_dir: PathBuf,
+    /// Use this Toxiproxy (or `harness proxy`) for faults instead of starting the built-in one.
+    #[arg(long, value_name = "URL")]
+    pub toxiproxy: Option<String>,
+    /// The bundled server's profile, "default" or "naive" (overrides the scenario's).
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: Option<String>,
+    /// Run the scenario N times (with several targets or a baseline target, interleaved:
+    /// A B A B ...), so verdicts can account for run-to-run noise.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub repeat: usize,
+    /// Judge this run against an earlier one (its folder or summary.json; repeatable):
+    /// exit 1 when it is worse beyond --max-regression, 5 when noise hides the answer.
+    #[arg(long, value_name = "RUN")]
+    pub baseline: Vec<PathBuf>,
+    /// Run this backend as the baseline, interleaved with the candidate in the same job.
+    #[arg(long, value_name = "URL")]
+    pub baseline_target: Option<String>,
+    /// How much worse than the baseline a figure may get, e.g. 'p95=10%,shed-rate=+1pt,throughput=-5%'
+    /// (default with a baseline: p95=10%,error-rate=+1pt,shed-rate=+1pt,throughput=-5%).
+    #[arg(long, value_name = "TOLERANCES")]
+    pub max_regression: Option<String>,
+    /// The executable that serves the bundled reference server (default: this one).
+    #[arg(long, value_name = "PATH", hide = true)]
+    pub server_exe: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompareCmd {
+    /// Run folders (reports/<scenario>/<timestamp>) or their summary.json files.
+    #[arg(required = true, num_args = 2..)]
+    pub runs: Vec<PathBuf>,
+    /// Where the comparison goes: <DIR>/compare/<UTC timestamp>/.
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub reports_dir: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ProxyCmd {
+    /// Address of the Toxiproxy HTTP API (loopback only).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8474")]
+    pub listen: SocketAddr,
+}
+
+pub(super) fn parse_duration(s: &str) -> Result<Duration, String> {
+    crate::scenario::parse_duration(s)
+}
+
+/// The whole program after parsing: builds the runtime (except for the
+/// bundled server, which builds its own) and returns the exit code.
+pub(super) fn run_args(cmd: RunCmd) -> anyhow::Result<SuiteArgs> {
+    let server_exe = match cmd.server_exe {
+        Some(p) => p,
+        None => std::env::current_exe()
+            .map_err(|e| anyhow::anyhow!("cannot find the harness executable: {e}"))?,
+    };
+    // One `--target bundled:<profile>` is a profile, not another backend.
+    let (target, profile) = match cmd.targets.as_slice() {
+        [one] => match one.strip_prefix("bundled:") {
+            Some(p) => (None, Some(p.to_string())),
+            None => (Some(one.clone()), cmd.profile),
+        },
+        _ => (None, cmd.profile),
+    };
+    let run = RunArgs {
+        scenario: cmd.scenario,
+        target,
+        duration: cmd.duration,
+        scale: cmd.scale,
+        gates: cmd.gates,
+        seed: cmd.seed,
+        quiet: cmd.quiet,
+        reports_dir: cmd.reports_dir,
+        toxiproxy: cmd.toxiproxy,
+        profile,
+        server_exe,
+    };
+    Ok(SuiteArgs {
+        run,
+        targets: if cmd.targets.len() > 1 {
+            cmd.targets
+        } else {
+            Vec::new()
+        },
+        repeat: cmd.repeat,
+        baseline: cmd.baseline,
+        baseline_target: cmd.baseline_target,
+        max_regression: cmd.max_regression,
+    })
+}

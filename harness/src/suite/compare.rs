@@ -1,0 +1,140 @@
+//! Comparisons of runs: `harness compare <run> <run> ...` over finished run
+//! folders, and the comparison a several-target suite writes at its end.
+//! Both write compare.html / .json / .md through `report::compare` and print
+//! the whole-run figures side by side, the best of each marked.
+
+use super::Lane;
+use crate::report::compare::{self, CompareRun, Comparison};
+use crate::run::RunError;
+use anyhow::Context;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The whole-run rows printed on the terminal (compare.html has them all).
+const PRINTED: [&str; 6] = ["throughput", "p50", "p95", "p99", "shed-rate", "error-rate"];
+
+/// `harness compare`: reads each run (a run folder or its summary.json),
+/// writes `reports_root/compare/<UTC timestamp>/compare.{html,json,md}`,
+/// prints the figures side by side and the report's path last; returns the
+/// exit code (0). A path that is not a run is a usage error naming it.
+pub async fn compare_runs(
+    runs: &[PathBuf],
+    reports_root: &Path,
+    out: &mut dyn Write,
+) -> Result<u8, RunError> {
+    if runs.len() < 2 {
+        return Err(RunError::Usage(format!(
+            "compare needs at least two runs (run folders or summary.json files), got {}",
+            runs.len()
+        )));
+    }
+    for path in runs {
+        check_run_path(path).map_err(|e| RunError::Usage(format!("compare: {e}")))?;
+    }
+    let loaded =
+        compare::load_runs(runs).map_err(|e| RunError::Usage(format!("compare: {e:#}")))?;
+    write(&loaded, reports_root, out)?;
+    Ok(0)
+}
+
+/// Compares every run of every lane, labelled by its target (and its round
+/// when repeated), in the order they ran.
+pub(super) fn compare_lanes(
+    lanes: &[Lane],
+    reports_root: &Path,
+    repeat: usize,
+    out: &mut dyn Write,
+) -> Result<(), RunError> {
+    let mut runs = Vec::new();
+    for round in 0..repeat {
+        for lane in lanes {
+            let Some(ran) = lane.runs.get(round) else {
+                continue;
+            };
+            runs.push(CompareRun {
+                label: match repeat {
+                    1 => lane.label.clone(),
+                    _ => format!("{} #{}", lane.label, round + 1),
+                },
+                source: ran.dir.display().to_string(),
+                summary: ran.summary.clone(),
+            });
+        }
+    }
+    if repeat > 1 {
+        for lane in lanes {
+            let _ = writeln!(out, "{}:", lane.label);
+            super::verdict::print_spread(&lane.runs, out);
+        }
+    }
+    write(&runs, reports_root, out)
+}
+
+fn write(runs: &[CompareRun], reports_root: &Path, out: &mut dyn Write) -> Result<(), RunError> {
+    let written = compare::write_comparison_report(runs, reports_root)
+        .context("writing the comparison")
+        .map_err(RunError::Failed)?;
+    let _ = print_table(&written.comparison, out);
+    let _ = writeln!(
+        out,
+        "report: {}",
+        written.dir.join("compare.html").display()
+    );
+    Ok(())
+}
+
+/// Says what is wrong with a path given as a run, naming it: missing, or a
+/// folder without summary.json.
+pub(super) fn check_run_path(path: &Path) -> Result<(), String> {
+    let hint = "expected a run folder (reports/<scenario>/<timestamp>) or its summary.json";
+    if !path.exists() {
+        return Err(format!("{} does not exist; {hint}", path.display()));
+    }
+    if path.is_dir() && !path.join("summary.json").is_file() {
+        return Err(format!(
+            "{} has no summary.json, so it is not a run folder; {hint}",
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
+/// The whole-run figures, one column per run, the best of each row marked `*`.
+fn print_table(cmp: &Comparison, out: &mut dyn Write) -> std::io::Result<()> {
+    let Some(all) = cmp.requests.first() else {
+        return Ok(());
+    };
+    let width = cmp
+        .runs
+        .iter()
+        .map(|r| r.label.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(12);
+    write!(out, "{:<12}", "")?;
+    for run in &cmp.runs {
+        write!(out, "  {:>width$}", run.label)?;
+    }
+    writeln!(out)?;
+    for row in all
+        .metrics
+        .iter()
+        .filter(|m| PRINTED.contains(&m.metric.as_str()))
+    {
+        write!(out, "{:<12}", row.metric)?;
+        for (i, value) in row.values.iter().enumerate() {
+            let text = match value {
+                None => "-".to_string(),
+                Some(v) => match row.unit.as_str() {
+                    "%" => format!("{:.2}%", v * 100.0),
+                    "ms" => format!("{v:.2} ms"),
+                    unit => format!("{v:.1}{unit}"),
+                },
+            };
+            let mark = if row.best == Some(i) { "*" } else { " " };
+            write!(out, "  {:>w$}{mark}", text, w = width - 1)?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}

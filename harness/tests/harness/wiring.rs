@@ -1,0 +1,80 @@
+//! Fault wiring for an external target: a scenario's `[[links]]` put the
+//! built-in fault proxy in front of the backend, the load goes through it,
+//! and the fault window is recorded and slows exactly the requests inside it.
+
+use crate::helpers::{report_dir, run_cli, summary, write_scenario};
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+#[tokio::test]
+async fn a_latency_fault_on_a_declared_link_slows_the_requests_inside_its_window() {
+    let backend = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&backend)
+        .await;
+    let upstream = backend.address().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        r#"name = "linked"
+seed = 1
+[target]
+url = "{uri}"
+[load]
+model = "open"
+timeout = "2s"
+[[load.stages]]
+duration = "1s"
+rate = 20
+[[load.stages]]
+duration = "3s"
+rate = 20
+[[flows]]
+name = "read"
+[[flows.steps]]
+method = "GET"
+path = "/menu"
+[[links]]
+name = "edge"
+listen = "127.0.0.1:0"
+upstream = "{upstream}"
+[[faults]]
+name = "slow-edge"
+at = "2s"
+duration = "1s"
+link = "edge"
+type = "latency"
+attributes = {{ latency = 300 }}
+"#,
+        uri = backend.uri()
+    );
+    let file = write_scenario(dir.path(), "linked.toml", &text);
+    let reports = dir.path().join("reports");
+    let (code, out) = run_cli(&[
+        "run",
+        file.to_str().unwrap(),
+        "--reports-dir",
+        reports.to_str().unwrap(),
+    ])
+    .await;
+    assert!(code == 0 || code == 4, "exit {code}\n{out}");
+    let s = summary(&report_dir(&out));
+    assert_eq!(
+        s["overall"]["count"], 70,
+        "10 arrivals in the ramp, 60 after"
+    );
+    let fault = &s["faults"][0];
+    assert_eq!(fault["name"], "slow-edge", "{}", s["faults"]);
+    assert_eq!(fault["link"], "edge");
+    // Requests outside the window are fast; the slowest waited for the toxic.
+    assert!(
+        s["overall"]["latency_ms"]["p50"].as_f64().unwrap() < 100.0,
+        "{}",
+        s["overall"]
+    );
+    assert!(
+        s["overall"]["latency_ms"]["max"].as_f64().unwrap() >= 290.0,
+        "{}",
+        s["overall"]
+    );
+}
