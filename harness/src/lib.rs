@@ -1,6 +1,7 @@
 //! The rush-hour load and chaos harness, as a library the `harness` binary
 //! and the tests both drive.
 
+pub mod capacity;
 pub mod chaos;
 pub mod cli;
 pub mod gate;

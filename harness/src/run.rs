@@ -97,16 +97,19 @@ pub fn prepare(args: &RunArgs) -> Result<(Scenario, Vec<Gate>), RunError> {
     if let Some(url) = &args.target {
         crate::target::check_loopback(url)
             .map_err(|e| RunError::Usage(format!("--target: {e}")))?;
-        if let Some(f) = sc
-            .faults
-            .iter()
-            .find(|f| !sc.links.iter().any(|l| l.name == f.link))
-        {
-            return Err(RunError::Usage(format!(
-                "--target: fault {:?} is on link {:?}, which only the bundled server has; to inject it into {url}, \
-                 declare the link in the scenario's `[[links]]` with `[target] url`",
+        // `edge` can be put in front of any URL; other links of the bundled
+        // server (`payments`) exist on another backend only if it declares them.
+        let links: Vec<String> = sc.links.iter().map(|l| l.name.clone()).collect();
+        let (kept, dropped): (Vec<_>, Vec<_>) = std::mem::take(&mut sc.faults)
+            .into_iter()
+            .partition(|f| f.link == "edge" || links.contains(&f.link));
+        sc.faults = kept;
+        for f in dropped {
+            sc.notes.push(format!(
+                "fault `{}` was not injected: its link `{}` exists only around the bundled server; \
+                 to inject it into {url}, declare the link in the scenario's `[[links]]`",
                 f.name, f.link
-            )));
+            ));
         }
         sc.target = TargetSpec::Url(url.clone());
     }
@@ -183,6 +186,9 @@ pub async fn run_scenario(
             scenario::show_duration(sc.load.total())
         );
     }
+    for note in &sc.notes {
+        let _ = writeln!(out, "note: {note}");
+    }
     let sc = Arc::new(sc);
     let faults: Vec<Fault> = sc
         .faults
@@ -210,7 +216,7 @@ pub async fn run_scenario(
         },
     )
     .await;
-    let mut notes = Vec::new();
+    let mut notes = sc.notes.clone();
     let mut windows = Vec::new();
     if let Some(t) = timeline.into_inner().expect("not poisoned") {
         let (w, n) = t.finish().await;

@@ -54,7 +54,10 @@ async fn answer(State(plan): State<Plan>) -> &'static str {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    anyhow::ensure!(args.listen.ip().is_loopback(), "bench-backend listens on loopback only");
+    anyhow::ensure!(
+        args.listen.ip().is_loopback(),
+        "bench-backend listens on loopback only"
+    );
     let started = Instant::now();
     let plan = Plan {
         delay: Duration::from_millis(args.delay_ms),

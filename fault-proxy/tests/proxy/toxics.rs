@@ -253,3 +253,41 @@ async fn updating_a_toxic_changes_it_on_open_connections() {
         "after the update: {after:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_two_way_transfer_passes_intact_with_and_without_toxics() {
+    let server = spawn_server().await;
+    let proxy = proxy_to(&server, "bulk", echo_upstream().await).await;
+    let payload: Vec<u8> = (0..6_000_000u32).map(|i| (i % 253) as u8).collect();
+    for with_toxic in [false, true] {
+        if with_toxic {
+            let jitter = toxic(
+                "j",
+                "latency",
+                Stream::Downstream,
+                json!({"latency": 5, "jitter": 5}),
+            );
+            server.client.add_toxic("bulk", &jitter).await.unwrap();
+        }
+        let socket = TcpStream::connect(proxy).await.unwrap();
+        let (mut reader, mut writer) = socket.into_split();
+        let sent = payload.clone();
+        // Writing and reading at once: a proxy that stopped reading one way
+        // while blocked writing the other would deadlock here.
+        let writing = tokio::spawn(async move {
+            writer.write_all(&sent).await.unwrap();
+            writer.shutdown().await.unwrap();
+        });
+        let mut back = Vec::with_capacity(payload.len());
+        tokio::time::timeout(Duration::from_secs(20), reader.read_to_end(&mut back))
+            .await
+            .expect("the echo completes")
+            .unwrap();
+        writing.await.unwrap();
+        assert!(
+            back == payload,
+            "{} bytes came back (toxic: {with_toxic})",
+            back.len()
+        );
+    }
+}

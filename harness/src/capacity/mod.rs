@@ -43,7 +43,7 @@ pub struct CapacityArgs {
 }
 
 /// Warm-up ramp before each step's constant rate: long enough for pools and
-/// caches to fill, short enough not to dominate a step.
+/// caches to fill, short enough not to dominate a step (at most half of it).
 const WARM_UP: Duration = Duration::from_secs(2);
 
 /// What the whole capacity search produced.
@@ -76,11 +76,16 @@ pub fn parse_slo(text: &str) -> Result<Vec<Gate>, RunError> {
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|g| g.parse::<Gate>().map_err(|e| RunError::Usage(format!("--slo {g:?}: {e}"))))
+        .map(|g| {
+            g.parse::<Gate>()
+                .map_err(|e| RunError::Usage(format!("--slo {g:?}: {e}")))
+        })
         .collect();
     let gates = gates?;
     if gates.is_empty() {
-        return Err(RunError::Usage("--slo: give at least one gate, e.g. \"p95<250ms,shed-rate<1%\"".into()));
+        return Err(RunError::Usage(
+            "--slo: give at least one gate, e.g. \"p95<250ms,shed-rate<1%\"".into(),
+        ));
     }
     Ok(gates)
 }
@@ -89,9 +94,16 @@ pub fn parse_slo(text: &str) -> Result<Vec<Gate>, RunError> {
 /// returns the exit code: 0 a capacity was found, 1 the SLO failed even at
 /// the first rate, 4 the generator saturated before the server.
 pub async fn capacity(args: &CapacityArgs, out: &mut dyn Write) -> Result<u8, RunError> {
+    // Shared (not &mut) so each step's future can print its own line.
+    let out = std::cell::RefCell::new(out);
     let slo = parse_slo(&args.slo)?;
     let (probe, _) = run::prepare(&args.run)?;
-    let peak = probe.load.stages.iter().map(|s| s.target).fold(0.0, f64::max);
+    let peak = probe
+        .load
+        .stages
+        .iter()
+        .map(|s| s.target)
+        .fold(0.0, f64::max);
     let start = args.start_rate.unwrap_or(match probe.load.model {
         LoadModel::Open if peak > 0.0 => (peak / 4.0).max(1.0),
         _ => 10.0,
@@ -102,26 +114,46 @@ pub async fn capacity(args: &CapacityArgs, out: &mut dyn Write) -> Result<u8, Ru
             args.max_rate
         )));
     }
-    let dir = crate::report::output::create_run_dir(&args.run.reports_dir, &format!("{}-capacity", probe.name), time::OffsetDateTime::now_utc())
-        .context("creating the capacity report folder")
-        .map_err(RunError::Failed)?;
-    let plan = SearchPlan { start, max: args.max_rate, growth: 2.0, precision: args.precision, max_steps: args.max_steps };
-    let _ = writeln!(out, "capacity of {} under \"{}\": steps of {} s from {start:.1}/s", probe.name, args.slo, args.step.as_secs());
+    let dir = crate::report::output::create_run_dir(
+        &args.run.reports_dir,
+        &format!("{}-capacity", probe.name),
+        time::OffsetDateTime::now_utc(),
+    )
+    .context("creating the capacity report folder")
+    .map_err(RunError::Failed)?;
+    let plan = SearchPlan {
+        start,
+        max: args.max_rate,
+        growth: 2.0,
+        precision: args.precision,
+        max_steps: args.max_steps,
+    };
+    let _ = writeln!(
+        out.borrow_mut(),
+        "capacity of {} under \"{}\": steps of {} s from {start:.1}/s",
+        probe.name,
+        args.slo,
+        args.step.as_secs()
+    );
     let mut searches = Vec::new();
     for round in 0..args.repeat.max(1) {
         if args.repeat > 1 {
-            let _ = writeln!(out, "search {} of {}", round + 1, args.repeat);
+            let _ = writeln!(out.borrow_mut(), "search {} of {}", round + 1, args.repeat);
         }
-        let step_args = RunArgs { quiet: true, reports_dir: dir.join("steps"), ..args.run.clone() };
+        let step_args = RunArgs {
+            quiet: true,
+            reports_dir: dir.join("steps"),
+            ..args.run.clone()
+        };
         let (steps, outcome) = search(&plan, |rate| {
             let step_args = step_args.clone();
             let slo = slo.clone();
             let step = args.step;
-            let out = &mut *out;
+            let out = &out;
             async move {
                 let r = run_step(&step_args, &slo, rate, step).await?;
                 let _ = writeln!(
-                    out,
+                    out.borrow_mut(),
                     "  {rate:>9.1}/s offered → {:>9.1} req/s, p95 {:>8.1} ms, p99 {:>8.1} ms, 503 {:>5.1} % → {}",
                     r.throughput_rps,
                     r.p95_ms,
@@ -136,9 +168,12 @@ pub async fn capacity(args: &CapacityArgs, out: &mut dyn Write) -> Result<u8, Ru
         searches.push(SearchRun { steps, outcome });
     }
     let report = summarize(&probe.name, &probe.target, &slo, args.step, searches);
-    report::write(&report, &dir).context("writing the capacity report").map_err(RunError::Failed)?;
+    report::write(&report, &dir)
+        .context("writing the capacity report")
+        .map_err(RunError::Failed)?;
+    let out = out.into_inner();
     let _ = writeln!(out, "{}", report.conclusion);
-    let _ = writeln!(out, "report: {}", dir.join("index.html").display());
+    let _ = writeln!(out, "report: {}", relative(&dir.join("index.html")));
     let last = &report.searches.last().expect("at least one search").outcome;
     Ok(match last {
         Outcome::GeneratorLimited { .. } => 4,
@@ -148,16 +183,33 @@ pub async fn capacity(args: &CapacityArgs, out: &mut dyn Write) -> Result<u8, Ru
 }
 
 /// One step: the scenario's flows, open model, one constant rate.
-async fn run_step(args: &RunArgs, slo: &[Gate], rate: f64, hold: Duration) -> Result<StepResult, RunError> {
+async fn run_step(
+    args: &RunArgs,
+    slo: &[Gate],
+    rate: f64,
+    hold: Duration,
+) -> Result<StepResult, RunError> {
     let (mut sc, _) = run::prepare(args)?;
     sc.load.model = LoadModel::Open;
     sc.load.stages = vec![
-        Stage { name: "warm-up".into(), duration: WARM_UP, target: rate },
-        Stage { name: format!("{rate:.1}/s"), duration: hold, target: rate },
+        Stage {
+            name: "warm-up".into(),
+            duration: WARM_UP.min(hold / 2),
+            target: rate,
+        },
+        Stage {
+            name: format!("{rate:.1}/s"),
+            duration: hold,
+            target: rate,
+        },
     ];
     // Enough users for every arrival of a long flow (polls and think time) to
     // find one free, bounded so a huge rate cannot exhaust memory.
-    sc.load.max_users = sc.load.max_users.max((rate * 30.0).ceil() as usize).clamp(64, 20_000);
+    sc.load.max_users = sc
+        .load
+        .max_users
+        .max((rate * 30.0).ceil() as usize)
+        .clamp(64, 20_000);
     sc.faults.clear();
     let mut sink = std::io::sink();
     let outcome = run::run_scenario(sc, slo.to_vec(), args, &mut sink).await?;
@@ -165,7 +217,9 @@ async fn run_step(args: &RunArgs, slo: &[Gate], rate: f64, hold: Duration) -> Re
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("reading {}", path.display()))
         .map_err(RunError::Failed)?;
-    let summary: Summary = serde_json::from_str(&text).context("parsing a step's summary.json").map_err(RunError::Failed)?;
+    let summary: Summary = serde_json::from_str(&text)
+        .context("parsing a step's summary.json")
+        .map_err(RunError::Failed)?;
     let results = gate::evaluate(&summary, slo);
     Ok(StepResult {
         offered: rate,
@@ -176,7 +230,11 @@ async fn run_step(args: &RunArgs, slo: &[Gate], rate: f64, hold: Duration) -> Re
         shed_rate: summary.overall.shed_rate,
         error_rate: summary.overall.error_rate,
         passed: results.iter().all(|r| r.passed),
-        failed_gates: results.iter().filter(|r| !r.passed).map(|r| r.message.clone()).collect(),
+        failed_gates: results
+            .iter()
+            .filter(|r| !r.passed)
+            .map(|r| r.message.clone())
+            .collect(),
         saturated: summary.generator.saturation.is_some(),
         report_dir: relative(&outcome.report_dir),
     })
@@ -191,12 +249,24 @@ fn relative(p: &std::path::Path) -> String {
         .to_string()
 }
 
-fn summarize(name: &str, target: &crate::scenario::TargetSpec, slo: &[Gate], step: Duration, searches: Vec<SearchRun>) -> CapacityReport {
-    let mut found: Vec<f64> = searches.iter().filter_map(|s| s.outcome.capacity()).collect();
+fn summarize(
+    name: &str,
+    target: &crate::scenario::TargetSpec,
+    slo: &[Gate],
+    step: Duration,
+    searches: Vec<SearchRun>,
+) -> CapacityReport {
+    let mut found: Vec<f64> = searches
+        .iter()
+        .filter_map(|s| s.outcome.capacity())
+        .collect();
     found.sort_by(f64::total_cmp);
     let capacity = (!found.is_empty()).then(|| found[found.len() / 2]);
     let spread = (!found.is_empty()).then(|| (found[0], found[found.len() - 1]));
-    let all_steps: Vec<StepResult> = searches.iter().flat_map(|s| s.steps.iter().cloned()).collect();
+    let all_steps: Vec<StepResult> = searches
+        .iter()
+        .flat_map(|s| s.steps.iter().cloned())
+        .collect();
     let knee = knee(&all_steps);
     let slo_text: Vec<String> = slo.iter().map(Gate::to_string).collect();
     let conclusion = match (&searches.last().expect("at least one search").outcome, capacity) {
@@ -208,6 +278,11 @@ fn summarize(name: &str, target: &crate::scenario::TargetSpec, slo: &[Gate], ste
         (Outcome::BelowStart { first_failing }, _) => {
             format!("the SLO ({}) fails even at {first_failing:.1}/s: try a lower --start-rate", slo_text.join(", "))
         }
+        (Outcome::AboveMax { highest_passing }, _) => format!(
+            "every rate tried met the SLO ({}), up to {highest_passing:.1}/s: capacity is at least that \
+             (raise --max-rate or --max-steps to find the limit)",
+            slo_text.join(", ")
+        ),
         (_, Some(c)) => {
             let (lo, hi) = spread.unwrap_or((c, c));
             format!(
@@ -222,7 +297,9 @@ fn summarize(name: &str, target: &crate::scenario::TargetSpec, slo: &[Gate], ste
     CapacityReport {
         scenario: name.to_string(),
         target: match target {
-            crate::scenario::TargetSpec::Bundled { profile, .. } => format!("bundled reference-server ({profile} profile)"),
+            crate::scenario::TargetSpec::Bundled { profile, .. } => {
+                format!("bundled reference-server ({profile} profile)")
+            }
             crate::scenario::TargetSpec::Url(u) => u.clone(),
         },
         slo: slo_text,

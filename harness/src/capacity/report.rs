@@ -9,27 +9,39 @@ use std::path::Path;
 const TEMPLATE: &str = include_str!("../../templates/capacity.html");
 
 pub fn write(report: &CapacityReport, dir: &Path) -> Result<()> {
-    std::fs::write(dir.join("capacity.json"), serde_json::to_string_pretty(report)?)
-        .context("writing capacity.json")?;
+    std::fs::write(
+        dir.join("capacity.json"),
+        serde_json::to_string_pretty(report)?,
+    )
+    .context("writing capacity.json")?;
     std::fs::write(dir.join("capacity.md"), markdown(report)).context("writing capacity.md")?;
     let mut steps: Vec<&StepResult> = report.searches.iter().flat_map(|s| &s.steps).collect();
     steps.sort_by(|a, b| a.offered.total_cmp(&b.offered));
     let (latency_svg, shed_svg) = match (latency_chart(&steps), shed_chart(&steps)) {
         (Ok(a), Ok(b)) => (a, b),
         (a, b) => {
-            let why = a.err().or(b.err()).map(|e| e.to_string()).unwrap_or_default();
-            (format!("<p>chart could not be drawn: {why}</p>"), String::new())
+            let why = a
+                .err()
+                .or(b.err())
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            (
+                format!("<p>chart could not be drawn: {why}</p>"),
+                String::new(),
+            )
         }
     };
     let mut env = minijinja::Environment::new();
     env.add_template("capacity.html", TEMPLATE)?;
     let rows: Vec<Row> = steps.iter().map(|s| Row::new(s, dir)).collect();
-    let html = env.get_template("capacity.html")?.render(minijinja::context! {
-        report => report,
-        steps => rows,
-        latency_svg => latency_svg,
-        shed_svg => shed_svg,
-    })?;
+    let html = env
+        .get_template("capacity.html")?
+        .render(minijinja::context! {
+            report => report,
+            steps => rows,
+            latency_svg => latency_svg,
+            shed_svg => shed_svg,
+        })?;
     std::fs::write(dir.join("index.html"), html).context("writing index.html")?;
     crate::report::output::point_latest(dir).context("pointing latest at the capacity report")?;
     Ok(())
@@ -54,7 +66,9 @@ struct Row {
 impl Row {
     fn new(s: &StepResult, dir: &Path) -> Row {
         let report = Path::new(&s.report_dir);
-        let abs = std::env::current_dir().map(|cwd| cwd.join(report)).unwrap_or_else(|_| report.to_path_buf());
+        let abs = std::env::current_dir()
+            .map(|cwd| cwd.join(report))
+            .unwrap_or_else(|_| report.to_path_buf());
         let link = abs
             .strip_prefix(dir)
             .map(|p| p.join("index.html").display().to_string())
@@ -67,7 +81,13 @@ impl Row {
             p99: format!("{:.1}", s.p99_ms),
             shed: format!("{:.2}", s.shed_rate * 100.0),
             errors: format!("{:.2}", s.error_rate * 100.0),
-            verdict: if s.saturated { "saturated" } else if s.passed { "meets" } else { "breaks" },
+            verdict: if s.saturated {
+                "saturated"
+            } else if s.passed {
+                "meets"
+            } else {
+                "breaks"
+            },
             failed: s.failed_gates.join("; "),
             link,
         }
@@ -92,7 +112,13 @@ fn markdown(r: &CapacityReport) -> String {
             s.p95_ms,
             s.p99_ms,
             s.shed_rate * 100.0,
-            if s.saturated { "generator saturated" } else if s.passed { "meets" } else { "breaks" }
+            if s.saturated {
+                "generator saturated"
+            } else if s.passed {
+                "meets"
+            } else {
+                "breaks"
+            }
         ));
     }
     md
@@ -106,26 +132,45 @@ fn latency_chart(steps: &[&StepResult]) -> Chart {
         let root = SVGBackend::with_string(&mut svg, (760, 340)).into_drawing_area();
         root.fill(&WHITE)?;
         let max_x = steps.iter().map(|s| s.offered).fold(1.0, f64::max) * 1.05;
-        let max_y = steps.iter().map(|s| s.p99_ms).filter(|v| v.is_finite()).fold(1.0, f64::max) * 1.1;
+        let max_y = steps
+            .iter()
+            .map(|s| s.p99_ms)
+            .filter(|v| v.is_finite())
+            .fold(1.0, f64::max)
+            * 1.1;
         let mut chart = ChartBuilder::on(&root)
             .caption("latency against offered rate", ("sans-serif", 16))
             .margin(10)
             .x_label_area_size(36)
             .y_label_area_size(56)
             .build_cartesian_2d(0.0..max_x, 0.0..max_y)?;
-        chart.configure_mesh().x_desc("offered arrivals/s").y_desc("ms").draw()?;
+        chart
+            .configure_mesh()
+            .x_desc("offered arrivals/s")
+            .y_desc("ms")
+            .draw()?;
         for (label, color, pick) in [
-            ("p95", BLUE, (|s: &StepResult| s.p95_ms) as fn(&StepResult) -> f64),
+            (
+                "p95",
+                BLUE,
+                (|s: &StepResult| s.p95_ms) as fn(&StepResult) -> f64,
+            ),
             ("p99", RED, |s: &StepResult| s.p99_ms),
         ] {
             let points: Vec<(f64, f64)> = steps.iter().map(|s| (s.offered, pick(s))).collect();
             chart
                 .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
                 .label(label)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
+                });
             chart.draw_series(points.iter().map(|p| Circle::new(*p, 3, color.filled())))?;
         }
-        chart.configure_series_labels().border_style(BLACK).background_style(WHITE.mix(0.8)).draw()?;
+        chart
+            .configure_series_labels()
+            .border_style(BLACK)
+            .background_style(WHITE.mix(0.8))
+            .draw()?;
         root.present()?;
     }
     Ok(svg)
@@ -137,15 +182,26 @@ fn shed_chart(steps: &[&StepResult]) -> Chart {
         let root = SVGBackend::with_string(&mut svg, (760, 260)).into_drawing_area();
         root.fill(&WHITE)?;
         let max_x = steps.iter().map(|s| s.offered).fold(1.0, f64::max) * 1.05;
-        let max_y = steps.iter().map(|s| s.shed_rate * 100.0).fold(1.0, f64::max) * 1.1;
+        let max_y = steps
+            .iter()
+            .map(|s| s.shed_rate * 100.0)
+            .fold(1.0, f64::max)
+            * 1.1;
         let mut chart = ChartBuilder::on(&root)
             .caption("503 (shed) rate against offered rate", ("sans-serif", 16))
             .margin(10)
             .x_label_area_size(36)
             .y_label_area_size(56)
             .build_cartesian_2d(0.0..max_x, 0.0..max_y)?;
-        chart.configure_mesh().x_desc("offered arrivals/s").y_desc("% of requests").draw()?;
-        let points: Vec<(f64, f64)> = steps.iter().map(|s| (s.offered, s.shed_rate * 100.0)).collect();
+        chart
+            .configure_mesh()
+            .x_desc("offered arrivals/s")
+            .y_desc("% of requests")
+            .draw()?;
+        let points: Vec<(f64, f64)> = steps
+            .iter()
+            .map(|s| (s.offered, s.shed_rate * 100.0))
+            .collect();
         chart.draw_series(LineSeries::new(points.clone(), MAGENTA.stroke_width(2)))?;
         chart.draw_series(points.iter().map(|p| Circle::new(*p, 3, MAGENTA.filled())))?;
         root.present()?;

@@ -55,7 +55,10 @@ pub enum Outcome {
     AboveMax { highest_passing: f64 },
     /// The load generator saturated before the server broke the SLO: the
     /// server's capacity is at least `highest_passing`, the rest is unknown.
-    GeneratorLimited { highest_passing: Option<f64>, saturated_at: f64 },
+    GeneratorLimited {
+        highest_passing: Option<f64>,
+        saturated_at: f64,
+    },
 }
 
 impl Outcome {
@@ -64,7 +67,9 @@ impl Outcome {
         match self {
             Outcome::Found { capacity, .. } => Some(*capacity),
             Outcome::AboveMax { highest_passing } => Some(*highest_passing),
-            Outcome::GeneratorLimited { highest_passing, .. } => *highest_passing,
+            Outcome::GeneratorLimited {
+                highest_passing, ..
+            } => *highest_passing,
             Outcome::BelowStart { .. } => None,
         }
     }
@@ -72,7 +77,10 @@ impl Outcome {
 
 /// Runs the search, calling `step(rate)` for each rate it tries; returns the
 /// steps in the order they ran and the outcome.
-pub async fn search<F, Fut, E>(plan: &SearchPlan, mut step: F) -> Result<(Vec<StepResult>, Outcome), E>
+pub async fn search<F, Fut, E>(
+    plan: &SearchPlan,
+    mut step: F,
+) -> Result<(Vec<StepResult>, Outcome), E>
 where
     F: FnMut(f64) -> Fut,
     Fut: std::future::Future<Output = Result<StepResult, E>>,
@@ -87,7 +95,13 @@ where
         let (passed, saturated) = (r.passed, r.saturated);
         steps.push(r);
         if saturated {
-            return Ok((steps, Outcome::GeneratorLimited { highest_passing: pass, saturated_at: rate }));
+            return Ok((
+                steps,
+                Outcome::GeneratorLimited {
+                    highest_passing: pass,
+                    saturated_at: rate,
+                },
+            ));
         }
         if !passed {
             fail = Some(rate);
@@ -95,7 +109,12 @@ where
         }
         pass = Some(rate);
         if rate >= plan.max {
-            return Ok((steps, Outcome::AboveMax { highest_passing: rate }));
+            return Ok((
+                steps,
+                Outcome::AboveMax {
+                    highest_passing: rate,
+                },
+            ));
         }
         rate = (rate * plan.growth).min(plan.max);
     }
@@ -113,7 +132,13 @@ where
         let (passed, saturated) = (r.passed, r.saturated);
         steps.push(r);
         if saturated {
-            return Ok((steps, Outcome::GeneratorLimited { highest_passing: Some(lo), saturated_at: mid }));
+            return Ok((
+                steps,
+                Outcome::GeneratorLimited {
+                    highest_passing: Some(lo),
+                    saturated_at: mid,
+                },
+            ));
         }
         if passed {
             lo = mid;
@@ -121,14 +146,23 @@ where
             hi = mid;
         }
     }
-    Ok((steps, Outcome::Found { capacity: lo, first_failing: hi }))
+    Ok((
+        steps,
+        Outcome::Found {
+            capacity: lo,
+            first_failing: hi,
+        },
+    ))
 }
 
 /// The knee of the latency-vs-throughput curve: the highest offered rate
 /// whose p95 is still within 50 % of the p95 at the lightest load tried.
 /// Past it, each extra request a second costs disproportionate latency.
 pub fn knee(steps: &[StepResult]) -> Option<f64> {
-    let mut sorted: Vec<&StepResult> = steps.iter().filter(|s| !s.saturated && s.p95_ms.is_finite()).collect();
+    let mut sorted: Vec<&StepResult> = steps
+        .iter()
+        .filter(|s| !s.saturated && s.p95_ms.is_finite())
+        .collect();
     sorted.sort_by(|a, b| a.offered.total_cmp(&b.offered));
     let base = sorted.first()?.p95_ms.max(0.001);
     sorted
@@ -143,14 +177,21 @@ mod tests {
     use super::*;
 
     /// A server whose p95 explodes past `capacity`.
-    fn fake(capacity: f64, saturate_at: f64) -> impl FnMut(f64) -> std::future::Ready<Result<StepResult, ()>> {
+    fn fake(
+        capacity: f64,
+        saturate_at: f64,
+    ) -> impl FnMut(f64) -> std::future::Ready<Result<StepResult, ()>> {
         move |rate| {
             let over = rate > capacity;
             std::future::ready(Ok(StepResult {
                 offered: rate,
                 throughput_rps: rate.min(capacity),
                 p50_ms: 5.0,
-                p95_ms: if over { 900.0 } else { 10.0 + rate / capacity * 5.0 },
+                p95_ms: if over {
+                    900.0
+                } else {
+                    10.0 + rate / capacity * 5.0
+                },
                 p99_ms: if over { 2000.0 } else { 20.0 },
                 shed_rate: if over { 0.2 } else { 0.0 },
                 error_rate: 0.0,
@@ -163,18 +204,31 @@ mod tests {
     }
 
     fn plan() -> SearchPlan {
-        SearchPlan { start: 10.0, max: 100_000.0, growth: 2.0, precision: 0.02, max_steps: 30 }
+        SearchPlan {
+            start: 10.0,
+            max: 100_000.0,
+            growth: 2.0,
+            precision: 0.02,
+            max_steps: 30,
+        }
     }
 
     fn block_on<F: std::future::Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
     }
 
     #[test]
     fn the_search_finds_a_known_capacity_within_its_precision() {
         let (steps, outcome) = block_on(search(&plan(), fake(730.0, f64::INFINITY))).unwrap();
         let found = outcome.capacity().unwrap();
-        assert!((found - 730.0).abs() / 730.0 < 0.03, "found {found}, steps {}", steps.len());
+        assert!(
+            (found - 730.0).abs() / 730.0 < 0.03,
+            "found {found}, steps {}",
+            steps.len()
+        );
         assert!(found <= 730.0, "never reports a failing rate as capacity");
         assert!(matches!(outcome, Outcome::Found { .. }));
     }
@@ -182,14 +236,25 @@ mod tests {
     #[test]
     fn a_saturated_generator_is_reported_instead_of_a_capacity() {
         let (_, outcome) = block_on(search(&plan(), fake(10_000.0, 300.0))).unwrap();
-        assert_eq!(outcome, Outcome::GeneratorLimited { highest_passing: Some(160.0), saturated_at: 320.0 });
+        assert_eq!(
+            outcome,
+            Outcome::GeneratorLimited {
+                highest_passing: Some(160.0),
+                saturated_at: 320.0
+            }
+        );
     }
 
     #[test]
     fn a_server_that_fails_at_the_first_rate_has_no_capacity() {
         let (steps, outcome) = block_on(search(&plan(), fake(5.0, f64::INFINITY))).unwrap();
         assert_eq!(steps.len(), 1);
-        assert_eq!(outcome, Outcome::BelowStart { first_failing: 10.0 });
+        assert_eq!(
+            outcome,
+            Outcome::BelowStart {
+                first_failing: 10.0
+            }
+        );
         assert_eq!(outcome.capacity(), None);
     }
 
@@ -197,6 +262,6 @@ mod tests {
     fn the_knee_is_where_p95_leaves_its_light_load_value() {
         let (steps, _) = block_on(search(&plan(), fake(730.0, f64::INFINITY))).unwrap();
         let knee = knee(&steps).unwrap();
-        assert!(knee <= 730.0 && knee >= 300.0, "knee {knee}");
+        assert!((300.0..=730.0).contains(&knee), "knee {knee}");
     }
 }

@@ -1,6 +1,7 @@
 //! The arguments of each subcommand, and their conversion into the
 //! library's own argument types.
 
+use crate::capacity::CapacityArgs;
 use crate::run::RunArgs;
 use crate::suite::SuiteArgs;
 use std::net::SocketAddr;
@@ -123,5 +124,77 @@ pub(super) fn run_args(cmd: RunCmd) -> anyhow::Result<SuiteArgs> {
         baseline: cmd.baseline,
         baseline_target: cmd.baseline_target,
         max_regression: cmd.max_regression,
+    })
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CapacityCmd {
+    /// The scenario whose flows make the load (run in the open model, one rate per step).
+    pub scenario: PathBuf,
+    /// The SLO each step must meet, as comma-separated gates, e.g. "p95<250ms,shed-rate<1%".
+    #[arg(long, value_name = "GATES")]
+    pub slo: String,
+    /// Search this running backend instead of the bundled server (loopback only).
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// First rate tried, arrivals/s (default: a quarter of the scenario's peak rate, else 10/s).
+    #[arg(long, value_name = "RATE")]
+    pub start_rate: Option<f64>,
+    /// No rate above this is tried, arrivals/s.
+    #[arg(long, value_name = "RATE", default_value_t = 5000.0)]
+    pub max_rate: f64,
+    /// How long each step holds its rate (after a 2 s warm-up).
+    #[arg(long, value_name = "D", default_value = "20s", value_parser = parse_duration)]
+    pub step: Duration,
+    /// Stop narrowing when the bracket is within this share of the rate.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.05)]
+    pub precision: f64,
+    /// At most this many steps per search.
+    #[arg(long, value_name = "N", default_value_t = 12)]
+    pub max_steps: usize,
+    /// Search this many times and report the spread.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub repeat: usize,
+    /// Seed for every random choice (overrides the scenario's).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Where reports go: <DIR>/<scenario>-capacity/<UTC timestamp>/.
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub reports_dir: PathBuf,
+    /// Use this Toxiproxy for faults instead of the built-in one.
+    #[arg(long, value_name = "URL")]
+    pub toxiproxy: Option<String>,
+    /// The executable that serves the bundled reference server (default: this one).
+    #[arg(long, value_name = "PATH", hide = true)]
+    pub server_exe: Option<PathBuf>,
+}
+
+pub(super) fn capacity_args(cmd: CapacityCmd) -> anyhow::Result<CapacityArgs> {
+    let server_exe = match cmd.server_exe {
+        Some(p) => p,
+        None => std::env::current_exe()
+            .map_err(|e| anyhow::anyhow!("cannot find the harness executable: {e}"))?,
+    };
+    Ok(CapacityArgs {
+        run: RunArgs {
+            scenario: cmd.scenario,
+            target: cmd.target,
+            duration: None,
+            scale: None,
+            gates: Vec::new(),
+            seed: cmd.seed,
+            quiet: true,
+            reports_dir: cmd.reports_dir,
+            toxiproxy: cmd.toxiproxy,
+            profile: None,
+            server_exe,
+        },
+        slo: cmd.slo,
+        start_rate: cmd.start_rate,
+        max_rate: cmd.max_rate,
+        step: cmd.step,
+        precision: cmd.precision,
+        max_steps: cmd.max_steps,
+        repeat: cmd.repeat,
     })
 }

@@ -5,11 +5,11 @@
 
 mod args;
 
-pub use args::{CompareCmd, ProxyCmd, RunCmd};
+pub use args::{CapacityCmd, CompareCmd, ProxyCmd, RunCmd};
 
 use crate::run;
 use crate::suite;
-use args::run_args;
+use args::{capacity_args, run_args};
 use clap::{Parser, Subcommand};
 use std::ffi::OsString;
 use std::io::Write;
@@ -31,6 +31,8 @@ Examples:
   harness run scenarios/smoke.toml --baseline reports/smoke/latest --repeat 5
       Fail (exit 1) when this backend got slower than the baseline run beyond
       the noise of 5 repeats; exit 5 when the noise hides the answer.
+  harness capacity scenarios/rush-hour.toml --slo 'p95<250ms,shed-rate<1%'
+      Raise the arrival rate, then bisect, to the highest rate meeting the SLO.
   harness compare reports/rush-hour/20260101T080000Z reports/rush-hour/latest
       Set finished runs side by side.
   harness proxy --listen 127.0.0.1:8474
@@ -56,6 +58,8 @@ pub enum Command {
     /// Replay a scenario file against the bundled reference server or a URL, and write its report.
     #[command(after_help = EXAMPLES)]
     Run(Box<RunCmd>),
+    /// Find the highest arrival rate at which a scenario still meets an SLO.
+    Capacity(Box<CapacityCmd>),
     /// Set two or more finished runs side by side in one report (compare.html, .json, .md).
     Compare(CompareCmd),
     /// Serve the built-in Toxiproxy-compatible fault proxy (HTTP API and data plane).
@@ -133,6 +137,21 @@ pub async fn execute(cli: Cli, out: &mut dyn Write) -> u8 {
                 eprintln!("error: {e}");
                 e.exit_code()
             })
+        }
+        Command::Capacity(cmd) => {
+            let args = match capacity_args(*cmd) {
+                Ok(a) => a,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    return 3;
+                }
+            };
+            crate::capacity::capacity(&args, out)
+                .await
+                .unwrap_or_else(|e| {
+                    eprintln!("error: {e}");
+                    e.exit_code()
+                })
         }
         Command::Compare(cmd) => suite::compare_runs(&cmd.runs, &cmd.reports_dir, out)
             .await

@@ -50,15 +50,16 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(total))
 }
 
-/// Shows a duration the way scenario files write them.
+/// Shows a duration the way scenario files write them (to 0.1 s above a second).
 pub fn show(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms % 1000 != 0 || ms == 0 {
-        format!("{ms}ms")
-    } else if ms % 60_000 == 0 {
-        format!("{}m", ms / 60_000)
+    let secs = d.as_secs_f64();
+    if secs < 1.0 {
+        format!("{}ms", d.as_millis())
+    } else if (secs / 60.0).fract() < 1e-6 {
+        format!("{}m", (secs / 60.0).round())
     } else {
-        format!("{}s", ms / 1000)
+        let s = format!("{secs:.1}");
+        format!("{}s", s.trim_end_matches(".0"))
     }
 }
 
@@ -93,5 +94,7 @@ mod tests {
         assert_eq!(show(Duration::from_millis(500)), "500ms");
         assert_eq!(show(Duration::from_secs(90)), "90s");
         assert_eq!(show(Duration::from_secs(120)), "2m");
+        assert_eq!(show(Duration::from_millis(39_999)), "40s");
+        assert_eq!(show(Duration::from_millis(1_500)), "1.5s");
     }
 }

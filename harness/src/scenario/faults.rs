@@ -77,7 +77,9 @@ impl Validator<'_> {
             let link = r.link.get_ref().clone();
             let known = match target {
                 TargetSpec::Bundled { .. } => BUNDLED_LINKS.contains(&link.as_str()),
-                TargetSpec::Url(_) => links.iter().any(|l| l.name == link),
+                // `edge` (load → target) needs no declaration: the harness
+                // puts the proxy in front of the URL itself.
+                TargetSpec::Url(_) => link == "edge" || links.iter().any(|l| l.name == link),
             };
             if !known {
                 let choices = match target {
@@ -85,14 +87,13 @@ impl Validator<'_> {
                         "`edge` (load → server) or `payments` (server → payment gateway)"
                             .to_string()
                     }
-                    TargetSpec::Url(_) if links.is_empty() => {
-                        "none: declare the link in `[[links]]` (name, listen, upstream)".to_string()
+                    TargetSpec::Url(_) => {
+                        std::iter::once("`edge` (load → target)".to_string())
+                            .chain(links.iter().map(|l| format!("`{}`", l.name)))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                            + "; declare others in `[[links]]` (name, listen, upstream)"
                     }
-                    TargetSpec::Url(_) => links
-                        .iter()
-                        .map(|l| format!("`{}`", l.name))
-                        .collect::<Vec<_>>()
-                        .join(", "),
                 };
                 return self.err(
                     r.link.span(),

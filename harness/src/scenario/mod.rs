@@ -45,6 +45,9 @@ pub struct Scenario {
     pub links: Vec<LinkSpec>,
     /// Every request name, indexed by [`Step::request`].
     pub request_names: Vec<String>,
+    /// What the command line's overrides changed that the reader must know
+    /// (e.g. a fault dropped because its link does not exist on `--target`).
+    pub notes: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

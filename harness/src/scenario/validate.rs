@@ -126,6 +126,7 @@ impl Validator<'_> {
             faults,
             links,
             request_names: self.names,
+            notes: Vec::new(),
         })
     }
 

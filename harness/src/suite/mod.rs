@@ -68,10 +68,11 @@ struct Lane {
     runs: Vec<Ran>,
 }
 
-/// A finished run: its folder and summary.
+/// A finished run: its folder, summary and exit code.
 struct Ran {
     dir: PathBuf,
     summary: Summary,
+    exit_code: u8,
 }
 
 /// Runs every run asked for, strictly one after another, then writes the
@@ -93,6 +94,7 @@ pub async fn run_suite(args: &SuiteArgs, out: &mut dyn Write) -> Result<u8, RunE
             lane.runs.push(Ran {
                 dir: outcome.report_dir,
                 summary,
+                exit_code: outcome.exit_code,
             });
             if outcome.interrupted {
                 break 'rounds;
@@ -117,7 +119,12 @@ pub async fn run_suite(args: &SuiteArgs, out: &mut dyn Write) -> Result<u8, RunE
         let mut baseline = plan.baseline;
         baseline.extend(base_runs.iter().map(|r| r.summary.clone()));
         let code = verdict::judge(&baseline, &candidate.runs, &plan.tolerances, out)?;
-        return Ok(worse(worst, code));
+        // The candidate's own gates count; the baseline's do not (it is
+        // only the yardstick), unless its runs were invalid measurements.
+        let runs = candidate.runs.iter().map(|r| r.exit_code);
+        let base_invalid = base_runs.iter().any(|r| r.exit_code == 4);
+        let own = runs.fold(if base_invalid { 4 } else { 0 }, worse);
+        return Ok(worse(own, code));
     }
     if lanes.len() > 1 {
         compare::compare_lanes(&lanes, &args.run.reports_dir, args.repeat, out)?;
@@ -200,7 +207,10 @@ impl Plan {
         };
         if targets.is_empty() {
             lanes.push(Lane {
-                label: "the scenario's target".into(),
+                label: match &args.run.profile {
+                    Some(p) => format!("bundled:{p}"),
+                    None => "the scenario's target".into(),
+                },
                 target: None,
                 runs: Vec::new(),
             });
@@ -247,7 +257,11 @@ fn prepare(
 ) -> Result<(crate::scenario::Scenario, Vec<crate::gate::Gate>, RunArgs), RunError> {
     let mut args = base.clone();
     match target {
-        Some(TargetOverride::Url(url)) => args.target = Some(url.clone()),
+        // `--profile` is for the scenario's bundled server, not a URL lane.
+        Some(TargetOverride::Url(url)) => {
+            args.target = Some(url.clone());
+            args.profile = None;
+        }
         // The lane's profile replaces any `--profile` after `run::prepare`.
         Some(TargetOverride::Bundled { .. }) => {
             args.target = None;
@@ -284,6 +298,60 @@ pub fn worse(a: u8, b: u8) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::TargetSpec;
+
+    const BUNDLED: &str = r#"name = "lanes"
+[load]
+model = "closed"
+[[load.stages]]
+duration = "1s"
+users = 1
+[[flows]]
+name = "read"
+[[flows.steps]]
+method = "GET"
+path = "/menu"
+"#;
+
+    fn args(dir: &std::path::Path, profile: Option<&str>) -> RunArgs {
+        let scenario = dir.join("lanes.toml");
+        std::fs::write(&scenario, BUNDLED).unwrap();
+        RunArgs {
+            scenario,
+            target: None,
+            duration: None,
+            scale: None,
+            gates: Vec::new(),
+            seed: None,
+            quiet: true,
+            reports_dir: dir.join("reports"),
+            toxiproxy: None,
+            profile: profile.map(str::to_string),
+            server_exe: PathBuf::from("harness"),
+        }
+    }
+
+    fn profile_of(spec: &TargetSpec) -> Option<&str> {
+        match spec {
+            TargetSpec::Bundled { profile, .. } => Some(profile),
+            TargetSpec::Url(_) => None,
+        }
+    }
+
+    #[test]
+    fn each_lane_gets_its_own_target_and_the_profile_flag_only_the_scenarios() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = args(dir.path(), Some("naive"));
+        let (sc, _, _) = prepare(&base, None).unwrap();
+        assert_eq!(profile_of(&sc.target), Some("naive"));
+        let url = TargetOverride::Url("http://127.0.0.1:9".into());
+        let (sc, _, one) = prepare(&base, Some(&url)).unwrap();
+        assert_eq!(sc.target, TargetSpec::Url("http://127.0.0.1:9".into()));
+        assert_eq!(one.profile, None);
+        let default = target_override("bundled:default").unwrap();
+        let (sc, _, _) = prepare(&base, Some(&default)).unwrap();
+        assert_eq!(profile_of(&sc.target), Some("default"));
+    }
 
     #[test]
     fn the_most_serious_exit_code_wins() {

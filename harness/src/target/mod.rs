@@ -134,9 +134,18 @@ async fn start_external(
     let base = url.trim_end_matches('/').to_string();
     let mut base_url = base.clone();
     if let Some(chaos) = chaos {
+        // A fault on `edge` with no declared link: the proxy goes in front of the URL.
+        let edge = (opts.faulted_links.contains("edge")
+            && !opts.links.iter().any(|l| l.name == "edge"))
+        .then(|| LinkSpec {
+            name: "edge".into(),
+            listen: "127.0.0.1:0".into(),
+            upstream: authority.clone(),
+        });
         for link in opts
             .links
             .iter()
+            .chain(edge.as_ref())
             .filter(|l| opts.faulted_links.contains(&l.name))
         {
             let addr = chaos

@@ -27,10 +27,16 @@ pub fn write_scenario(dir: &Path, name: &str, text: &str) -> PathBuf {
 /// goose allows one attack per process at a time.
 static ATTACK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// Held by every test that runs an attack in this process (goose keeps
+/// process-wide state: two attacks at once would stop each other).
+pub async fn one_attack_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    ATTACK.lock().await
+}
+
 /// Runs `harness <args>` in-process (as `main` would, minus the runtime);
 /// returns the exit code and what it printed on stdout.
 pub async fn run_cli(args: &[&str]) -> (u8, String) {
-    let _one_at_a_time = ATTACK.lock().await;
+    let _one_at_a_time = one_attack_at_a_time().await;
     let mut argv = vec!["harness".to_string()];
     argv.extend(args.iter().map(|s| s.to_string()));
     if args.first() == Some(&"run") {

@@ -1,5 +1,6 @@
 //! The harness's integration tests: one binary, one module per feature.
 
+mod capacity;
 mod chaos;
 mod flows;
 mod gates;

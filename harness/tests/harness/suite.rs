@@ -4,7 +4,7 @@
 //! of finished runs matches their summaries. Backends are wiremock servers
 //! with a known fixed delay; every run lasts about two seconds.
 
-use crate::helpers::{harness_exe, summary, write_scenario};
+use crate::helpers::{harness_exe, one_attack_at_a_time, summary, write_scenario};
 use harness::run::{RunArgs, RunError};
 use harness::suite::{compare_runs, run_suite, SuiteArgs};
 use std::path::{Path, PathBuf};
@@ -34,9 +34,6 @@ path = "/menu"
 
 /// The backend's service time; a regression adds 30 % to it.
 const DELAY_MS: u64 = 40;
-
-/// goose keeps process-wide state: one run at a time in this test binary.
-static ONE_RUN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 async fn backend(delay_ms: u64) -> MockServer {
     let server = MockServer::start().await;
@@ -80,7 +77,7 @@ fn suite(dir: &Path, target: Option<&MockServer>) -> SuiteArgs {
 
 /// Runs the suite (one at a time); the exit code and what it printed.
 async fn run(args: &SuiteArgs) -> (u8, String) {
-    let _one = ONE_RUN.lock().await;
+    let _one = one_attack_at_a_time().await;
     let mut out = Vec::new();
     let code = run_suite(args, &mut out)
         .await

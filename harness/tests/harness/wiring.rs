@@ -78,3 +78,70 @@ attributes = {{ latency = 300 }}
         s["overall"]
     );
 }
+
+#[tokio::test]
+async fn on_another_backend_edge_needs_no_declaration_and_payments_faults_are_noted_not_injected() {
+    let backend = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&backend)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let text = r#"name = "bundled-faults"
+seed = 1
+[load]
+model = "open"
+timeout = "2s"
+[[load.stages]]
+duration = "1s"
+rate = 20
+[[load.stages]]
+duration = "3s"
+rate = 20
+[[flows]]
+name = "read"
+[[flows.steps]]
+method = "GET"
+path = "/menu"
+[[faults]]
+name = "slow-edge"
+at = "2s"
+duration = "1s"
+link = "edge"
+type = "latency"
+attributes = { latency = 300 }
+[[faults]]
+name = "slow-payments"
+at = "1s"
+duration = "1s"
+link = "payments"
+type = "latency"
+attributes = { latency = 800 }
+"#;
+    let file = write_scenario(dir.path(), "faults.toml", text);
+    let reports = dir.path().join("reports");
+    let (code, out) = run_cli(&[
+        "run",
+        file.to_str().unwrap(),
+        "--target",
+        &backend.uri(),
+        "--reports-dir",
+        reports.to_str().unwrap(),
+    ])
+    .await;
+    assert!(code == 0 || code == 4, "exit {code}\n{out}");
+    let s = summary(&report_dir(&out));
+    let faults = s["faults"].as_array().unwrap();
+    assert_eq!(faults.len(), 1, "{faults:?}");
+    assert_eq!(faults[0]["name"], "slow-edge");
+    let notes = s["run"]["notes"].to_string();
+    assert!(
+        notes.contains("slow-payments") && notes.contains("[[links]]"),
+        "{notes}"
+    );
+    assert!(
+        s["overall"]["latency_ms"]["max"].as_f64().unwrap() >= 290.0,
+        "{}",
+        s["overall"]
+    );
+}

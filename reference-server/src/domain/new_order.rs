@@ -14,7 +14,7 @@ pub struct NewOrder {
     pub customer: CustomerName,
     pub order_type: OrderType,
     pub items: Vec<(Sku, Quantity)>,
-    /// SHA-256 of the canonical body: an idempotent replay must carry the same request.
+    /// SHA-256 of the parsed request: an idempotent replay must carry the same request.
     pub fingerprint: String,
 }
 
@@ -64,12 +64,13 @@ pub fn parse_new_order(body: &Value) -> Result<NewOrder, Vec<FieldError>> {
     let items = parse_items(object.get("items"), &mut errors);
     match (store_id, customer, order_type, items) {
         (Some(store_id), Some(customer), Some(order_type), Some(items)) if errors.is_empty() => {
+            let fingerprint = fingerprint(&store_id, &customer, &order_type, &items);
             Ok(NewOrder {
                 store_id,
                 customer,
                 order_type,
                 items,
-                fingerprint: fingerprint(body),
+                fingerprint,
             })
         }
         _ => Err(errors),
@@ -125,36 +126,38 @@ fn parse_items(
     (errors.len() == before).then_some(items)
 }
 
-/// Hash of the body with object keys sorted, so key order and whitespace do not matter.
-fn fingerprint(body: &Value) -> String {
-    fn canonical(value: &Value, out: &mut String) {
-        match value {
-            Value::Object(map) => {
-                let mut keys: Vec<_> = map.keys().collect();
-                keys.sort();
-                out.push('{');
-                for key in keys {
-                    out.push_str(&Value::String(key.clone()).to_string());
-                    out.push(':');
-                    canonical(&map[key], out);
-                    out.push(',');
-                }
-                out.push('}');
-            }
-            Value::Array(items) => {
-                out.push('[');
-                for item in items {
-                    canonical(item, out);
-                    out.push(',');
-                }
-                out.push(']');
-            }
-            other => out.push_str(&other.to_string()),
+/// Hash of what the server takes from the request (store, name, order type, lines), so that key
+/// order, whitespace and fields the server ignores do not make a replay look different.
+fn fingerprint(
+    store_id: &StoreId,
+    customer: &CustomerName,
+    order_type: &OrderType,
+    items: &[(Sku, Quantity)],
+) -> String {
+    let mut hasher = Sha256::new();
+    // Lengths before each variable part keep the encoding unambiguous.
+    for part in [store_id.as_str(), customer.as_str()] {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part.as_bytes());
+    }
+    match order_type {
+        OrderType::Takeout => hasher.update([0u8]),
+        OrderType::DineIn { table } => {
+            hasher.update([1u8]);
+            hasher.update(table.to_le_bytes());
+        }
+        OrderType::Delivery { address } => {
+            hasher.update([2u8]);
+            hasher.update((address.len() as u64).to_le_bytes());
+            hasher.update(address.as_bytes());
         }
     }
-    let mut text = String::new();
-    canonical(body, &mut text);
-    hex::encode(Sha256::digest(text.as_bytes()))
+    for (sku, quantity) in items {
+        hasher.update((sku.as_str().len() as u64).to_le_bytes());
+        hasher.update(sku.as_str().as_bytes());
+        hasher.update(quantity.get().to_le_bytes());
+    }
+    hex::encode(hasher.finalize())
 }
 
 #[cfg(test)]
@@ -207,5 +210,8 @@ mod tests {
         let mut other = valid();
         other["items"][0]["quantity"] = json!(3);
         assert_ne!(parse_new_order(&other).unwrap().fingerprint, a);
+        let mut dine_in = valid();
+        dine_in["order_type"] = json!({"kind":"dine_in","table":1});
+        assert_ne!(parse_new_order(&dine_in).unwrap().fingerprint, a);
     }
 }
