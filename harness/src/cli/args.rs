@@ -137,6 +137,9 @@ pub struct CapacityCmd {
     /// Search this running backend instead of the bundled server (loopback only).
     #[arg(long, value_name = "URL")]
     pub target: Option<String>,
+    /// The bundled server's profile: default, or naive (no cache, a commit per write, unbounded queue).
+    #[arg(long, value_name = "PROFILE", conflicts_with = "target")]
+    pub profile: Option<String>,
     /// First rate tried, arrivals/s (default: a quarter of the scenario's peak rate, else 10/s).
     #[arg(long, value_name = "RATE")]
     pub start_rate: Option<f64>,
@@ -186,7 +189,7 @@ pub(super) fn capacity_args(cmd: CapacityCmd) -> anyhow::Result<CapacityArgs> {
             quiet: true,
             reports_dir: cmd.reports_dir,
             toxiproxy: cmd.toxiproxy,
-            profile: None,
+            profile: cmd.profile,
             server_exe,
         },
         slo: cmd.slo,

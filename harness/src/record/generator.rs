@@ -10,6 +10,10 @@ pub const LATE_START_US: u64 = 10_000;
 /// The run is invalid when more than this share of starts were late.
 pub const MAX_LATE_SHARE: f64 = 0.05;
 
+/// ...and at least this many were late: in a run of a handful of arrivals, one
+/// start delayed by a busy machine is noise, not a saturated generator.
+pub const MIN_LATE_STARTS: u64 = 10;
+
 #[derive(Clone, Debug)]
 pub struct GeneratorHealth {
     /// Lag between intended and actual start of each scheduled request, µs.
@@ -52,8 +56,9 @@ impl GeneratorHealth {
         if self.scheduled_starts == 0 {
             return None;
         }
-        let late = (self.late_starts + self.missed_starts) as f64 / self.scheduled_starts as f64;
-        (late > MAX_LATE_SHARE).then(|| {
+        let behind = self.late_starts + self.missed_starts;
+        let late = behind as f64 / self.scheduled_starts as f64;
+        (late > MAX_LATE_SHARE && behind >= MIN_LATE_STARTS).then(|| {
             format!(
                 "the load generator fell behind its schedule: {:.1}% of starts were over {} ms late or missed \
                  (p99 start lag {:.1} ms); these figures measure the generator, not the server",
@@ -77,6 +82,16 @@ mod tests {
         };
         for _ in 0..1000 {
             g.record_start_lag(200);
+        }
+        assert!(g.saturation().is_none());
+    }
+
+    #[test]
+    fn one_late_start_in_a_tiny_run_is_not_saturation() {
+        let mut g = GeneratorHealth { scheduled_starts: 5, ..Default::default() };
+        g.record_start_lag(50_000);
+        for _ in 0..4 {
+            g.record_start_lag(100);
         }
         assert!(g.saturation().is_none());
     }
