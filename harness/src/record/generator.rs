@@ -88,7 +88,10 @@ mod tests {
 
     #[test]
     fn one_late_start_in_a_tiny_run_is_not_saturation() {
-        let mut g = GeneratorHealth { scheduled_starts: 5, ..Default::default() };
+        let mut g = GeneratorHealth {
+            scheduled_starts: 5,
+            ..Default::default()
+        };
         g.record_start_lag(50_000);
         for _ in 0..4 {
             g.record_start_lag(100);
