@@ -59,10 +59,12 @@ async fn main() -> anyhow::Result<()> {
     config.no_print_metrics = true;
     config.no_telnet = true;
     config.no_websocket = true;
-    let metrics = GooseAttack::initialize_with_config(config)?
-        .register_scenario(scenario!("Get").register_transaction(transaction!(get_path)))
-        .execute()
-        .await?;
+    let metrics = Box::pin(
+        GooseAttack::initialize_with_config(config)?
+            .register_scenario(scenario!("Get").register_transaction(transaction!(get_path)))
+            .execute(),
+    )
+    .await?;
     let mut buckets: Vec<(u64, usize)> = Vec::new();
     let mut total = 0usize;
     for aggregate in metrics.requests.values() {
