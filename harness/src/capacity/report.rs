@@ -125,39 +125,56 @@ fn markdown(r: &CapacityReport) -> String {
 }
 
 type Chart = std::result::Result<String, Box<dyn std::error::Error>>;
+/// A named, coloured series of (offered rate, value) points.
+type Line<'a> = (&'a str, RGBColor, Vec<(f64, f64)>);
 
 fn latency_chart(steps: &[&StepResult]) -> Chart {
+    let p95 = steps.iter().map(|s| (s.offered, s.p95_ms)).collect();
+    let p99 = steps.iter().map(|s| (s.offered, s.p99_ms)).collect();
+    line_chart(
+        "latency against offered rate",
+        "ms",
+        340,
+        vec![("p95", BLUE, p95), ("p99", RED, p99)],
+    )
+}
+
+fn shed_chart(steps: &[&StepResult]) -> Chart {
+    let shed = steps
+        .iter()
+        .map(|s| (s.offered, s.shed_rate * 100.0))
+        .collect();
+    line_chart(
+        "503 (shed) rate against offered rate",
+        "% of requests",
+        260,
+        vec![("503 rate", MAGENTA, shed)],
+    )
+}
+
+/// Lines with a dot per step, against the offered rate on the x axis.
+fn line_chart(caption: &str, y_desc: &str, height: u32, lines: Vec<Line<'_>>) -> Chart {
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (760, 340)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (760, height)).into_drawing_area();
         root.fill(&WHITE)?;
-        let max_x = steps.iter().map(|s| s.offered).fold(1.0, f64::max) * 1.05;
-        let max_y = steps
+        let points = lines
             .iter()
-            .map(|s| s.p99_ms)
-            .filter(|v| v.is_finite())
-            .fold(1.0, f64::max)
-            * 1.1;
+            .flat_map(|(_, _, p)| p.iter())
+            .filter(|p| p.1.is_finite());
+        let (max_x, max_y) = points.fold((1.0f64, 1.0f64), |(x, y), p| (x.max(p.0), y.max(p.1)));
         let mut chart = ChartBuilder::on(&root)
-            .caption("latency against offered rate", ("sans-serif", 16))
+            .caption(caption, ("sans-serif", 16))
             .margin(10)
             .x_label_area_size(36)
             .y_label_area_size(56)
-            .build_cartesian_2d(0.0..max_x, 0.0..max_y)?;
+            .build_cartesian_2d(0.0..max_x * 1.05, 0.0..max_y * 1.1)?;
         chart
             .configure_mesh()
             .x_desc("offered arrivals/s")
-            .y_desc("ms")
+            .y_desc(y_desc)
             .draw()?;
-        for (label, color, pick) in [
-            (
-                "p95",
-                BLUE,
-                (|s: &StepResult| s.p95_ms) as fn(&StepResult) -> f64,
-            ),
-            ("p99", RED, |s: &StepResult| s.p99_ms),
-        ] {
-            let points: Vec<(f64, f64)> = steps.iter().map(|s| (s.offered, pick(s))).collect();
+        for (label, color, points) in lines {
             chart
                 .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
                 .label(label)
@@ -171,39 +188,6 @@ fn latency_chart(steps: &[&StepResult]) -> Chart {
             .border_style(BLACK)
             .background_style(WHITE.mix(0.8))
             .draw()?;
-        root.present()?;
-    }
-    Ok(svg)
-}
-
-fn shed_chart(steps: &[&StepResult]) -> Chart {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (760, 260)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let max_x = steps.iter().map(|s| s.offered).fold(1.0, f64::max) * 1.05;
-        let max_y = steps
-            .iter()
-            .map(|s| s.shed_rate * 100.0)
-            .fold(1.0, f64::max)
-            * 1.1;
-        let mut chart = ChartBuilder::on(&root)
-            .caption("503 (shed) rate against offered rate", ("sans-serif", 16))
-            .margin(10)
-            .x_label_area_size(36)
-            .y_label_area_size(56)
-            .build_cartesian_2d(0.0..max_x, 0.0..max_y)?;
-        chart
-            .configure_mesh()
-            .x_desc("offered arrivals/s")
-            .y_desc("% of requests")
-            .draw()?;
-        let points: Vec<(f64, f64)> = steps
-            .iter()
-            .map(|s| (s.offered, s.shed_rate * 100.0))
-            .collect();
-        chart.draw_series(LineSeries::new(points.clone(), MAGENTA.stroke_width(2)))?;
-        chart.draw_series(points.iter().map(|p| Circle::new(*p, 3, MAGENTA.filled())))?;
         root.present()?;
     }
     Ok(svg)
