@@ -33,16 +33,17 @@ pub async fn compare_runs(
     }
     let loaded =
         compare::load_runs(runs).map_err(|e| RunError::Usage(format!("compare: {e:#}")))?;
-    write(&loaded, reports_root, out)?;
+    write(&loaded, reports_root, "report", out)?;
     Ok(0)
 }
 
 /// Compares every run of every lane, labelled by its target (and its round
-/// when repeated), in the order they ran.
+/// when repeated), in the order they ran; the path is printed after `what: `.
 pub(super) fn compare_lanes(
     lanes: &[Lane],
     reports_root: &Path,
     repeat: usize,
+    what: &str,
     out: &mut dyn Write,
 ) -> Result<(), RunError> {
     let mut runs = Vec::new();
@@ -67,17 +68,22 @@ pub(super) fn compare_lanes(
             super::verdict::print_spread(&lane.runs, out);
         }
     }
-    write(&runs, reports_root, out)
+    write(&runs, reports_root, what, out)
 }
 
-fn write(runs: &[CompareRun], reports_root: &Path, out: &mut dyn Write) -> Result<(), RunError> {
+fn write(
+    runs: &[CompareRun],
+    reports_root: &Path,
+    what: &str,
+    out: &mut dyn Write,
+) -> Result<(), RunError> {
     let written = compare::write_comparison_report(runs, reports_root)
         .context("writing the comparison")
         .map_err(RunError::Failed)?;
     let _ = print_table(&written.comparison, out);
     let _ = writeln!(
         out,
-        "report: {}",
+        "{what}: {}",
         written.dir.join("compare.html").display()
     );
     Ok(())

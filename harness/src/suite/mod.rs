@@ -109,11 +109,19 @@ pub async fn run_suite(args: &SuiteArgs, out: &mut dyn Write) -> Result<u8, RunE
         return Ok(worst);
     }
     if args.judging() {
+        if args.baseline_target.is_some() {
+            // Base and candidate side by side; the verdict (and the report
+            // it is written into) comes last.
+            compare::compare_lanes(
+                &lanes,
+                &args.run.reports_dir,
+                args.repeat,
+                "comparison",
+                out,
+            )?;
+        }
         let (base_runs, candidate) = match args.baseline_target {
-            Some(_) => {
-                let (base, cand) = lanes.split_at(1);
-                (base[0].runs.as_slice(), &cand[0])
-            }
+            Some(_) => (lanes[0].runs.as_slice(), &lanes[1]),
             None => (&[][..], &lanes[0]),
         };
         let mut baseline = plan.baseline;
@@ -127,7 +135,7 @@ pub async fn run_suite(args: &SuiteArgs, out: &mut dyn Write) -> Result<u8, RunE
         return Ok(worse(own, code));
     }
     if lanes.len() > 1 {
-        compare::compare_lanes(&lanes, &args.run.reports_dir, args.repeat, out)?;
+        compare::compare_lanes(&lanes, &args.run.reports_dir, args.repeat, "report", out)?;
         // Comparing backends is the point, so one failing its gates is a
         // finding in the report, not a failed command.
         return Ok(if worst == 4 {

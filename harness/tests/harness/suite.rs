@@ -184,6 +184,31 @@ async fn an_a_a_run_interleaved_in_one_job_is_never_a_failure() {
     );
     let received = server.received_requests().await.unwrap().len();
     assert!(received > 100, "four runs sent only {received} requests");
+    // Base and candidate runs are also set side by side.
+    let compare = out
+        .lines()
+        .find_map(|l| l.strip_prefix("comparison: "))
+        .unwrap_or_else(|| panic!("no comparison in\n{out}"));
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(compare).with_file_name("compare.json")).unwrap(),
+    )
+    .unwrap();
+    let labels: Vec<&str> = json["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["label"].as_str().unwrap())
+        .collect();
+    let url = server.uri();
+    assert_eq!(
+        labels,
+        [
+            format!("baseline {url} #1"),
+            format!("candidate {url} #1"),
+            format!("baseline {url} #2"),
+            format!("candidate {url} #2"),
+        ]
+    );
 }
 
 #[tokio::test]
