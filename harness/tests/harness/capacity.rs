@@ -13,7 +13,7 @@ use tokio::sync::Semaphore;
 async fn bounded_backend(slots: usize, service: Duration) -> String {
     let sem = Arc::new(Semaphore::new(slots));
     let app = Router::new().route(
-        "/work",
+        "/job",
         get(move || {
             let sem = Arc::clone(&sem);
             async move {
@@ -47,7 +47,7 @@ name = "work"
 weight = 1
 [[flows.steps]]
 method = "GET"
-path = "/work"
+path = "/job"
 expect = [200]
 "#;
 
