@@ -66,6 +66,13 @@ fn spawn_listening(mut cmd: Command) -> Result<(Guard, String)> {
     Ok((guard, url))
 }
 
+/// Starts `bench-backend` with these flags; killed when the guard drops.
+fn start_backend(args: &Args, flags: &[&str]) -> Result<(Guard, String)> {
+    let mut cmd = Command::new(args.bin_dir.join("bench-backend"));
+    cmd.args(flags);
+    spawn_listening(cmd)
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     if v.is_empty() {
@@ -251,9 +258,7 @@ fn accuracy(args: &Args) -> Result<()> {
     println!(
         "\n== accuracy: backend answers after 50 ms, 1,000 concurrent users (harness vs wrk) =="
     );
-    let mut cmd = Command::new(args.bin_dir.join("bench-backend"));
-    cmd.args(["--delay-ms", "50", "--max-seconds", "900"]);
-    let (_backend, url) = spawn_listening(cmd)?;
+    let (_backend, url) = start_backend(args, &["--delay-ms", "50", "--max-seconds", "900"])?;
     let (mut ours50, mut ours99, mut wrk50, mut wrk99, mut sat) =
         (vec![], vec![], vec![], vec![], false);
     let (mut ours_rps, mut wrk_rps) = (vec![], vec![]);
@@ -305,9 +310,7 @@ fn accuracy(args: &Args) -> Result<()> {
 
 fn open_rate_and_stall(args: &Args) -> Result<()> {
     println!("\n== open model: achieved rate vs target (backend answers after 50 ms) ==");
-    let mut cmd = Command::new(args.bin_dir.join("bench-backend"));
-    cmd.args(["--delay-ms", "50", "--max-seconds", "900"]);
-    let (backend, url) = spawn_listening(cmd)?;
+    let (backend, url) = start_backend(args, &["--delay-ms", "50", "--max-seconds", "900"])?;
     let target_rate = 1000.0;
     let mut achieved = vec![];
     for _ in 0..args.rounds {
@@ -336,18 +339,19 @@ fn open_rate_and_stall(args: &Args) -> Result<()> {
     );
     let (mut corrected, mut uncorrected, mut goose99) = (vec![], vec![], vec![]);
     for _ in 0..args.rounds {
-        let mut cmd = Command::new(args.bin_dir.join("bench-backend"));
-        cmd.args([
-            "--delay-ms",
-            "10",
-            "--stall-at-ms",
-            "4500",
-            "--stall-ms",
-            "1000",
-            "--max-seconds",
-            "60",
-        ]);
-        let (_b, url) = spawn_listening(cmd)?;
+        let (_b, url) = start_backend(
+            args,
+            &[
+                "--delay-ms",
+                "10",
+                "--stall-at-ms",
+                "4500",
+                "--stall-ms",
+                "1000",
+                "--max-seconds",
+                "60",
+            ],
+        )?;
         let s = HarnessRun {
             args,
             scenario: "open-stall",
@@ -358,18 +362,19 @@ fn open_rate_and_stall(args: &Args) -> Result<()> {
         .summary()?;
         corrected.push(num(&s, "/overall/latency_ms/p99"));
         uncorrected.push(num(&s, "/overall/uncorrected_p99_ms"));
-        let mut cmd = Command::new(args.bin_dir.join("bench-backend"));
-        cmd.args([
-            "--delay-ms",
-            "10",
-            "--stall-at-ms",
-            "4500",
-            "--stall-ms",
-            "1000",
-            "--max-seconds",
-            "60",
-        ]);
-        let (_b, url) = spawn_listening(cmd)?;
+        let (_b, url) = start_backend(
+            args,
+            &[
+                "--delay-ms",
+                "10",
+                "--stall-at-ms",
+                "4500",
+                "--stall-ms",
+                "1000",
+                "--max-seconds",
+                "60",
+            ],
+        )?;
         // 2 users at 10 ms each is ~200/s, the same offered load, in goose's closed model.
         let g = bare_goose(&args.bin_dir, &url, "/", 2, 10)?;
         goose99.push(num(&g, "/p99_ms"));
@@ -442,9 +447,7 @@ fn cost(args: &Args) -> Result<()> {
 
 fn memory(args: &Args) -> Result<()> {
     println!("\n== memory: 5,000 concurrent users against a backend that answers after 1 s ==");
-    let mut cmd = Command::new(args.bin_dir.join("bench-backend"));
-    cmd.args(["--delay-ms", "1000", "--max-seconds", "900"]);
-    let (_backend, url) = spawn_listening(cmd)?;
+    let (_backend, url) = start_backend(args, &["--delay-ms", "1000", "--max-seconds", "900"])?;
     let s = HarnessRun {
         args,
         scenario: "closed-get",

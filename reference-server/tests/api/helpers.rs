@@ -128,6 +128,18 @@ impl TestApp {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// One SKU's stock line from `GET /stores/{store}/inventory`.
+    pub async fn stock_item(&self, store: &str, sku: &str) -> Value {
+        let (_, inventory) = self.get_json(&format!("/stores/{store}/inventory")).await;
+        inventory["items"]
+            .as_array()
+            .expect("inventory has items")
+            .iter()
+            .find(|i| i["sku"] == sku)
+            .unwrap_or_else(|| panic!("{sku} is in {store}'s inventory"))
+            .clone()
+    }
+
     /// One sample from `/metrics`, e.g. `metric("db_commits_total")`; 0 when absent.
     pub async fn metric(&self, series: &str) -> f64 {
         let text = self

@@ -43,14 +43,7 @@ async fn adjustments_apply_together_and_a_read_after_them_sees_them() {
         body["items"][0],
         json!({"sku":"latte","on_hand":999_995,"reserved":0})
     );
-    let (_, inventory) = app.get_json("/stores/store-1/inventory").await;
-    let bagel = inventory["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["sku"] == "bagel")
-        .unwrap()
-        .clone();
+    let bagel = app.stock_item("store-1", "bagel").await;
     assert_eq!(bagel["on_hand"], 1_000_040);
 }
 
@@ -60,14 +53,7 @@ async fn an_adjustment_below_zero_is_a_409_and_changes_nothing() {
     let body = json!({"adjustments":[{"sku":"tea","delta":7},{"sku":"latte","delta":-2_000_000}]});
     let response = adjust(&app, "store-4", body).await;
     assert_eq!(response.status(), 409);
-    let (_, inventory) = app.get_json("/stores/store-4/inventory").await;
-    let tea = inventory["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["sku"] == "tea")
-        .unwrap()
-        .clone();
+    let tea = app.stock_item("store-4", "tea").await;
     assert_eq!(
         tea["on_hand"], 1_000_000,
         "the first adjustment was rolled back too"
@@ -125,14 +111,7 @@ async fn concurrent_adjustments_are_batched_into_fewer_commits_than_writes() {
     let writes = app.metric("db_writes_total").await - writes_before;
     assert_eq!(writes, 400.0);
     assert!(commits < writes, "{commits} commits for {writes} writes");
-    let (_, inventory) = app.get_json("/stores/store-7/inventory").await;
-    let muffin = inventory["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["sku"] == "muffin")
-        .unwrap()
-        .clone();
+    let muffin = app.stock_item("store-7", "muffin").await;
     assert_eq!(
         muffin["on_hand"], 1_000_020,
         "every adjustment counted once"

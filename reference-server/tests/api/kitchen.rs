@@ -38,14 +38,7 @@ async fn wait_for_status(app: &TestApp, id: &str, wanted: &str) -> Value {
 }
 
 async fn stock(app: &TestApp, store: &str, sku: &str) -> (i64, i64) {
-    let (_, inventory) = app.get_json(&format!("/stores/{store}/inventory")).await;
-    let item = inventory["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["sku"] == sku)
-        .unwrap()
-        .clone();
+    let item = app.stock_item(store, sku).await;
     (
         item["on_hand"].as_i64().unwrap(),
         item["reserved"].as_i64().unwrap(),

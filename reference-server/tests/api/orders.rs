@@ -87,14 +87,7 @@ async fn ordering_more_than_the_stock_is_a_409_and_reserves_nothing() {
     assert_eq!(response.status(), 409);
     let error: Value = response.json().await.unwrap();
     assert_eq!(error["error"]["code"], "out_of_stock");
-    let (_, inventory) = app.get_json("/stores/store-2/inventory").await;
-    let tea = inventory["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["sku"] == "tea")
-        .unwrap()
-        .clone();
+    let tea = app.stock_item("store-2", "tea").await;
     assert_eq!(
         (tea["on_hand"].as_i64(), tea["reserved"].as_i64()),
         (Some(3), Some(0)),
@@ -117,14 +110,7 @@ async fn a_replayed_key_returns_the_first_answer_and_creates_nothing() {
     assert_eq!(replay.status(), 201);
     let replay: Value = replay.json().await.unwrap();
     assert_eq!(replay, first);
-    let (_, inventory) = app.get_json("/stores/store-1/inventory").await;
-    let mocha = inventory["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["sku"] == "mocha")
-        .unwrap()
-        .clone();
+    let mocha = app.stock_item("store-1", "mocha").await;
     assert_eq!(mocha["reserved"], 1);
 }
 
@@ -160,14 +146,7 @@ async fn concurrent_duplicates_with_one_key_create_one_order() {
         ids.insert(order["id"].as_str().unwrap().to_owned());
     }
     assert_eq!(ids.len(), 1, "every duplicate got the same order");
-    let (_, inventory) = app.get_json("/stores/store-3/inventory").await;
-    let bagel = inventory["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["sku"] == "bagel")
-        .unwrap()
-        .clone();
+    let bagel = app.stock_item("store-3", "bagel").await;
     assert_eq!(bagel["reserved"], 3, "stock was reserved once");
 }
 
