@@ -26,7 +26,7 @@ impl Server {
         let listener = TcpListener::bind(addr).await?;
         Ok(Server {
             listener,
-            registry: Arc::new(Registry::new()),
+            registry: Arc::new(Registry::new()?),
         })
     }
 

@@ -3,7 +3,7 @@
 //! reset) on top of the data plane's listeners.
 
 use super::error::ApiError;
-use crate::plane::{ActiveToxic, Listener, ToxicSet};
+use crate::plane::{ActiveToxic, Listener, Plane, ToxicSet};
 use crate::toxic::WireToxic;
 use crate::{Proxy, Stream, Toxic, ToxicKind};
 use serde::Deserialize;
@@ -81,14 +81,16 @@ impl Entry {
 pub(crate) struct Registry {
     proxies: Mutex<BTreeMap<String, Entry>>,
     next_id: AtomicU64,
+    plane: Plane,
 }
 
 impl Registry {
-    pub fn new() -> Registry {
-        Registry {
+    pub fn new() -> std::io::Result<Registry> {
+        Ok(Registry {
             proxies: Mutex::new(BTreeMap::new()),
             next_id: AtomicU64::new(1),
-        }
+            plane: Plane::start()?,
+        })
     }
 
     /// Stops every proxy and closes their connections.
@@ -109,9 +111,14 @@ impl Registry {
         if entry.listener.is_some() {
             return Ok(());
         }
-        let listener = Listener::start(&entry.listen, &entry.upstream, entry.toxics.subscribe())
-            .await
-            .map_err(|e| ApiError::internal(format!("listen tcp {}: {e}", entry.listen)))?;
+        let listener = Listener::start(
+            &self.plane,
+            &entry.listen,
+            &entry.upstream,
+            entry.toxics.subscribe(),
+        )
+        .await
+        .map_err(|e| ApiError::internal(format!("listen tcp {}: {e}", entry.listen)))?;
         entry.listen = listener.addr.to_string();
         entry.listener = Some(listener);
         Ok(())

@@ -6,6 +6,7 @@
 
 mod changes;
 
+use super::clock;
 use super::stage::{ms, Stage};
 use super::ToxicSet;
 use crate::{Stream, ToxicKind};
@@ -16,7 +17,7 @@ use std::sync::Arc;
 use tokio::io::Interest;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
-use tokio::time::{sleep_until, Instant};
+use tokio::time::Instant;
 
 /// Largest read, as Toxiproxy's 32 KiB copy buffer.
 const CHUNK: usize = 32 * 1024;
@@ -78,6 +79,8 @@ pub(crate) struct Pump {
     held_eof: Option<Instant>,
     /// No more reading: EOF seen, or a toxic ended the stream.
     read_done: bool,
+    /// The deadline registered with the timer thread for this pump.
+    armed: Option<std::time::Instant>,
 }
 
 impl Pump {
@@ -99,6 +102,7 @@ impl Pump {
             held_bytes: 0,
             held_eof: None,
             read_done: false,
+            armed: None,
         }
     }
 
@@ -124,7 +128,7 @@ impl Pump {
                     }
                     self.apply_toxics();
                 }
-                _ = sleep_until(timer.unwrap_or_else(Instant::now)), if timer.is_some() => {
+                _ = clock::sleep_until(timer.map_or_else(std::time::Instant::now, Instant::into_std), &mut self.armed), if timer.is_some() => {
                     self.expire_timeouts();
                 }
                 ready = self.src.readable(), if can_read => {

@@ -1,0 +1,183 @@
+//! A sub-millisecond timer for toxics. tokio's timer wheel counts whole
+//! milliseconds and rounds every deadline up to the next tick, and its driver
+//! sleeps in whole milliseconds too, so a 100 ms latency toxic on it lasts
+//! 101-102 ms; Toxiproxy's timers do not drift like that. Here one thread per
+//! process sleeps until the earliest deadline (a futex timeout, late by tens
+//! of microseconds) and wakes the tasks that are due.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll, Waker};
+use std::thread::Thread;
+use std::time::Instant;
+
+/// Waits until `at`. `armed` is the deadline this task last registered with
+/// the timer thread: a loop that re-creates its wait on every event registers
+/// a deadline once, not once per event (a stale registration only wakes the
+/// task once more, which is harmless).
+pub(crate) fn sleep_until(at: Instant, armed: &mut Option<Instant>) -> Sleep<'_> {
+    Sleep { at, armed }
+}
+
+pub(crate) struct Sleep<'a> {
+    at: Instant,
+    armed: &'a mut Option<Instant>,
+}
+
+impl Future for Sleep<'_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let at = self.at;
+        if Instant::now() >= at {
+            return Poll::Ready(());
+        }
+        if *self.armed != Some(at) {
+            timer().add(at, cx.waker().clone());
+            *self.armed = Some(at);
+        }
+        Poll::Pending
+    }
+}
+
+struct Entry {
+    at: Instant,
+    seq: u64,
+    waker: Waker,
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+impl Eq for Entry {}
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Entry {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
+}
+
+#[derive(Default)]
+struct Queue {
+    heap: BinaryHeap<Reverse<Entry>>,
+    seq: u64,
+}
+
+struct Timer {
+    queue: Mutex<Queue>,
+    thread: Thread,
+}
+
+impl Timer {
+    fn add(&self, at: Instant, waker: Waker) {
+        let earliest = {
+            let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+            q.seq += 1;
+            let seq = q.seq;
+            let earliest = q.heap.peek().is_none_or(|Reverse(e)| at < e.at);
+            q.heap.push(Reverse(Entry { at, seq, waker }));
+            earliest
+        };
+        // The thread sleeps until the old earliest deadline: make it look again.
+        if earliest {
+            self.thread.unpark();
+        }
+    }
+}
+
+fn timer() -> &'static Timer {
+    static TIMER: OnceLock<Arc<Timer>> = OnceLock::new();
+    TIMER.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Arc<Timer>>();
+        let thread = std::thread::Builder::new()
+            .name("fault-proxy-timer".into())
+            .spawn(move || {
+                // The timer is handed over once the thread's handle exists.
+                if let Ok(timer) = rx.recv() {
+                    run(&timer);
+                }
+            })
+            .expect("cannot start the fault proxy's timer thread");
+        let timer = Arc::new(Timer {
+            queue: Mutex::new(Queue::default()),
+            thread: thread.thread().clone(),
+        });
+        let _ = tx.send(timer.clone());
+        timer
+    })
+}
+
+/// The timer thread: wakes every task whose deadline passed, then sleeps
+/// until the next one (or until a sooner one is added).
+fn run(timer: &Timer) {
+    let mut due = Vec::new();
+    loop {
+        let next = {
+            let mut q = timer.queue.lock().unwrap_or_else(|e| e.into_inner());
+            let now = Instant::now();
+            while q.heap.peek().is_some_and(|Reverse(e)| e.at <= now) {
+                if let Some(Reverse(entry)) = q.heap.pop() {
+                    due.push(entry.waker);
+                }
+            }
+            q.heap.peek().map(|Reverse(e)| e.at)
+        };
+        // Woken outside the lock: a waker may run code that adds an entry.
+        for waker in due.drain(..) {
+            waker.wake();
+        }
+        match next {
+            Some(at) => std::thread::park_timeout(at.saturating_duration_since(Instant::now())),
+            None => std::thread::park(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn never_wakes_before_its_deadline_and_always_wakes() {
+        let start = Instant::now();
+        let waits = [7u64, 1, 4, 4, 0, 12, 2];
+        let handles: Vec<_> = waits
+            .iter()
+            .map(|&ms| {
+                tokio::spawn(async move {
+                    let at = start + Duration::from_millis(ms);
+                    sleep_until(at, &mut None).await;
+                    Instant::now() >= at
+                })
+            })
+            .collect();
+        for h in handles {
+            assert!(h.await.unwrap(), "woke before its deadline");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_deadline_already_armed_is_not_registered_again_and_still_wakes() {
+        let at = Instant::now() + Duration::from_millis(200);
+        let mut armed = None;
+        // Poll once so it registers, then wait again on the same deadline.
+        let first =
+            tokio::time::timeout(Duration::from_millis(1), sleep_until(at, &mut armed)).await;
+        assert!(first.is_err(), "200 ms cannot pass in 1 ms");
+        assert_eq!(armed, Some(at));
+        tokio::time::timeout(Duration::from_secs(5), sleep_until(at, &mut armed))
+            .await
+            .expect("the first registration wakes the task");
+        assert!(Instant::now() >= at);
+    }
+}
