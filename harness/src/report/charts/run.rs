@@ -4,7 +4,7 @@ use super::{
     color, downsample, full_seconds, Band, Chart, DistributionChart, DistributionLine, Fold, Line,
     Mark, TimeChart,
 };
-use crate::report::summary::{SecondSeries, Summary};
+use crate::report::summary::{SecondSeries, StageSummary, Summary};
 use plotters::style::RGBColor;
 
 /// Every chart of the report; a chart that fails to draw is left out and
@@ -80,15 +80,29 @@ fn time_chart(summary: &Summary, title: &str, y_label: &str, lines: Vec<Line>) -
                 end: f.end_s,
             })
             .collect(),
-        marks: summary
-            .stages
-            .iter()
-            .map(|s| Mark {
-                name: s.name.clone(),
-                at: s.start_s,
-            })
-            .collect(),
+        marks: stage_marks(&summary.stages),
     }
+}
+
+/// A dashed line at each stage's start, named; a stage that carries on one of
+/// the same name (a ramp, then a hold) gets its line but not its name again.
+fn stage_marks(stages: &[StageSummary]) -> Vec<Mark> {
+    let mut previous: Option<&str> = None;
+    stages
+        .iter()
+        .map(|s| {
+            let repeated = previous == Some(s.name.as_str());
+            previous = Some(&s.name);
+            Mark {
+                name: if repeated {
+                    String::new()
+                } else {
+                    s.name.clone()
+                },
+                at: s.start_s,
+            }
+        })
+        .collect()
 }
 
 fn line(name: &str, color: RGBColor, points: Vec<(f64, Option<f64>)>) -> Line {
@@ -210,4 +224,35 @@ fn per_request(
             Some(line(&r.name, color(i), points(series)))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stage(name: &str, start_s: f64) -> StageSummary {
+        StageSummary {
+            name: name.into(),
+            description: String::new(),
+            start_s,
+            end_s: start_s + 10.0,
+            figures: Default::default(),
+            requests: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_stage_that_carries_on_one_of_its_name_is_marked_but_not_named_again() {
+        let stages = [
+            stage("normal", 0.0),
+            stage("normal", 10.0),
+            stage("spike", 30.0),
+            stage("normal", 40.0),
+        ];
+        let marks = stage_marks(&stages);
+        let names: Vec<&str> = marks.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["normal", "", "spike", "normal"]);
+        let at: Vec<f64> = marks.iter().map(|m| m.at).collect();
+        assert_eq!(at, [0.0, 10.0, 30.0, 40.0], "every boundary keeps its line");
+    }
 }

@@ -108,11 +108,13 @@ impl TimeChart {
                     .label("stage boundary")
                     .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], stage_style));
             }
-            chart.draw_series(std::iter::once(Text::new(
-                mark.name.clone(),
-                (mark.at + x_max * 0.004, y_max * 0.985),
-                ("sans-serif", 11).into_font().color(&stage_style),
-            )))?;
+            if !mark.name.is_empty() {
+                chart.draw_series(std::iter::once(Text::new(
+                    mark.name.clone(),
+                    (mark.at + x_max * 0.004, y_max * 0.985),
+                    ("sans-serif", 11).into_font().color(&stage_style),
+                )))?;
+            }
         }
 
         for line in &self.lines {
