@@ -104,9 +104,13 @@ impl TimeChart {
                 stage_style.stroke_width(1),
             ))?;
             if i == 0 {
-                series
-                    .label("stage boundary")
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], stage_style));
+                series.label("stage boundary").legend(move |(x, y)| {
+                    // Dashed, as the boundaries themselves are.
+                    EmptyElement::at((x, y))
+                        + PathElement::new(vec![(0, 0), (5, 0)], stage_style)
+                        + PathElement::new(vec![(9, 0), (14, 0)], stage_style)
+                        + PathElement::new(vec![(18, 0), (18, 0)], stage_style)
+                });
             }
             if !mark.name.is_empty() {
                 chart.draw_series(std::iter::once(Text::new(
