@@ -1,0 +1,154 @@
+//! Comparisons: several targets (bundled profiles or URLs) under the same
+//! scenario give one comparison naming them, and `compare` of finished runs
+//! renders a table that matches their summaries or names a path that is not
+//! a run.
+
+use super::{backend, baseline_run, reported, run, suite, DELAY_MS};
+use crate::helpers::summary;
+use harness::run::RunError;
+use harness::suite::compare_runs;
+
+#[tokio::test]
+async fn the_bundled_server_in_two_profiles_is_compared_under_the_same_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = suite(dir.path(), None);
+    args.targets = vec!["bundled:default".into(), "bundled:naive".into()];
+    let (code, out) = run(&args).await;
+    assert_eq!(code, 0, "{out}");
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(reported(&out).join("compare.json")).unwrap(),
+    )
+    .unwrap();
+    let runs = json["runs"].as_array().unwrap();
+    let labels: Vec<&str> = runs.iter().map(|r| r["label"].as_str().unwrap()).collect();
+    assert_eq!(labels, ["bundled:default", "bundled:naive"]);
+    let targets: Vec<&str> = runs.iter().map(|r| r["target"].as_str().unwrap()).collect();
+    assert_eq!(
+        targets,
+        [
+            "bundled reference-server (default profile)",
+            "bundled reference-server (naive profile)"
+        ]
+    );
+    let counts = compared(&json, "count");
+    assert!(counts.iter().all(|&n| n > 20.0), "{counts:?}");
+}
+
+#[tokio::test]
+async fn two_targets_get_the_same_scenario_and_one_comparison_naming_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (fast, slow) = (backend(5).await, backend(DELAY_MS).await);
+    let mut args = suite(dir.path(), None);
+    args.targets = vec![fast.uri(), slow.uri()];
+    let (code, out) = run(&args).await;
+    assert_eq!(code, 0, "{out}");
+    let compare = reported(&out);
+    assert!(compare.join("compare.html").is_file(), "{out}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(compare.join("compare.json")).unwrap())
+            .unwrap();
+    let labels: Vec<&str> = json["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, [fast.uri(), slow.uri()]);
+    assert_eq!(json["runs"][0]["seed"], json["runs"][1]["seed"]);
+    for server in [&fast, &slow] {
+        let n = server.received_requests().await.unwrap().len();
+        assert!(n > 20, "{} got only {n} requests", server.uri());
+    }
+    // The fast backend has the better p95, and the printed table marks it.
+    let p95 = out.lines().find(|l| l.starts_with("p95 ")).unwrap();
+    let best = p95.find('*').expect("a best value is marked");
+    assert!(best < p95.rfind("ms").unwrap(), "{p95}");
+}
+
+/// The value of one metric's row in compare.json's "all requests" table.
+fn compared(json: &serde_json::Value, metric: &str) -> Vec<f64> {
+    json["requests"][0]["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["metric"] == metric)
+        .unwrap_or_else(|| panic!("no {metric} row"))["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn compare_of_two_runs_renders_a_table_that_matches_their_summaries() {
+    let dir = tempfile::tempdir().unwrap();
+    let (fast, slow) = (backend(5).await, backend(DELAY_MS).await);
+    let a = baseline_run(dir.path(), &fast).await;
+    let b = baseline_run(dir.path(), &slow).await;
+
+    let mut out = Vec::new();
+    let reports = dir.path().join("compared");
+    let code = compare_runs(&[a.clone(), b.join("summary.json")], &reports, &mut out)
+        .await
+        .unwrap();
+    let out = String::from_utf8_lossy(&out);
+    assert_eq!(code, 0, "{out}");
+    let folder = reported(&out);
+    assert!(folder.starts_with(reports.join("compare")), "{out}");
+    let html = std::fs::read_to_string(folder.join("compare.html")).unwrap();
+    assert!(html.contains("<svg"), "compare.html inlines its charts");
+    assert!(folder.join("compare.md").is_file());
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(folder.join("compare.json")).unwrap())
+            .unwrap();
+    let (sa, sb) = (summary(&a), summary(&b));
+    let figure = |s: &serde_json::Value, path: &[&str]| {
+        path.iter()
+            .fold(&s["overall"], |v, k| &v[*k])
+            .as_f64()
+            .unwrap()
+    };
+    assert_eq!(
+        compared(&json, "p95"),
+        [
+            figure(&sa, &["latency_ms", "p95"]),
+            figure(&sb, &["latency_ms", "p95"])
+        ]
+    );
+    assert_eq!(
+        compared(&json, "throughput"),
+        [
+            figure(&sa, &["throughput_rps"]),
+            figure(&sb, &["throughput_rps"])
+        ]
+    );
+    assert_eq!(
+        compared(&json, "count"),
+        [figure(&sa, &["count"]), figure(&sb, &["count"])]
+    );
+    let p95 = compared(&json, "p95");
+    assert!(p95[0] < p95[1], "5 ms against 40 ms: {p95:?}");
+}
+
+#[tokio::test]
+async fn compare_names_a_path_that_is_not_a_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-run");
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let mut out = Vec::new();
+    let err = compare_runs(&[empty.clone(), missing.clone()], dir.path(), &mut out)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RunError::Usage(_)), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains(&empty.display().to_string()) && text.contains("no summary.json"),
+        "{text}"
+    );
+    let err = compare_runs(&[missing.clone(), missing.clone()], dir.path(), &mut out)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("does not exist"), "{err}");
+}

@@ -1,0 +1,109 @@
+//! Suites of runs driven through the library (`harness::suite`): a backend
+//! made 30 % slower fails its baseline, an unchanged one does not, an A/A
+//! run is never a FAIL (`baseline`); several targets give one comparison, and
+//! `compare` of finished runs matches their summaries (`compare`); bad flags
+//! are refused (`flags`). Backends are wiremock servers with a known fixed
+//! delay; every run lasts about two seconds. This module holds the scenario,
+//! backend and runner the three share.
+
+mod baseline;
+mod compare;
+mod flags;
+
+use crate::helpers::{harness_exe, one_attack_at_a_time, write_scenario};
+use harness::run::RunArgs;
+use harness::suite::{run_suite, SuiteArgs};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// Four users in a closed loop for 2 s: about 150 requests at a 40 ms delay,
+/// enough for a steady p95.
+const STEADY: &str = r#"name = "suite"
+seed = 9
+[load]
+model = "closed"
+timeout = "2s"
+[[load.stages]]
+duration = "1s"
+users = 4
+[[load.stages]]
+duration = "1s"
+users = 4
+[[flows]]
+name = "read"
+[[flows.steps]]
+method = "GET"
+path = "/menu"
+"#;
+
+/// The backend's service time; a regression adds 30 % to it.
+const DELAY_MS: u64 = 40;
+
+async fn backend(delay_ms: u64) -> MockServer {
+    let server = MockServer::start().await;
+    set_delay(&server, delay_ms).await;
+    server
+}
+
+/// Replaces the backend's behaviour: every request answered 200 after `delay_ms`.
+async fn set_delay(server: &MockServer, delay_ms: u64) {
+    server.reset().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(delay_ms)))
+        .mount(server)
+        .await;
+}
+
+/// A suite of the steady scenario (written into `dir`) against `target`.
+fn suite(dir: &Path, target: Option<&MockServer>) -> SuiteArgs {
+    let scenario = write_scenario(dir, "suite.toml", STEADY);
+    SuiteArgs {
+        run: RunArgs {
+            scenario,
+            target: target.map(MockServer::uri),
+            duration: None,
+            scale: None,
+            gates: Vec::new(),
+            seed: None,
+            quiet: true,
+            reports_dir: dir.join("reports"),
+            toxiproxy: None,
+            profile: None,
+            server_exe: harness_exe(),
+        },
+        targets: Vec::new(),
+        repeat: 1,
+        baseline: Vec::new(),
+        baseline_target: None,
+        max_regression: None,
+    }
+}
+
+/// Runs the suite (one at a time); the exit code and what it printed.
+async fn run(args: &SuiteArgs) -> (u8, String) {
+    let _one = one_attack_at_a_time().await;
+    let mut out = Vec::new();
+    let code = run_suite(args, &mut out)
+        .await
+        .unwrap_or_else(|e| panic!("the suite could not run: {e}"));
+    (code, String::from_utf8_lossy(&out).into_owned())
+}
+
+/// The folder named by the last `report:` line.
+fn reported(out: &str) -> PathBuf {
+    let line = out
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("report: "))
+        .unwrap_or_else(|| panic!("no report line in\n{out}"));
+    Path::new(line).parent().unwrap().to_path_buf()
+}
+
+/// One plain run against `server`; its run folder.
+async fn baseline_run(dir: &Path, server: &MockServer) -> PathBuf {
+    let (code, out) = run(&suite(dir, Some(server))).await;
+    assert_eq!(code, 0, "{out}");
+    reported(&out)
+}
