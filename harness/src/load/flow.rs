@@ -48,8 +48,18 @@ impl UserState {
     }
 }
 
+/// One request of a step: when it was due, and whether it is the last look
+/// of a poll (then not seeing the awaited value is an error).
+#[derive(Clone, Copy)]
+struct Look {
+    due: Instant,
+    last: bool,
+}
+
 enum Answer {
     Ok(Option<serde_json::Value>),
+    /// An expected status the step says ends the flow.
+    Leave,
     Stop,
     /// No answer at all (connection refused or reset, timeout).
     Unreachable,
@@ -74,9 +84,16 @@ impl Engine {
             }
             let attempts = step.until.as_ref().map_or(1, |u| u.max);
             for attempt in 1..=attempts {
-                let body = match self.send(user, step, iteration, &key, &captures, due).await {
+                let look = Look {
+                    due,
+                    last: attempt == attempts,
+                };
+                let body = match self
+                    .send(user, step, iteration, &key, &captures, look)
+                    .await
+                {
                     Answer::Ok(body) => body,
-                    Answer::Stop => return false,
+                    Answer::Stop | Answer::Leave => return false,
                     Answer::Unreachable => return true,
                 };
                 for (slot, pointer) in &step.captures {
@@ -92,8 +109,7 @@ impl Engine {
                 if done {
                     break;
                 }
-                if attempt == attempts || !self.pause(until.every).await {
-                    // The poll ran out: the rest of the flow waits on a state that never came.
+                if !self.pause(until.every).await {
                     return false;
                 }
                 due = Instant::now();
@@ -129,8 +145,9 @@ impl Engine {
         iteration: u64,
         key: &str,
         captures: &[Option<String>],
-        due: Instant,
+        look: Look,
     ) -> Answer {
+        let due = look.due;
         let mut vars = Vars {
             user: user.index,
             iteration,
@@ -186,6 +203,15 @@ impl Engine {
                 let body = (wants_body && outcome == Outcome::Ok)
                     .then(|| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
                     .flatten();
+                // The last look of a poll that still does not see its value is
+                // an error: the flow waited on a state that never came (an
+                // order never ready is the kitchen falling behind).
+                let gave_up = look.last
+                    && outcome == Outcome::Ok
+                    && step.until.as_ref().is_some_and(|u| {
+                        body.as_ref().and_then(|b| b.pointer(&u.pointer)) != Some(&u.equals)
+                    });
+                let outcome = if gave_up { Outcome::HttpError } else { outcome };
                 (status, outcome, body)
             }
             Err(e) if e.is_timeout() => (0, Outcome::Timeout, None),
@@ -201,6 +227,7 @@ impl Engine {
             service_us: done.saturating_duration_since(sent).as_micros() as u64,
         }));
         match outcome {
+            Outcome::Ok if step.end_flow_on.contains(&status) => Answer::Leave,
             Outcome::Ok => Answer::Ok(body),
             Outcome::Timeout | Outcome::Transport => Answer::Unreachable,
             Outcome::Shed | Outcome::HttpError => Answer::Stop,

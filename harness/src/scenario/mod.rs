@@ -111,6 +111,9 @@ pub struct Step {
     /// (capture slot, JSON pointer into the response body).
     pub captures: Vec<(usize, String)>,
     pub until: Option<Until>,
+    /// Expected statuses after which the flow ends without error (a declined
+    /// card: the customer leaves instead of waiting for the order).
+    pub end_flow_on: Vec<u16>,
 }
 
 impl Step {

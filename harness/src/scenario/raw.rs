@@ -97,6 +97,8 @@ pub struct Step {
     pub capture: BTreeMap<String, S<String>>,
     #[serde(default)]
     pub until: Option<S<Until>>,
+    #[serde(default)]
+    pub end_flow_on: Option<S<Vec<u16>>>,
 }
 
 #[derive(Debug, Deserialize)]

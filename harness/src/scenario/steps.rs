@@ -156,6 +156,29 @@ impl Validator<'_> {
             Some(u) => Some(self.until(field, u)?),
             None => None,
         };
+        let end_flow_on = match &s.end_flow_on {
+            Some(e) => {
+                let expected = |c: &u16| {
+                    if expect.is_empty() {
+                        (200..300).contains(c)
+                    } else {
+                        expect.contains(c)
+                    }
+                };
+                if let Some(code) = e.get_ref().iter().find(|c| !expected(c)) {
+                    return self.err(
+                        e.span(),
+                        format!("{field}.end_flow_on"),
+                        format!(
+                            "{code} is not an expected status of this step: a status that ends \
+                             the flow must also be in `expect` (any other is already an error)"
+                        ),
+                    );
+                }
+                e.get_ref().clone()
+            }
+            None => Vec::new(),
+        };
         let mut captures = Vec::new();
         for (name, pointer) in &s.capture {
             if !pointer.get_ref().is_empty() && !pointer.get_ref().starts_with('/') {
@@ -181,6 +204,7 @@ impl Validator<'_> {
             expect,
             captures,
             until,
+            end_flow_on,
         })
     }
 

@@ -133,7 +133,7 @@ async fn each_iteration_posts_an_order_then_reads_it_back_by_its_captured_id() {
 }
 
 #[tokio::test]
-async fn a_poll_repeats_until_its_bound_when_the_state_never_comes() {
+async fn a_poll_repeats_until_its_bound_and_a_state_that_never_comes_is_an_error() {
     let backend = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/orders"))
@@ -153,7 +153,44 @@ async fn a_poll_repeats_until_its_bound_when_the_state_never_comes() {
         + "until = { pointer = \"/status\", equals = \"ready\", every = \"10ms\", max = 3 }\n";
     let dir = tempfile::tempdir().unwrap();
     let (_, s) = run(dir.path(), &scenario(&steps), &backend).await;
-    assert_eq!(request(&s, "GET /orders/{{order_id}}")["count"], 15);
+    let track = request(&s, "GET /orders/{{order_id}}");
+    assert_eq!(track["count"], 15);
+    assert_eq!(track["http_errors"], 5, "each flow's last look is an error");
+    backend.verify().await;
+}
+
+#[tokio::test]
+async fn a_poll_that_sees_its_state_stops_looking_and_is_no_error() {
+    let backend = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/orders"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(serde_json::json!({"id": "ord-1"})))
+        .expect(5)
+        .mount(&backend)
+        .await;
+    // The first look sees "preparing", the next ones "ready".
+    Mock::given(method("GET"))
+        .and(path("/orders/ord-1"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"status": "preparing"})),
+        )
+        .up_to_n_times(1)
+        .mount(&backend)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/orders/ord-1"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"status": "ready"})),
+        )
+        .mount(&backend)
+        .await;
+    let steps = ORDER_AND_TRACK.to_string()
+        + "until = { pointer = \"/status\", equals = \"ready\", every = \"10ms\", max = 3 }\n";
+    let dir = tempfile::tempdir().unwrap();
+    let (_, s) = run(dir.path(), &scenario(&steps), &backend).await;
+    let track = request(&s, "GET /orders/{{order_id}}");
+    assert_eq!(track["count"], 6, "one flow looked twice, the others once");
+    assert_eq!(track["http_errors"], 0);
     backend.verify().await;
 }
 
@@ -220,4 +257,29 @@ async fn the_same_seed_sends_the_same_requests() {
         bodies.push(sent);
     }
     assert_eq!(bodies[0], bodies[1], "a run is repeatable from its seed");
+}
+
+#[tokio::test]
+async fn a_status_that_ends_the_flow_is_no_error_and_nothing_follows_it() {
+    let backend = MockServer::start().await;
+    // Every card is declined: the customers leave instead of watching the board.
+    Mock::given(method("POST"))
+        .and(path("/orders"))
+        .respond_with(ResponseTemplate::new(402))
+        .expect(5)
+        .mount(&backend)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&backend)
+        .await;
+    let steps =
+        ORDER_AND_TRACK.replace("expect = [201]", "expect = [201, 402]\nend_flow_on = [402]");
+    let dir = tempfile::tempdir().unwrap();
+    let (_, s) = run(dir.path(), &scenario(&steps), &backend).await;
+    let orders = request(&s, "POST /orders");
+    assert_eq!(orders["count"], 5);
+    assert_eq!(orders["http_errors"], 0);
+    backend.verify().await;
 }

@@ -113,6 +113,22 @@ fn a_capture_used_before_any_step_makes_it_is_refused() {
 }
 
 #[test]
+fn a_status_that_ends_the_flow_must_be_one_the_step_expects() {
+    assert_error(
+        "capture = { order_id = \"/id\" }",
+        "end_flow_on = [402]\nexpect = [201]\ncapture = { order_id = \"/id\" }",
+        "flows[0].steps[0].end_flow_on",
+        "402 is not an expected status of this step",
+    );
+    // Without `expect`, any 2xx is expected, and may end the flow.
+    let (text, _) = mutate(
+        "capture = { order_id = \"/id\" }",
+        "capture = { order_id = \"/id\" }\nend_flow_on = [202]",
+    );
+    harness::scenario::parse(&text, Path::new("bad.toml")).expect("202 is a 2xx");
+}
+
+#[test]
 fn a_bad_gate_is_refused_with_what_gates_look_like() {
     assert_error(
         "gates = [\"p95 < 250ms\"]",
