@@ -132,8 +132,9 @@ async fn each_iteration_posts_an_order_then_reads_it_back_by_its_captured_id() {
     }
 }
 
-#[tokio::test]
-async fn a_poll_repeats_until_its_bound_and_a_state_that_never_comes_is_an_error() {
+/// A backend that creates five orders, all "ord-1", then answers each look
+/// at it with the statuses given (the last one for every look after them).
+async fn tracked_order(looks: &[&str]) -> MockServer {
     let backend = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/orders"))
@@ -141,53 +142,45 @@ async fn a_poll_repeats_until_its_bound_and_a_state_that_never_comes_is_an_error
         .expect(5)
         .mount(&backend)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/orders/ord-1"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(serde_json::json!({"status": "preparing"})),
-        )
-        .expect(15)
-        .mount(&backend)
-        .await;
-    let steps = ORDER_AND_TRACK.to_string()
-        + "until = { pointer = \"/status\", equals = \"ready\", every = \"10ms\", max = 3 }\n";
+    for (i, status) in looks.iter().enumerate() {
+        let mock = Mock::given(method("GET"))
+            .and(path("/orders/ord-1"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(serde_json::json!({ "status": status })),
+            );
+        let mock = if i + 1 < looks.len() {
+            mock.up_to_n_times(1)
+        } else {
+            mock
+        };
+        mock.mount(&backend).await;
+    }
+    backend
+}
+
+/// The order flow, looking at the order at most three times until it is ready.
+fn poll_steps() -> String {
+    ORDER_AND_TRACK.to_string()
+        + "until = { pointer = \"/status\", equals = \"ready\", every = \"10ms\", max = 3 }\n"
+}
+
+#[tokio::test]
+async fn a_poll_repeats_until_its_bound_and_a_state_that_never_comes_is_an_error() {
+    let backend = tracked_order(&["preparing"]).await;
     let dir = tempfile::tempdir().unwrap();
-    let (_, s) = run(dir.path(), &scenario(&steps), &backend).await;
+    let (_, s) = run(dir.path(), &scenario(&poll_steps()), &backend).await;
     let track = request(&s, "GET /orders/{{order_id}}");
-    assert_eq!(track["count"], 15);
+    assert_eq!(track["count"], 15, "five flows, three looks each");
     assert_eq!(track["http_errors"], 5, "each flow's last look is an error");
     backend.verify().await;
 }
 
 #[tokio::test]
 async fn a_poll_that_sees_its_state_stops_looking_and_is_no_error() {
-    let backend = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/orders"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(serde_json::json!({"id": "ord-1"})))
-        .expect(5)
-        .mount(&backend)
-        .await;
     // The first look sees "preparing", the next ones "ready".
-    Mock::given(method("GET"))
-        .and(path("/orders/ord-1"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(serde_json::json!({"status": "preparing"})),
-        )
-        .up_to_n_times(1)
-        .mount(&backend)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/orders/ord-1"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(serde_json::json!({"status": "ready"})),
-        )
-        .mount(&backend)
-        .await;
-    let steps = ORDER_AND_TRACK.to_string()
-        + "until = { pointer = \"/status\", equals = \"ready\", every = \"10ms\", max = 3 }\n";
+    let backend = tracked_order(&["preparing", "ready"]).await;
     let dir = tempfile::tempdir().unwrap();
-    let (_, s) = run(dir.path(), &scenario(&steps), &backend).await;
+    let (_, s) = run(dir.path(), &scenario(&poll_steps()), &backend).await;
     let track = request(&s, "GET /orders/{{order_id}}");
     assert_eq!(track["count"], 6, "one flow looked twice, the others once");
     assert_eq!(track["http_errors"], 0);
