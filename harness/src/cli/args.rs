@@ -146,7 +146,9 @@ pub struct CapacityCmd {
     /// No rate above this is tried, arrivals/s.
     #[arg(long, value_name = "RATE", default_value_t = 5000.0)]
     pub max_rate: f64,
-    /// How long each step holds its rate (after a 2 s warm-up).
+    /// How long each step holds its rate (after a 2 s warm-up). A queue that fills more
+    /// slowly than a step lasts stays hidden (a kitchen backlog absorbs a short burst): hold
+    /// each step several times as long as the longest wait the scenario allows.
     #[arg(long, value_name = "D", default_value = "20s", value_parser = parse_duration)]
     pub step: Duration,
     /// Stop narrowing when the bracket is within this share of the rate.
