@@ -2,7 +2,8 @@
 # Capacity planning figures, side by side in one run:
 #   - `harness capacity` of the reference server's default and naive profiles
 #     (customers who order, pay and wait for the order; SLO p95 < 250 ms,
-#     < 1 % shed, and < 1 % of orders not ready within 3 s),
+#     < 1 % shed, and < 1 % of looks at an order ending with it not ready
+#     within 3 s: one look in up to 12, so a few % of orders),
 #   - beside the highest POST /orders rate oha reaches on each profile.
 # Needs the release build and oha (bench/run.sh does both).
 set -euo pipefail

@@ -42,11 +42,13 @@ impl ToxicSet {
     }
 }
 
-/// The thread that carries a server's proxied connections: a single-threaded
-/// runtime, so forwarding a chunk never hands work between threads (on two
-/// cores that costs the proxy about 15 % more CPU at the same throughput) and
-/// the proxy takes at most one core from the load generator and the server
-/// it sits between. The thread ends when the plane is dropped.
+/// The thread that carries all of a server's proxied connections: a
+/// single-threaded runtime, so forwarding a chunk never hands work between
+/// threads (on two cores a shared multi-thread runtime costs the proxy about
+/// 15 % more CPU at the same throughput), and forwarding takes at most one
+/// core from the load generator and the server it sits between. Dropping the
+/// plane tells the thread to end; its connections close as its runtime goes
+/// (the server stops its listeners first, and waits for them).
 pub(crate) struct Plane {
     handle: Handle,
     _stop: oneshot::Sender<()>,
@@ -54,17 +56,29 @@ pub(crate) struct Plane {
 
 impl Plane {
     pub fn start() -> std::io::Result<Plane> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let handle = runtime.handle().clone();
         let (stop, stopped) = oneshot::channel::<()>();
+        let (started, handle) = std::sync::mpsc::channel();
         std::thread::Builder::new()
             .name("fault-proxy-plane".into())
             .spawn(move || {
+                // Built and dropped on this thread, never inside the caller's runtime.
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(e) => {
+                        let _ = started.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = started.send(Ok(runtime.handle().clone()));
                 // Ends when the sender is dropped; open connections go with the runtime.
                 let _ = runtime.block_on(stopped);
             })?;
+        let handle = handle
+            .recv()
+            .map_err(|_| std::io::Error::other("the data plane thread did not start"))??;
         Ok(Plane {
             handle,
             _stop: stop,
@@ -89,6 +103,9 @@ impl Listener {
         toxics: watch::Receiver<Arc<ToxicSet>>,
     ) -> std::io::Result<Listener> {
         let stop = CancellationToken::new();
+        // If this call is dropped before it returns the listener (an API
+        // client that went away), the accept loop must not outlive it.
+        let guard = stop.clone().drop_guard();
         let (bound, addr) = oneshot::channel();
         let (listen, upstream) = (listen.to_string(), Arc::from(upstream));
         let token = stop.clone();
@@ -107,6 +124,7 @@ impl Listener {
         let addr = addr
             .await
             .map_err(|_| std::io::Error::other("the data plane has stopped"))??;
+        guard.disarm();
         Ok(Listener { addr, stop, accept })
     }
 

@@ -208,6 +208,7 @@ impl Engine {
                 // order never ready is the kitchen falling behind).
                 let gave_up = look.last
                     && outcome == Outcome::Ok
+                    && !step.end_flow_on.contains(&status)
                     && step.until.as_ref().is_some_and(|u| {
                         body.as_ref().and_then(|b| b.pointer(&u.pointer)) != Some(&u.equals)
                     });

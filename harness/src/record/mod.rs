@@ -32,7 +32,8 @@ pub enum Outcome {
     Ok,
     /// 503: the server shed load on purpose. Counted apart from errors.
     Shed,
-    /// Any other unexpected HTTP status.
+    /// Any other unexpected HTTP status, or the last look of an `until`
+    /// poll that still did not see its value (then the status is 200).
     HttpError,
     /// No answer within the request timeout.
     Timeout,

@@ -165,6 +165,14 @@ impl Validator<'_> {
                         expect.contains(c)
                     }
                 };
+                if e.get_ref().contains(&503) {
+                    return self.err(
+                        e.span(),
+                        format!("{field}.end_flow_on"),
+                        "503 is always counted as shed load and ends the flow already; \
+                         leave it out of `end_flow_on`",
+                    );
+                }
                 if let Some(code) = e.get_ref().iter().find(|c| !expected(c)) {
                     return self.err(
                         e.span(),

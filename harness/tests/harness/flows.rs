@@ -176,6 +176,33 @@ async fn a_poll_repeats_until_its_bound_and_a_state_that_never_comes_is_an_error
 }
 
 #[tokio::test]
+async fn a_status_that_ends_the_flow_on_a_polls_last_look_is_no_error() {
+    // The order is looked at until ready; a 410 (gone: refunded) ends the
+    // flow, on the first look or the last alike.
+    let backend = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/orders"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(serde_json::json!({"id": "ord-1"})))
+        .mount(&backend)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/orders/ord-1"))
+        .respond_with(ResponseTemplate::new(410))
+        .expect(5)
+        .mount(&backend)
+        .await;
+    let steps = ORDER_AND_TRACK.to_string()
+        + "until = { pointer = \"/status\", equals = \"ready\", every = \"10ms\", max = 1 }\n"
+        + "expect = [200, 410]\nend_flow_on = [410]\n";
+    let dir = tempfile::tempdir().unwrap();
+    let (_, s) = run(dir.path(), &scenario(&steps), &backend).await;
+    let track = request(&s, "GET /orders/{{order_id}}");
+    assert_eq!(track["count"], 5);
+    assert_eq!(track["http_errors"], 0, "{track}");
+    backend.verify().await;
+}
+
+#[tokio::test]
 async fn a_poll_that_sees_its_state_stops_looking_and_is_no_error() {
     // The first look sees "preparing", the next ones "ready".
     let backend = tracked_order(&["preparing", "ready"]).await;

@@ -120,6 +120,12 @@ fn a_status_that_ends_the_flow_must_be_one_the_step_expects() {
         "flows[0].steps[0].end_flow_on",
         "402 is not an expected status of this step",
     );
+    assert_error(
+        "capture = { order_id = \"/id\" }",
+        "end_flow_on = [503]\nexpect = [201, 503]\ncapture = { order_id = \"/id\" }",
+        "flows[0].steps[0].end_flow_on",
+        "503 is always counted as shed load",
+    );
     // Without `expect`, any 2xx is expected, and may end the flow.
     let (text, _) = mutate(
         "capture = { order_id = \"/id\" }",

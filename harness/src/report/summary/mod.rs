@@ -131,8 +131,10 @@ pub struct RequestSummary {
     pub ok: u64,
     /// 503 answers (shed on purpose).
     pub shed: u64,
-    /// Unexpected HTTP statuses, timeouts and transport failures.
+    /// Unexpected HTTP statuses, polls that ran out, timeouts and transport failures.
     pub errors: u64,
+    /// Unexpected HTTP statuses, and last looks of `until` polls that still did
+    /// not see their value.
     pub http_errors: u64,
     pub timeouts: u64,
     pub transport_errors: u64,
