@@ -132,9 +132,9 @@ async fn each_iteration_posts_an_order_then_reads_it_back_by_its_captured_id() {
     }
 }
 
-/// A backend that creates five orders, all "ord-1", then answers each look
-/// at it with the statuses given (the last one for every look after them).
-async fn tracked_order(looks: &[&str]) -> MockServer {
+/// A backend that creates five orders, all "ord-1", then answers the looks at
+/// it in turn with `looks` (the last one for every look after them).
+async fn tracked_order(looks: Vec<ResponseTemplate>) -> MockServer {
     let backend = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/orders"))
@@ -142,13 +142,12 @@ async fn tracked_order(looks: &[&str]) -> MockServer {
         .expect(5)
         .mount(&backend)
         .await;
-    for (i, status) in looks.iter().enumerate() {
+    let last = looks.len().saturating_sub(1);
+    for (i, answer) in looks.into_iter().enumerate() {
         let mock = Mock::given(method("GET"))
             .and(path("/orders/ord-1"))
-            .respond_with(
-                ResponseTemplate::new(200).set_body_json(serde_json::json!({ "status": status })),
-            );
-        let mock = if i + 1 < looks.len() {
+            .respond_with(answer);
+        let mock = if i < last {
             mock.up_to_n_times(1)
         } else {
             mock
@@ -156,6 +155,11 @@ async fn tracked_order(looks: &[&str]) -> MockServer {
         mock.mount(&backend).await;
     }
     backend
+}
+
+/// The order as the board shows it.
+fn board(status: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(serde_json::json!({ "status": status }))
 }
 
 /// The order flow, looking at the order at most three times until it is ready.
@@ -166,7 +170,7 @@ fn poll_steps() -> String {
 
 #[tokio::test]
 async fn a_poll_repeats_until_its_bound_and_a_state_that_never_comes_is_an_error() {
-    let backend = tracked_order(&["preparing"]).await;
+    let backend = tracked_order(vec![board("preparing")]).await;
     let dir = tempfile::tempdir().unwrap();
     let (_, s) = run(dir.path(), &scenario(&poll_steps()), &backend).await;
     let track = request(&s, "GET /orders/{{order_id}}");
@@ -179,18 +183,7 @@ async fn a_poll_repeats_until_its_bound_and_a_state_that_never_comes_is_an_error
 async fn a_status_that_ends_the_flow_on_a_polls_last_look_is_no_error() {
     // The order is looked at until ready; a 410 (gone: refunded) ends the
     // flow, on the first look or the last alike.
-    let backend = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/orders"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(serde_json::json!({"id": "ord-1"})))
-        .mount(&backend)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/orders/ord-1"))
-        .respond_with(ResponseTemplate::new(410))
-        .expect(5)
-        .mount(&backend)
-        .await;
+    let backend = tracked_order(vec![ResponseTemplate::new(410)]).await;
     let steps = ORDER_AND_TRACK.to_string()
         + "until = { pointer = \"/status\", equals = \"ready\", every = \"10ms\", max = 1 }\n"
         + "expect = [200, 410]\nend_flow_on = [410]\n";
@@ -205,7 +198,7 @@ async fn a_status_that_ends_the_flow_on_a_polls_last_look_is_no_error() {
 #[tokio::test]
 async fn a_poll_that_sees_its_state_stops_looking_and_is_no_error() {
     // The first look sees "preparing", the next ones "ready".
-    let backend = tracked_order(&["preparing", "ready"]).await;
+    let backend = tracked_order(vec![board("preparing"), board("ready")]).await;
     let dir = tempfile::tempdir().unwrap();
     let (_, s) = run(dir.path(), &scenario(&poll_steps()), &backend).await;
     let track = request(&s, "GET /orders/{{order_id}}");
