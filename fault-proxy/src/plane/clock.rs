@@ -9,7 +9,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 use std::task::{Context, Poll, Waker};
 use std::thread::Thread;
 use std::time::Instant;
@@ -40,7 +40,7 @@ impl Future for Sleep<'_> {
         }
         let covered = self.armed.is_some_and(|armed| armed <= at && armed > now);
         if !covered {
-            timer().add(at, cx.waker().clone());
+            add(at, cx.waker().clone());
             *self.armed = Some(at);
         }
         Poll::Pending
@@ -70,63 +70,52 @@ impl Ord for Entry {
     }
 }
 
-#[derive(Default)]
 struct Queue {
     heap: BinaryHeap<Reverse<Entry>>,
     seq: u64,
 }
 
-struct Timer {
-    queue: Mutex<Queue>,
-    thread: Thread,
-}
+/// Deadlines not yet due, with the tasks to wake; one queue per process.
+static QUEUE: Mutex<Queue> = Mutex::new(Queue {
+    heap: BinaryHeap::new(),
+    seq: 0,
+});
 
-impl Timer {
-    fn add(&self, at: Instant, waker: Waker) {
-        let earliest = {
-            let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-            q.seq += 1;
-            let seq = q.seq;
-            let earliest = q.heap.peek().is_none_or(|Reverse(e)| at < e.at);
-            q.heap.push(Reverse(Entry { at, seq, waker }));
-            earliest
-        };
-        // The thread sleeps until the old earliest deadline: make it look again.
-        if earliest {
-            self.thread.unpark();
-        }
-    }
-}
-
-fn timer() -> &'static Timer {
-    static TIMER: OnceLock<Arc<Timer>> = OnceLock::new();
-    TIMER.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel::<Arc<Timer>>();
-        let thread = std::thread::Builder::new()
+/// The timer thread, started on first use.
+fn timer_thread() -> &'static Thread {
+    static THREAD: OnceLock<Thread> = OnceLock::new();
+    THREAD.get_or_init(|| {
+        std::thread::Builder::new()
             .name("fault-proxy-timer".into())
-            .spawn(move || {
-                // The timer is handed over once the thread's handle exists.
-                if let Ok(timer) = rx.recv() {
-                    run(&timer);
-                }
-            })
-            .expect("cannot start the fault proxy's timer thread");
-        let timer = Arc::new(Timer {
-            queue: Mutex::new(Queue::default()),
-            thread: thread.thread().clone(),
-        });
-        let _ = tx.send(timer.clone());
-        timer
+            .spawn(run)
+            .expect("cannot start the fault proxy's timer thread")
+            .thread()
+            .clone()
     })
+}
+
+fn add(at: Instant, waker: Waker) {
+    let earliest = {
+        let mut q = QUEUE.lock().unwrap_or_else(|e| e.into_inner());
+        q.seq += 1;
+        let seq = q.seq;
+        let earliest = q.heap.peek().is_none_or(|Reverse(e)| at < e.at);
+        q.heap.push(Reverse(Entry { at, seq, waker }));
+        earliest
+    };
+    // The thread sleeps until the old earliest deadline: make it look again.
+    if earliest {
+        timer_thread().unpark();
+    }
 }
 
 /// The timer thread: wakes every task whose deadline passed, then sleeps
 /// until the next one (or until a sooner one is added).
-fn run(timer: &Timer) {
+fn run() {
     let mut due = Vec::new();
     loop {
         let next = {
-            let mut q = timer.queue.lock().unwrap_or_else(|e| e.into_inner());
+            let mut q = QUEUE.lock().unwrap_or_else(|e| e.into_inner());
             let now = Instant::now();
             while q.heap.peek().is_some_and(|Reverse(e)| e.at <= now) {
                 if let Some(Reverse(entry)) = q.heap.pop() {
