@@ -9,6 +9,7 @@ use crate::load::{self, LoadOptions};
 use crate::record::{MachineInfo, RunMeta, RunRecord};
 use crate::report::{self, Verdict};
 use crate::scenario::{self, Scenario, ScenarioError, TargetSpec};
+use crate::shard::{self, Shard, ShardError, ShardInfo};
 use crate::target::{Target, TargetOptions};
 use anyhow::Context;
 use std::collections::BTreeSet;
@@ -16,6 +17,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use time::OffsetDateTime;
 
 /// Everything `harness run` takes.
 #[derive(Clone, Debug)]
@@ -33,6 +35,15 @@ pub struct RunArgs {
     pub profile: Option<String>,
     /// The executable that serves `reference-server` for the bundled target.
     pub server_exe: PathBuf,
+    /// This process's shard of a sharded run, and the shards' common start.
+    pub sharding: Sharding,
+}
+
+/// `--shard I/N` and `--start-at` (or their environment variables).
+#[derive(Clone, Debug, Default)]
+pub struct Sharding {
+    pub shard: Option<Shard>,
+    pub start_at: Option<OffsetDateTime>,
 }
 
 /// Why a run could not happen; each maps to an exit code.
@@ -42,6 +53,8 @@ pub enum RunError {
     Scenario(#[from] ScenarioError),
     #[error("{0}")]
     Usage(String),
+    #[error("{0}")]
+    Shard(#[from] ShardError),
     #[error("the target could not be started or reached: {0:#}")]
     Target(anyhow::Error),
     #[error("the fault proxy could not be started or reached: {0:#}")]
@@ -53,7 +66,7 @@ pub enum RunError {
 impl RunError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            RunError::Scenario(_) | RunError::Usage(_) => 2,
+            RunError::Scenario(_) | RunError::Usage(_) | RunError::Shard(_) => 2,
             RunError::Target(_) | RunError::Proxy(_) => 3,
             RunError::Failed(_) => 3,
         }
@@ -127,6 +140,9 @@ pub fn prepare(args: &RunArgs) -> Result<(Scenario, Vec<Gate>), RunError> {
         }
         sc.set_scale(k);
     }
+    if let Some(s) = args.sharding.shard {
+        shard::check_plan(&sc, s)?;
+    }
     load::align_stages(&mut sc);
     let mut gates = std::mem::take(&mut sc.gates);
     for g in &args.gates {
@@ -153,8 +169,14 @@ pub async fn run_scenario(
     args: &RunArgs,
     out: &mut dyn Write,
 ) -> Result<RunOutcome, RunError> {
+    if let Some(at) = args.sharding.start_at {
+        shard::check_start_at(at, OffsetDateTime::now_utc())?;
+    }
+    let sharded = args.sharding.shard;
     let faulted: BTreeSet<String> = sc.faults.iter().map(|f| f.link.clone()).collect();
-    let mut chaos = match faulted.is_empty() {
+    // Shard 0 alone adds and removes the toxics, on the proxy every shard sends through.
+    let drives_faults = sharded.is_none_or(|s| s.drives_faults());
+    let mut chaos = match faulted.is_empty() || !drives_faults {
         true => None,
         false => Some(
             Chaos::start(args.toxiproxy.as_deref())
@@ -171,7 +193,12 @@ pub async fn run_scenario(
     };
     let target = Target::start(opts, chaos.as_mut()).await;
     let mut target = match target {
-        Ok(t) => t,
+        Ok(mut t) => {
+            if !drives_faults {
+                t.base_url = shard::base_url_through_links(&sc, &t.base_url);
+            }
+            t
+        }
         Err(e) => {
             cleanup_chaos(chaos.as_mut(), &mut Vec::new()).await;
             return Err(RunError::Target(e));
@@ -207,6 +234,8 @@ pub async fn run_scenario(
         LoadOptions {
             base_url: target.base_url.clone(),
             quiet: args.quiet,
+            shard: sharded,
+            start_at: args.sharding.start_at,
         },
         |epoch| {
             if let Some(chaos) = chaos.as_ref() {
@@ -217,7 +246,10 @@ pub async fn run_scenario(
     )
     .await;
     let mut notes = sc.notes.clone();
-    let mut windows = Vec::new();
+    let mut windows = match drives_faults {
+        true => Vec::new(),
+        false => shard::planned_windows(&sc.faults),
+    };
     if let Some(t) = timeline.into_inner().expect("not poisoned") {
         let (w, n) = t.finish().await;
         windows = w;
@@ -246,6 +278,17 @@ pub async fn run_scenario(
             harness_version: env!("CARGO_PKG_VERSION").to_string(),
             git_commit: git_commit(),
             machine: MachineInfo::current(),
+            shard: sharded.map(|s| ShardInfo {
+                index: s.index,
+                count: s.count,
+                start_at: args.sharding.start_at,
+                clock_at_wait: loaded.clock_at_wait,
+                started_at: loaded.started_at,
+                start_skew_ms: args
+                    .sharding
+                    .start_at
+                    .map(|at| ((loaded.started_at - at).as_seconds_f64() * 1e6).round() / 1e3),
+            }),
         },
         recorder: loaded.recorder,
         stages: loaded.stages,
@@ -257,6 +300,11 @@ pub async fn run_scenario(
     let written = report::write_run_report(&record, &gates, &args.reports_dir)
         .context("writing the report")
         .map_err(RunError::Failed)?;
+    if let Some(s) = sharded {
+        shard::recording::write(&record, s, &written.dir)
+            .context("writing what merging the shards needs")
+            .map_err(RunError::Failed)?;
+    }
     if let Some(text) = server_metrics {
         let _ = std::fs::write(written.dir.join("server-metrics.prom"), text);
     }

@@ -2,7 +2,8 @@
 //! library's own argument types.
 
 use crate::capacity::CapacityArgs;
-use crate::run::RunArgs;
+use crate::run::{RunArgs, Sharding};
+use crate::shard::{self, Shard, ShardError};
 use crate::suite::SuiteArgs;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -61,6 +62,29 @@ pub struct RunCmd {
     /// The executable that serves the bundled reference server (default: this one).
     #[arg(long, value_name = "PATH", hide = true)]
     pub server_exe: Option<PathBuf>,
+    /// Run shard I (0-based) of N: arrival k (open model) or user k (closed model) is
+    /// shard k mod N's; `harness merge` adds the shards' folders into one report.
+    /// Default: JOB_COMPLETION_INDEX of HARNESS_SHARDS (a Kubernetes Indexed Job's pod).
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Wait for this wall-clock instant (RFC 3339, e.g. 2026-12-01T10:00:00Z) before the
+    /// first stage; refuse (exit 2) when it passed more than 2 s ago. Default: HARNESS_START_AT.
+    #[arg(long, value_name = "RFC3339")]
+    pub start_at: Option<String>,
+}
+
+/// `--shard` and `--start-at`, or else the environment an Indexed Job sets.
+fn sharding(cmd: &RunCmd, var: impl Fn(&str) -> Option<String>) -> Result<Sharding, ShardError> {
+    let shard = match &cmd.shard {
+        Some(text) => Some(Shard::parse(text)?),
+        None => Shard::from_env(&var)?,
+    };
+    let start_at = match (&cmd.start_at, var(shard::ENV_START_AT)) {
+        (Some(text), _) => Some(shard::parse_start_at("--start-at", text)?),
+        (None, Some(text)) => Some(shard::parse_start_at(shard::ENV_START_AT, &text)?),
+        (None, None) => None,
+    };
+    Ok(Sharding { shard, start_at })
 }
 
 #[derive(Debug, clap::Args)]
@@ -80,17 +104,35 @@ pub struct ProxyCmd {
     pub listen: SocketAddr,
 }
 
+/// Why `harness run`'s arguments could not be turned into a run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunArgsError {
+    #[error("{0}")]
+    Shard(#[from] ShardError),
+    #[error("cannot find the harness executable: {0}")]
+    Exe(std::io::Error),
+}
+
+impl RunArgsError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            RunArgsError::Shard(_) => 2,
+            RunArgsError::Exe(_) => 3,
+        }
+    }
+}
+
 pub(super) fn parse_duration(s: &str) -> Result<Duration, String> {
     crate::scenario::parse_duration(s)
 }
 
 /// The whole program after parsing: builds the runtime (except for the
 /// bundled server, which builds its own) and returns the exit code.
-pub(super) fn run_args(cmd: RunCmd) -> anyhow::Result<SuiteArgs> {
+pub(super) fn run_args(cmd: RunCmd) -> Result<SuiteArgs, RunArgsError> {
+    let sharding = sharding(&cmd, |k| std::env::var(k).ok())?;
     let server_exe = match cmd.server_exe {
         Some(p) => p,
-        None => std::env::current_exe()
-            .map_err(|e| anyhow::anyhow!("cannot find the harness executable: {e}"))?,
+        None => std::env::current_exe().map_err(RunArgsError::Exe)?,
     };
     // One `--target bundled:<profile>` is a profile, not another backend.
     let (target, profile) = match cmd.targets.as_slice() {
@@ -112,6 +154,7 @@ pub(super) fn run_args(cmd: RunCmd) -> anyhow::Result<SuiteArgs> {
         toxiproxy: cmd.toxiproxy,
         profile,
         server_exe,
+        sharding,
     };
     Ok(SuiteArgs {
         run,
@@ -193,6 +236,7 @@ pub(super) fn capacity_args(cmd: CapacityCmd) -> anyhow::Result<CapacityArgs> {
             toxiproxy: cmd.toxiproxy,
             profile: cmd.profile,
             server_exe,
+            sharding: Default::default(),
         },
         slo: cmd.slo,
         start_rate: cmd.start_rate,

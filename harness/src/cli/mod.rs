@@ -124,8 +124,8 @@ pub async fn execute(cli: Cli, out: &mut dyn Write) -> u8 {
             let args = match run_args(*cmd) {
                 Ok(a) => a,
                 Err(e) => {
-                    eprintln!("error: {e:#}");
-                    return 3;
+                    eprintln!("error: {e}");
+                    return e.exit_code();
                 }
             };
             let result = if args.is_single() {

@@ -33,11 +33,13 @@ pub async fn execute(engine: Arc<Engine>) -> anyhow::Result<()> {
         let f: TransactionFunction = Arc::new(move |_user: &mut GooseUser| -> TxFuture<'_> {
             let engine = Arc::clone(&engine);
             Box::pin(async move {
-                let lead = match engine.model() {
-                    LoadModel::Open => POOL_LAUNCH,
-                    LoadModel::Closed => Duration::ZERO,
-                };
-                engine.set_epoch(Instant::now() + lead);
+                let now = Instant::now();
+                engine.set_epoch(match (engine.model(), engine.start_at) {
+                    // The pool was launched early for the common start: arrivals keep it.
+                    (LoadModel::Open, Some(at)) => at.max(now),
+                    (LoadModel::Open, None) => now + POOL_LAUNCH,
+                    (LoadModel::Closed, _) => now,
+                });
                 Ok(())
             })
         });
@@ -72,6 +74,7 @@ pub async fn execute(engine: Arc<Engine>) -> anyhow::Result<()> {
 
 /// goose's test plan: `users,time` steps ramping linearly from the previous
 /// step, whole seconds (the stages were rounded to match), then all users stop.
+/// A shard runs its share of each step's users (user `k` is shard `k mod N`'s).
 /// goose 0.19 never ends a plan in which two steps in a row have no users
 /// (the second ramp-down divides 0 users by its time), so zero-user stages
 /// are merged and a plan that already ends at zero gets no final stop step.
@@ -82,7 +85,11 @@ fn test_plan(engine: &Engine) -> String {
             .load
             .stages
             .iter()
-            .map(|s| (s.target as usize, s.duration.as_secs().max(1)))
+            .map(|s| {
+                let users = s.target as u64;
+                let mine = engine.shard.map_or(users, |sh| sh.share(users));
+                (mine as usize, s.duration.as_secs().max(1))
+            })
             .collect(),
         LoadModel::Open => {
             let pool = engine.scenario.load.max_users;
@@ -115,7 +122,7 @@ impl Engine {
     async fn goose_iteration(&self, user: &mut GooseUser) {
         if user.get_session_data::<UserState>().is_none() {
             let state = UserState::new(
-                user.weighted_users_index as u64,
+                self.global_index(user.weighted_users_index as u64),
                 self.scenario.seed,
                 &self.scenario.data,
                 user.client.clone(),

@@ -53,6 +53,8 @@ pub struct RunMeta {
     pub harness_version: String,
     pub git_commit: Option<String>,
     pub machine: MachineInfo,
+    /// Which shard of a sharded run this is, with its clocks (`None` unsharded).
+    pub shard: Option<crate::shard::ShardInfo>,
 }
 
 /// A stage of the load shape, as it really ran (seconds since the run started).

@@ -82,6 +82,7 @@ fn run_info(run: &RunRecord, duration_s: f64) -> RunInfo {
         machine: m.machine.clone(),
         interrupted: run.interrupted,
         notes: run.notes.clone(),
+        shard: m.shard.clone(),
     }
 }
 

@@ -101,6 +101,9 @@ pub struct RunInfo {
     /// Stopped early by Ctrl-C; figures cover what was measured until then.
     pub interrupted: bool,
     pub notes: Vec<String>,
+    /// This run's shard of a sharded run (`harness run --shard I/N`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::shard::ShardInfo>,
 }
 
 /// Corrected latency percentiles, ms.
