@@ -320,9 +320,19 @@ pub async fn run_scenario(
     let exit_code = match (record.interrupted, &written.verdict) {
         (true, _) => EXIT_INTERRUPTED,
         (false, Verdict::Pass) => 0,
+        // A shard measures a part: the whole test's verdict is `harness merge`'s
+        // (and a failing pod would make an Indexed Job retry it).
+        (false, _) if sharded.is_some() => 0,
         (false, Verdict::GateFailed) => 1,
         (false, Verdict::Invalid) => 4,
     };
+    if let (Some(s), false) = (sharded, written.verdict == Verdict::Pass) {
+        let _ = writeln!(
+            out,
+            "shard {s}: {} on its own; the run's verdict is the merged one (harness merge)",
+            written.verdict.label()
+        );
+    }
     let _ = writeln!(
         out,
         "report: {}",

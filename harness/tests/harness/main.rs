@@ -8,6 +8,7 @@ mod helpers;
 mod multi;
 mod report;
 mod scenario_errors;
+mod shards;
 mod smoke;
 mod suite;
 mod wiring;

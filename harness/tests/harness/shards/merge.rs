@@ -1,0 +1,1 @@
+//! `harness merge`: the shards' folders become one run.
