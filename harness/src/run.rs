@@ -141,7 +141,7 @@ pub fn prepare(args: &RunArgs) -> Result<(Scenario, Vec<Gate>), RunError> {
         sc.set_scale(k);
     }
     if let Some(s) = args.sharding.shard {
-        shard::check_plan(&sc, s)?;
+        shard::check_plan(&sc, s, args.toxiproxy.as_deref())?;
     }
     load::align_stages(&mut sc);
     let mut gates = std::mem::take(&mut sc.gates);
@@ -193,12 +193,16 @@ pub async fn run_scenario(
     };
     let target = Target::start(opts, chaos.as_mut()).await;
     let mut target = match target {
-        Ok(mut t) => {
-            if !drives_faults {
-                t.base_url = shard::base_url_through_links(&sc, &t.base_url);
+        Ok(mut t) => match (drives_faults, args.toxiproxy.as_deref()) {
+            (false, Some(api)) if !sc.faults.is_empty() => {
+                let deadline = shard_deadline(args);
+                t.base_url = shard::base_url_through_links(&sc, &t.base_url, api, deadline)
+                    .await
+                    .map_err(RunError::Proxy)?;
+                t
             }
-            t
-        }
+            _ => t,
+        },
         Err(e) => {
             cleanup_chaos(chaos.as_mut(), &mut Vec::new()).await;
             return Err(RunError::Target(e));
@@ -344,6 +348,18 @@ pub async fn run_scenario(
         interrupted: record.interrupted,
         exit_code,
     })
+}
+
+/// How long a shard waits for shard 0's fault proxies: until the common
+/// start, or 30 s without one.
+fn shard_deadline(args: &RunArgs) -> std::time::Instant {
+    let wait = args
+        .sharding
+        .start_at
+        .map_or(Duration::from_secs(30), |at| {
+            Duration::try_from(at - OffsetDateTime::now_utc()).unwrap_or_default()
+        });
+    std::time::Instant::now() + wait
 }
 
 async fn cleanup_chaos(chaos: Option<&mut Chaos>, notes: &mut Vec<String>) {

@@ -134,54 +134,83 @@ pub fn check_start_at(at: OffsetDateTime, now: OffsetDateTime) -> Result<(), Sha
 
 /// What a shard can do depends on the plan: every shard loads the same URL
 /// (a bundled server per shard would be N backends), and faults reach the
-/// other shards' traffic only through a proxy every shard sends to, so each
-/// faulted link needs a fixed listen address declared in `[[links]]`.
-pub fn check_plan(sc: &Scenario, shard: Shard) -> Result<(), ShardError> {
+/// other shards' traffic only through the proxies shard 0 makes, so every
+/// shard needs the Toxiproxy API they live on (`--toxiproxy URL`).
+pub fn check_plan(sc: &Scenario, shard: Shard, toxiproxy: Option<&str>) -> Result<(), ShardError> {
     if !matches!(sc.target, TargetSpec::Url(_)) {
         return Err(ShardError::Plan(format!(
             "--shard {shard}: a sharded run loads one backend that every shard reaches: \
              pass --target URL (the bundled server would start once per shard)"
         )));
     }
-    for fault in &sc.faults {
-        let fixed = sc
-            .links
-            .iter()
-            .find(|l| l.name == fault.link)
-            .is_some_and(|l| !l.listen.ends_with(":0"));
-        if !fixed {
-            return Err(ShardError::Plan(format!(
-                "--shard {shard}: fault `{}` is on link `{}`, which needs a `[[links]]` entry with a \
-                 fixed listen address (not port 0): shard 0 adds the toxics and every shard must \
-                 send through that same proxy",
-                fault.name, fault.link
-            )));
-        }
+    if let (Some(fault), None) = (sc.faults.first(), toxiproxy) {
+        return Err(ShardError::Plan(format!(
+            "--shard {shard}: fault `{}` needs --toxiproxy URL on every shard: shard 0 adds the \
+             toxics on that Toxiproxy (e.g. a `harness proxy` or a Toxiproxy Service) and every \
+             shard sends through its proxies",
+            fault.name
+        )));
     }
     Ok(())
 }
 
 /// The URL a shard that does not drive the faults loads: the listen address
-/// of the faulted link in front of the target, so its traffic meets the same
-/// toxics as shard 0's (see [`check_plan`]).
-pub fn base_url_through_links(sc: &Scenario, base_url: &str) -> String {
-    let Ok(url) = reqwest::Url::parse(base_url) else {
-        return base_url.to_string();
-    };
+/// of shard 0's proxy on the link in front of the target (read from the
+/// Toxiproxy API, waiting for shard 0 to make it until `deadline`), so its
+/// traffic meets the same toxics as shard 0's.
+pub async fn base_url_through_links(
+    sc: &Scenario,
+    base_url: &str,
+    toxiproxy: &str,
+    deadline: std::time::Instant,
+) -> anyhow::Result<String> {
+    use anyhow::Context;
+    let url = reqwest::Url::parse(base_url).context("the target URL")?;
     let authority = format!(
         "{}:{}",
         url.host_str().unwrap_or(""),
         url.port_or_known_default().unwrap_or(80)
     );
     let norm = |s: &str| s.replace("localhost", "127.0.0.1");
-    sc.links
+    // The link in front of the target: a declared one, or the `edge` shard 0 adds.
+    let link = sc
+        .links
         .iter()
-        .filter(|l| sc.faults.iter().any(|f| f.link == l.name))
         .find(|l| norm(&l.upstream) == norm(&authority))
-        .map_or_else(
-            || base_url.to_string(),
-            |l| format!("{}://{}", url.scheme(), l.listen),
-        )
+        .map(|l| l.name.clone())
+        .or_else(|| {
+            sc.faults
+                .iter()
+                .any(|f| f.link == "edge")
+                .then(|| "edge".to_string())
+        });
+    let Some(link) = link.filter(|l| sc.faults.iter().any(|f| &f.link == l)) else {
+        return Ok(base_url.to_string());
+    };
+    let client =
+        fault_proxy::Client::new(toxiproxy).with_context(|| format!("--toxiproxy {toxiproxy}"))?;
+    let name = crate::chaos::proxy_name(&link);
+    let proxy = loop {
+        match client.proxy(&name).await {
+            Ok(p) => break p,
+            Err(e) if std::time::Instant::now() >= deadline => {
+                return Err(anyhow::anyhow!(
+                    "shard 0 had not made the proxy `{name}` for link `{link}` on {toxiproxy} \
+                     by the start: {e}"
+                ))
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        }
+    };
+    // A proxy bound to every interface is reached on the API's host.
+    let listen = match proxy.listen.split_once(':') {
+        Some(("0.0.0.0" | "[::]" | "", port)) => {
+            let api = reqwest::Url::parse(toxiproxy).context("--toxiproxy")?;
+            format!("{}:{port}", api.host_str().unwrap_or("127.0.0.1"))
+        }
+        _ => proxy.listen.clone(),
+    };
+    Ok(format!("{}://{listen}", url.scheme()))
 }
 
 /// The fault windows a shard that does not drive the faults records: the

@@ -108,3 +108,54 @@ async fn bad_shard_settings_run_nothing() {
         assert_eq!(code, 2, "{extra:?}: {out}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shard_zero_drives_the_fault_and_every_shard_meets_it() {
+    let backend = Backend::start(|_| Duration::from_millis(1)).await;
+    // `harness proxy` on a free port, for the run's length.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let api = format!("http://127.0.0.1:{port}");
+    let mut proxy = tokio::process::Command::new(crate::helpers::harness_exe())
+        .args(["proxy", "--listen", &format!("127.0.0.1:{port}")])
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let faulted = format!(
+        "{SCENARIO}\n[[faults]]\nname = \"slow-edge\"\nat = \"1500ms\"\nduration = \"1s\"\n\
+         link = \"edge\"\ntype = \"latency\"\nattributes = {{ latency = 200 }}\n"
+    );
+    let scenario = write_scenario(dir.path(), "sharded.toml", &faulted);
+    let (_, at_text) = start_at(Duration::from_secs(4));
+    let shards = run_shards(
+        dir.path(),
+        &scenario,
+        &backend.url,
+        2,
+        &at_text,
+        &["--toxiproxy", &api],
+    )
+    .await;
+    let _ = proxy.kill().await;
+    for (i, (code, folder)) in shards.iter().enumerate() {
+        assert_eq!(*code, 0, "shard {i}: {}", folder.display());
+        let s = summary(folder);
+        let fault = &s["faults"][0];
+        assert_eq!(fault["name"], "slow-edge", "shard {i}");
+        // The window's whole seconds (1 s to 3 s) hold the 1 s fault and some time without it.
+        let during = fault["during"]["latency_ms"]["p90"].as_f64().unwrap();
+        assert!(
+            during >= 200.0,
+            "shard {i}: p90 {during} ms during the fault"
+        );
+        let before = fault["before"]["latency_ms"]["p50"].as_f64().unwrap();
+        assert!(
+            before < 100.0,
+            "shard {i}: p50 {before} ms before the fault"
+        );
+    }
+}
