@@ -2,6 +2,7 @@
 
 mod capacity;
 mod chaos;
+mod deploy;
 mod flows;
 mod gates;
 mod helpers;
