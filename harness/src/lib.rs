@@ -6,6 +6,7 @@ pub mod chaos;
 pub mod cli;
 pub mod gate;
 pub mod load;
+pub mod merge;
 pub mod record;
 pub mod report;
 pub mod run;

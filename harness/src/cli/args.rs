@@ -98,6 +98,25 @@ pub struct CompareCmd {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct MergeCmd {
+    /// The shards' run folders (reports/<scenario>/<timestamp> of each `harness run --shard I/N`).
+    #[arg(required = true, num_args = 1..)]
+    pub shards: Vec<PathBuf>,
+    /// The merged run folder (new or empty). Default: <reports-dir>/<scenario>/<UTC timestamp>/.
+    #[arg(short = 'o', long = "out", value_name = "OUT")]
+    pub out: Option<PathBuf>,
+    /// Where the merged run goes without -o.
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub reports_dir: PathBuf,
+    /// A gate judged on the merged run, added to the scenario's (see `harness run --gate`).
+    #[arg(long = "gate", value_name = "G")]
+    pub gates: Vec<String>,
+    /// No summary table; only the verdict and the report's path.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct ProxyCmd {
     /// Address of the Toxiproxy HTTP API (loopback only).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8474")]

@@ -13,7 +13,7 @@ mod generator;
 mod run;
 
 pub use generator::GeneratorHealth;
-pub use run::{FaultWindow, LoadModel, MachineInfo, RunMeta, RunRecord, StageMark};
+pub use run::{FaultWindow, LoadModel, MachineInfo, RunMeta, RunRecord, ShardInfo, StageMark};
 
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;

@@ -12,6 +12,8 @@ pub mod recording;
 
 use crate::scenario::{Scenario, TargetSpec};
 use serde::{Deserialize, Serialize};
+
+pub use crate::record::ShardInfo;
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -227,25 +229,6 @@ pub fn planned_windows(faults: &[crate::scenario::FaultSpec]) -> Vec<crate::reco
             end_s: (f.at + f.duration).as_secs_f64(),
         })
         .collect()
-}
-
-/// A shard's identity and clocks, as summary.json records them.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ShardInfo {
-    pub index: u32,
-    pub count: u32,
-    /// The common start every shard waited for, when one was given.
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub start_at: Option<OffsetDateTime>,
-    /// This machine's wall clock when the shard began waiting for the start
-    /// (or began its load, without a common start).
-    #[serde(with = "time::serde::rfc3339")]
-    pub clock_at_wait: OffsetDateTime,
-    /// When the load really started (the run's epoch), by this machine's clock.
-    #[serde(with = "time::serde::rfc3339")]
-    pub started_at: OffsetDateTime,
-    /// `started_at - start_at`, ms; `None` without a common start.
-    pub start_skew_ms: Option<f64>,
 }
 
 #[cfg(test)]

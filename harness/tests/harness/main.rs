@@ -7,7 +7,7 @@ mod flows;
 mod gates;
 mod helpers;
 mod multi;
-mod report;
+pub(crate) mod report;
 mod scenario_errors;
 mod shards;
 mod smoke;

@@ -44,6 +44,7 @@ pub fn summarize(run: &RunRecord, gates: &[Gate]) -> Summary {
         faults: fault_summaries(run, duration_s),
         generator: generator_summary(&run.generator),
         gates: Vec::new(),
+        shards: Vec::new(),
     };
     summary.gates = gate::evaluate(&summary, gates);
     let (verdict, reason) = gate::verdict(&summary);

@@ -8,7 +8,7 @@ mod compare;
 mod figures;
 mod hlog;
 mod outputs;
-mod schema;
+pub(crate) mod schema;
 mod size;
 
 use harness::gate::Gate;
