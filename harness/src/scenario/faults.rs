@@ -3,7 +3,8 @@
 
 use super::error::ScenarioError;
 use super::validate::Validator;
-use super::{duration, raw, FaultSpec, LinkSpec, TargetSpec};
+use super::{duration, raw, TargetSpec};
+use crate::chaos::{Fault, Link};
 use std::time::Duration;
 use toml::Spanned;
 
@@ -15,8 +16,8 @@ impl Validator<'_> {
         &self,
         links: &[Spanned<raw::Link>],
         target: &TargetSpec,
-    ) -> Result<Vec<LinkSpec>, ScenarioError> {
-        let mut out: Vec<LinkSpec> = Vec::new();
+    ) -> Result<Vec<Link>, ScenarioError> {
+        let mut out: Vec<Link> = Vec::new();
         for (i, l) in links.iter().enumerate() {
             let r = l.get_ref();
             if matches!(target, TargetSpec::Bundled { .. }) {
@@ -34,7 +35,7 @@ impl Validator<'_> {
                     self.err(addr.span(), format!("links[{i}].{what}"), e.to_string())
                 })?;
             }
-            out.push(LinkSpec {
+            out.push(Link {
                 name: r.name.get_ref().clone(),
                 listen: r.listen.get_ref().clone(),
                 upstream: r.upstream.get_ref().clone(),
@@ -47,10 +48,10 @@ impl Validator<'_> {
         &self,
         faults: &[Spanned<raw::Fault>],
         target: &TargetSpec,
-        links: &[LinkSpec],
+        links: &[Link],
         total: Duration,
-    ) -> Result<Vec<FaultSpec>, ScenarioError> {
-        let mut out: Vec<FaultSpec> = Vec::new();
+    ) -> Result<Vec<Fault>, ScenarioError> {
+        let mut out: Vec<Fault> = Vec::new();
         for (i, f) in faults.iter().enumerate() {
             let field = format!("faults[{i}]");
             let r = f.get_ref();
@@ -124,7 +125,7 @@ impl Validator<'_> {
                 let span = r.attributes.as_ref().map_or(r.kind.span(), Spanned::span);
                 self.err(span, field.clone(), e.to_string())
             })?;
-            out.push(FaultSpec {
+            out.push(Fault {
                 name,
                 at,
                 duration: dur,

@@ -4,8 +4,8 @@
 
 use super::error::{ScenarioError, Source};
 use super::{duration, raw, LoadPlan, Scenario, Stage, TargetSpec, DEFAULT_TIMEOUT};
-use crate::gate::Gate;
 use crate::record::LoadModel;
+use crate::slo::Gate;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;

@@ -9,7 +9,7 @@ mod child;
 pub use child::{wait_ready, ChildServer};
 
 use crate::chaos::{Chaos, Link};
-use crate::scenario::{LinkSpec, TargetSpec};
+use crate::scenario::TargetSpec;
 use anyhow::Context;
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
@@ -65,7 +65,7 @@ pub struct TargetOptions<'a> {
     /// Links some fault needs a proxy on.
     pub faulted_links: BTreeSet<String>,
     /// Declared links, for an external target.
-    pub links: &'a [LinkSpec],
+    pub links: &'a [Link],
     /// The scenario's seed, passed to the gateway simulator so its latency
     /// and decline draws repeat from run to run.
     pub seed: u64,
@@ -137,7 +137,7 @@ async fn start_external(
         // A fault on `edge` with no declared link: the proxy goes in front of the URL.
         let edge = (opts.faulted_links.contains("edge")
             && !opts.links.iter().any(|l| l.name == "edge"))
-        .then(|| LinkSpec {
+        .then(|| Link {
             name: "edge".into(),
             listen: "127.0.0.1:0".into(),
             upstream: authority.clone(),
@@ -149,11 +149,7 @@ async fn start_external(
             .filter(|l| opts.faulted_links.contains(&l.name))
         {
             let addr = chaos
-                .add_link(&Link {
-                    name: link.name.clone(),
-                    listen: link.listen.clone(),
-                    upstream: link.upstream.clone(),
-                })
+                .add_link(link)
                 .await
                 .with_context(|| format!("putting a fault proxy on link {:?}", link.name))?;
             // Load goes through the link that fronts the target itself.

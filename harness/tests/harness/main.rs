@@ -1,5 +1,6 @@
 //! The harness's integration tests: one binary, one module per feature.
 
+mod batch;
 mod capacity;
 mod chaos;
 mod flows;
@@ -9,5 +10,4 @@ mod multi;
 mod report;
 mod scenario_errors;
 mod smoke;
-mod suite;
 mod wiring;

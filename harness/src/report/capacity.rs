@@ -1,0 +1,103 @@
+//! The capacity report: capacity.json, capacity.md and a self-contained
+//! index.html with p95/p99 and the 503 rate against the offered rate, through
+//! the shared templates and the shared rate chart.
+
+use super::charts::{RateChart, RateLine};
+use super::output::point_latest;
+use super::templates::environment;
+use crate::capacity::{CapacityReport, StepResult};
+use anyhow::{Context, Result};
+use minijinja::{context, Value};
+use plotters::style::{BLUE, MAGENTA, RED};
+use std::path::Path;
+
+/// Writes the capacity report into `dir` and points `latest` beside it at it.
+pub fn write_capacity_report(report: &CapacityReport, dir: &Path) -> Result<()> {
+    std::fs::write(
+        dir.join("capacity.json"),
+        serde_json::to_string_pretty(report)?,
+    )
+    .context("writing capacity.json")?;
+    let env = environment();
+    let md = env
+        .get_template("capacity.md")?
+        .render(context! {
+            report => Value::from_serialize(report),
+            step_seconds => report.step_seconds.to_string(),
+        })
+        .context("rendering capacity.md")?;
+    std::fs::write(dir.join("capacity.md"), md).context("writing capacity.md")?;
+    let mut steps: Vec<&StepResult> = report.searches.iter().flat_map(|s| &s.steps).collect();
+    steps.sort_by(|a, b| a.offered.total_cmp(&b.offered));
+    let (charts, chart_error) = match (latency_chart(&steps), shed_chart(&steps)) {
+        (Ok(a), Ok(b)) => (vec![a, b], None),
+        (a, b) => (Vec::new(), a.err().or(b.err()).map(|e| format!("{e:#}"))),
+    };
+    let rows: Vec<Value> = steps.iter().map(|s| row(s, dir)).collect();
+    let html = env
+        .get_template("capacity.html")?
+        .render(context! {
+            report => Value::from_serialize(report),
+            steps => rows,
+            charts => charts,
+            chart_error => chart_error,
+        })
+        .context("rendering the capacity report")?;
+    std::fs::write(dir.join("index.html"), html).context("writing index.html")?;
+    point_latest(dir).context("pointing latest at the capacity report")?;
+    Ok(())
+}
+
+/// One step as the HTML table shows it, with a link to its own report
+/// relative to the capacity report.
+fn row(s: &StepResult, dir: &Path) -> Value {
+    let report = Path::new(&s.report_dir);
+    let abs = std::env::current_dir()
+        .map(|cwd| cwd.join(report))
+        .unwrap_or_else(|_| report.to_path_buf());
+    let link = abs
+        .strip_prefix(dir)
+        .map(|p| p.join("index.html").display().to_string())
+        .unwrap_or_else(|_| report.join("index.html").display().to_string());
+    context! {
+        link => link,
+        ..Value::from_serialize(s)
+    }
+}
+
+fn latency_chart(steps: &[&StepResult]) -> Result<String> {
+    let line = |name: &str, color, value: fn(&StepResult) -> f64| RateLine {
+        name: name.into(),
+        color,
+        points: steps.iter().map(|s| (s.offered, value(s))).collect(),
+    };
+    RateChart {
+        caption: "latency against offered rate".into(),
+        x_label: "offered arrivals/s".into(),
+        y_label: "ms".into(),
+        height: 340,
+        lines: vec![
+            line("p95", BLUE, |s| s.p95_ms),
+            line("p99", RED, |s| s.p99_ms),
+        ],
+    }
+    .render()
+}
+
+fn shed_chart(steps: &[&StepResult]) -> Result<String> {
+    RateChart {
+        caption: "503 (shed) rate against offered rate".into(),
+        x_label: "offered arrivals/s".into(),
+        y_label: "% of requests".into(),
+        height: 260,
+        lines: vec![RateLine {
+            name: "503 rate".into(),
+            color: MAGENTA,
+            points: steps
+                .iter()
+                .map(|s| (s.offered, s.shed_rate * 100.0))
+                .collect(),
+        }],
+    }
+    .render()
+}
