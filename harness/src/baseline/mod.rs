@@ -138,35 +138,8 @@ fn check(baseline: &[Summary], candidate: &[Summary], t: &Tolerance) -> Regressi
     // With one run on a side, that side counts as exact: the interval then
     // holds only the other side's noise (the advice says so).
     let ci = (base.len() >= 2 || cand.len() >= 2).then(|| median_ci(&base, &cand, worsening));
-    let (verdict, judged) = if base.is_empty() || cand.is_empty() || !point.is_finite() {
-        (
-            RegressionVerdict::Inconclusive,
-            "no comparable value on both sides".to_string(),
-        )
-    } else {
-        match ci {
-            Some((lo, _)) if lo > allowed => (
-                RegressionVerdict::Fail,
-                "worse beyond the tolerance with 95% confidence".into(),
-            ),
-            Some((_, hi)) if hi <= allowed => (
-                RegressionVerdict::Pass,
-                "within the tolerance with 95% confidence".into(),
-            ),
-            Some(_) => (
-                RegressionVerdict::Inconclusive,
-                "the interval straddles the tolerance".into(),
-            ),
-            None if point > allowed => (
-                RegressionVerdict::Fail,
-                "worse beyond the tolerance (one run a side, noise not measured)".into(),
-            ),
-            None => (
-                RegressionVerdict::Pass,
-                "within the tolerance (one run a side, noise not measured)".into(),
-            ),
-        }
-    };
+    let comparable = !base.is_empty() && !cand.is_empty() && point.is_finite();
+    let (verdict, judged) = decide(comparable, point, ci, allowed);
     let show = |v: f64| show_change(v, t.allowance);
     let message = format!(
         "{}: {} → {} ({} {}{}); allowed {}: {}",
@@ -195,6 +168,45 @@ fn check(baseline: &[Summary], candidate: &[Summary], t: &Tolerance) -> Regressi
         allowed,
         verdict,
         message,
+    }
+}
+
+/// The verdict on one tolerance and why: from the 95 % interval of the
+/// worsening when there is one, else from the point estimate alone.
+fn decide(
+    comparable: bool,
+    point: f64,
+    ci: Option<(f64, f64)>,
+    allowed: f64,
+) -> (RegressionVerdict, String) {
+    if !comparable {
+        (
+            RegressionVerdict::Inconclusive,
+            "no comparable value on both sides".to_string(),
+        )
+    } else {
+        match ci {
+            Some((lo, _)) if lo > allowed => (
+                RegressionVerdict::Fail,
+                "worse beyond the tolerance with 95% confidence".into(),
+            ),
+            Some((_, hi)) if hi <= allowed => (
+                RegressionVerdict::Pass,
+                "within the tolerance with 95% confidence".into(),
+            ),
+            Some(_) => (
+                RegressionVerdict::Inconclusive,
+                "the interval straddles the tolerance".into(),
+            ),
+            None if point > allowed => (
+                RegressionVerdict::Fail,
+                "worse beyond the tolerance (one run a side, noise not measured)".into(),
+            ),
+            None => (
+                RegressionVerdict::Pass,
+                "within the tolerance (one run a side, noise not measured)".into(),
+            ),
+        }
     }
 }
 

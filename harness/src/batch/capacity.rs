@@ -11,7 +11,7 @@ use crate::exit;
 use crate::record::LoadModel;
 use crate::report;
 use crate::run::{self, RunArgs, RunError};
-use crate::scenario::Stage;
+use crate::scenario::{Scenario, Stage};
 use crate::slo::Gate;
 use anyhow::Context;
 use std::io::Write;
@@ -71,22 +71,7 @@ pub async fn capacity(args: &CapacityArgs, out: &mut dyn Write) -> Result<u8, Ru
     let out = std::cell::RefCell::new(out);
     let slo = parse_slo(&args.slo)?;
     let (probe, _) = run::prepare(&args.run)?;
-    let peak = probe
-        .load
-        .stages
-        .iter()
-        .map(|s| s.target)
-        .fold(0.0, f64::max);
-    let start = args.start_rate.unwrap_or(match probe.load.model {
-        LoadModel::Open if peak > 0.0 => (peak / 4.0).max(1.0),
-        _ => 10.0,
-    });
-    if !(start.is_finite() && start > 0.0 && args.max_rate >= start) {
-        return Err(RunError::Usage(format!(
-            "--start-rate {start} and --max-rate {}: expected 0 < start <= max",
-            args.max_rate
-        )));
-    }
+    let start = start_rate(args, &probe)?;
     let dir = report::output::create_run_dir(
         &args.run.reports_dir,
         &format!("{}-capacity", probe.name),
@@ -125,15 +110,7 @@ pub async fn capacity(args: &CapacityArgs, out: &mut dyn Write) -> Result<u8, Ru
             let out = &out;
             async move {
                 let r = run_step(&step_args, &slo, rate, step).await?;
-                let _ = writeln!(
-                    out.borrow_mut(),
-                    "  {rate:>9.1}/s offered → {:>9.1} req/s, p95 {:>8.1} ms, p99 {:>8.1} ms, 503 {:>5.1} % → {}",
-                    r.throughput_rps,
-                    r.p95_ms,
-                    r.p99_ms,
-                    r.shed_rate * 100.0,
-                    if r.saturated { "GENERATOR SATURATED" } else if r.passed { "meets the SLO" } else { "breaks the SLO" }
-                );
+                let _ = report::capacity::print_step(&r, &mut **out.borrow_mut());
                 Ok::<_, RunError>(r)
             }
         })
@@ -154,6 +131,28 @@ pub async fn capacity(args: &CapacityArgs, out: &mut dyn Write) -> Result<u8, Ru
         Outcome::BelowStart { .. } => exit::GATE_FAILED,
         _ => exit::PASS,
     })
+}
+
+/// The first rate tried: `--start-rate`, else a quarter of an open-model
+/// scenario's peak rate, else 10/s; checked against `--max-rate`.
+fn start_rate(args: &CapacityArgs, probe: &Scenario) -> Result<f64, RunError> {
+    let peak = probe
+        .load
+        .stages
+        .iter()
+        .map(|s| s.target)
+        .fold(0.0, f64::max);
+    let start = args.start_rate.unwrap_or(match probe.load.model {
+        LoadModel::Open if peak > 0.0 => (peak / 4.0).max(1.0),
+        _ => 10.0,
+    });
+    if !(start.is_finite() && start > 0.0 && args.max_rate >= start) {
+        return Err(RunError::Usage(format!(
+            "--start-rate {start} and --max-rate {}: expected 0 < start <= max",
+            args.max_rate
+        )));
+    }
+    Ok(start)
 }
 
 /// One step: the scenario's flows, open model, one constant rate.

@@ -54,43 +54,7 @@ impl Plan {
                     .map_err(|e| usage(format!("--baseline {}: {e}", p.display())))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let parse = |flag: &str, spec: &str| {
-            target_override(spec).map_err(|e| usage(format!("{flag} {e}")))
-        };
-        let mut lanes = Vec::new();
-        if let Some(spec) = &args.baseline_target {
-            let target = parse("--baseline-target", spec)?;
-            lanes.push(Lane {
-                label: format!("baseline {}", target.label()),
-                target: Some(target),
-                runs: Vec::new(),
-            });
-        }
-        let targets: Vec<&String> = match args.targets.as_slice() {
-            [] => args.run.target.iter().collect(),
-            t => t.iter().collect(),
-        };
-        if targets.is_empty() {
-            lanes.push(Lane {
-                label: match &args.run.profile {
-                    Some(p) => format!("bundled:{p}"),
-                    None => "the scenario's target".into(),
-                },
-                target: None,
-                runs: Vec::new(),
-            });
-        }
-        for spec in targets {
-            let target = parse("--target", spec)?;
-            lanes.push(Lane {
-                label: target.label(),
-                target: Some(target),
-                runs: Vec::new(),
-            });
-        }
-        if args.baseline_target.is_some() {
-            lanes[1].label = format!("candidate {}", lanes[1].label);
-        }
+        let lanes = lanes(args)?;
         // Reads the scenario and checks every override once, so a bad file
         // or flag stops the batch before its first run, not after several.
         for lane in &lanes {
@@ -102,6 +66,49 @@ impl Plan {
             baseline,
         })
     }
+}
+
+/// One lane per backend, in the order runs go: the baseline target first,
+/// then each `--target` (or the scenario's own target).
+fn lanes(args: &BatchArgs) -> Result<Vec<Lane>, RunError> {
+    let usage = |m: String| RunError::Usage(m);
+    let parse =
+        |flag: &str, spec: &str| target_override(spec).map_err(|e| usage(format!("{flag} {e}")));
+    let mut lanes = Vec::new();
+    if let Some(spec) = &args.baseline_target {
+        let target = parse("--baseline-target", spec)?;
+        lanes.push(Lane {
+            label: format!("baseline {}", target.label()),
+            target: Some(target),
+            runs: Vec::new(),
+        });
+    }
+    let targets: Vec<&String> = match args.targets.as_slice() {
+        [] => args.run.target.iter().collect(),
+        t => t.iter().collect(),
+    };
+    if targets.is_empty() {
+        lanes.push(Lane {
+            label: match &args.run.profile {
+                Some(p) => format!("bundled:{p}"),
+                None => "the scenario's target".into(),
+            },
+            target: None,
+            runs: Vec::new(),
+        });
+    }
+    for spec in targets {
+        let target = parse("--target", spec)?;
+        lanes.push(Lane {
+            label: target.label(),
+            target: Some(target),
+            runs: Vec::new(),
+        });
+    }
+    if args.baseline_target.is_some() {
+        lanes[1].label = format!("candidate {}", lanes[1].label);
+    }
+    Ok(lanes)
 }
 
 /// The scenario read and overridden for one lane; a URL goes through

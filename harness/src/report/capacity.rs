@@ -9,6 +9,7 @@ use crate::capacity::{CapacityReport, StepResult};
 use anyhow::{Context, Result};
 use minijinja::{context, Value};
 use plotters::style::{BLUE, MAGENTA, RED};
+use std::io::Write;
 use std::path::Path;
 
 /// Writes the capacity report into `dir` and points `latest` beside it at it.
@@ -63,6 +64,26 @@ fn row(s: &StepResult, dir: &Path) -> Value {
         link => link,
         ..Value::from_serialize(s)
     }
+}
+
+/// One step's line on the terminal, as the search goes.
+pub fn print_step(r: &StepResult, out: &mut dyn Write) -> std::io::Result<()> {
+    let verdict = if r.saturated {
+        "GENERATOR SATURATED"
+    } else if r.passed {
+        "meets the SLO"
+    } else {
+        "breaks the SLO"
+    };
+    writeln!(
+        out,
+        "  {:>9.1}/s offered → {:>9.1} req/s, p95 {:>8.1} ms, p99 {:>8.1} ms, 503 {:>5.1} % → {verdict}",
+        r.offered,
+        r.throughput_rps,
+        r.p95_ms,
+        r.p99_ms,
+        r.shed_rate * 100.0,
+    )
 }
 
 fn latency_chart(steps: &[&StepResult]) -> Result<String> {
