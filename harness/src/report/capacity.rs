@@ -122,3 +122,75 @@ fn shed_chart(steps: &[&StepResult]) -> Result<String> {
     }
     .render()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capacity::{Outcome, SearchRun};
+
+    fn step(offered: f64, passed: bool) -> StepResult {
+        StepResult {
+            offered,
+            throughput_rps: offered * 0.98,
+            p50_ms: 12.0,
+            p95_ms: if passed { 40.25 } else { 300.0 },
+            p99_ms: 80.0,
+            shed_rate: if passed { 0.0 } else { 0.0312 },
+            error_rate: 0.0,
+            passed,
+            failed_gates: if passed {
+                Vec::new()
+            } else {
+                vec!["p95 < 250ms".into()]
+            },
+            saturated: false,
+            report_dir: "steps/x".into(),
+        }
+    }
+
+    #[test]
+    fn the_capacity_files_hold_every_step_with_the_conclusion() {
+        let report = CapacityReport {
+            scenario: "rush-hour".into(),
+            target: "http://127.0.0.1:9".into(),
+            slo: vec!["p95 < 250ms".into()],
+            step_seconds: 20.0,
+            searches: vec![SearchRun {
+                steps: vec![step(40.0, true), step(20.0, true), step(80.0, false)],
+                outcome: Outcome::Found {
+                    capacity: 40.0,
+                    first_failing: 80.0,
+                },
+            }],
+            capacity: Some(40.0),
+            spread: Some((40.0, 40.0)),
+            knee: None,
+            conclusion: "capacity: 40.0 arrivals/s".into(),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let run_dir = dir.path().join("run");
+        std::fs::create_dir(&run_dir).unwrap();
+        write_capacity_report(&report, &run_dir).unwrap();
+        let md = std::fs::read_to_string(run_dir.join("capacity.md")).unwrap();
+        assert_eq!(
+            md,
+            "## Capacity of `rush-hour`\n\n**capacity: 40.0 arrivals/s**\n\n\
+             SLO: `p95 < 250ms` · target: http://127.0.0.1:9 · steps of 20 s\n\n\
+             | offered /s | throughput req/s | p95 ms | p99 ms | 503 % | verdict |\n\
+             |---:|---:|---:|---:|---:|---|\n\
+             | 40.0 | 39.2 | 40.2 | 80.0 | 0.00 | meets |\n\
+             | 20.0 | 19.6 | 40.2 | 80.0 | 0.00 | meets |\n\
+             | 80.0 | 78.4 | 300.0 | 80.0 | 3.12 | breaks |\n"
+        );
+        let html = std::fs::read_to_string(run_dir.join("index.html")).unwrap();
+        assert_eq!(html.matches("<svg").count(), 2, "two charts");
+        assert_eq!(html.matches("step report").count(), 3, "{html}");
+        let first = html
+            .lines()
+            .find(|l| l.trim_start().starts_with("<td>"))
+            .unwrap();
+        assert!(first.contains("<td>20.0</td>"), "sorted by rate: {first}");
+        assert!(html.contains("breaks: p95 &lt; 250ms"), "{html}");
+        assert!(run_dir.join("capacity.json").is_file());
+    }
+}
