@@ -94,7 +94,7 @@ pub(super) fn check_run_path(path: &Path) -> Result<(), String> {
     if !path.exists() {
         return Err(format!("{} does not exist; {hint}", path.display()));
     }
-    if path.is_dir() && !path.join("summary.json").is_file() {
+    if path.is_dir() && !path.join(crate::summary::SUMMARY_FILE).is_file() {
         return Err(format!(
             "{} has no summary.json, so it is not a run folder; {hint}",
             path.display()

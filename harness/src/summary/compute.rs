@@ -104,7 +104,7 @@ fn request_summary(name: &str, series: &Series, duration_s: f64) -> RequestSumma
 
 /// Latency at log-spaced percentiles (p0, p20.6, ..., p90, ..., p99.999), up to
 /// the resolution the sample count supports.
-pub(crate) fn distribution(h: &Histogram<u64>) -> Vec<PercentilePoint> {
+fn distribution(h: &Histogram<u64>) -> Vec<PercentilePoint> {
     if h.is_empty() {
         return Vec::new();
     }
