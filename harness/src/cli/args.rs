@@ -1,10 +1,9 @@
 //! The arguments of each subcommand, and their conversion into the
 //! library's own argument types.
 
-use crate::capacity::CapacityArgs;
+use crate::batch::{BatchArgs, CapacityArgs};
 use crate::run::{RunArgs, Sharding};
 use crate::shard::{self, Shard, ShardError};
-use crate::suite::SuiteArgs;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -111,6 +110,12 @@ pub struct MergeCmd {
     /// A gate judged on the merged run, added to the scenario's (see `harness run --gate`).
     #[arg(long = "gate", value_name = "G")]
     pub gates: Vec<String>,
+    /// Judge the merged run against an earlier run (its folder or summary.json; repeatable).
+    #[arg(long, value_name = "RUN")]
+    pub baseline: Vec<PathBuf>,
+    /// How much worse than the baseline a figure may get (as for `harness run`).
+    #[arg(long, value_name = "TOLERANCES")]
+    pub max_regression: Option<String>,
     /// No summary table; only the verdict and the report's path.
     #[arg(long, short)]
     pub quiet: bool,
@@ -135,8 +140,8 @@ pub enum RunArgsError {
 impl RunArgsError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            RunArgsError::Shard(_) => 2,
-            RunArgsError::Exe(_) => 3,
+            RunArgsError::Shard(_) => crate::exit::USAGE,
+            RunArgsError::Exe(_) => crate::exit::INTERNAL,
         }
     }
 }
@@ -147,7 +152,7 @@ pub(super) fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// The whole program after parsing: builds the runtime (except for the
 /// bundled server, which builds its own) and returns the exit code.
-pub(super) fn run_args(cmd: RunCmd) -> Result<SuiteArgs, RunArgsError> {
+pub(super) fn run_args(cmd: RunCmd) -> Result<BatchArgs, RunArgsError> {
     let sharding = sharding(&cmd, |k| std::env::var(k).ok())?;
     let server_exe = match cmd.server_exe {
         Some(p) => p,
@@ -175,7 +180,7 @@ pub(super) fn run_args(cmd: RunCmd) -> Result<SuiteArgs, RunArgsError> {
         server_exe,
         sharding,
     };
-    Ok(SuiteArgs {
+    Ok(BatchArgs {
         run,
         targets: if cmd.targets.len() > 1 {
             cmd.targets

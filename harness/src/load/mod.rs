@@ -149,36 +149,12 @@ pub async fn run(
     let (sink, aggregator) =
         Aggregator::start(scenario.request_names.clone(), progress, Arc::clone(&epoch));
     let (epoch_tx, epoch_rx) = tokio::sync::oneshot::channel();
-    let mut cum = 0;
-    let weights = scenario
-        .weighted_flows()
-        .map(|(i, f)| {
-            cum += u64::from(f.weight);
-            (cum, i)
-        })
-        .collect();
-    let schedule = (scenario.load.model == LoadModel::Open)
-        .then(|| Schedule::new(&scenario.load.stages, opts.shard));
     let clock_at_wait = OffsetDateTime::now_utc();
     let start_at = opts.start_at.map(|at| {
         let ahead = (at - clock_at_wait).as_seconds_f64().max(0.0);
         Instant::now() + Duration::from_secs_f64(ahead)
     });
-    let engine = Arc::new(Engine {
-        scenario: Arc::clone(&scenario),
-        base_url: opts.base_url.trim_end_matches('/').to_string(),
-        timeout: scenario.load.timeout,
-        nonce: format!("{:08x}", rand::rng().random::<u32>()),
-        sink,
-        epoch,
-        epoch_tx: Mutex::new(Some(epoch_tx)),
-        stop: CancellationToken::new(),
-        abort: CancellationToken::new(),
-        schedule,
-        weights,
-        shard: opts.shard,
-        start_at,
-    });
+    let engine = engine(&scenario, &opts, start_at, sink, epoch, epoch_tx);
     if let Some(at) = start_at {
         wait_for_start(&engine, at).await;
     }
@@ -259,6 +235,43 @@ async fn wait_for_start(engine: &Engine, at: Instant) {
         _ = tokio::signal::ctrl_c() => request_stop(),
         _ = stop => {}
     }
+}
+
+/// The engine every user shares: the plan, where to send, the flows' weights,
+/// the open model's schedule, and the signals that stop the users.
+fn engine(
+    scenario: &Arc<Scenario>,
+    opts: &LoadOptions,
+    start_at: Option<Instant>,
+    sink: Sink,
+    epoch: Arc<OnceLock<Instant>>,
+    epoch_tx: tokio::sync::oneshot::Sender<Instant>,
+) -> Arc<Engine> {
+    let mut cum = 0;
+    let weights = scenario
+        .weighted_flows()
+        .map(|(i, f)| {
+            cum += u64::from(f.weight);
+            (cum, i)
+        })
+        .collect();
+    let schedule = (scenario.load.model == LoadModel::Open)
+        .then(|| Schedule::new(&scenario.load.stages, opts.shard));
+    Arc::new(Engine {
+        scenario: Arc::clone(scenario),
+        base_url: opts.base_url.trim_end_matches('/').to_string(),
+        timeout: scenario.load.timeout,
+        nonce: format!("{:08x}", rand::rng().random::<u32>()),
+        sink,
+        epoch,
+        epoch_tx: Mutex::new(Some(epoch_tx)),
+        stop: CancellationToken::new(),
+        abort: CancellationToken::new(),
+        schedule,
+        weights,
+        shard: opts.shard,
+        start_at,
+    })
 }
 
 struct Conducted {

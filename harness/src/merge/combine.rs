@@ -6,7 +6,7 @@
 
 use super::shards::ShardRun;
 use crate::record::{GeneratorHealth, RunMeta, RunRecord};
-use crate::report::summary::ShardSummary;
+use crate::summary::ShardSummary;
 
 /// The merged record of shards read and checked by `shards::read_all`, in
 /// order of index. Stages and fault windows are shard 0's: it drove the
@@ -19,15 +19,15 @@ pub fn merged_record(runs: &[ShardRun]) -> RunRecord {
         recorder.merge(&r.recording.recorder);
         add_generator(&mut generator, &r.recording.generator);
     }
-    let run = &first.summary.run;
+    let run = &first.summary.run.meta;
     let started_at = runs
         .iter()
-        .map(|r| r.summary.run.started_at)
+        .map(|r| r.summary.run.meta.started_at)
         .min()
         .unwrap_or(run.started_at);
     let ended_at = runs
         .iter()
-        .map(|r| r.summary.run.ended_at)
+        .map(|r| r.summary.run.meta.ended_at)
         .max()
         .unwrap_or(run.ended_at);
     let mut notes = Vec::new();
@@ -90,12 +90,12 @@ fn add_generator(total: &mut GeneratorHealth, shard: &GeneratorHealth) {
 pub fn shard_rows(runs: &[ShardRun]) -> Vec<ShardSummary> {
     let earliest = runs
         .iter()
-        .filter_map(|r| r.summary.run.shard.as_ref().map(|s| s.started_at))
+        .filter_map(|r| r.summary.run.meta.shard.as_ref().map(|s| s.started_at))
         .min();
     runs.iter()
         .map(|r| {
             let s = &r.summary;
-            let info = s.run.shard.as_ref();
+            let info = s.run.meta.shard.as_ref();
             let skew = info.and_then(|i| i.start_skew_ms).or_else(|| {
                 let (i, e) = (info?, earliest?);
                 Some(((i.started_at - e).as_seconds_f64() * 1e6).round() / 1e3)

@@ -11,9 +11,13 @@ mod shards;
 
 pub use shards::SetError;
 
-use crate::gate::Gate;
+use crate::baseline::{self, DEFAULT_TOLERANCES};
+use crate::exit;
 use crate::record::RunRecord;
-use crate::report::{self, Summary, Verdict};
+use crate::report;
+use crate::slo::Gate;
+use crate::slo::{parse_tolerances, Tolerance};
+use crate::summary::{self, Summary, Verdict};
 use anyhow::Context;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -28,6 +32,10 @@ pub struct MergeArgs {
     pub reports_dir: PathBuf,
     /// Gates added to the scenario's (which the shards' summaries carry).
     pub gates: Vec<String>,
+    /// Earlier runs (folders or summary.json) the merged run is judged against.
+    pub baseline: Vec<PathBuf>,
+    /// How much worse than the baseline a figure may get (default [`DEFAULT_TOLERANCES`]).
+    pub max_regression: Option<String>,
     pub quiet: bool,
 }
 
@@ -45,8 +53,8 @@ pub enum MergeError {
 impl MergeError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            MergeError::Set(_) | MergeError::Usage(_) => 2,
-            MergeError::Failed(_) => 3,
+            MergeError::Set(_) | MergeError::Usage(_) => exit::USAGE,
+            MergeError::Failed(_) => exit::INTERNAL,
         }
     }
 }
@@ -61,6 +69,7 @@ pub fn merge(args: &MergeArgs, out: &mut dyn Write) -> Result<u8, MergeError> {
                 .map_err(|e| MergeError::Usage(format!("--gate {g:?}: {e}")))?,
         );
     }
+    let judged = baseline_of(args)?;
     let runs = shards::read_all(&args.dirs)?;
     // The scenario's and the command line's gates, as every shard judged them.
     let mut all_gates: Vec<Gate> = runs[0]
@@ -71,14 +80,17 @@ pub fn merge(args: &MergeArgs, out: &mut dyn Write) -> Result<u8, MergeError> {
         .collect();
     all_gates.extend(gates);
     let record = combine::merged_record(&runs);
-    let mut summary = report::summarize(&record, &all_gates);
+    let mut summary = crate::gate::summarize(&record, &all_gates);
     summary.shards = combine::shard_rows(&runs);
     if let Some(why) = combine::saturated_shards(&summary.shards) {
         summary.generator.saturation = Some(why);
-        rejudge(&mut summary, &all_gates);
+        crate::gate::judge(&mut summary, &all_gates);
     }
     let dir = output_dir(args, &record)?;
-    report::write_report_files(&record, &mut summary, &dir)
+    let cmp = judged.as_ref().map(|(base, tol)| {
+        baseline::compare_to_baseline(base, std::slice::from_ref(&summary), tol)
+    });
+    report::write_report_files(&record, &mut summary, cmp.as_ref(), &dir)
         .context("writing the merged report")
         .map_err(MergeError::Failed)?;
     if !args.quiet {
@@ -90,21 +102,47 @@ pub fn merge(args: &MergeArgs, out: &mut dyn Write) -> Result<u8, MergeError> {
         runs.len(),
         summary.verdict_reason
     );
+    let mut code = match (record.interrupted, summary.verdict) {
+        (true, _) => exit::INTERRUPTED,
+        (false, Verdict::Pass) => exit::PASS,
+        (false, Verdict::GateFailed) => exit::GATE_FAILED,
+        (false, Verdict::Invalid) => exit::INVALID,
+    };
+    if let (Some(cmp), Some((base, _))) = (&cmp, &judged) {
+        let warnings = baseline::mismatches(base, std::slice::from_ref(&summary));
+        let _ = report::baseline::print_verdict(cmp, &warnings, &dir, out);
+        code = exit::worse(code, baseline::exit_code(cmp.verdict));
+    }
     let _ = writeln!(out, "report: {}", dir.join("index.html").display());
-    Ok(match (record.interrupted, summary.verdict) {
-        (true, _) => crate::run::EXIT_INTERRUPTED,
-        (false, Verdict::Pass) => 0,
-        (false, Verdict::GateFailed) => 1,
-        (false, Verdict::Invalid) => 4,
-    })
+    Ok(code)
 }
 
-/// Gates and verdict again, after the merged run learnt it is invalid.
-fn rejudge(summary: &mut Summary, gates: &[Gate]) {
-    summary.gates = crate::gate::evaluate(summary, gates);
-    let (verdict, reason) = crate::gate::verdict(summary);
-    summary.verdict = verdict;
-    summary.verdict_reason = reason;
+/// The `--baseline` runs and the tolerances to judge the merged run with.
+type Judged = (Vec<Summary>, Vec<Tolerance>);
+
+/// The `--baseline` runs (through the one summary.json reader) and the
+/// tolerances, when the merged run is judged against a baseline.
+fn baseline_of(args: &MergeArgs) -> Result<Option<Judged>, MergeError> {
+    if args.baseline.is_empty() {
+        return match &args.max_regression {
+            Some(_) => Err(MergeError::Usage(
+                "--max-regression needs a baseline: add --baseline <run folder>".into(),
+            )),
+            None => Ok(None),
+        };
+    }
+    let text = args.max_regression.as_deref().unwrap_or(DEFAULT_TOLERANCES);
+    let tolerances = parse_tolerances(text)
+        .map_err(|e| MergeError::Usage(format!("--max-regression {text:?}: {e}")))?;
+    let runs = args
+        .baseline
+        .iter()
+        .map(|p| {
+            summary::read(p)
+                .map_err(|e| MergeError::Usage(format!("--baseline {}: {e:#}", p.display())))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some((runs, tolerances)))
 }
 
 /// `-o OUT` (made if missing, refused when it holds files), or a new run

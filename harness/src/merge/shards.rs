@@ -3,8 +3,8 @@
 //! are not one run: other scenarios, seeds or shard counts, a missing or a
 //! duplicated index.
 
-use crate::report::Summary;
 use crate::shard::recording::{self, Recording};
+use crate::summary::{self, Summary};
 use std::path::{Path, PathBuf};
 
 /// One shard's folder, read.
@@ -49,8 +49,8 @@ fn read_one(dir: &Path) -> Result<ShardRun, SetError> {
         dir: dir.to_path_buf(),
         source,
     };
-    let summary = crate::report::read_summary(dir).map_err(failed)?;
-    if summary.run.shard.is_none() {
+    let summary = summary::read(dir).map_err(failed)?;
+    if summary.run.meta.shard.is_none() {
         return Err(SetError::NotAShard {
             dir: dir.to_path_buf(),
         });
@@ -69,7 +69,7 @@ fn check(runs: &[ShardRun]) -> Result<(), SetError> {
         return Err(SetError::Mismatch("no shard folder was given".into()));
     };
     let identity = |r: &ShardRun| {
-        let run = &r.summary.run;
+        let run = &r.summary.run.meta;
         (
             run.scenario.clone(),
             run.model,
@@ -78,7 +78,7 @@ fn check(runs: &[ShardRun]) -> Result<(), SetError> {
         )
     };
     for r in &runs[1..] {
-        let (a, b) = (&first.summary.run, &r.summary.run);
+        let (a, b) = (&first.summary.run.meta, &r.summary.run.meta);
         let differs = |what: &str, x: String, y: String| {
             SetError::Mismatch(format!(
                 "{} has {what} {x}, {} has {y}",

@@ -217,7 +217,7 @@ pub async fn base_url_through_links(
 
 /// The fault windows a shard that does not drive the faults records: the
 /// planned ones (shard 0's report has their real starts and ends).
-pub fn planned_windows(faults: &[crate::scenario::FaultSpec]) -> Vec<crate::record::FaultWindow> {
+pub fn planned_windows(faults: &[crate::chaos::Fault]) -> Vec<crate::record::FaultWindow> {
     faults
         .iter()
         .map(|f| crate::record::FaultWindow {

@@ -5,7 +5,7 @@
 use super::{run_shards, start_at, Backend, ARRIVALS, SCENARIO};
 use crate::helpers::{run_cli, summary, write_scenario};
 use crate::report::schema::assert_valid_summary;
-use crate::report::{sample, synthetic_run};
+use crate::report::{sample, synthetic_run, write_report};
 use harness::record::{Outcome, RunRecord, Sample, ShardInfo};
 use harness::shard::{recording, Shard};
 use hdrhistogram::Histogram;
@@ -33,7 +33,7 @@ fn write_shard(
     edit(&mut run);
     let gates = ["p99 < 10s".parse().unwrap()];
     let reports = root.join(format!("shard-{index}"));
-    let written = harness::report::write_run_report(&run, &gates, &reports).unwrap();
+    let written = write_report(&run, &gates, &reports).unwrap();
     recording::write(&run, Shard { index, count }, &written.dir).unwrap();
     written.dir
 }
@@ -129,7 +129,7 @@ async fn every_merged_percentile_is_the_percentile_of_every_sample_together() {
     }
     assert_eq!(latency["max"].as_f64().unwrap(), ms(every.max()));
     let single = synthetic_run(&["GET /menu", "POST /orders"], 10, all.iter().copied());
-    let single = harness::report::summarize(&single, &[]);
+    let single = harness::gate::summarize(&single, &[]);
     let single = serde_json::to_value(&single).unwrap();
     for part in ["overall", "requests", "timeline", "stages"] {
         assert_eq!(
@@ -192,6 +192,8 @@ async fn shards_that_are_not_one_run_are_refused() {
             out: Some(base.join("merged-msg")),
             reports_dir: base.join("reports"),
             gates: Vec::new(),
+            baseline: Vec::new(),
+            max_regression: None,
             quiet: true,
         },
         &mut Vec::new(),
