@@ -267,7 +267,9 @@ fn synthetic_shard(root: &Path, index: u32) -> Result<(PathBuf, Vec<u64>)> {
         interrupted: false,
         notes: Vec::new(),
     };
-    let written = harness::report::write_run_report(&run, &[], &root.join(format!("s{index}")))?;
+    let summary = harness::gate::summarize(&run, &[]);
+    let written =
+        harness::report::write_run_report(&run, summary, None, &root.join(format!("s{index}")))?;
     recording::write(&run, Shard { index, count: 4 }, &written.dir)?;
     Ok((written.dir, latencies))
 }
