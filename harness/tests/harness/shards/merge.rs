@@ -278,3 +278,39 @@ async fn a_tail_in_one_shard_fails_the_merged_gate_though_the_mean_of_the_shards
     };
     assert_eq!(per_second(&merged), total);
 }
+
+#[tokio::test]
+async fn the_merged_run_is_judged_against_a_baseline_and_its_exit_code_says_so() {
+    let root = tempfile::tempdir().unwrap();
+    let at = |latency| -> Vec<Sample> {
+        (0..400)
+            .map(|k| sample(0, Outcome::Ok, k * 20, latency))
+            .collect()
+    };
+    let fast = synthetic_run(&["GET /menu", "POST /orders"], 10, at(5));
+    let base = write_report(&fast, &[], &root.path().join("base"))
+        .unwrap()
+        .dir;
+    let s0 = write_shard(root.path(), 0, 2, &at(50), |_| {});
+    let s1 = write_shard(root.path(), 1, 2, &at(50), |_| {});
+    let out = root.path().join("merged");
+    let base_arg = base.display().to_string();
+    let flags = [
+        "--baseline",
+        base_arg.as_str(),
+        "--max-regression",
+        "p95=10%",
+    ];
+    let (code, text) = merge(&[s0.clone(), s1.clone()], &out, &flags).await;
+    assert_eq!(code, 1, "{text}");
+    assert!(out.join("baseline.json").is_file());
+    // Judged against itself (the same figures), the merged run passes.
+    let same = root.path().join("merged-again");
+    let (code, text) = merge(
+        &[s0, s1],
+        &same,
+        &["--baseline", &out.display().to_string()],
+    )
+    .await;
+    assert_eq!(code, 0, "{text}");
+}
