@@ -4,6 +4,7 @@
 pub mod capacity;
 pub mod chaos;
 pub mod cli;
+pub mod contract;
 pub mod gate;
 pub mod load;
 pub mod record;

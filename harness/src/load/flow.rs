@@ -5,7 +5,7 @@
 
 use super::sink::Event;
 use super::Engine;
-use crate::record::{Outcome, Sample};
+use crate::record::{Finding, Outcome, Sample};
 use crate::scenario::{Flow, Step, Think, Vars};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -57,7 +57,9 @@ struct Look {
 }
 
 enum Answer {
-    Ok(Option<serde_json::Value>),
+    /// The JSON body (when the step reads it) and the response headers the
+    /// step captures, in the order of its captures (`None` for a pointer).
+    Ok(Option<serde_json::Value>, Vec<Option<String>>),
     /// An expected status the step says ends the flow.
     Leave,
     Stop,
@@ -88,15 +90,19 @@ impl Engine {
                     due,
                     last: attempt == attempts,
                 };
-                let body = match self
+                let (body, headers) = match self
                     .send(user, step, iteration, &key, &captures, look)
                     .await
                 {
-                    Answer::Ok(body) => body,
+                    Answer::Ok(body, headers) => (body, headers),
                     Answer::Stop | Answer::Leave => return false,
                     Answer::Unreachable => return true,
                 };
-                for (slot, pointer) in &step.captures {
+                for ((slot, pointer), header) in step.captures.iter().zip(headers) {
+                    if pointer.starts_with("header:") {
+                        captures[*slot] = header;
+                        continue;
+                    }
                     let value = body.as_ref().and_then(|b| b.pointer(pointer));
                     captures[*slot] = value.map(|v| match v {
                         serde_json::Value::String(s) => s.clone(),
@@ -173,13 +179,21 @@ impl Engine {
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(json);
         }
-        let wants_body = !step.captures.is_empty() || step.until.is_some();
+        let wants_body = !step.captures.is_empty() || step.until.is_some() || step.check_openapi;
         let sent = Instant::now();
         let exchange = async {
             let resp = req.send().await?;
             let status = resp.status().as_u16();
+            let headers: Vec<Option<String>> = step
+                .captures
+                .iter()
+                .map(|(_, p)| {
+                    let name = p.strip_prefix("header:")?.trim();
+                    resp.headers().get(name)?.to_str().ok().map(str::to_string)
+                })
+                .collect();
             let bytes = resp.bytes().await?;
-            Ok::<_, reqwest::Error>((status, bytes))
+            Ok::<_, reqwest::Error>((status, bytes, headers))
         };
         let result = tokio::select! {
             r = exchange => r,
@@ -191,8 +205,10 @@ impl Engine {
             // Ctrl-C also reaches a bundled server: what fails after it is not the server's doing.
             return Answer::Stop;
         }
+        let mut headers = Vec::new();
         let (status, outcome, body) = match result {
-            Ok((status, bytes)) => {
+            Ok((status, bytes, captured)) => {
+                headers = captured;
                 let outcome = if status == 503 {
                     Outcome::Shed
                 } else if step.expects(status) {
@@ -212,7 +228,19 @@ impl Engine {
                     && step.until.as_ref().is_some_and(|u| {
                         body.as_ref().and_then(|b| b.pointer(&u.pointer)) != Some(&u.equals)
                     });
-                let outcome = if gave_up { Outcome::HttpError } else { outcome };
+                let outcome = if gave_up {
+                    self.sink
+                        .send(Event::Finding(step.request, Finding::GaveUp));
+                    Outcome::HttpError
+                } else {
+                    outcome
+                };
+                // An answer of the wrong shape is an error even with the right
+                // status: whoever reads it would fail.
+                let outcome = match self.check_contract(step, status, &bytes) {
+                    Some(false) if outcome == Outcome::Ok => Outcome::HttpError,
+                    _ => outcome,
+                };
                 (status, outcome, body)
             }
             Err(e) if e.is_timeout() => (0, Outcome::Timeout, None),
@@ -229,9 +257,26 @@ impl Engine {
         }));
         match outcome {
             Outcome::Ok if step.end_flow_on.contains(&status) => Answer::Leave,
-            Outcome::Ok => Answer::Ok(body),
+            Outcome::Ok => Answer::Ok(body, headers),
             Outcome::Timeout | Outcome::Transport => Answer::Unreachable,
             Outcome::Shed | Outcome::HttpError => Answer::Stop,
         }
+    }
+}
+
+impl Engine {
+    /// Checks an answer of a `check = "openapi"` step against the target's
+    /// contract and reports it: `Some(true)` when it matches, `Some(false)`
+    /// when not, `None` when the step does not check.
+    fn check_contract(&self, step: &Step, status: u16, body: &[u8]) -> Option<bool> {
+        if !step.check_openapi {
+            return None;
+        }
+        let contract = self.contract.as_ref()?;
+        let why = contract.check(step.method.as_str(), &step.route, status, body);
+        let matched = why.is_none();
+        self.sink
+            .send(Event::Finding(step.request, Finding::Checked(why)));
+        Some(matched)
     }
 }

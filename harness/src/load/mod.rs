@@ -4,6 +4,7 @@
 //! (its epoch: when the load starts), the stop signals, and the timed flows.
 
 mod attack;
+mod clock;
 mod flow;
 mod pacer;
 mod procstat;
@@ -50,6 +51,8 @@ pub(crate) struct Engine {
     /// Drop requests in flight (Ctrl-C).
     abort: CancellationToken,
     schedule: Option<Schedule>,
+    /// The target's contract, when a step checks its answers against it.
+    contract: Option<crate::contract::Contract>,
     /// (cumulative weight, flow index) of the weighted flows.
     weights: Vec<(u64, usize)>,
 }
@@ -143,6 +146,8 @@ pub async fn run(
         .collect();
     let schedule =
         (scenario.load.model == LoadModel::Open).then(|| Schedule::new(&scenario.load.stages));
+    let (contract, contract_note) =
+        crate::contract::Contract::fetch(&opts.base_url, &scenario, &reqwest::Client::new()).await;
     let engine = Arc::new(Engine {
         scenario: Arc::clone(&scenario),
         base_url: opts.base_url.trim_end_matches('/').to_string(),
@@ -154,6 +159,7 @@ pub async fn run(
         stop: CancellationToken::new(),
         abort: CancellationToken::new(),
         schedule,
+        contract,
         weights,
     });
     let goose_done = CancellationToken::new();
@@ -180,8 +186,9 @@ pub async fn run(
     let Conducted {
         interrupted,
         timed,
-        notes,
+        mut notes,
     } = conducted;
+    notes.extend(contract_note);
     for task in timed {
         let _ = task.await;
     }

@@ -9,9 +9,11 @@
 //! uncorrected service time (actual send → response) is kept beside it so the
 //! report can show how much the correction matters.
 
+mod findings;
 mod generator;
 mod run;
 
+pub use findings::{Finding, Findings};
 pub use generator::GeneratorHealth;
 pub use run::{FaultWindow, LoadModel, MachineInfo, RunMeta, RunRecord, StageMark};
 
@@ -123,6 +125,8 @@ pub struct Series {
     pub statuses: BTreeMap<u16, u64>,
     /// Index = whole seconds since the run started, by completion time.
     pub seconds: Vec<Second>,
+    /// Polls that gave up, answers checked against the contract.
+    pub findings: Findings,
 }
 
 impl Series {
@@ -133,6 +137,7 @@ impl Series {
             counts: Counts::default(),
             statuses: BTreeMap::new(),
             seconds: Vec::new(),
+            findings: Findings::default(),
         }
     }
 
@@ -159,6 +164,7 @@ impl Series {
             .add(&other.service)
             .expect("auto-resizing histograms merge");
         self.counts.merge(&other.counts);
+        self.findings.merge(&other.findings);
         for (status, n) in &other.statuses {
             *self.statuses.entry(*status).or_default() += n;
         }
@@ -209,6 +215,14 @@ impl Recorder {
             series.record(sample);
         }
         self.overall.record(sample);
+    }
+
+    /// Counts what the engine noticed about an answer of `request`.
+    pub fn note(&mut self, request: RequestIdx, finding: &Finding) {
+        if let Some(series) = self.per_request.get_mut(request as usize) {
+            series.findings.add(finding);
+        }
+        self.overall.findings.add(finding);
     }
 
     /// Adds another recorder's data; both must have been built from the same names.

@@ -108,12 +108,18 @@ pub struct Step {
     pub think: Think,
     /// Statuses that count as success; empty means any 2xx.
     pub expect: Vec<u16>,
-    /// (capture slot, JSON pointer into the response body).
+    /// (capture slot, JSON pointer into the response body, or `header:NAME`).
     pub captures: Vec<(usize, String)>,
     pub until: Option<Until>,
     /// Expected statuses after which the flow ends without error (a declined
     /// card: the customer leaves instead of waiting for the order).
     pub end_flow_on: Vec<u16>,
+    /// The path as written (templates unrendered): how the step is found in
+    /// the target's OpenAPI document.
+    pub route: String,
+    /// `check = "openapi"`: each answer is validated against the response
+    /// schema the target's `/openapi.json` declares for it.
+    pub check_openapi: bool,
 }
 
 impl Step {

@@ -99,6 +99,9 @@ pub struct Step {
     pub until: Option<S<Until>>,
     #[serde(default)]
     pub end_flow_on: Option<S<Vec<u16>>>,
+    /// `"openapi"`: check each answer against the target's `/openapi.json`.
+    #[serde(default)]
+    pub check: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -176,6 +176,7 @@ async fn a_poll_repeats_until_its_bound_and_a_state_that_never_comes_is_an_error
     let track = request(&s, "GET /orders/{{order_id}}");
     assert_eq!(track["count"], 15, "five flows, three looks each");
     assert_eq!(track["http_errors"], 5, "each flow's last look is an error");
+    assert_eq!(track["gave_up"], 5, "and is counted as a poll that gave up");
     backend.verify().await;
 }
 
@@ -192,6 +193,7 @@ async fn a_status_that_ends_the_flow_on_a_polls_last_look_is_no_error() {
     let track = request(&s, "GET /orders/{{order_id}}");
     assert_eq!(track["count"], 5);
     assert_eq!(track["http_errors"], 0, "{track}");
+    assert_eq!(track["gave_up"], 0, "{track}");
     backend.verify().await;
 }
 

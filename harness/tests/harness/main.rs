@@ -2,10 +2,12 @@
 
 mod capacity;
 mod chaos;
+mod contract;
 mod flows;
 mod gates;
 mod helpers;
 mod multi;
+mod pacing;
 mod report;
 mod scenario_errors;
 mod smoke;

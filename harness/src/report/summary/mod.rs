@@ -145,6 +145,19 @@ pub struct RequestSummary {
     /// p50 / p99 of the service time alone (actual send → response), what an uncorrected tool reports.
     pub uncorrected_p50_ms: f64,
     pub uncorrected_p99_ms: f64,
+    /// Polls whose last look still did not see the awaited value (also in `http_errors`).
+    #[serde(default)]
+    pub gave_up: u64,
+    /// Answers checked against the target's `/openapi.json`.
+    #[serde(default)]
+    pub schema_checked: u64,
+    /// Checked answers that did not match the contract (also in `http_errors`
+    /// when their status was expected).
+    #[serde(default)]
+    pub schema_mismatches: u64,
+    /// The first distinct reasons of the mismatches.
+    #[serde(default)]
+    pub schema_examples: Vec<String>,
     pub shed_rate: f64,
     pub error_rate: f64,
     /// Count per HTTP status ("0" = no response).
@@ -249,4 +262,8 @@ pub struct GeneratorSummary {
     pub peak_rss_mb: f64,
     /// Why the run is not a measure of the server, when the generator fell behind.
     pub saturation: Option<String>,
+    /// Why the corrected latencies overstate the server's, when the start lag
+    /// is large beside the measured p50 (the run stays valid).
+    #[serde(default)]
+    pub inflated: Option<String>,
 }
