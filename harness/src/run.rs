@@ -306,6 +306,8 @@ fn target_description(spec: &TargetSpec) -> String {
 }
 
 /// The server's own `/metrics`, read before it stops, so its counts can be set beside the harness's.
+/// The target's Prometheus text, when it serves `/metrics` (a backend that
+/// does not is no error: the file is left out).
 async fn scrape_metrics(server_url: &str) -> Option<String> {
     let client = reqwest::Client::new();
     let resp = client

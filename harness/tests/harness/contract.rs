@@ -1,7 +1,7 @@
 //! The contract: `scenarios/contract.toml` walks every route of the
 //! reference server with each answer checked against the target's own
 //! `/openapi.json`; a backend that answers a wrong shape is reported request
-//! by request.
+//! by request, and its `/metrics` is kept beside the report.
 
 use crate::helpers::{repo_file, report_dir, request, run_cli, summary, write_scenario};
 use axum::routing::get;
@@ -78,7 +78,8 @@ async fn wrong_shape_backend() -> String {
         .route(
             "/orders/{id}",
             get(|| async { Json(json!({"id": 17, "state": "done"})) }),
-        );
+        )
+        .route("/metrics", get(|| async { "orders_total 17\n" }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -140,6 +141,9 @@ think = "100ms"
         html.contains("id=\"answers\""),
         "the report has the answers table"
     );
+    let prom = std::fs::read_to_string(report_dir(&out).join("server-metrics.prom"))
+        .expect("the /metrics of a backend given by URL is kept too");
+    assert_eq!(prom, "orders_total 17\n");
     let md = std::fs::read_to_string(report_dir(&out).join("summary.md")).unwrap();
     assert!(
         md.contains("getOrder 200"),

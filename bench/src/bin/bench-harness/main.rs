@@ -3,6 +3,7 @@
 //!
 //! - accuracy: p50/p99 against a backend that answers after 50 ms, 1,000 users;
 //! - open model: achieved arrival rate against the target rate;
+//! - open-model pacing: start lag at 2,000 arrivals/s, and CPU beside k6;
 //! - stall honesty: p99 when the backend stalls for 1 s, corrected vs uncorrected;
 //! - cost: request rate on the reference server's `GET /health` vs bare goose and oha;
 //! - memory: peak RSS with 5,000 users, harness vs bare goose.
@@ -10,6 +11,7 @@
 //! Every figure is the median of `--rounds` rounds. Each tool runs for a
 //! bounded time; every child process is killed when the bench ends.
 
+mod pacing;
 mod sections;
 mod tools;
 
@@ -46,6 +48,7 @@ fn main() -> Result<()> {
     );
     accuracy(&args)?;
     open_rate_and_stall(&args)?;
+    pacing::open_pacing(&args)?;
     cost(&args)?;
     memory(&args)?;
     Ok(())
