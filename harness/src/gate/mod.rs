@@ -8,7 +8,7 @@
 //! text back, so a gate survives a round trip through summary.json.
 
 mod baseline;
-mod bootstrap;
+pub(crate) mod bootstrap;
 mod evaluate;
 mod parse;
 mod regression;

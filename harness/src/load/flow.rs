@@ -80,7 +80,7 @@ impl Engine {
         let key = format!("{}-u{}-i{}", self.nonce, user.index, iteration);
         let mut captures: Vec<Option<String>> = vec![None; flow.capture_slots];
         let mut due = intended;
-        for step in &flow.steps {
+        for (i, step) in flow.steps.iter().enumerate() {
             if self.stop.is_cancelled() || self.interrupted() {
                 return false;
             }
@@ -129,10 +129,15 @@ impl Engine {
                 }
             };
             if !think.is_zero() && !self.pause(think).await {
+                if i + 1 == flow.steps.len() {
+                    // Every answer came as expected; only the last think was cut.
+                    self.sink.send(Event::FlowCompleted);
+                }
                 return false;
             }
             due = Instant::now();
         }
+        self.sink.send(Event::FlowCompleted);
         false
     }
 

@@ -15,6 +15,8 @@ pub enum Event {
     Sample(Sample),
     /// Something noticed about an answer of this request (see [`Finding`]).
     Finding(RequestIdx, Finding),
+    /// A flow ran every step with an expected answer.
+    FlowCompleted,
     /// An iteration (closed model) or scheduled arrival (open model) started,
     /// this late against its intended start (µs), when it had one.
     Start {
@@ -62,6 +64,7 @@ impl Aggregator {
             {
                 Event::Sample(s) => recorder.record(&s),
                 Event::Finding(request, f) => recorder.note(request, &f),
+                Event::FlowCompleted => recorder.flow_completed(),
                 Event::Start { lag_us } => {
                     health.scheduled_starts += 1;
                     if let Some(lag) = lag_us {

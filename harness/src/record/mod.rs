@@ -196,6 +196,9 @@ pub struct Recorder {
     names: Vec<String>,
     per_request: Vec<Series>,
     overall: Series,
+    /// Flows whose every step got an expected answer (the customer got what
+    /// they came for): goodput, beside throughput that counts any answer.
+    flows_completed: u64,
 }
 
 impl Recorder {
@@ -207,6 +210,7 @@ impl Recorder {
             names,
             per_request,
             overall: Series::new(),
+            flows_completed: 0,
         }
     }
 
@@ -232,6 +236,16 @@ impl Recorder {
             mine.merge(theirs);
         }
         self.overall.merge(&other.overall);
+        self.flows_completed += other.flows_completed;
+    }
+
+    /// Counts a flow that ran every step with an expected answer.
+    pub fn flow_completed(&mut self) {
+        self.flows_completed += 1;
+    }
+
+    pub fn flows_completed(&self) -> u64 {
+        self.flows_completed
     }
 
     pub fn names(&self) -> &[String] {

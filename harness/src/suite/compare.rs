@@ -11,7 +11,15 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The whole-run rows printed on the terminal (compare.html has them all).
-const PRINTED: [&str; 6] = ["throughput", "p50", "p95", "p99", "shed-rate", "error-rate"];
+const PRINTED: [&str; 7] = [
+    "throughput",
+    "goodput",
+    "p50",
+    "p95",
+    "p99",
+    "shed-rate",
+    "error-rate",
+];
 
 /// `harness compare`: reads each run (a run folder or its summary.json),
 /// writes `reports_root/compare/<UTC timestamp>/compare.{html,json,md}`,
@@ -57,6 +65,7 @@ pub(super) fn compare_lanes(
                     1 => lane.label.clone(),
                     _ => format!("{} #{}", lane.label, round + 1),
                 },
+                backend: lane.label.clone(),
                 source: ran.dir.display().to_string(),
                 summary: ran.summary.clone(),
             });
@@ -105,21 +114,25 @@ pub(super) fn check_run_path(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// The whole-run figures, one column per run, the best of each row marked `*`.
+/// The whole-run figures, one column per backend (the median of its runs),
+/// a row's better backend marked `*` only beyond the noise.
 fn print_table(cmp: &Comparison, out: &mut dyn Write) -> std::io::Result<()> {
+    for why in &cmp.not_comparable {
+        writeln!(out, "not comparable on: {why}")?;
+    }
     let Some(all) = cmp.requests.first() else {
         return Ok(());
     };
     let width = cmp
-        .runs
+        .columns
         .iter()
-        .map(|r| r.label.chars().count())
+        .map(|c| c.label.chars().count())
         .max()
         .unwrap_or(0)
         .max(12);
     write!(out, "{:<12}", "")?;
-    for run in &cmp.runs {
-        write!(out, "  {:>width$}", run.label)?;
+    for column in &cmp.columns {
+        write!(out, "  {:>width$}", column.label)?;
     }
     writeln!(out)?;
     for row in all
@@ -141,6 +154,9 @@ fn print_table(cmp: &Comparison, out: &mut dyn Write) -> std::io::Result<()> {
             write!(out, "  {:>w$}{mark}", text, w = width - 1)?;
         }
         writeln!(out)?;
+    }
+    if let Some(why) = &cmp.no_stars {
+        writeln!(out, "note: {why}")?;
     }
     Ok(())
 }

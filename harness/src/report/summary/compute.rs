@@ -3,8 +3,8 @@
 
 use super::windows::{fault_summaries, stage_summaries};
 use super::{
-    GeneratorSummary, Latency, PercentilePoint, RequestSummary, RunInfo, SecondSeries, Summary,
-    Timeline, Verdict, SCHEMA_VERSION,
+    FlowFigures, GeneratorSummary, Latency, PercentilePoint, RequestSummary, RunInfo, SecondSeries,
+    Summary, Timeline, Verdict, SCHEMA_VERSION,
 };
 use crate::gate::{self, Gate};
 use crate::record::{Counts, GeneratorHealth, RunRecord, Second, Series};
@@ -44,6 +44,11 @@ pub fn summarize(run: &RunRecord, gates: &[Gate]) -> Summary {
         faults: fault_summaries(run, duration_s),
         generator: generator_summary(&run.generator, run.recorder.overall()),
         gates: Vec::new(),
+        flows: FlowFigures {
+            started: run.generator.scheduled_starts,
+            completed: run.recorder.flows_completed(),
+            goodput_per_s: round3(run.recorder.flows_completed() as f64 / duration_s),
+        },
     };
     summary.gates = gate::evaluate(&summary, gates);
     let (verdict, reason) = gate::verdict(&summary);

@@ -59,6 +59,23 @@ pub struct Summary {
     pub faults: Vec<FaultSummary>,
     pub generator: GeneratorSummary,
     pub gates: Vec<GateResult>,
+    /// Flows begun and completed: goodput beside throughput.
+    #[serde(default)]
+    pub flows: FlowFigures,
+}
+
+/// Flows (customers' visits), as opposed to requests. In the closed model a
+/// backend that sheds more ends more flows early (a 503 ends the flow and
+/// skips its think times) and so answers more requests per second; goodput,
+/// the flows that got every answer they expected, does not reward that.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+pub struct FlowFigures {
+    /// Iterations (closed model) or arrivals (open model) begun.
+    pub started: u64,
+    /// Flows whose every step got an expected answer.
+    pub completed: u64,
+    /// Completed flows per second over the run.
+    pub goodput_per_s: f64,
 }
 
 impl Summary {

@@ -59,10 +59,10 @@ async fn two_targets_get_the_same_scenario_and_one_comparison_naming_them() {
         let n = server.received_requests().await.unwrap().len();
         assert!(n > 20, "{} got only {n} requests", server.uri());
     }
-    // The fast backend has the better p95, and the printed table marks it.
+    // One run each: however far apart, nothing is marked, and the output says why.
     let p95 = out.lines().find(|l| l.starts_with("p95 ")).unwrap();
-    let best = p95.find('*').expect("a best value is marked");
-    assert!(best < p95.rfind("ms").unwrap(), "{p95}");
+    assert!(!p95.contains('*'), "{p95}");
+    assert!(out.contains("note: no difference is marked"), "{out}");
 }
 
 /// The value of one metric's row in compare.json's "all requests" table.
