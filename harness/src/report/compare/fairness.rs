@@ -15,14 +15,14 @@ pub(super) fn not_comparable(runs: &[CompareRun], columns: &[Column]) -> Vec<Str
     }
     let distinct =
         |f: &dyn Fn(&CompareRun) -> String| -> BTreeSet<String> { runs.iter().map(f).collect() };
-    let scenarios = distinct(&|r| r.summary.run.scenario.clone());
+    let scenarios = distinct(&|r| r.summary.run.meta.scenario.clone());
     if scenarios.len() > 1 {
         found.push(format!(
             "different scenarios ({})",
             scenarios.into_iter().collect::<Vec<_>>().join(", ")
         ));
     }
-    let seeds = distinct(&|r| r.summary.run.seed.to_string());
+    let seeds = distinct(&|r| r.summary.run.meta.seed.to_string());
     if seeds.len() > 1 {
         found.push(format!(
             "different seeds ({}): the backends got different requests",

@@ -10,13 +10,15 @@
 mod charts;
 mod fairness;
 mod noise;
+mod print;
 mod table;
 
+pub use print::print_comparison_table;
 pub use table::{MetricRow, RequestComparison};
 
 use super::output::{create_run_dir, point_latest};
-use super::summary::{FaultSummary, Summary, Verdict};
 use super::templates::environment;
+use crate::summary::{FaultSummary, Summary, Verdict};
 use anyhow::{bail, Context, Result};
 use minijinja::{context, Value};
 use serde::{Deserialize, Serialize};
@@ -130,11 +132,11 @@ pub fn load_runs(paths: &[PathBuf]) -> Result<Vec<CompareRun>> {
     }
     let summaries = paths
         .iter()
-        .map(|p| super::read_summary(p))
+        .map(|p| crate::summary::read(p))
         .collect::<Result<Vec<_>>>()?;
     let targets_differ = summaries
         .iter()
-        .any(|s| s.run.target != summaries[0].run.target);
+        .any(|s| s.run.meta.target != summaries[0].run.meta.target);
     let mut runs: Vec<CompareRun> = Vec::new();
     for (path, summary) in paths.iter().zip(summaries) {
         let folder = if path.is_dir() {
@@ -144,7 +146,7 @@ pub fn load_runs(paths: &[PathBuf]) -> Result<Vec<CompareRun>> {
         };
         let folder = std::fs::canonicalize(folder).unwrap_or_else(|_| folder.to_path_buf());
         let mut label = if targets_differ {
-            summary.run.target.clone()
+            summary.run.meta.target.clone()
         } else {
             folder.file_name().map_or_else(
                 || path.display().to_string(),
@@ -160,7 +162,7 @@ pub fn load_runs(paths: &[PathBuf]) -> Result<Vec<CompareRun>> {
         runs.push(CompareRun {
             // Folders of one target are its repeats; otherwise each run stands alone.
             backend: if targets_differ {
-                summary.run.target.clone()
+                summary.run.meta.target.clone()
             } else {
                 label.clone()
             },
@@ -192,11 +194,11 @@ pub fn compare(runs: &[CompareRun]) -> Comparison {
             .map(|r| RunRef {
                 label: r.label.clone(),
                 source: r.source.clone(),
-                scenario: r.summary.run.scenario.clone(),
-                target: r.summary.run.target.clone(),
-                started_at: r.summary.run.started_at,
+                scenario: r.summary.run.meta.scenario.clone(),
+                target: r.summary.run.meta.target.clone(),
+                started_at: r.summary.run.meta.started_at,
                 duration_s: r.summary.run.duration_s,
-                seed: r.summary.run.seed,
+                seed: r.summary.run.meta.seed,
                 verdict: r.summary.verdict,
                 interrupted: r.summary.run.interrupted,
                 faults: r.summary.faults.clone(),
@@ -222,7 +224,7 @@ pub fn write_comparison_files(runs: &[CompareRun], dir: &Path) -> Result<Compari
     let scenarios: Vec<&str> = {
         let mut s: Vec<&str> = runs
             .iter()
-            .map(|r| r.summary.run.scenario.as_str())
+            .map(|r| r.summary.run.meta.scenario.as_str())
             .collect();
         s.dedup();
         s

@@ -7,7 +7,7 @@
 //! together. With 3 runs each, two identical backends are told apart in about
 //! 1 % of rows (normal noise; 13 % with 2 runs, the reason for the minimum).
 
-use crate::gate::bootstrap::{median, median_ci};
+use crate::baseline::bootstrap::{median, median_ci};
 
 /// Runs per backend below which no difference is marked.
 pub const MIN_RUNS: usize = 3;

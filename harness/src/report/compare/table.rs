@@ -6,7 +6,7 @@
 use super::noise::{better_beyond_noise, Sample};
 use super::Column;
 use crate::record::LoadModel;
-use crate::report::summary::{RequestSummary, Summary};
+use crate::summary::{RequestSummary, Summary};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -71,7 +71,9 @@ pub(super) fn request_comparisons(
             }
         }
     }
-    let open = summaries.iter().any(|s| s.run.model == LoadModel::Open);
+    let open = summaries
+        .iter()
+        .any(|s| s.run.meta.model == LoadModel::Open);
     names
         .into_iter()
         .map(|name| {
