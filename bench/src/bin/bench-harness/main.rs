@@ -38,6 +38,9 @@ pub(crate) struct Args {
     /// Where the harness writes its reports during the bench.
     #[arg(long, default_value = "target/bench-reports")]
     reports: PathBuf,
+    /// Run only these sections (accuracy, open, pacing, cost, memory); all by default.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
 }
 
 fn main() -> Result<()> {
@@ -46,10 +49,21 @@ fn main() -> Result<()> {
         "harness benchmarks: {} round(s) of {} s each, medians",
         args.rounds, args.seconds
     );
-    accuracy(&args)?;
-    open_rate_and_stall(&args)?;
-    pacing::open_pacing(&args)?;
-    cost(&args)?;
-    memory(&args)?;
+    let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
+    if wanted("accuracy") {
+        accuracy(&args)?;
+    }
+    if wanted("open") {
+        open_rate_and_stall(&args)?;
+    }
+    if wanted("pacing") {
+        pacing::open_pacing(&args)?;
+    }
+    if wanted("cost") {
+        cost(&args)?;
+    }
+    if wanted("memory") {
+        memory(&args)?;
+    }
     Ok(())
 }

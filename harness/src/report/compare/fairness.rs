@@ -29,6 +29,34 @@ pub(super) fn not_comparable(runs: &[CompareRun], columns: &[Column]) -> Vec<Str
             seeds.into_iter().collect::<Vec<_>>().join(", ")
         ));
     }
+    let settings_of = |c: &Column| -> BTreeSet<String> {
+        c.runs
+            .iter()
+            .map(|&i| runs[i].summary.run.meta.settings.join(", "))
+            .collect()
+    };
+    let settings: Vec<BTreeSet<String>> = columns.iter().map(settings_of).collect();
+    if settings.iter().any(|s| *s != settings[0]) {
+        let described: Vec<String> = columns
+            .iter()
+            .zip(&settings)
+            .map(|(c, s)| {
+                let s: Vec<&str> = s
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                match s.is_empty() {
+                    true => format!("{} as it is", c.label),
+                    false => format!("{} with {}", c.label, s.join(" / ")),
+                }
+            })
+            .collect();
+        found.push(format!(
+            "settings differ ({}): check that they mean the same before reading the differences",
+            described.join("; ")
+        ));
+    }
     let faults_of = |c: &Column| -> BTreeSet<&str> {
         c.runs
             .iter()
