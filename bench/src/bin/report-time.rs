@@ -54,6 +54,7 @@ fn ten_minute_run() -> RunRecord {
             scenario_file: "bench".into(),
             seed: 1,
             target: "http://127.0.0.1:9".into(),
+            settings: Vec::new(),
             model: LoadModel::Open,
             started_at,
             ended_at: started_at + time::Duration::seconds(600),

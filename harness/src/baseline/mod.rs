@@ -6,7 +6,7 @@
 //! floor of repeats alone (an A/A measurement), and what makes a baseline and
 //! a candidate not the same experiment. `report::baseline` renders the result.
 
-mod bootstrap;
+pub(crate) mod bootstrap;
 
 use crate::gate::whole_run_value;
 use crate::slo::{Allowance, Metric, Tolerance};

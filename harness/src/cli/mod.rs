@@ -45,12 +45,14 @@ Examples:
       Serve the built-in Toxiproxy-compatible fault proxy.
 
 Exit codes:
-  0 pass · 1 an SLO gate failed (or a baseline regression) · 2 bad usage or
-  bad scenario · 3 target or proxy could not be started or reached · 4 run
-  invalid (the load generator could not keep its schedule) · 5 inconclusive
-  (run-to-run noise hides the answer) · 6 the harness itself failed (the
-  load engine broke, a report could not be written) · 130 stopped by Ctrl-C
-  or SIGTERM (the report is still written, marked interrupted)";
+  0 pass · 1 an SLO gate failed (or a baseline regression, or a side of a
+  comparison failed its gates) · 2 bad usage or bad scenario · 3 target or
+  proxy could not be started or reached · 4 run invalid (the load generator
+  could not keep its schedule) · 5 inconclusive (run-to-run noise hides the
+  answer) · 6 the harness itself failed (the load engine broke, a report
+  could not be written) · 7 a comparison whose sides did not get the same
+  scenario (compare.md says what) · 130 stopped by Ctrl-C or SIGTERM (the
+  report is still written, marked interrupted)";
 
 /// Rush-hour load and chaos harness for order, payment and inventory backends.
 #[derive(Debug, Parser)]
@@ -130,13 +132,14 @@ fn stop_on_sigterm() {
 pub async fn execute(cli: Cli, out: &mut dyn Write) -> u8 {
     match cli.command {
         Command::Run(cmd) => {
-            let args = match run_args(*cmd) {
+            let mut args = match run_args(*cmd) {
                 Ok(a) => a,
                 Err(e) => {
                     eprintln!("error: {e}");
                     return e.exit_code();
                 }
             };
+            batch::targets_from_scenario(&mut args);
             let result = if args.is_single() {
                 run::run(&args.run, out).await.map(|o| o.exit_code)
             } else {

@@ -173,7 +173,8 @@ impl Engine {
         };
         let intended = self.epoch() + Duration::from_secs_f64(at_s);
         tokio::select! {
-            _ = tokio::time::sleep_until(intended.into()) => {}
+            // Not tokio's timer: it would start every arrival 1-2 ms late.
+            _ = super::clock::sleep_until(intended) => {}
             _ = self.abort.cancelled() => return,
         }
         let lag = Instant::now().saturating_duration_since(intended);

@@ -4,6 +4,7 @@
 //! (its epoch: when the load starts), the stop signals, and the timed flows.
 
 mod attack;
+mod clock;
 mod flow;
 mod pacer;
 mod procstat;
@@ -51,6 +52,8 @@ pub(crate) struct Engine {
     /// Drop requests in flight (Ctrl-C).
     abort: CancellationToken,
     schedule: Option<Schedule>,
+    /// The target's contract, when a step checks its answers against it.
+    contract: Option<crate::contract::Contract>,
     /// (cumulative weight, flow index) of the weighted flows.
     weights: Vec<(u64, usize)>,
     /// This process's share of a sharded run.
@@ -154,7 +157,9 @@ pub async fn run(
         let ahead = (at - clock_at_wait).as_seconds_f64().max(0.0);
         Instant::now() + Duration::from_secs_f64(ahead)
     });
-    let engine = engine(&scenario, &opts, start_at, sink, epoch, epoch_tx);
+    let (contract, contract_note) =
+        crate::contract::Contract::fetch(&opts.base_url, &scenario, &reqwest::Client::new()).await;
+    let engine = engine(&scenario, &opts, start_at, sink, epoch, epoch_tx, contract);
     if let Some(at) = start_at {
         wait_for_start(&engine, at).await;
     }
@@ -182,8 +187,9 @@ pub async fn run(
     let Conducted {
         interrupted,
         timed,
-        notes,
+        mut notes,
     } = conducted;
+    notes.extend(contract_note);
     for task in timed {
         let _ = task.await;
     }
@@ -246,6 +252,7 @@ fn engine(
     sink: Sink,
     epoch: Arc<OnceLock<Instant>>,
     epoch_tx: tokio::sync::oneshot::Sender<Instant>,
+    contract: Option<crate::contract::Contract>,
 ) -> Arc<Engine> {
     let mut cum = 0;
     let weights = scenario
@@ -268,6 +275,7 @@ fn engine(
         stop: CancellationToken::new(),
         abort: CancellationToken::new(),
         schedule,
+        contract,
         weights,
         shard: opts.shard,
         start_at,

@@ -56,6 +56,7 @@ pub fn merged_record(runs: &[ShardRun]) -> RunRecord {
             git_commit: run.git_commit.clone(),
             machine: run.machine.clone(),
             shard: None,
+            settings: run.settings.clone(),
         },
         recorder,
         stages: first.recording.stages.clone(),

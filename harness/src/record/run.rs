@@ -43,6 +43,11 @@ pub struct RunMeta {
     pub seed: u64,
     /// What was load-tested: "bundled reference-server (default profile)" or a URL.
     pub target: String,
+    /// How the target was set up beyond its defaults: the bundled server's
+    /// and gateway's extra flags, or what a `[[targets]]` entry declares of
+    /// a backend given by URL. A comparison names any difference.
+    #[serde(default)]
+    pub settings: Vec<String>,
     pub model: LoadModel,
     #[serde(with = "time::serde::rfc3339")]
     pub started_at: OffsetDateTime,

@@ -39,6 +39,7 @@ fn base_context(summary: &Summary) -> Value {
         },
         saturation => &summary.generator.saturation,
         rows => Value::from_serialize(&rows),
+        overall => Value::from_serialize(&summary.overall),
         gates => Value::from_serialize(&summary.gates),
         faults => Value::from_serialize(&summary.faults),
         stages => Value::from_serialize(&summary.stages),

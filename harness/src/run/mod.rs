@@ -303,6 +303,7 @@ fn record_of(
             scenario_file: sc.file.clone(),
             seed: sc.seed,
             target: target_description(&sc.target),
+            settings: target_settings(sc),
             model: sc.load.model,
             started_at: loaded.started_at,
             ended_at: loaded.ended_at,
@@ -330,6 +331,22 @@ async fn cleanup_chaos(chaos: Option<&mut Chaos>, notes: &mut Vec<String>) {
 }
 
 /// What was load-tested, as reports name it.
+/// The target's settings as the report lists them (see `RunMeta::settings`).
+fn target_settings(sc: &Scenario) -> Vec<String> {
+    match &sc.target {
+        TargetSpec::Bundled {
+            server_args,
+            gateway_args,
+            ..
+        } => [("server", server_args), ("gateway", gateway_args)]
+            .into_iter()
+            .filter(|(_, args)| !args.is_empty())
+            .map(|(who, args)| format!("{who} {}", args.join(" ")))
+            .collect(),
+        TargetSpec::Url(_) => sc.target_settings.clone(),
+    }
+}
+
 pub fn target_description(spec: &TargetSpec) -> String {
     match spec {
         TargetSpec::Bundled { profile, .. } => {
@@ -339,7 +356,9 @@ pub fn target_description(spec: &TargetSpec) -> String {
     }
 }
 
-/// The server's own `/metrics`, read before it stops, so its counts can be set beside the harness's.
+/// The target's own `/metrics`, read before it stops, so its counts can be
+/// set beside the harness's (a backend that does not serve it is no error:
+/// the file is left out).
 async fn scrape_metrics(server_url: &str) -> Option<String> {
     let client = reqwest::Client::new();
     let resp = client

@@ -8,7 +8,7 @@
 //! HdrHistogram's compressed V2 payloads in base64, as in the `.hlog` lines.
 
 use crate::record::{
-    Counts, FaultWindow, GeneratorHealth, Recorder, RunRecord, Second, Series, StageMark,
+    Counts, FaultWindow, Findings, GeneratorHealth, Recorder, RunRecord, Second, Series, StageMark,
 };
 use crate::report::hlog;
 use anyhow::{Context, Result};
@@ -39,6 +39,8 @@ struct RecordingFile {
     stages: Vec<StageMark>,
     faults: Vec<FaultWindow>,
     interrupted: bool,
+    /// Flows whose every step got an expected answer (goodput).
+    flows_completed: u64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -52,6 +54,8 @@ struct SeriesFile {
     statuses: BTreeMap<u16, u64>,
     /// Outcome counts per second, by completion time.
     seconds: Vec<Counts>,
+    /// Polls that gave up and answers checked against the contract.
+    findings: Findings,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -90,6 +94,7 @@ pub fn write(run: &RunRecord, shard: Shard, dir: &Path) -> Result<()> {
                 counts: s.counts,
                 statuses: s.statuses.clone(),
                 seconds: s.seconds.iter().map(|sec| sec.counts).collect(),
+                findings: s.findings.clone(),
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -110,6 +115,7 @@ pub fn write(run: &RunRecord, shard: Shard, dir: &Path) -> Result<()> {
         stages: run.stages.clone(),
         faults: run.faults.clone(),
         interrupted: run.interrupted,
+        flows_completed: run.recorder.flows_completed(),
     };
     let path = dir.join(FILE);
     let json = serde_json::to_vec(&file).context("serialising recording.json")?;
@@ -146,12 +152,13 @@ pub fn read(dir: &Path) -> Result<Recording> {
         );
     }
     let overall = series.remove(0);
-    let recorder = Recorder::from_series(file.names, overall, series).with_context(|| {
-        format!(
-            "{}: the series do not match the request names",
-            path.display()
-        )
-    })?;
+    let recorder = Recorder::from_series(file.names, overall, series, file.flows_completed)
+        .with_context(|| {
+            format!(
+                "{}: the series do not match the request names",
+                path.display()
+            )
+        })?;
     let g = file.generator;
     let generator = GeneratorHealth {
         start_lag: decode(&g.start_lag).context("the generator's start lag")?,
@@ -201,6 +208,7 @@ fn read_series(dir: &Path, s: &SeriesFile) -> Result<Series> {
         counts: s.counts,
         statuses: s.statuses.clone(),
         seconds,
+        findings: s.findings.clone(),
     })
 }
 
@@ -231,7 +239,7 @@ fn decode(text: &str) -> Result<Histogram<u64>> {
 mod tests {
     use super::*;
     use crate::record::LoadModel;
-    use crate::record::{MachineInfo, Outcome, RunMeta, Sample};
+    use crate::record::{Finding, MachineInfo, Outcome, RunMeta, Sample};
 
     fn run() -> RunRecord {
         let mut recorder = Recorder::new(vec!["GET /menu".into(), "POST /orders".into()]);
@@ -249,6 +257,14 @@ mod tests {
                 service_us: 900 + i,
             });
         }
+        for _ in 0..42 {
+            recorder.flow_completed();
+        }
+        recorder.note(1, &Finding::GaveUp);
+        recorder.note(
+            0,
+            &Finding::Checked(Some("status 200: /id is not a string".into())),
+        );
         let mut generator = GeneratorHealth::default();
         generator.record_start_lag(120);
         let now = time::OffsetDateTime::now_utc();
@@ -267,6 +283,7 @@ mod tests {
                 git_commit: None,
                 machine: MachineInfo::current(),
                 shard: None,
+                settings: Vec::new(),
             },
             recorder,
             stages: Vec::new(),
@@ -301,5 +318,9 @@ mod tests {
             run.recorder.requests().nth(1).unwrap().1.counts
         );
         assert_eq!(back.generator.start_lag.len(), 1);
+        assert_eq!(back.recorder.flows_completed(), 42);
+        assert_eq!(a.findings, b.findings);
+        assert_eq!(b.findings.gave_up, 1);
+        assert_eq!(b.findings.schema_mismatches, 1);
     }
 }

@@ -3,11 +3,13 @@
 mod batch;
 mod capacity;
 mod chaos;
+mod contract;
 mod deploy;
 mod flows;
 mod gates;
 mod helpers;
 mod multi;
+mod pacing;
 pub(crate) mod report;
 mod scenario_errors;
 mod shards;

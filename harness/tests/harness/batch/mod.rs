@@ -8,6 +8,7 @@
 
 mod baseline;
 mod compare;
+mod fairness;
 mod flags;
 
 use crate::helpers::{harness_exe, one_attack_at_a_time, write_scenario};

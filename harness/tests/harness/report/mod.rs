@@ -40,6 +40,7 @@ pub fn synthetic_run(
             scenario_file: "scenarios/synthetic.toml".into(),
             seed: 42,
             target: "http://127.0.0.1:9".into(),
+            settings: Vec::new(),
             model: LoadModel::Open,
             started_at,
             ended_at: started_at + Duration::seconds(seconds as i64),
