@@ -278,3 +278,65 @@ async fn an_http_toxic_on_a_plain_tcp_proxy_is_refused() {
         "a TCP proxy's JSON is Toxiproxy's: {raw}"
     );
 }
+
+/// A raw HTTP/1.1 upstream: reads one request head, reports it, answers 101
+/// and then echoes every byte (a protocol upgrade).
+async fn upgrading_upstream() -> (SocketAddr, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if socket.read_exact(&mut byte).await.is_err() {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let _ = tx.send(String::from_utf8_lossy(&head).into_owned());
+                let answer = b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n";
+                let _ = socket.write_all(answer).await;
+                let (mut r, mut w) = socket.split();
+                let _ = tokio::io::copy(&mut r, &mut w).await;
+            });
+        }
+    });
+    (addr, rx)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn header_case_passes_through_and_an_upgrade_becomes_a_tunnel() {
+    let server = spawn_server().await;
+    let (upstream, mut heads) = upgrading_upstream().await;
+    let base = http_proxy(&server, "tunnel", upstream).await;
+    let mut socket = TcpStream::connect(base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let request = "GET /chat HTTP/1.1\r\nHost: upstream\r\nX-Custom-Header: Kept\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n";
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let head = tokio::time::timeout(Duration::from_secs(5), heads.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(head.starts_with("GET /chat HTTP/1.1\r\n"), "{head}");
+    assert!(
+        head.contains("X-Custom-Header: Kept\r\n"),
+        "header case is kept: {head}"
+    );
+    let mut answer = Vec::new();
+    let mut byte = [0u8; 1];
+    while !answer.ends_with(b"\r\n\r\n") {
+        socket.read_exact(&mut byte).await.unwrap();
+        answer.push(byte[0]);
+    }
+    assert!(
+        answer.starts_with(b"HTTP/1.1 101 "),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    round_trip(&mut socket, b"raw bytes after the upgrade").await;
+}

@@ -112,6 +112,8 @@ pub(super) async fn serve_connection(
     let service = hyper::service::service_fn(move |req| answer(req, handler.clone()));
     let front = hyper::server::conn::http1::Builder::new()
         .preserve_header_case(true)
+        // A client that shuts its sending side after a request still gets the answer.
+        .half_close(true)
         .auto_date_header(false)
         .serve_connection(TokioIo::new(ResettableIo::new(client, reset)), service)
         .with_upgrades();
