@@ -263,6 +263,17 @@ impl Registry {
         let listen = patch.listen.unwrap_or_else(|| entry.listen.clone());
         let upstream = patch.upstream.unwrap_or_else(|| entry.upstream.clone());
         let protocol = patch.protocol.unwrap_or(entry.protocol);
+        let set = entry.toxics.borrow().clone();
+        if let Some(http) = set
+            .upstream
+            .iter()
+            .chain(&set.downstream)
+            .find(|t| t.toxic.kind.is_http())
+        {
+            if protocol != Protocol::Http {
+                return Err(ApiError::needs_http(http.toxic.type_name()));
+            }
+        }
         if entry.differs(&listen, &upstream)? || protocol != entry.protocol {
             if let Some(listener) = entry.listener.take() {
                 listener.stop().await;

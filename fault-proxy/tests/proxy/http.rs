@@ -267,6 +267,21 @@ async fn an_http_toxic_on_a_plain_tcp_proxy_is_refused() {
     assert!(err.to_string().contains("\"protocol\": \"http\""), "{err}");
     let proxy = server.client.proxy("plain").await.unwrap();
     assert_eq!(proxy.protocol, Protocol::Tcp);
+    // Nor can an HTTP proxy that has one become a plain one.
+    let (upstream, _) = http_upstream().await;
+    http_proxy(&server, "web", upstream).await;
+    server.client.add_toxic("web", &t).await.unwrap();
+    let answer = reqwest::Client::new()
+        .post(format!("{}/proxies/web", server.url))
+        .body(r#"{"protocol": "tcp"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), reqwest::StatusCode::BAD_REQUEST);
+    assert_eq!(
+        server.client.proxy("web").await.unwrap().protocol,
+        Protocol::Http
+    );
     let raw = reqwest::get(format!("{}/proxies/plain", server.url))
         .await
         .unwrap()
