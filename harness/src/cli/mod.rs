@@ -189,8 +189,10 @@ pub async fn execute(cli: Cli, out: &mut dyn Write) -> u8 {
                 eprintln!("error: --listen {}: the fault proxy only listens on loopback (127.0.0.1 or [::1])", cmd.listen);
                 return exit::USAGE;
             }
-            let shutdown = async {
-                let _ = tokio::signal::ctrl_c().await;
+            // SIGTERM or SIGINT, as toxiproxy-server stops on both.
+            let Ok(shutdown) = fault_proxy::stop_signal() else {
+                eprintln!("error: cannot install the SIGTERM/SIGINT handlers");
+                return 3;
             };
             match crate::chaos::serve_proxy(cmd.listen, shutdown).await {
                 Ok(()) => exit::PASS,
