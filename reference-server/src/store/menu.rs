@@ -3,26 +3,24 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
-use crate::{
-    domain::{Money, Sku},
-    error::ApiError,
-};
+use super::StoreError;
+use crate::domain::{Money, Sku};
 
 #[derive(Debug, Clone, Serialize)]
-pub struct MenuItem {
-    pub sku: String,
-    pub name: String,
-    pub price_cents: i64,
-    pub available: bool,
+pub(crate) struct MenuItem {
+    pub(crate) sku: String,
+    pub(crate) name: String,
+    pub(crate) price_cents: i64,
+    pub(crate) available: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Menu {
-    pub version: i64,
-    pub items: Vec<MenuItem>,
+pub(crate) struct Menu {
+    pub(crate) version: i64,
+    pub(crate) items: Vec<MenuItem>,
 }
 
-pub fn read(conn: &Connection) -> Result<Menu, ApiError> {
+pub(crate) fn read(conn: &Connection) -> Result<Menu, StoreError> {
     let version = conn
         .prepare_cached("SELECT value FROM meta WHERE key = 'menu_version'")?
         .query_row([], |r| r.get(0))?;
@@ -43,19 +41,19 @@ pub fn read(conn: &Connection) -> Result<Menu, ApiError> {
 }
 
 /// Changes price and/or availability; 404 for an unknown sku; bumps the menu version.
-pub fn update(
+pub(crate) fn update(
     conn: &Connection,
     sku: &Sku,
     price: Option<Money>,
     available: Option<bool>,
-) -> Result<MenuItem, ApiError> {
+) -> Result<MenuItem, StoreError> {
     let changed = conn.execute(
         "UPDATE menu_items SET price_cents = COALESCE(?2, price_cents), available = COALESCE(?3, available)
          WHERE sku = ?1",
         params![sku.as_str(), price.map(Money::cents), available],
     )?;
     if changed == 0 {
-        return Err(ApiError::NotFound("menu item"));
+        return Err(StoreError::NotFound("menu item"));
     }
     conn.execute(
         "UPDATE meta SET value = value + 1 WHERE key = 'menu_version'",
@@ -75,6 +73,6 @@ pub fn update(
             },
         )
         .optional()?
-        .ok_or(ApiError::NotFound("menu item"))?;
+        .ok_or(StoreError::NotFound("menu item"))?;
     Ok(item)
 }

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use reference_server::{config::ServerConfig, startup::Application};
+use reference_server::{Application, ServerConfig};
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 use wiremock::MockServer;
@@ -16,9 +16,12 @@ pub struct TestApp {
     pub server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
+/// The admin token the test servers are configured with.
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
 /// Test defaults: a fast kitchen and short payment timeouts so that every test takes seconds.
 pub fn test_config(data_dir: &std::path::Path, gateway: &str) -> ServerConfig {
-    let cli = <reference_server::config::Cli as clap::Parser>::parse_from([
+    let cli = <reference_server::Cli as clap::Parser>::parse_from([
         "reference-server",
         "--listen",
         "127.0.0.1:0",
@@ -37,7 +40,7 @@ pub fn test_config(data_dir: &std::path::Path, gateway: &str) -> ServerConfig {
     ]);
     let mut config = cli.server;
     config.data_dir = data_dir.to_path_buf();
-    config.admin_token = "admin-secret".into();
+    config.admin_token = Some(ADMIN_TOKEN.into());
     config
 }
 
