@@ -5,9 +5,13 @@
 #     group commit), the same with --synchronous normal (survives kill -9, not a power cut), and naive;
 #   - POST /orders p99 at about half the durable rate;
 #   - overload at 3x the kitchen's capacity for 30 s: goodput, p99 of the 503 answers, peak RSS;
-#   - peak RSS with 1,000 concurrent connections.
+#   - peak RSS with 1,000 concurrent connections;
+#   - 3,000 slow clients (slowloris) holding connections: GET /health p50/p99 of a normal client
+#     alone and beside them (target p99 < 10 ms), the server's peak open file descriptors against
+#     its connection cap, and how many connections the cap refused.
 # Run from the repository root: `bash bench/server.sh`. Every load run is bounded in time.
-# Tunables (environment): ROUND_SECS (default 5), OVERLOAD_SECS (default 30), BENCH_TOOL=wrk.
+# Tunables (environment): ROUND_SECS (default 5), OVERLOAD_SECS (default 30), BENCH_TOOL=wrk,
+# SLOW_CLIENTS (default 3000), SLOW_CAP (the server's --max-connections there, default 2500).
 set -euo pipefail
 
 ROUND_SECS=${ROUND_SECS:-5}
@@ -19,8 +23,12 @@ OHA=""
 # oha (open-model rate with -q) when the bench tools cache has it; BENCH_TOOL=wrk forces wrk only.
 [[ -x .bench-tools/bin/oha && ${BENCH_TOOL:-} != wrk ]] && OHA=.bench-tools/bin/oha
 
-echo "== building the release binary" >&2
+SLOW_CLIENTS=${SLOW_CLIENTS:-3000}
+SLOW_CAP=${SLOW_CAP:-2500}
+
+echo "== building the release binaries" >&2
 cargo build --release -p reference-server >&2
+cargo build --release -p bench --bin slow-clients >&2
 
 if ! command -v wrk >/dev/null; then
     echo "== installing wrk" >&2
@@ -218,6 +226,18 @@ read -r conn_rate _ conn_p99 _ < <(run_wrk 2 1000 "$ROUND_SECS" "$URL/menu" "$WO
 CONNS_RSS=$(peak_rss_mb "$CONNS_PID")
 stop "$CONNS_PID"
 
+echo "== $SLOW_CLIENTS slow clients (one header line a second, never finished) beside one normal client" >&2
+start slow --data-dir "$WORK/slow" --payment-gateway-url "$GATEWAY" --listen 127.0.0.1:0 \
+    --max-connections "$SLOW_CAP" --header-read-timeout-ms 10000
+SLOW_PID=$PID SLOW_URL=$URL
+curl -s "$SLOW_URL/health" >/dev/null
+idle_fds=$(ls "/proc/$SLOW_PID/fd" | wc -l)
+slow_line=$(timeout 180 "$TARGET_DIR/release/slow-clients" --addr "${SLOW_URL#http://}" --pid "$SLOW_PID" \
+    --slow "$SLOW_CLIENTS" --seconds 15 | grep '^RESULT' || true)
+slow_refused=$(curl -s "$SLOW_URL/metrics" | awk '/^http_refused_connections_total / {print $2}')
+stop "$SLOW_PID"
+sv() { awk -v l="$slow_line" -v k="$1" 'BEGIN { n = split(l, kv, " "); for (i = 2; i <= n; i++) { split(kv[i], p, "="); if (p[1] == k) { print p[2]; exit } } print "n/a" }'; }
+
 ratio_normal=$(awk -v o="${R[normal.orders.med]}" -v h="${R[normal.health.med]}" 'BEGIN {if (h > 0) printf "%.0f %%", 100 * o / h; else print "n/a"}')
 ratio=$(awk -v o="${R[default.orders.med]}" -v h="${R[default.health.med]}" 'BEGIN {if (h > 0) printf "%.0f %%", 100 * o / h; else print "n/a"}')
 echo
@@ -225,7 +245,7 @@ echo "Reference server on $(nproc) cores, loopback, medians of $ROUNDS rounds of
 printf '%-40s %12s %12s %12s\n' "figure" "default" "sync=normal" "naive"
 printf '%-40s %12s %12s %12s\n' "GET /health (req/s)" "${R[default.health.med]}" "${R[normal.health.med]}" "${R[naive.health.med]}"
 printf '%-40s %12s %12s %12s\n' "POST /orders durable (201/s)" "${R[default.orders.med]}" "${R[normal.orders.med]}" "${R[naive.orders.med]}"
-printf '%-40s %12s %12s %12s\n' "POST /orders / GET /health" "$ratio" "$ratio_normal" ""
+printf '%-40s %12s %12s %12s\n' "POST /orders / GET /health (>= 20 %)" "$ratio" "$ratio_normal" ""
 printf '%-40s %12s %12s %12s\n' "POST /orders p99 at full load (ms)" "${R[default.orders_p99_full.med]}" "${R[normal.orders_p99_full.med]}" "${R[naive.orders_p99_full.med]}"
 printf '%-40s %12s %12s %12s\n' "half-rate target (req/s)" "${R[default.half_target]}" "${R[normal.half_target]}" "${R[naive.half_target]}"
 printf '%-40s %12s %12s %12s\n' "  achieved (req/s)" "${R[default.half_rate]}" "${R[normal.half_rate]}" "${R[naive.half_rate]}"
@@ -246,3 +266,12 @@ echo
 printf '%-40s %12s\n' "1,000 connections on GET /menu (req/s)" "$conn_rate"
 printf '%-40s %12s\n' "  p99 (ms)" "$conn_p99"
 printf '%-40s %12s\n' "  peak RSS (MB)" "$CONNS_RSS"
+echo
+echo "$SLOW_CLIENTS slow clients holding connections (server: --max-connections $SLOW_CAP, --header-read-timeout-ms 10000)"
+printf '%-40s %12s\n' "GET /health alone: p50 / p99 (ms)" "$(sv alone_p50_ms) / $(sv alone_p99_ms)"
+printf '%-40s %12s\n' "beside them: p50 / p99 (ms, p99 < 10)" "$(sv p50_ms) / $(sv p99_ms)"
+printf '%-40s %12s\n' "  max (ms); requests; errors" "$(sv max_ms); $(sv requests); $(sv errors)"
+printf '%-40s %12s\n' "open fds: at idle; peak" "$idle_fds; $(sv fds_peak)"
+printf '%-40s %12s\n' "  bound: cap + fds at idle" "$((SLOW_CAP + idle_fds))"
+printf '%-40s %12s\n' "connections refused by the cap (503)" "${slow_refused:-n/a}"
+printf '%-40s %12s\n' "slow clients closed and reconnected" "$(sv slow_reconnects)"

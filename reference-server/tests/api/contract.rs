@@ -153,7 +153,7 @@ async fn a_json_body_sent_without_application_json_is_a_415() {
 #[tokio::test]
 async fn null_is_not_a_boolean_in_a_menu_update() {
     let app = spawn_app().await;
-    let response = put_menu(&app, &json!({"available": null})).await;
+    let response = put_menu(&app, &json!({"price_cents": 460, "available": null})).await;
     assert_eq!(response.status(), 422);
     let error: Value = response.json().await.unwrap();
     assert_eq!(error["error"]["fields"][0]["field"], "available");

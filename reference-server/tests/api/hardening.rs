@@ -94,6 +94,21 @@ async fn a_request_target_over_64_kib_gets_414_in_the_envelope_with_a_request_id
 }
 
 #[tokio::test]
+async fn a_request_hyper_cannot_parse_gets_400_in_the_envelope_with_a_request_id() {
+    let app = spawn_app().await;
+    let answer = app
+        .raw(
+            b"GET /health HTTP/1.1\r\nhost: localhost\r\nno colon here\r\n\r\n",
+            Duration::from_secs(5),
+        )
+        .await;
+    let (status, head, body) = parse_raw(&answer);
+    assert_eq!(status, 400, "{answer}");
+    assert!(head.contains("x-request-id: "), "{head}");
+    assert_envelope(&body, "bad_request");
+}
+
+#[tokio::test]
 async fn a_body_that_stalls_gets_408_in_the_envelope_and_the_connection_closes() {
     let app = spawn_app_with(|c| c.body_read_timeout_ms = 300).await;
     let request = "POST /orders HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n\
