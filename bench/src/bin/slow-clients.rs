@@ -108,9 +108,16 @@ impl Latencies {
 
 /// `GET /health` on one keep-alive connection every `interval_ms` for `time`; a failed request
 /// is counted and the connection opened again.
-async fn normal_client(addr: SocketAddr, time: Duration, interval_ms: u64) -> anyhow::Result<Latencies> {
+async fn normal_client(
+    addr: SocketAddr,
+    time: Duration,
+    interval_ms: u64,
+) -> anyhow::Result<Latencies> {
     let end = Instant::now() + time;
-    let mut result = Latencies { took: Vec::new(), errors: 0 };
+    let mut result = Latencies {
+        took: Vec::new(),
+        errors: 0,
+    };
     let mut conn = TcpStream::connect(addr).await.context("connecting")?;
     conn.set_nodelay(true)?;
     while Instant::now() < end {
@@ -129,7 +136,8 @@ async fn normal_client(addr: SocketAddr, time: Duration, interval_ms: u64) -> an
 }
 
 async fn get_health(conn: &mut TcpStream) -> anyhow::Result<()> {
-    conn.write_all(b"GET /health HTTP/1.1\r\nhost: bench\r\n\r\n").await?;
+    conn.write_all(b"GET /health HTTP/1.1\r\nhost: bench\r\n\r\n")
+        .await?;
     let mut buf = Vec::with_capacity(512);
     let mut chunk = [0u8; 512];
     loop {
@@ -145,7 +153,11 @@ async fn get_health(conn: &mut TcpStream) -> anyhow::Result<()> {
             }
             let length: usize = head
                 .lines()
-                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length: ").map(str::to_owned))
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length: ")
+                        .map(str::to_owned)
+                })
                 .and_then(|v| v.trim().parse().ok())
                 .unwrap_or(0);
             if body.len() >= length {
@@ -159,7 +171,11 @@ async fn get_health(conn: &mut TcpStream) -> anyhow::Result<()> {
 async fn slow_client(addr: SocketAddr, stop: Arc<AtomicBool>, reconnects: Arc<AtomicU64>) {
     while !stop.load(Relaxed) {
         if let Ok(mut conn) = TcpStream::connect(addr).await {
-            if conn.write_all(b"GET /health HTTP/1.1\r\nhost: slow\r\n").await.is_ok() {
+            if conn
+                .write_all(b"GET /health HTTP/1.1\r\nhost: slow\r\n")
+                .await
+                .is_ok()
+            {
                 let mut i = 0u64;
                 while !stop.load(Relaxed) {
                     tokio::time::sleep(Duration::from_secs(1)).await;
