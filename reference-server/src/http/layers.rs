@@ -54,9 +54,10 @@ pub(crate) async fn envelope(request: Request, next: Next) -> Response {
         .headers
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"text/plain"));
-    let reason = match plain {
-        true => axum::body::to_bytes(body, 1024).await.ok(),
-        false => None,
+    let reason = if plain {
+        axum::body::to_bytes(body, 1024).await.ok()
+    } else {
+        None
     };
     let reason = reason
         .and_then(|b| String::from_utf8(b.to_vec()).ok())
