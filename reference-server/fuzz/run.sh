@@ -58,7 +58,7 @@ for pass in with-token without-token; do
     echo "== schemathesis, all checks, ${FUZZ_SECONDS}s, $pass, against $SERVER" >&2
     SCHEMATHESIS_HOOKS=hooks PYTHONPATH="$HERE" \
         timeout $((FUZZ_SECONDS + 120)) "$ST" run "$SERVER/openapi.json" \
-        --checks all --max-time "$FUZZ_SECONDS" --request-timeout 10 --workers 2 \
+        --checks all --max-time "$FUZZ_SECONDS" --request-timeout 10 --workers 1 \
         --no-color --output-sanitize true --report junit --report-dir "$WORK/report-$pass" \
         "${auth[@]}" || status=1
 done
