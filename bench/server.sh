@@ -11,7 +11,8 @@
 #     its connection cap, and how many connections the cap refused.
 # Run from the repository root: `bash bench/server.sh`. Every load run is bounded in time.
 # Tunables (environment): ROUND_SECS (default 5), OVERLOAD_SECS (default 30), BENCH_TOOL=wrk,
-# SLOW_CLIENTS (default 3000), SLOW_CAP (the server's --max-connections there, default 2500).
+# SLOW_CLIENTS (default 3000); the slow-client runs use --max-connections SLOW_CAP (default 4096,
+# the server's default) and SLOW_TIGHT_CAP (default 2000, below the number of slow clients).
 set -euo pipefail
 
 ROUND_SECS=${ROUND_SECS:-5}
@@ -24,7 +25,8 @@ OHA=""
 [[ -x .bench-tools/bin/oha && ${BENCH_TOOL:-} != wrk ]] && OHA=.bench-tools/bin/oha
 
 SLOW_CLIENTS=${SLOW_CLIENTS:-3000}
-SLOW_CAP=${SLOW_CAP:-2500}
+SLOW_CAP=${SLOW_CAP:-4096}
+SLOW_TIGHT_CAP=${SLOW_TIGHT_CAP:-2000}
 
 echo "== building the release binaries" >&2
 cargo build --release -p reference-server >&2
@@ -226,17 +228,25 @@ read -r conn_rate _ conn_p99 _ < <(run_wrk 2 1000 "$ROUND_SECS" "$URL/menu" "$WO
 CONNS_RSS=$(peak_rss_mb "$CONNS_PID")
 stop "$CONNS_PID"
 
-echo "== $SLOW_CLIENTS slow clients (one header line a second, never finished) beside one normal client" >&2
-start slow --data-dir "$WORK/slow" --payment-gateway-url "$GATEWAY" --listen 127.0.0.1:0 \
-    --max-connections "$SLOW_CAP" --header-read-timeout-ms 10000
-SLOW_PID=$PID SLOW_URL=$URL
-curl -s "$SLOW_URL/health" >/dev/null
-idle_fds=$(ls "/proc/$SLOW_PID/fd" | wc -l)
-slow_line=$(timeout 180 "$TARGET_DIR/release/slow-clients" --addr "${SLOW_URL#http://}" --pid "$SLOW_PID" \
-    --slow "$SLOW_CLIENTS" --seconds 15 | grep '^RESULT' || true)
-slow_refused=$(curl -s "$SLOW_URL/metrics" | awk '/^http_refused_connections_total / {print $2}')
-stop "$SLOW_PID"
-sv() { awk -v l="$slow_line" -v k="$1" 'BEGIN { n = split(l, kv, " "); for (i = 2; i <= n; i++) { split(kv[i], p, "="); if (p[1] == k) { print p[2]; exit } } print "n/a" }'; }
+# slow_run CAP: one server with --max-connections CAP, SLOW_CLIENTS slow clients beside a normal
+# client; sets SLOW_LINE (the tool's RESULT line), SLOW_IDLE_FDS and SLOW_REFUSED.
+slow_run() {
+    echo "== $SLOW_CLIENTS slow clients (one header line a second, never finished) beside one normal client, --max-connections $1" >&2
+    start "slow$1" --data-dir "$WORK/slow$1" --payment-gateway-url "$GATEWAY" --listen 127.0.0.1:0 \
+        --max-connections "$1" --header-read-timeout-ms 10000
+    local pid=$PID url=$URL
+    curl -s "$url/health" >/dev/null
+    SLOW_IDLE_FDS=$(ls "/proc/$pid/fd" | wc -l)
+    SLOW_LINE=$(timeout 180 "$TARGET_DIR/release/slow-clients" --addr "${url#http://}" --pid "$pid" \
+        --slow "$SLOW_CLIENTS" --seconds 15 | grep '^RESULT' || true)
+    SLOW_REFUSED=$(curl -s "$url/metrics" | awk '/^http_refused_connections_total / {print $2}')
+    stop "$pid"
+}
+sv() { awk -v l="$1" -v k="$2" 'BEGIN { n = split(l, kv, " "); for (i = 2; i <= n; i++) { split(kv[i], p, "="); if (p[1] == k) { print p[2]; exit } } print "n/a" }'; }
+slow_run "$SLOW_CAP"
+ROOMY_LINE=$SLOW_LINE ROOMY_IDLE=$SLOW_IDLE_FDS ROOMY_REFUSED=$SLOW_REFUSED
+slow_run "$SLOW_TIGHT_CAP"
+TIGHT_LINE=$SLOW_LINE TIGHT_IDLE=$SLOW_IDLE_FDS TIGHT_REFUSED=$SLOW_REFUSED
 
 ratio_normal=$(awk -v o="${R[normal.orders.med]}" -v h="${R[normal.health.med]}" 'BEGIN {if (h > 0) printf "%.0f %%", 100 * o / h; else print "n/a"}')
 ratio=$(awk -v o="${R[default.orders.med]}" -v h="${R[default.health.med]}" 'BEGIN {if (h > 0) printf "%.0f %%", 100 * o / h; else print "n/a"}')
@@ -267,11 +277,14 @@ printf '%-40s %12s\n' "1,000 connections on GET /menu (req/s)" "$conn_rate"
 printf '%-40s %12s\n' "  p99 (ms)" "$conn_p99"
 printf '%-40s %12s\n' "  peak RSS (MB)" "$CONNS_RSS"
 echo
-echo "$SLOW_CLIENTS slow clients holding connections (server: --max-connections $SLOW_CAP, --header-read-timeout-ms 10000)"
-printf '%-40s %12s\n' "GET /health alone: p50 / p99 (ms)" "$(sv alone_p50_ms) / $(sv alone_p99_ms)"
-printf '%-40s %12s\n' "beside them: p50 / p99 (ms, p99 < 10)" "$(sv p50_ms) / $(sv p99_ms)"
-printf '%-40s %12s\n' "  max (ms); requests; errors" "$(sv max_ms); $(sv requests); $(sv errors)"
-printf '%-40s %12s\n' "open fds: at idle; peak" "$idle_fds; $(sv fds_peak)"
-printf '%-40s %12s\n' "  bound: cap + fds at idle" "$((SLOW_CAP + idle_fds))"
-printf '%-40s %12s\n' "connections refused by the cap (503)" "${slow_refused:-n/a}"
-printf '%-40s %12s\n' "slow clients closed and reconnected" "$(sv slow_reconnects)"
+echo "$SLOW_CLIENTS slow clients holding connections (--header-read-timeout-ms 10000), normal client on a new connection"
+printf '%-40s %12s %12s\n' "server --max-connections" "$SLOW_CAP" "$SLOW_TIGHT_CAP"
+printf '%-40s %12s %12s\n' "GET /health alone: p50 / p99 (ms)" "$(sv "$ROOMY_LINE" alone_p50_ms) / $(sv "$ROOMY_LINE" alone_p99_ms)" "$(sv "$TIGHT_LINE" alone_p50_ms) / $(sv "$TIGHT_LINE" alone_p99_ms)"
+printf '%-40s %12s %12s\n' "beside them: p50 / p99 (ms, p99 < 10)" "$(sv "$ROOMY_LINE" p50_ms) / $(sv "$ROOMY_LINE" p99_ms)" "$(sv "$TIGHT_LINE" p50_ms) / $(sv "$TIGHT_LINE" p99_ms)"
+printf '%-40s %12s %12s\n' "  requests answered; failed" "$(sv "$ROOMY_LINE" requests); $(sv "$ROOMY_LINE" errors)" "$(sv "$TIGHT_LINE" requests); $(sv "$TIGHT_LINE" errors)"
+printf '%-40s %12s %12s\n' "open fds: at idle; peak" "$ROOMY_IDLE; $(sv "$ROOMY_LINE" fds_peak)" "$TIGHT_IDLE; $(sv "$TIGHT_LINE" fds_peak)"
+printf '%-40s %12s %12s\n' "  bound: cap + fds at idle" "$((SLOW_CAP + ROOMY_IDLE))" "$((SLOW_TIGHT_CAP + TIGHT_IDLE))"
+printf '%-40s %12s %12s\n' "connections refused by the cap (503)" "${ROOMY_REFUSED:-n/a}" "${TIGHT_REFUSED:-n/a}"
+printf '%-40s %12s %12s\n' "slow clients closed and reconnected" "$(sv "$ROOMY_LINE" slow_reconnects)" "$(sv "$TIGHT_LINE" slow_reconnects)"
+echo "  (with the cap below the number of slow clients, a client arriving while they hold every slot is"
+echo "   refused with 503 until the header-read timeout frees one: the cap bounds descriptors, not who gets in)"
