@@ -9,9 +9,11 @@ ARGS ?=
 CARGO ?= cargo
 HARNESS := target/release/harness
 SERVER := target/release/reference-server
+VENV := .venv
+SCHEMATHESIS := schemathesis==4.32.5
 
 .DEFAULT_GOAL := run
-.PHONY: run help build release test ci fmt lint serve proxy compare capacity bench clean-reports tools validate-manifests
+.PHONY: run help build release test ci fmt lint serve proxy compare capacity bench fuzz clean-reports tools validate-manifests
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -68,6 +70,14 @@ validate-manifests: tools ## render deploy/kubernetes and validate it against th
 	.venv/bin/python tools/render_kustomize.py deploy/kubernetes > .venv/rendered.yaml
 	.venv/bin/kubernetes-validate --strict --quiet .venv/rendered.yaml
 	@echo "deploy/kubernetes: every manifest validates"
+
+fuzz: $(VENV)/bin/st ## contract check: schemathesis, all checks, on the server's /openapi.json (FUZZ_SECONDS=100 a pass)
+	$(CARGO) build -p reference-server
+	bash reference-server/fuzz/run.sh
+
+$(VENV)/bin/st: # schemathesis from PyPI in a project-local, git-ignored virtual environment
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet '$(SCHEMATHESIS)'
 
 clean-reports: ## delete every run report
 	find reports -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +

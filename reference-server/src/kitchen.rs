@@ -50,7 +50,7 @@ impl QueueRx {
     }
 }
 
-pub struct Kitchen {
+pub(crate) struct Kitchen {
     /// `None` in the naive profile: no admission control.
     capacity: Option<usize>,
     backlog: AtomicUsize,
@@ -73,7 +73,7 @@ struct Unpaid {
 }
 
 /// A backlog slot taken by admission; given back on drop unless the order was created.
-pub struct Slot {
+pub(crate) struct Slot {
     kitchen: Arc<Kitchen>,
     armed: bool,
 }
@@ -87,7 +87,7 @@ impl Drop for Slot {
 }
 
 impl Kitchen {
-    pub fn new(config: &ServerConfig, metrics: Arc<Metrics>) -> Arc<Kitchen> {
+    pub(crate) fn new(config: &ServerConfig, metrics: Arc<Metrics>) -> Arc<Kitchen> {
         let capacity = (!config.naive()).then_some(config.kitchen_backlog);
         let (queue, receiver) = match capacity {
             Some(n) => {
@@ -101,7 +101,7 @@ impl Kitchen {
         };
         metrics
             .kitchen_backlog_capacity
-            .store(capacity.map_or(-1, |c| c as i64), Relaxed);
+            .set(capacity.map_or(-1.0, |c| c as f64));
         Arc::new(Kitchen {
             capacity,
             backlog: AtomicUsize::new(0),
@@ -117,10 +117,10 @@ impl Kitchen {
     }
 
     /// Takes a backlog slot, or sheds: 503 with the time the kitchen needs to work off its backlog.
-    pub fn try_admit(self: &Arc<Self>) -> Result<Slot, ApiError> {
+    pub(crate) fn try_admit(self: &Arc<Self>) -> Result<Slot, ApiError> {
         let Some(capacity) = self.capacity else {
             self.backlog.fetch_add(1, Relaxed);
-            self.metrics.kitchen_backlog.fetch_add(1, Relaxed);
+            self.metrics.kitchen_backlog.increment(1.0);
             return Ok(Slot {
                 kitchen: self.clone(),
                 armed: true,
@@ -131,14 +131,14 @@ impl Kitchen {
             .fetch_update(Relaxed, Relaxed, |n| (n < capacity).then_some(n + 1))
         {
             Ok(_) => {
-                self.metrics.kitchen_backlog.fetch_add(1, Relaxed);
+                self.metrics.kitchen_backlog.increment(1.0);
                 Ok(Slot {
                     kitchen: self.clone(),
                     armed: true,
                 })
             }
             Err(backlog) => {
-                self.metrics.kitchen_shed_total.fetch_add(1, Relaxed);
+                self.metrics.kitchen_shed_total.increment(1);
                 let drain = self.prep_time.mul_f64(backlog as f64 / self.workers as f64);
                 Err(ApiError::Unavailable {
                     code: "kitchen_full",
@@ -153,11 +153,11 @@ impl Kitchen {
 
     fn release(&self) {
         self.backlog.fetch_sub(1, Relaxed);
-        self.metrics.kitchen_backlog.fetch_sub(1, Relaxed);
+        self.metrics.kitchen_backlog.decrement(1.0);
     }
 
     /// A new order holds its slot: it waits for payment (and may expire) or goes straight to cooking.
-    pub fn admitted(&self, mut slot: Slot, order_id: String) {
+    pub(crate) fn admitted(&self, mut slot: Slot, order_id: String) {
         slot.armed = false;
         match self.cook_on {
             CookOn::Paid => self.await_payment(order_id),
@@ -174,7 +174,7 @@ impl Kitchen {
     }
 
     /// A payment was approved: the order leaves the expiry watch and, when paying first, is cooked.
-    pub fn paid(&self, order_id: &str) {
+    pub(crate) fn paid(&self, order_id: &str) {
         let was_waiting = self
             .unpaid
             .lock()
@@ -188,23 +188,23 @@ impl Kitchen {
     }
 
     fn enqueue(&self, order_id: String) {
-        self.metrics.kitchen_queue_depth.fetch_add(1, Relaxed);
+        self.metrics.kitchen_queue_depth.increment(1.0);
         let sent = match &self.queue {
             // Cannot be full: admission never lets more orders in than the channel holds.
             QueueTx::Bounded(tx) => tx.try_send(order_id).is_ok(),
             QueueTx::Unbounded(tx) => tx.send(order_id).is_ok(),
         };
         if !sent {
-            self.metrics.kitchen_queue_depth.fetch_sub(1, Relaxed);
+            self.metrics.kitchen_queue_depth.decrement(1.0);
             tracing::warn!("kitchen queue refused an order; it will be cooked after a restart");
         }
     }
 
     /// Re-admits the work a previous run left unfinished (beyond capacity if need be: it was promised).
-    pub fn recover(&self, recovered: store::kitchen::Recovered) {
+    pub(crate) fn recover(&self, recovered: store::kitchen::Recovered) {
         let n = recovered.to_cook.len() + recovered.unpaid.len();
         self.backlog.fetch_add(n, Relaxed);
-        self.metrics.kitchen_backlog.fetch_add(n as i64, Relaxed);
+        self.metrics.kitchen_backlog.increment(n as f64);
         for id in recovered.unpaid {
             self.await_payment(id);
         }
@@ -215,7 +215,7 @@ impl Kitchen {
 
     /// Starts the workers and the expiry sweeper; they stop when `token` is cancelled (an
     /// interrupted order stays `preparing` and is cooked again after a restart).
-    pub fn spawn(
+    pub(crate) fn spawn(
         self: &Arc<Self>,
         store: &Store,
         tracker: &TaskTracker,
@@ -240,7 +240,7 @@ impl Kitchen {
                 id = async { self.receiver.lock().await.recv().await } => id,
             };
             let Some(id) = next else { return };
-            self.metrics.kitchen_queue_depth.fetch_sub(1, Relaxed);
+            self.metrics.kitchen_queue_depth.decrement(1.0);
             let id2 = id.clone();
             if let Err(e) = store.enqueue(move |c| store::kitchen::start(c, &id2)).await {
                 tracing::warn!(order_id = %id, error = %e, "could not start an order");
@@ -261,7 +261,7 @@ impl Kitchen {
                     tracker.spawn(async move {
                         match committed.await {
                             Ok(_) => {
-                                kitchen.metrics.kitchen_ready_total.fetch_add(1, Relaxed);
+                                kitchen.metrics.kitchen_ready_total.increment(1);
                                 kitchen.release();
                             }
                             Err(e) => tracing::warn!(order_id = %id, error = %e, "could not finish an order"),
@@ -309,7 +309,7 @@ impl Kitchen {
                         .expect("unpaid lock")
                         .waiting
                         .remove(id.as_str());
-                    self.metrics.kitchen_expired_total.fetch_add(1, Relaxed);
+                    self.metrics.kitchen_expired_total.increment(1);
                     self.release();
                 }
                 Ok(Expiry::NotYet) | Err(_) => self.retry_later(id),

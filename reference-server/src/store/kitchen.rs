@@ -2,16 +2,16 @@
 
 use rusqlite::{params, Connection};
 
-use super::{inventory, now_rfc3339, orders};
-use crate::{config::CookOn, error::ApiError};
+use super::{inventory, now_rfc3339, orders, StoreError};
+use crate::config::CookOn;
 
 /// Marks the order `preparing`; false if it was not waiting to be cooked.
-pub fn start(conn: &Connection, id: &str) -> Result<bool, ApiError> {
+pub(crate) fn start(conn: &Connection, id: &str) -> Result<bool, StoreError> {
     orders::transition(conn, id, &["paid", "received"], "preparing", "kitchen")
 }
 
 /// Marks the order `ready` and consumes its reserved stock.
-pub fn finish(conn: &Connection, id: &str) -> Result<bool, ApiError> {
+pub(crate) fn finish(conn: &Connection, id: &str) -> Result<bool, StoreError> {
     let done = orders::transition(conn, id, &["preparing"], "ready", "kitchen")?;
     if done {
         inventory::release_order(conn, id, true)?;
@@ -20,7 +20,7 @@ pub fn finish(conn: &Connection, id: &str) -> Result<bool, ApiError> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Expiry {
+pub(crate) enum Expiry {
     /// Expired now: its stock is back on hand.
     Expired,
     /// A payment is in flight: look again later.
@@ -29,7 +29,7 @@ pub enum Expiry {
     Settled,
 }
 
-pub fn expire(conn: &Connection, id: &str) -> Result<Expiry, ApiError> {
+pub(crate) fn expire(conn: &Connection, id: &str) -> Result<Expiry, StoreError> {
     let row: Option<(String, String)> = conn
         .prepare_cached("SELECT status, payment_state FROM orders WHERE id = ?1")?
         .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -55,19 +55,19 @@ pub fn expire(conn: &Connection, id: &str) -> Result<Expiry, ApiError> {
 }
 
 /// Work left unfinished by the previous run.
-pub struct Recovered {
-    pub to_cook: Vec<String>,
-    pub unpaid: Vec<String>,
+pub(crate) struct Recovered {
+    pub(crate) to_cook: Vec<String>,
+    pub(crate) unpaid: Vec<String>,
 }
 
 /// A payment left `pending` by a crash is reset (its payment id is kept, so a retry cannot charge
 /// twice); orders waiting for the kitchen or for payment are listed in creation order.
-pub fn recover(conn: &Connection, cook_on: CookOn) -> Result<Recovered, ApiError> {
+pub(crate) fn recover(conn: &Connection, cook_on: CookOn) -> Result<Recovered, StoreError> {
     conn.execute(
         "UPDATE orders SET payment_state = 'none' WHERE payment_state = 'pending'",
         [],
     )?;
-    let ids = |sql: &str| -> Result<Vec<String>, ApiError> {
+    let ids = |sql: &str| -> Result<Vec<String>, StoreError> {
         let mut statement = conn.prepare(sql)?;
         let rows = statement
             .query_map([], |r| r.get(0))?

@@ -8,7 +8,7 @@ use rusqlite::{params, Connection};
 use crate::config::{ServerConfig, Synchronous};
 
 /// The menu seeded on first start: sku, name, price in cents.
-pub const SEED_MENU: [(&str, &str, i64); 12] = [
+pub(crate) const SEED_MENU: [(&str, &str, i64); 12] = [
     ("espresso", "Espresso", 300),
     ("americano", "Americano", 350),
     ("latte", "Latte", 450),
@@ -43,7 +43,7 @@ CREATE TABLE IF NOT EXISTS order_events (order_id TEXT NOT NULL, status TEXT NOT
 CREATE INDEX IF NOT EXISTS order_events_by_order ON order_events (order_id);
 ";
 
-pub fn open_writer(path: &Path, synchronous: Synchronous) -> anyhow::Result<Connection> {
+pub(crate) fn open_writer(path: &Path, synchronous: Synchronous) -> anyhow::Result<Connection> {
     let conn =
         Connection::open(path).with_context(|| format!("opening database {}", path.display()))?;
     let sync = match synchronous {
@@ -59,7 +59,7 @@ pub fn open_writer(path: &Path, synchronous: Synchronous) -> anyhow::Result<Conn
     Ok(conn)
 }
 
-pub fn migrate_and_seed(conn: &Connection, config: &ServerConfig) -> anyhow::Result<()> {
+pub(crate) fn migrate_and_seed(conn: &Connection, config: &ServerConfig) -> anyhow::Result<()> {
     conn.execute_batch(SCHEMA).context("creating the schema")?;
     let seeded: bool = conn
         .query_row(

@@ -2,8 +2,10 @@
 //! temporary directory and a `wiremock` payment gateway (or the bundled gateway simulator).
 
 mod cli;
+mod contract;
 mod durability;
 mod gateway_simulator;
+mod hardening;
 mod helpers;
 mod inventory;
 mod kitchen;
