@@ -9,7 +9,7 @@ use crate::load::{self, LoadOptions};
 use crate::record::{MachineInfo, RunMeta, RunRecord};
 use crate::report::{self, Verdict};
 use crate::scenario::{self, Scenario, ScenarioError, TargetSpec};
-use crate::target::{Target, TargetOptions};
+use crate::target::{remote, ConnectOptions, Target, TargetOptions, Tls};
 use anyhow::Context;
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -33,6 +33,8 @@ pub struct RunArgs {
     pub profile: Option<String>,
     /// The executable that serves `reference-server` for the bundled target.
     pub server_exe: PathBuf,
+    /// TLS and HTTP/2 towards a URL target (`--ca-cert`, `--insecure`, ...).
+    pub connect: ConnectOptions,
 }
 
 /// Why a run could not happen; each maps to an exit code.
@@ -95,8 +97,7 @@ pub fn prepare(args: &RunArgs) -> Result<(Scenario, Vec<Gate>), RunError> {
         }
     }
     if let Some(url) = &args.target {
-        crate::target::check_loopback(url)
-            .map_err(|e| RunError::Usage(format!("--target: {e}")))?;
+        crate::target::check_url(url).map_err(|e| RunError::Usage(format!("--target: {e}")))?;
         // `edge` can be put in front of any URL; other links of the bundled
         // server (`payments`) exist on another backend only if it declares them.
         let links: Vec<String> = sc.links.iter().map(|l| l.name.clone()).collect();
@@ -153,6 +154,7 @@ pub async fn run_scenario(
     args: &RunArgs,
     out: &mut dyn Write,
 ) -> Result<RunOutcome, RunError> {
+    let tls = tls_for(args, &sc)?;
     let faulted: BTreeSet<String> = sc.faults.iter().map(|f| f.link.clone()).collect();
     let mut chaos = match faulted.is_empty() {
         true => None,
@@ -168,6 +170,7 @@ pub async fn run_scenario(
         faulted_links: faulted,
         links: &sc.links,
         seed: sc.seed,
+        tls: &tls,
     };
     let target = Target::start(opts, chaos.as_mut()).await;
     let mut target = match target {
@@ -186,9 +189,21 @@ pub async fn run_scenario(
             scenario::show_duration(sc.load.total())
         );
     }
-    for note in &sc.notes {
-        let _ = writeln!(out, "note: {note}");
+    if target.connection.remote {
+        let _ = writeln!(out, "{}", remote::announcement(&target.connection));
     }
+    for note in &sc.notes {
+        let _ = writeln!(out, "note: {}", crate::redact::scrub(note));
+    }
+    let client = match target.http_client(&tls, sc.load.timeout) {
+        Ok(c) => c,
+        Err(e) => {
+            target.stop().await;
+            cleanup_chaos(chaos.as_mut(), &mut Vec::new()).await;
+            return Err(RunError::Failed(e));
+        }
+    };
+    let connection = target.connection.clone();
     let sc = Arc::new(sc);
     let faults: Vec<Fault> = sc
         .faults
@@ -207,6 +222,7 @@ pub async fn run_scenario(
         LoadOptions {
             base_url: target.base_url.clone(),
             quiet: args.quiet,
+            client,
         },
         |epoch| {
             if let Some(chaos) = chaos.as_ref() {
@@ -232,13 +248,20 @@ pub async fn run_scenario(
     cleanup_chaos(chaos.as_mut(), &mut notes).await;
     let mut loaded = loaded.map_err(RunError::Failed)?;
     notes.append(&mut loaded.notes);
+    if connection.url.starts_with("https")
+        && tls.verification == crate::target::tls::Verification::Off
+    {
+        notes.push("the target's TLS certificate was NOT verified (--insecure)".into());
+    }
+    notes.iter_mut().for_each(crate::redact::scrub_in_place);
     let record = RunRecord {
         meta: RunMeta {
             scenario: sc.name.clone(),
             description: sc.description.clone(),
             scenario_file: sc.file.clone(),
             seed: sc.seed,
-            target: target_description(&sc.target),
+            target: crate::redact::url(&target_description(&sc.target)),
+            connection: Some(connection),
             model: sc.load.model,
             started_at: loaded.started_at,
             ended_at: loaded.ended_at,
@@ -286,6 +309,19 @@ pub async fn run_scenario(
         interrupted: record.interrupted,
         exit_code,
     })
+}
+
+/// The run's TLS configuration: the command line's, HTTP/2 also when the
+/// scenario asks for it; `--insecure` is warned about on stderr.
+fn tls_for(args: &RunArgs, sc: &Scenario) -> Result<Tls, RunError> {
+    let mut connect = args.connect.clone();
+    connect.http2 |= sc.http2;
+    let tls = Tls::new(&connect).map_err(|e| RunError::Usage(e.to_string()))?;
+    if let (Some(w), TargetSpec::Url(_)) = (remote::insecure_warning(&tls.verification), &sc.target)
+    {
+        eprintln!("{w}");
+    }
+    Ok(tls)
 }
 
 async fn cleanup_chaos(chaos: Option<&mut Chaos>, notes: &mut Vec<String>) {

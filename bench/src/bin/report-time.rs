@@ -60,6 +60,7 @@ fn ten_minute_run() -> RunRecord {
             harness_version: env!("CARGO_PKG_VERSION").into(),
             git_commit: None,
             machine: MachineInfo::current(),
+            connection: None,
         },
         recorder,
         stages: vec![

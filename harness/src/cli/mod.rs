@@ -4,9 +4,12 @@
 //! in-process, returning its exit code.
 
 mod args;
+mod connect;
 
 pub use args::{CapacityCmd, CompareCmd, ProxyCmd, RunCmd};
+pub use connect::ConnectArgs;
 
+use crate::redact;
 use crate::run;
 use crate::suite;
 use args::{capacity_args, run_args};
@@ -24,7 +27,12 @@ Examples:
   harness run scenarios/rush-hour.toml --duration 30s --scale 0.25
       The same shape, shortened to 30 s with a quarter of the users.
   harness run scenarios/menu-storm.toml --target http://127.0.0.1:8080 --gate 'p95 < 50ms'
-      Load your own backend (loopback only) and fail (exit 1) if p95 >= 50 ms.
+      Load your own backend and fail (exit 1) if p95 >= 50 ms.
+  API_TOKEN=... harness run scenarios/smoke.toml --target https://staging.example.com --ca-cert ca.pem
+      Load a deployed service over TLS, trusting a private CA; a step header
+      `Authorization = 'Bearer {{env.API_TOKEN}}'` sends the token (shown as *** everywhere).
+  harness run scenarios/rush-hour.toml --target https://staging.example.com --dry-run
+      Print the plan (target, stages, peak rate, flows, faults, gates) without connecting.
   harness run scenarios/rush-hour.toml --target bundled:default --target bundled:naive
       The same seeded load against two backends (URLs or bundled profiles),
       then one comparison report.
@@ -121,6 +129,7 @@ fn stop_on_sigterm() {
 pub async fn execute(cli: Cli, out: &mut dyn Write) -> u8 {
     match cli.command {
         Command::Run(cmd) => {
+            let dry_run = cmd.connect.dry_run;
             let args = match run_args(*cmd) {
                 Ok(a) => a,
                 Err(e) => {
@@ -128,17 +137,20 @@ pub async fn execute(cli: Cli, out: &mut dyn Write) -> u8 {
                     return 3;
                 }
             };
-            let result = if args.is_single() {
+            let result = if dry_run {
+                crate::plan::run_plan(&args, out)
+            } else if args.is_single() {
                 run::run(&args.run, out).await.map(|o| o.exit_code)
             } else {
                 suite::run_suite(&args, out).await
             };
             result.unwrap_or_else(|e| {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", redact::scrub(&e.to_string()));
                 e.exit_code()
             })
         }
         Command::Capacity(cmd) => {
+            let dry_run = cmd.connect.dry_run;
             let args = match capacity_args(*cmd) {
                 Ok(a) => a,
                 Err(e) => {
@@ -146,12 +158,14 @@ pub async fn execute(cli: Cli, out: &mut dyn Write) -> u8 {
                     return 3;
                 }
             };
-            crate::capacity::capacity(&args, out)
-                .await
-                .unwrap_or_else(|e| {
-                    eprintln!("error: {e}");
-                    e.exit_code()
-                })
+            let result = match dry_run {
+                true => crate::plan::capacity_plan(&args, out),
+                false => crate::capacity::capacity(&args, out).await,
+            };
+            result.unwrap_or_else(|e| {
+                eprintln!("error: {}", redact::scrub(&e.to_string()));
+                e.exit_code()
+            })
         }
         Command::Compare(cmd) => suite::compare_runs(&cmd.runs, &cmd.reports_dir, out)
             .await

@@ -39,6 +39,9 @@ pub fn request_stop() {
 pub(crate) struct Engine {
     scenario: Arc<Scenario>,
     base_url: String,
+    /// The one HTTP client every user shares (its connection pool too),
+    /// built with the run's TLS configuration.
+    client: reqwest::Client,
     timeout: Duration,
     /// Makes idempotency keys unique across runs against the same backend.
     nonce: String,
@@ -94,6 +97,8 @@ impl Engine {
 pub struct LoadOptions {
     pub base_url: String,
     pub quiet: bool,
+    /// The HTTP client for every request (see `Target::http_client`).
+    pub client: reqwest::Client,
 }
 
 /// What the load engine measured.
@@ -146,6 +151,7 @@ pub async fn run(
     let engine = Arc::new(Engine {
         scenario: Arc::clone(&scenario),
         base_url: opts.base_url.trim_end_matches('/').to_string(),
+        client: opts.client,
         timeout: scenario.load.timeout,
         nonce: format!("{:08x}", rand::rng().random::<u32>()),
         sink,
@@ -253,10 +259,7 @@ async fn conduct(
                     _ = tokio::time::sleep_until((epoch + at).into()) => {}
                     _ = engine.stop.cancelled() => return,
                 }
-                let client = reqwest::Client::builder()
-                    .timeout(engine.timeout)
-                    .build()
-                    .unwrap_or_default();
+                let client = engine.client.clone();
                 let mut user = UserState::new(
                     1_000_000 + i as u64,
                     engine.scenario.seed,

@@ -53,6 +53,9 @@ pub struct RunMeta {
     pub harness_version: String,
     pub git_commit: Option<String>,
     pub machine: MachineInfo,
+    /// How the target was reached (URL, remote or not, TLS, protocol).
+    #[serde(default)]
+    pub connection: Option<crate::target::Connection>,
 }
 
 /// A stage of the load shape, as it really ran (seconds since the run started).

@@ -29,11 +29,17 @@ impl Validator<'_> {
                     format!("link {:?} is declared twice", r.name.get_ref()),
                 );
             }
-            for (addr, what) in [(&r.listen, "listen"), (&r.upstream, "upstream")] {
-                crate::target::check_loopback_addr(addr.get_ref()).or_else(|e| {
-                    self.err(addr.span(), format!("links[{i}].{what}"), e.to_string())
-                })?;
-            }
+            // The proxy listens here, so on loopback; it may forward anywhere.
+            crate::target::check_loopback_addr(r.listen.get_ref()).or_else(|e| {
+                self.err(r.listen.span(), format!("links[{i}].listen"), e.to_string())
+            })?;
+            crate::target::check_upstream_addr(r.upstream.get_ref()).or_else(|e| {
+                self.err(
+                    r.upstream.span(),
+                    format!("links[{i}].upstream"),
+                    e.to_string(),
+                )
+            })?;
             out.push(LinkSpec {
                 name: r.name.get_ref().clone(),
                 listen: r.listen.get_ref().clone(),

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use toml::Spanned;
 
-const BUILTINS: &str = "user, iteration, idempotency_key, uuid, random:a,b,c, int:1,5";
+const BUILTINS: &str = "user, iteration, idempotency_key, uuid, random:a,b,c, int:1,5, env.NAME";
 
 impl Validator<'_> {
     pub(super) fn flow(

@@ -80,6 +80,7 @@ fn run_info(run: &RunRecord, duration_s: f64) -> RunInfo {
         harness_version: m.harness_version.clone(),
         git_commit: m.git_commit.clone(),
         machine: m.machine.clone(),
+        connection: m.connection.clone(),
         interrupted: run.interrupted,
         notes: run.notes.clone(),
     }

@@ -98,6 +98,9 @@ pub struct RunInfo {
     pub harness_version: String,
     pub git_commit: Option<String>,
     pub machine: MachineInfo,
+    /// How the target was reached; absent in summaries from before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<crate::target::Connection>,
     /// Stopped early by Ctrl-C; figures cover what was measured until then.
     pub interrupted: bool,
     pub notes: Vec<String>,

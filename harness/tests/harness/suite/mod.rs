@@ -72,6 +72,7 @@ fn suite(dir: &Path, target: Option<&MockServer>) -> SuiteArgs {
             toxiproxy: None,
             profile: None,
             server_exe: harness_exe(),
+            connect: Default::default(),
         },
         targets: Vec::new(),
         repeat: 1,
