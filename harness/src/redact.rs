@@ -99,12 +99,13 @@ pub fn is_sensitive_header(name: &str) -> bool {
 /// A URL fit to show: its password (`https://user:pass@host`) replaced by
 /// `***`, and every registered secret masked.
 pub fn url(text: &str) -> String {
-    let shown = match reqwest::Url::parse(text) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some(MASK));
-            u.to_string()
-        }
-        _ => text.to_string(),
+    // The text as given (not re-serialised), with the password cut out.
+    let shown = match reqwest::Url::parse(text)
+        .ok()
+        .and_then(|u| u.password().map(str::to_string))
+    {
+        Some(pw) => text.replacen(&format!(":{pw}@"), &format!(":{MASK}@"), 1),
+        None => text.to_string(),
     };
     scrub(&shown).into_owned()
 }

@@ -6,6 +6,7 @@ mod flows;
 mod gates;
 mod helpers;
 mod multi;
+mod remote;
 mod report;
 mod scenario_errors;
 mod smoke;
