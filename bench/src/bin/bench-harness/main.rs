@@ -5,12 +5,15 @@
 //! - open model: achieved arrival rate against the target rate;
 //! - stall honesty: p99 when the backend stalls for 1 s, corrected vs uncorrected;
 //! - cost: request rate on the reference server's `GET /health` vs bare goose and oha;
-//! - memory: peak RSS with 5,000 users, harness vs bare goose.
+//! - memory: peak RSS with 5,000 users, harness vs bare goose;
+//! - TLS: the harness over HTTPS vs its own plain HTTP and vs k6, and the
+//!   cost of a TLS handshake per new connection.
 //!
 //! Every figure is the median of `--rounds` rounds. Each tool runs for a
 //! bounded time; every child process is killed when the bench ends.
 
 mod sections;
+mod tls;
 mod tools;
 
 use anyhow::Result;
@@ -36,6 +39,9 @@ pub(crate) struct Args {
     /// Where the harness writes its reports during the bench.
     #[arg(long, default_value = "target/bench-reports")]
     reports: PathBuf,
+    /// Run only these sections (accuracy, open, cost, memory, tls); all by default.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
 }
 
 fn main() -> Result<()> {
@@ -44,9 +50,21 @@ fn main() -> Result<()> {
         "harness benchmarks: {} round(s) of {} s each, medians",
         args.rounds, args.seconds
     );
-    accuracy(&args)?;
-    open_rate_and_stall(&args)?;
-    cost(&args)?;
-    memory(&args)?;
+    let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
+    if wanted("accuracy") {
+        accuracy(&args)?;
+    }
+    if wanted("open") {
+        open_rate_and_stall(&args)?;
+    }
+    if wanted("cost") {
+        cost(&args)?;
+    }
+    if wanted("memory") {
+        memory(&args)?;
+    }
+    if wanted("tls") {
+        tls::tls(&args)?;
+    }
     Ok(())
 }
