@@ -317,3 +317,40 @@ async fn a_dry_run_against_a_remote_url_prints_the_plan_and_exits_0_without_conn
         "no report written"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_edge_fault_in_front_of_an_https_target_passes_tls_through_with_the_real_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = https::pki(dir.path(), false);
+    let backend = https::start(&pki, false).await;
+    let with_fault = format!(
+        "{MENU}\n[[faults]]\nname = \"slow-edge\"\nat = \"200ms\"\nduration = \"500ms\"\nlink = \"edge\"\ntype = \"latency\"\nattributes = {{ latency = 150 }}\n"
+    );
+    let file = write_scenario(dir.path(), "edge.toml", &with_fault);
+    let reports = dir.path().join("reports");
+    let out = tokio::task::block_in_place(|| {
+        run_binary(
+            &[
+                "run",
+                file.to_str().unwrap(),
+                "--quiet",
+                "--target",
+                &backend.url,
+                "--ca-cert",
+                pki.ca.to_str().unwrap(),
+                "--reports-dir",
+                reports.to_str().unwrap(),
+            ],
+            dir.path(),
+        )
+    });
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let s = summary(&report_of(dir.path(), &out));
+    // The proxy forwarded the TLS bytes: the certificate for `localhost` was
+    // checked and accepted on every connection, through the proxy.
+    assert_eq!(s["requests"][0]["errors"], 0, "{}", s["requests"][0]);
+    assert_eq!(s["faults"][0]["name"], "slow-edge");
+    let max = s["overall"]["latency_ms"]["max"].as_f64().unwrap();
+    assert!(max >= 150.0, "the latency toxic applied: max {max} ms");
+    assert!(backend.hits() > 0);
+}

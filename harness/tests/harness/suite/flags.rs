@@ -33,7 +33,10 @@ async fn bad_suite_flags_are_refused_before_any_run_naming_the_flag() {
     let mut args = suite(dir.path(), None);
     args.targets = vec!["ftp://files.example.invalid".into(), "bundled:naive".into()];
     let e = refused(args).await;
-    assert!(e.contains("--target") && e.contains("only http:// and https://"), "{e}");
+    assert!(
+        e.contains("--target") && e.contains("only http:// and https://"),
+        "{e}"
+    );
 
     let mut args = suite(dir.path(), None);
     args.max_regression = Some("p95=10%".into());
