@@ -300,7 +300,7 @@ fn summarize(
             crate::scenario::TargetSpec::Bundled { profile, .. } => {
                 format!("bundled reference-server ({profile} profile)")
             }
-            crate::scenario::TargetSpec::Url(u) => u.clone(),
+            crate::scenario::TargetSpec::Url(u) => crate::redact::url(u),
         },
         slo: slo_text,
         step_seconds: step.as_secs_f64(),

@@ -17,10 +17,10 @@ pub enum TargetOverride {
 }
 
 impl TargetOverride {
-    /// The value as given, for labels and progress lines.
+    /// The value as given (a password in a URL shown as `***`), for labels and progress lines.
     pub fn label(&self) -> String {
         match self {
-            TargetOverride::Url(url) => url.clone(),
+            TargetOverride::Url(url) => crate::redact::url(url),
             TargetOverride::Bundled { profile } => format!("bundled:{profile}"),
         }
     }

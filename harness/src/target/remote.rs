@@ -170,4 +170,22 @@ mod tests {
             .to_string();
         assert!(!e.contains("pw-4d2a91"), "{e}");
     }
+
+    #[test]
+    fn a_remote_target_is_announced_with_its_addresses_and_tls_mode() {
+        let c = Connection {
+            url: "https://staging.example.invalid".into(),
+            remote: true,
+            resolved: vec!["192.0.2.7".into(), "2001:db8::7".into()],
+            tls: Verification::System.to_string(),
+            protocol: "HTTP/2".into(),
+        };
+        assert_eq!(
+            announcement(&c),
+            "loading https://staging.example.invalid (resolved to 192.0.2.7, 2001:db8::7), \
+             HTTP/2 over TLS, certificate verified (system trust store)"
+        );
+        assert!(insecure_warning(&Verification::Off).is_some());
+        assert!(insecure_warning(&Verification::System).is_none());
+    }
 }

@@ -1,7 +1,7 @@
 //! An HTTPS backend on 127.0.0.1 whose certificates are made in the test:
 //! a private CA, a server certificate for `localhost` signed by it (valid,
 //! or expired), and a client certificate for mutual TLS. The server is axum
-//! behind a rustls acceptor; it counts the requests it answers, so a test
+//! behind a rustls acceptor, offering HTTP/2 and HTTP/1.1; it counts the requests it answers, so a test
 //! can tell that a refused run sent no load.
 
 use axum::{routing::get, Router};
@@ -97,7 +97,8 @@ pub async fn start(pki: &Pki, require_client_cert: bool) -> HttpsBackend {
     let mut config = builder
         .with_single_cert(pki.server_chain.clone(), key)
         .unwrap();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // Both offered: the client's ALPN list decides (HTTP/2 only with --http2).
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = tcp.local_addr().unwrap().port();
     let hits = Arc::new(AtomicU64::new(0));

@@ -78,6 +78,28 @@ async fn a_private_ca_given_with_ca_cert_lets_the_run_through_and_is_recorded() 
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn http2_is_used_when_asked_for_and_offered_and_the_report_records_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = https::pki(dir.path(), false);
+    let backend = https::start(&pki, false).await;
+    let out = tokio::task::block_in_place(|| {
+        run_tls(
+            dir.path(),
+            &backend.url,
+            &["--ca-cert", pki.ca.to_str().unwrap(), "--http2"],
+        )
+    });
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let run = report_of(dir.path(), &out);
+    let s = summary(&run);
+    assert_eq!(s["run"]["connection"]["protocol"], "HTTP/2");
+    assert_eq!(s["requests"][0]["errors"], 0, "{}", s["requests"][0]);
+    assert!(backend.hits() > 0);
+    let md = std::fs::read_to_string(run.join("summary.md")).unwrap();
+    assert!(md.contains("HTTP/2"), "{md}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn without_the_private_ca_the_run_stops_before_any_load_naming_the_unknown_issuer() {
     let dir = tempfile::tempdir().unwrap();
     let pki = https::pki(dir.path(), false);
