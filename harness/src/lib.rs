@@ -4,9 +4,9 @@
 pub mod capacity;
 pub mod chaos;
 pub mod cli;
+pub mod dry_run;
 pub mod gate;
 pub mod load;
-pub mod plan;
 pub mod record;
 pub mod redact;
 pub mod report;

@@ -138,7 +138,7 @@ pub async fn execute(cli: Cli, out: &mut dyn Write) -> u8 {
                 }
             };
             let result = if dry_run {
-                crate::plan::run_plan(&args, out)
+                crate::dry_run::run_plan(&args, out)
             } else if args.is_single() {
                 run::run(&args.run, out).await.map(|o| o.exit_code)
             } else {
@@ -159,7 +159,7 @@ pub async fn execute(cli: Cli, out: &mut dyn Write) -> u8 {
                 }
             };
             let result = match dry_run {
-                true => crate::plan::capacity_plan(&args, out),
+                true => crate::dry_run::capacity_plan(&args, out),
                 false => crate::capacity::capacity(&args, out).await,
             };
             result.unwrap_or_else(|e| {

@@ -115,6 +115,10 @@ impl Validator<'_> {
             })?;
             let t = Template::compile(v.get_ref(), names)
                 .or_else(|m| self.err(v.span(), format!("{field}.headers.{k}"), m))?;
+            if crate::redact::is_sensitive_header(k) && t.is_literal() {
+                // A credential written in the file is masked like one from the environment.
+                crate::redact::register(v.get_ref());
+            }
             headers.push((name, t));
         }
         let body = match &s.body {
