@@ -5,18 +5,17 @@
 //! read and validated. Nothing is resolved or connected: a dry run works
 //! offline, against any URL, and is safe to run in review.
 
-use crate::capacity::CapacityArgs;
-use crate::gate::Gate;
+use crate::batch::{parse_slo, target_override, BatchArgs, CapacityArgs};
 use crate::record::LoadModel;
 use crate::run::{self, RunArgs, RunError};
 use crate::scenario::{show_duration, Flow, Scenario, TargetSpec, Think};
-use crate::suite::{target_override, SuiteArgs};
+use crate::slo::Gate;
 use crate::target::{remote, Tls};
 use std::io::Write;
 use std::time::Duration;
 
 /// `harness run --dry-run`: validates everything `run` would, prints the plan.
-pub fn run_plan(args: &SuiteArgs, out: &mut dyn Write) -> Result<u8, RunError> {
+pub fn run_plan(args: &BatchArgs, out: &mut dyn Write) -> Result<u8, RunError> {
     let (sc, gates) = run::prepare(&args.run)?;
     let tls = checked_tls(&args.run, &sc)?;
     let mut targets = Vec::new();
@@ -61,7 +60,7 @@ pub fn run_plan(args: &SuiteArgs, out: &mut dyn Write) -> Result<u8, RunError> {
 
 /// `harness capacity --dry-run`: the scenario's flows and the search it would make.
 pub fn capacity_plan(args: &CapacityArgs, out: &mut dyn Write) -> Result<u8, RunError> {
-    let slo = crate::capacity::parse_slo(&args.slo)?;
+    let slo = parse_slo(&args.slo)?;
     let (sc, _) = run::prepare(&args.run)?;
     let tls = checked_tls(&args.run, &sc)?;
     let mut p = Printer::new(out);

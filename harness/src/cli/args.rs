@@ -2,9 +2,8 @@
 //! library's own argument types.
 
 use super::connect::ConnectArgs;
-use crate::capacity::CapacityArgs;
+use crate::batch::{BatchArgs, CapacityArgs};
 use crate::run::RunArgs;
-use crate::suite::SuiteArgs;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -89,7 +88,7 @@ pub(super) fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// The whole program after parsing: builds the runtime (except for the
 /// bundled server, which builds its own) and returns the exit code.
-pub(super) fn run_args(cmd: RunCmd) -> anyhow::Result<SuiteArgs> {
+pub(super) fn run_args(cmd: RunCmd) -> anyhow::Result<BatchArgs> {
     let server_exe = match cmd.server_exe {
         Some(p) => p,
         None => std::env::current_exe()
@@ -117,7 +116,7 @@ pub(super) fn run_args(cmd: RunCmd) -> anyhow::Result<SuiteArgs> {
         server_exe,
         connect: cmd.connect.options(),
     };
-    Ok(SuiteArgs {
+    Ok(BatchArgs {
         run,
         targets: if cmd.targets.len() > 1 {
             cmd.targets

@@ -54,7 +54,7 @@ pub struct RunMeta {
     pub git_commit: Option<String>,
     pub machine: MachineInfo,
     /// How the target was reached (URL, remote or not, TLS, protocol).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection: Option<crate::target::Connection>,
 }
 

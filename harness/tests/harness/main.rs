@@ -1,5 +1,6 @@
 //! The harness's integration tests: one binary, one module per feature.
 
+mod batch;
 mod capacity;
 mod chaos;
 mod flows;
@@ -10,5 +11,4 @@ mod remote;
 mod report;
 mod scenario_errors;
 mod smoke;
-mod suite;
 mod wiring;
