@@ -49,7 +49,8 @@ Examples:
 
 Exit codes:
   0 pass · 1 an SLO gate failed (or a baseline regression) · 2 bad usage or
-  bad scenario · 3 target or proxy could not be started or reached · 4 run
+  bad scenario · 3 target or proxy could not be started or reached (or the
+  target's TLS certificate was refused) · 4 run
   invalid (the load generator could not keep its schedule) · 5 inconclusive
   (run-to-run noise hides the answer) · 6 the harness itself failed (the
   load engine broke, a report could not be written) · 130 stopped by Ctrl-C
