@@ -5,7 +5,7 @@
 //! read and validated. Nothing is resolved or connected: a dry run works
 //! offline, against any URL, and is safe to run in review.
 
-use crate::batch::{parse_slo, target_override, BatchArgs, CapacityArgs};
+use crate::batch::{parse_slo, target_override, BatchArgs, CapacityArgs, TargetOverride};
 use crate::record::LoadModel;
 use crate::run::{self, RunArgs, RunError};
 use crate::scenario::{show_duration, Flow, Scenario, TargetSpec, Think};
@@ -39,6 +39,10 @@ pub fn run_plan(args: &BatchArgs, out: &mut dyn Write) -> Result<u8, RunError> {
     }
     if let Some(b) = &args.baseline_target {
         p.line(format!("baseline target: {}", crate::redact::url(b)));
+    }
+    let some_url = targets.iter().any(|t| matches!(t, TargetOverride::Url(_)));
+    if some_url && sc.faults.iter().any(|f| f.link != "edge") {
+        p.line("note: on a URL target only faults on `edge` (or on links the scenario declares) are injected");
     }
     if args.repeat > 1 {
         p.line(format!(
