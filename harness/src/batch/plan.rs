@@ -173,6 +173,7 @@ path = "/menu"
             profile: profile.map(str::to_string),
             server_exe: PathBuf::from("harness"),
             connect: Default::default(),
+            sharding: Default::default(),
         }
     }
 

@@ -6,7 +6,7 @@
 mod args;
 mod connect;
 
-pub use args::{CapacityCmd, CompareCmd, ProxyCmd, RunCmd};
+pub use args::{CapacityCmd, CompareCmd, MergeCmd, ProxyCmd, RunCmd};
 pub use connect::ConnectArgs;
 
 use crate::batch;
@@ -44,6 +44,11 @@ Examples:
       Raise the arrival rate, then bisect, to the highest rate meeting the SLO.
   harness compare reports/rush-hour/20260101T080000Z reports/rush-hour/latest
       Set finished runs side by side.
+  harness run scenarios/rush-hour.toml --target http://127.0.0.1:8080 --shard 0/4
+      One shard of four (the others: 1/4, 2/4, 3/4; or JOB_COMPLETION_INDEX and
+      HARNESS_SHARDS in a Kubernetes Indexed Job); add --start-at to start together.
+  harness merge reports/shard-*/rush-hour/latest
+      One report and one verdict (exit code) for the whole sharded run.
   harness proxy --listen 127.0.0.1:8474
       Serve the built-in Toxiproxy-compatible fault proxy.
 
@@ -73,6 +78,8 @@ pub enum Command {
     Capacity(Box<CapacityCmd>),
     /// Set two or more finished runs side by side in one report (compare.html, .json, .md).
     Compare(CompareCmd),
+    /// Merge the run folders of a sharded run (`run --shard I/N`) into one report and one verdict.
+    Merge(MergeCmd),
     /// Serve the built-in Toxiproxy-compatible fault proxy (HTTP API and data plane).
     Proxy(ProxyCmd),
     /// Run the bundled reference server (used by `run` to start it as a child process).
@@ -136,8 +143,8 @@ pub async fn execute(cli: Cli, out: &mut dyn Write) -> u8 {
             let args = match run_args(*cmd) {
                 Ok(a) => a,
                 Err(e) => {
-                    eprintln!("error: {e:#}");
-                    return exit::INTERNAL;
+                    eprintln!("error: {e}");
+                    return e.exit_code();
                 }
             };
             let result = if dry_run {
@@ -176,6 +183,21 @@ pub async fn execute(cli: Cli, out: &mut dyn Write) -> u8 {
                 eprintln!("error: {e}");
                 e.exit_code()
             }),
+        Command::Merge(cmd) => {
+            let args = crate::merge::MergeArgs {
+                dirs: cmd.shards,
+                out: cmd.out,
+                reports_dir: cmd.reports_dir,
+                gates: cmd.gates,
+                baseline: cmd.baseline,
+                max_regression: cmd.max_regression,
+                quiet: cmd.quiet,
+            };
+            crate::merge::merge(&args, out).unwrap_or_else(|e| {
+                eprintln!("error: {e}");
+                e.exit_code()
+            })
+        }
         Command::Proxy(cmd) => {
             if !cmd.listen.ip().is_loopback() {
                 eprintln!("error: --listen {}: the fault proxy only listens on loopback (127.0.0.1 or [::1])", cmd.listen);

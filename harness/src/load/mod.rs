@@ -16,6 +16,7 @@ pub use procstat::peak_rss_bytes;
 
 use crate::record::{GeneratorHealth, LoadModel, Recorder, StageMark};
 use crate::scenario::{Flow, Scenario};
+use crate::shard::Shard;
 use progress::Progress;
 use rand::Rng;
 use sink::{Aggregator, Sink};
@@ -55,6 +56,10 @@ pub(crate) struct Engine {
     schedule: Option<Schedule>,
     /// (cumulative weight, flow index) of the weighted flows.
     weights: Vec<(u64, usize)>,
+    /// This process's share of a sharded run.
+    shard: Option<Shard>,
+    /// The common start of a sharded run, on this process's monotonic clock.
+    start_at: Option<Instant>,
 }
 
 impl Engine {
@@ -75,6 +80,11 @@ impl Engine {
         self.abort.is_cancelled()
             || goose::is_killswitch_triggered()
             || STOP_REQUESTED.load(Ordering::Relaxed)
+    }
+
+    /// The number in the whole run of this process's `j`-th user (or arrival).
+    fn global_index(&self, j: u64) -> u64 {
+        self.shard.map_or(j, |s| s.nth(j))
     }
 
     fn epoch(&self) -> Instant {
@@ -99,6 +109,10 @@ pub struct LoadOptions {
     pub quiet: bool,
     /// The HTTP client for every request (see `Target::http_client`).
     pub client: reqwest::Client,
+    /// Run only this shard's arrivals (open model) or users (closed model).
+    pub shard: Option<Shard>,
+    /// Wait for this wall-clock instant before the first stage.
+    pub start_at: Option<OffsetDateTime>,
 }
 
 /// What the load engine measured.
@@ -111,6 +125,8 @@ pub struct LoadResult {
     pub ended_at: OffsetDateTime,
     /// Seconds from the epoch to the end of the load.
     pub elapsed_s: f64,
+    /// This machine's wall clock when the load began waiting for its start.
+    pub clock_at_wait: OffsetDateTime,
     /// What went wrong in the engine itself, for the report's notes.
     pub notes: Vec<String>,
 }
@@ -138,7 +154,15 @@ pub async fn run(
     let (sink, aggregator) =
         Aggregator::start(scenario.request_names.clone(), progress, Arc::clone(&epoch));
     let (epoch_tx, epoch_rx) = tokio::sync::oneshot::channel();
-    let engine = engine(&scenario, &opts, sink, epoch, epoch_tx);
+    let clock_at_wait = OffsetDateTime::now_utc();
+    let start_at = opts.start_at.map(|at| {
+        let ahead = (at - clock_at_wait).as_seconds_f64().max(0.0);
+        Instant::now() + Duration::from_secs_f64(ahead)
+    });
+    let engine = engine(&scenario, &opts, start_at, sink, epoch, epoch_tx);
+    if let Some(at) = start_at {
+        wait_for_start(&engine, at).await;
+    }
     let goose_done = CancellationToken::new();
     let cut = CancellationToken::new();
     let attack = {
@@ -188,8 +212,34 @@ pub async fn run(
         started_at: now_utc - Duration::from_secs_f64(elapsed_s),
         ended_at: now_utc,
         elapsed_s,
+        clock_at_wait,
         notes,
     })
+}
+
+/// Sleeps until the common start, less the time the model needs to launch
+/// its users (the open model's pool starts [`attack::POOL_LAUNCH`] early and
+/// its epoch is the common start itself). Ctrl-C or SIGTERM ends the wait.
+async fn wait_for_start(engine: &Engine, at: Instant) {
+    let lead = match engine.model() {
+        LoadModel::Open => attack::POOL_LAUNCH,
+        LoadModel::Closed => Duration::ZERO,
+    };
+    let wake = at.checked_sub(lead).unwrap_or(at);
+    let stop = async {
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        loop {
+            tick.tick().await;
+            if STOP_REQUESTED.load(Ordering::Relaxed) {
+                break;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::time::sleep_until(wake.into()) => {}
+        _ = tokio::signal::ctrl_c() => request_stop(),
+        _ = stop => {}
+    }
 }
 
 /// The engine every user shares: the plan, where to send, the flows' weights,
@@ -197,6 +247,7 @@ pub async fn run(
 fn engine(
     scenario: &Arc<Scenario>,
     opts: &LoadOptions,
+    start_at: Option<Instant>,
     sink: Sink,
     epoch: Arc<OnceLock<Instant>>,
     epoch_tx: tokio::sync::oneshot::Sender<Instant>,
@@ -209,8 +260,8 @@ fn engine(
             (cum, i)
         })
         .collect();
-    let schedule =
-        (scenario.load.model == LoadModel::Open).then(|| Schedule::new(&scenario.load.stages));
+    let schedule = (scenario.load.model == LoadModel::Open)
+        .then(|| Schedule::new(&scenario.load.stages, opts.shard));
     Arc::new(Engine {
         scenario: Arc::clone(scenario),
         base_url: opts.base_url.trim_end_matches('/').to_string(),
@@ -224,6 +275,8 @@ fn engine(
         abort: CancellationToken::new(),
         schedule,
         weights,
+        shard: opts.shard,
+        start_at,
     })
 }
 
@@ -263,8 +316,10 @@ async fn conduct(
         _ = goose_done.cancelled() => return out,
     };
     on_start(epoch);
+    // A timed flow happens once in the whole run: on shard 0 of a sharded one.
+    let timed_here = engine.shard.is_none_or(|s| s.index == 0);
     for (i, flow) in engine.scenario.flows.iter().enumerate() {
-        if let Some(at) = flow.at {
+        if let (Some(at), true) = (flow.at, timed_here) {
             let engine = Arc::clone(engine);
             out.timed.push(tokio::spawn(async move {
                 tokio::select! {

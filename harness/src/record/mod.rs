@@ -13,7 +13,7 @@ mod generator;
 mod run;
 
 pub use generator::GeneratorHealth;
-pub use run::{FaultWindow, LoadModel, MachineInfo, RunMeta, RunRecord, StageMark};
+pub use run::{FaultWindow, LoadModel, MachineInfo, RunMeta, RunRecord, ShardInfo, StageMark};
 
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
@@ -104,6 +104,11 @@ pub struct Second {
 }
 
 impl Second {
+    /// A second with nothing recorded yet.
+    pub fn empty() -> Self {
+        Second::new()
+    }
+
     fn new() -> Self {
         Second {
             latency: Histogram::new(2).expect("2 significant figures is valid"),
@@ -202,6 +207,20 @@ impl Recorder {
             per_request,
             overall: Series::new(),
         }
+    }
+
+    /// A recorder rebuilt from its series (a shard's, read back from its run
+    /// folder); `per_request` must hold one series per name.
+    pub fn from_series(
+        names: Vec<String>,
+        overall: Series,
+        per_request: Vec<Series>,
+    ) -> Option<Recorder> {
+        (names.len() == per_request.len()).then_some(Recorder {
+            names,
+            per_request,
+            overall,
+        })
     }
 
     pub fn record(&mut self, sample: &Sample) {

@@ -43,6 +43,7 @@ fn base_context(summary: &Summary) -> Value {
         faults => Value::from_serialize(&summary.faults),
         stages => Value::from_serialize(&summary.stages),
         generator => Value::from_serialize(&summary.generator),
+        shards => Value::from_serialize(&summary.shards),
         tests => tests,
         failures => failures,
         started_at => readable(summary.run.meta.started_at),

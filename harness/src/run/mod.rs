@@ -9,8 +9,10 @@
 
 mod connect;
 mod prepare;
+mod sharded;
 
 pub use prepare::prepare;
+pub use sharded::Sharding;
 
 use crate::baseline::BaselineComparison;
 use crate::chaos::Chaos;
@@ -48,6 +50,8 @@ pub struct RunArgs {
     pub server_exe: PathBuf,
     /// TLS and HTTP/2 towards a URL target (`--ca-cert`, `--insecure`, ...).
     pub connect: ConnectOptions,
+    /// This process's shard of a sharded run, and the shards' common start.
+    pub sharding: Sharding,
 }
 
 /// Why a run could not happen; each maps to an exit code (see [`crate::exit`]).
@@ -57,6 +61,8 @@ pub enum RunError {
     Scenario(#[from] scenario::ScenarioError),
     #[error("{0}")]
     Usage(String),
+    #[error("{0}")]
+    Shard(#[from] crate::shard::ShardError),
     #[error("the target could not be started or reached: {0:#}")]
     Target(anyhow::Error),
     #[error("the fault proxy could not be started or reached: {0:#}")]
@@ -69,7 +75,7 @@ pub enum RunError {
 impl RunError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            RunError::Scenario(_) | RunError::Usage(_) => exit::USAGE,
+            RunError::Scenario(_) | RunError::Usage(_) | RunError::Shard(_) => exit::USAGE,
             RunError::Target(_) | RunError::Proxy(_) => exit::UNREACHABLE,
             RunError::Internal(_) => exit::INTERNAL,
         }
@@ -124,9 +130,11 @@ pub async fn measure(
     args: &RunArgs,
     out: &mut dyn Write,
 ) -> Result<Measured, RunError> {
+    sharded::check_start(args)?;
     let tls = connect::tls_for(args, &sc)?;
     let mut chaos = start_chaos(&sc, args).await?;
     let mut target = start_target(&sc, args, &tls, &mut chaos).await?;
+    sharded::route_through_shard_zero(&sc, args, &mut target).await?;
     announce(&sc, &target, args, out);
     let client = match target.http_client(&tls, sc.load.timeout) {
         Ok(c) => c,
@@ -149,7 +157,9 @@ pub async fn measure(
     let mut loaded = loaded.map_err(RunError::Internal)?;
     notes.append(&mut loaded.notes);
     connect::finish_notes(&connection, &tls, &mut notes);
-    let record = record_of(&sc, loaded, windows, notes, connection);
+    let shard = sharded::shard_info(args, &loaded);
+    let mut record = record_of(&sc, loaded, windows, notes, connection);
+    record.meta.shard = shard;
     let summary = gate::summarize(&record, gates);
     Ok(Measured {
         record,
@@ -174,6 +184,7 @@ pub fn write_report(
     let written = report::write_run_report(&record, summary, baseline, &args.reports_dir)
         .context("writing the report")
         .map_err(RunError::Internal)?;
+    sharded::write_recording(&record, args, &written.dir)?;
     if let Some(text) = server_metrics {
         let _ = std::fs::write(written.dir.join("server-metrics.prom"), text);
     }
@@ -192,6 +203,7 @@ pub fn write_report(
         (false, Verdict::GateFailed) => exit::GATE_FAILED,
         (false, Verdict::Invalid) => exit::INVALID,
     };
+    let exit_code = sharded::exit_code(args, exit_code, written.verdict, out);
     let _ = writeln!(
         out,
         "report: {}",
@@ -208,7 +220,7 @@ pub fn write_report(
 
 /// The fault proxies, when some fault needs one.
 async fn start_chaos(sc: &Scenario, args: &RunArgs) -> Result<Option<Chaos>, RunError> {
-    if sc.faults.is_empty() {
+    if sc.faults.is_empty() || !sharded::drives_faults(args) {
         return Ok(None);
     }
     Chaos::start(args.toxiproxy.as_deref())
@@ -277,6 +289,8 @@ async fn drive_load(
             base_url: target.base_url.clone(),
             quiet: args.quiet,
             client,
+            shard: args.sharding.shard,
+            start_at: args.sharding.start_at,
         },
         |epoch| {
             if let Some(chaos) = chaos {
@@ -287,7 +301,7 @@ async fn drive_load(
     )
     .await;
     let mut notes = sc.notes.clone();
-    let mut windows = Vec::new();
+    let mut windows = sharded::windows_recorded_elsewhere(sc, args);
     if let Some(t) = timeline.into_inner().expect("not poisoned") {
         let (w, n) = t.finish().await;
         windows = w;
@@ -319,6 +333,7 @@ fn record_of(
             git_commit: git_commit(),
             machine: MachineInfo::current(),
             connection: Some(connection),
+            shard: None,
         },
         recorder: loaded.recorder,
         stages: loaded.stages,

@@ -61,6 +61,9 @@ pub fn prepare(args: &RunArgs) -> Result<(Scenario, Vec<Gate>), RunError> {
         }
         sc.set_scale(k);
     }
+    if let Some(s) = args.sharding.shard {
+        crate::shard::check_plan(&sc, s, args.toxiproxy.as_deref())?;
+    }
     load::align_stages(&mut sc);
     let mut gates = std::mem::take(&mut sc.gates);
     for g in &args.gates {

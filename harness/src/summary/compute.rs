@@ -45,6 +45,7 @@ pub fn compute(run: &RunRecord) -> Summary {
         faults: fault_summaries(run, duration_s),
         generator: generator_summary(&run.generator),
         gates: Vec::new(),
+        shards: Vec::new(),
     }
 }
 

@@ -45,6 +45,30 @@ pub struct Summary {
     pub generator: GeneratorSummary,
     /// Filled by `gate::judge`, with `verdict` and `verdict_reason`.
     pub gates: Vec<GateResult>,
+    /// A merged run's shards, one row each (`harness merge`); empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<ShardSummary>,
+}
+
+/// One shard of a merged run, as the report's per-shard table shows it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ShardSummary {
+    pub index: u32,
+    /// The shard's run folder, as given to `harness merge`.
+    pub folder: String,
+    pub requests: u64,
+    pub throughput_rps: f64,
+    pub p99_ms: f64,
+    pub scheduled_starts: u64,
+    pub late_starts: u64,
+    pub missed_starts: u64,
+    pub cpu_mean_cores: f64,
+    /// Why this shard's generator fell behind, when it did (the merged run is then invalid).
+    pub saturation: Option<String>,
+    /// When its load started against the common start (or the earliest shard's start), ms.
+    pub start_skew_ms: f64,
+    /// The shard's verdict on its own figures (its gates, judged on its share alone).
+    pub verdict_alone: Verdict,
 }
 
 impl Summary {

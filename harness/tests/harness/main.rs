@@ -3,12 +3,14 @@
 mod batch;
 mod capacity;
 mod chaos;
+mod deploy;
 mod flows;
 mod gates;
 mod helpers;
 mod multi;
 mod remote;
-mod report;
+pub(crate) mod report;
 mod scenario_errors;
+mod shards;
 mod smoke;
 mod wiring;

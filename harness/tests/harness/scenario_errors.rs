@@ -186,6 +186,7 @@ fn args(scenario: PathBuf, reports: &Path) -> RunArgs {
         profile: None,
         server_exe: crate::helpers::harness_exe(),
         connect: Default::default(),
+        sharding: Default::default(),
     }
 }
 

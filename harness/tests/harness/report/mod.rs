@@ -8,7 +8,7 @@ mod compare;
 mod figures;
 mod hlog;
 mod outputs;
-mod schema;
+pub(crate) mod schema;
 mod size;
 
 use harness::gate;
@@ -48,6 +48,7 @@ pub fn synthetic_run(
             git_commit: Some("0123456789abcdef".into()),
             machine: MachineInfo::current(),
             connection: None,
+            shard: None,
         },
         recorder,
         stages: vec![
