@@ -7,7 +7,8 @@ pub const PASS: u8 = 0;
 pub const GATE_FAILED: u8 = 1;
 /// Bad usage or a bad scenario file: nothing ran.
 pub const USAGE: u8 = 2;
-/// The target or the fault proxy could not be started or reached.
+/// The target or the fault proxy could not be started or reached, or the
+/// target's TLS certificate was refused (checked before any load).
 pub const UNREACHABLE: u8 = 3;
 /// The run is invalid: the load generator could not keep its schedule.
 pub const INVALID: u8 = 4;

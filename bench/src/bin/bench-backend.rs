@@ -4,6 +4,10 @@
 //! arrive during the stall are answered when it ends. Used by the benchmarks to
 //! check that the harness reports what really happened.
 //!
+//! With `--tls-cert`/`--tls-key` it serves HTTPS (rustls, HTTP/1.1) and
+//! prints `listening on https://localhost:PORT`, so a client checks the
+//! certificate's name as it would for a deployed service.
+//!
 //! Prints `listening on http://ADDR` once bound and exits by itself after
 //! `--max-seconds`, so a benchmark can never leave it behind.
 
@@ -30,6 +34,12 @@ struct Args {
     /// Exit after this many seconds whatever happens.
     #[arg(long, default_value_t = 600)]
     max_seconds: u64,
+    /// Serve HTTPS with this certificate chain (PEM)...
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// ...and its private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone)]
@@ -68,15 +78,93 @@ async fn main() -> anyhow::Result<()> {
     };
     let app = Router::new().fallback(get(answer)).with_state(plan);
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
-    println!("listening on http://{}", listener.local_addr()?);
     let deadline = tokio::time::sleep(Duration::from_secs(args.max_seconds));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            tokio::select! {
-                _ = deadline => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-        })
-        .await?;
+    let stop = async move {
+        tokio::select! {
+            _ = deadline => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    };
+    match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            let port = listener.local_addr()?.port();
+            let tls = tls::Listener::start(listener, tls::config(cert, key)?);
+            println!("listening on https://localhost:{port}");
+            axum::serve(tls, app).with_graceful_shutdown(stop).await?;
+        }
+        _ => {
+            println!("listening on http://{}", listener.local_addr()?);
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stop)
+                .await?;
+        }
+    }
     Ok(())
+}
+
+/// HTTPS: handshakes in their own tasks (so 64 clients connecting at once
+/// wait for no one), finished connections handed to axum.
+mod tls {
+    use anyhow::Context;
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use std::net::SocketAddr;
+    use std::path::Path;
+    use std::sync::Arc;
+    use tokio::net::TcpStream;
+    use tokio_rustls::server::TlsStream;
+
+    pub fn config(cert: &Path, key: &Path) -> anyhow::Result<Arc<rustls::ServerConfig>> {
+        let chain = CertificateDer::pem_file_iter(cert)
+            .context("reading --tls-cert")?
+            .collect::<Result<Vec<_>, _>>()?;
+        let key = PrivateKeyDer::from_pem_file(key).context("reading --tls-key")?;
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_single_cert(chain, key)?;
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(Arc::new(config))
+    }
+
+    pub struct Listener {
+        ready: tokio::sync::mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+        addr: SocketAddr,
+    }
+
+    impl Listener {
+        pub fn start(tcp: tokio::net::TcpListener, config: Arc<rustls::ServerConfig>) -> Self {
+            let addr = tcp.local_addr().expect("a bound listener has an address");
+            let (tx, ready) = tokio::sync::mpsc::channel(256);
+            let acceptor = tokio_rustls::TlsAcceptor::from(config);
+            tokio::spawn(async move {
+                while let Ok((stream, peer)) = tcp.accept().await {
+                    let (acceptor, tx) = (acceptor.clone(), tx.clone());
+                    tokio::spawn(async move {
+                        if let Ok(tls) = acceptor.accept(stream).await {
+                            let _ = tx.send((tls, peer)).await;
+                        }
+                    });
+                }
+            });
+            Listener { ready, addr }
+        }
+    }
+
+    impl axum::serve::Listener for Listener {
+        type Io = TlsStream<TcpStream>;
+        type Addr = SocketAddr;
+
+        async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+            match self.ready.recv().await {
+                Some(next) => next,
+                None => std::future::pending().await,
+            }
+        }
+
+        fn local_addr(&self) -> std::io::Result<Self::Addr> {
+            Ok(self.addr)
+        }
+    }
 }

@@ -246,6 +246,7 @@ fn synthetic_shard(root: &Path, index: u32) -> Result<(PathBuf, Vec<u64>)> {
             harness_version: env!("CARGO_PKG_VERSION").into(),
             git_commit: None,
             machine: MachineInfo::current(),
+            connection: None,
             shard: Some(ShardInfo {
                 index,
                 count: 4,

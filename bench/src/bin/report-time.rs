@@ -62,6 +62,7 @@ fn ten_minute_run() -> RunRecord {
             harness_version: env!("CARGO_PKG_VERSION").into(),
             git_commit: None,
             machine: MachineInfo::current(),
+            connection: None,
             shard: None,
         },
         recorder,

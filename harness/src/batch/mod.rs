@@ -39,7 +39,7 @@ use std::path::PathBuf;
 pub struct BatchArgs {
     /// The run itself; its `target` is used when `targets` is empty.
     pub run: RunArgs,
-    /// `--target`, repeatable: loopback URLs or `bundled:<profile>`.
+    /// `--target`, repeatable: http(s) URLs or `bundled:<profile>`.
     pub targets: Vec<String>,
     /// `--repeat N`: runs per target (at least 1).
     pub repeat: usize,

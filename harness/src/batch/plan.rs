@@ -182,6 +182,7 @@ path = "/menu"
             toxiproxy: None,
             profile: profile.map(str::to_string),
             server_exe: PathBuf::from("harness"),
+            connect: Default::default(),
             sharding: Default::default(),
         }
     }

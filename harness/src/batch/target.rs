@@ -1,5 +1,5 @@
 //! What a `--target` / `--baseline-target` value names: a backend already
-//! running on loopback, or the bundled reference server in one of its
+//! running at an http(s) URL, or the bundled reference server in one of its
 //! profiles (`bundled:default`, `bundled:naive`), started by the harness.
 
 use crate::scenario::TargetSpec;
@@ -10,17 +10,17 @@ pub const BUNDLED_PROFILES: [&str; 2] = ["default", "naive"];
 /// A target given on the command line, replacing the scenario's own.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TargetOverride {
-    /// A running backend (checked to be on loopback).
+    /// A running backend at an http(s) URL.
     Url(String),
     /// The bundled reference server started with this `--profile`.
     Bundled { profile: String },
 }
 
 impl TargetOverride {
-    /// The value as given, for labels and progress lines.
+    /// The value as given (a password in a URL shown as `***`), for labels and progress lines.
     pub fn label(&self) -> String {
         match self {
-            TargetOverride::Url(url) => url.clone(),
+            TargetOverride::Url(url) => crate::redact::url(url),
             TargetOverride::Bundled { profile } => format!("bundled:{profile}"),
         }
     }
@@ -51,7 +51,7 @@ impl TargetOverride {
     }
 }
 
-/// Parses a target value: `bundled:<profile>` or a loopback URL.
+/// Parses a target value: `bundled:<profile>` or an http(s) URL (not resolved).
 pub fn target_override(spec: &str) -> Result<TargetOverride, String> {
     let spec = spec.trim();
     if let Some(profile) = spec.strip_prefix("bundled:") {
@@ -65,8 +65,8 @@ pub fn target_override(spec: &str) -> Result<TargetOverride, String> {
             )),
         };
     }
-    crate::target::check_loopback(spec).map_err(|e| {
-        format!("`{spec}`: {e}; expected a loopback URL such as http://127.0.0.1:8080, or bundled:default / bundled:naive")
+    crate::target::check_url(spec).map_err(|e| {
+        format!("{e}; expected an http(s) URL such as https://staging.example.com, or bundled:default / bundled:naive")
     })?;
     Ok(TargetOverride::Url(spec.to_string()))
 }
@@ -76,7 +76,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bundled_profiles_and_loopback_urls_are_targets() {
+    fn bundled_profiles_and_urls_are_targets() {
         assert_eq!(
             target_override("bundled:naive").unwrap(),
             TargetOverride::Bundled {
@@ -94,17 +94,18 @@ mod tests {
     }
 
     #[test]
-    fn unknown_profiles_and_remote_urls_are_refused_with_the_reason() {
+    fn unknown_profiles_and_other_schemes_are_refused_with_the_reason() {
         let e = target_override("bundled:fast").unwrap_err();
         assert!(
             e.contains("no profile `fast`") && e.contains("bundled:naive"),
             "{e}"
         );
-        let e = target_override("http://example.com").unwrap_err();
-        assert!(
-            e.contains("`http://example.com`") && e.contains("loopback"),
-            "{e}"
+        assert_eq!(
+            target_override("https://staging.example.invalid").unwrap(),
+            TargetOverride::Url("https://staging.example.invalid".into())
         );
+        let e = target_override("ftp://files.example.invalid").unwrap_err();
+        assert!(e.contains("ftp://") && e.contains("bundled:default"), "{e}");
         assert!(target_override("not a url").is_err());
     }
 

@@ -1,6 +1,7 @@
 //! The arguments of each subcommand, and their conversion into the
 //! library's own argument types.
 
+use super::connect::ConnectArgs;
 use crate::batch::{BatchArgs, CapacityArgs};
 use crate::run::{RunArgs, Sharding};
 use crate::shard::{self, Shard, ShardError};
@@ -12,9 +13,9 @@ use std::time::Duration;
 pub struct RunCmd {
     /// The scenario file (see scenarios/*.toml for commented examples).
     pub scenario: PathBuf,
-    /// Load this running backend instead of the scenario's target: a loopback URL
-    /// (e.g. http://127.0.0.1:8080) or the bundled server in a profile (bundled:default,
-    /// bundled:naive). Given twice or more, the same seeded scenario runs against each in
+    /// Load this running backend instead of the scenario's target: any http(s) URL
+    /// (e.g. https://staging.example.com, http://127.0.0.1:8080) or the bundled server in a
+    /// profile (bundled:default, bundled:naive). Given twice or more, the same seeded scenario runs against each in
     /// turn (interleaved with --repeat) and the runs are compared in one report.
     #[arg(long = "target", value_name = "URL|bundled:PROFILE")]
     pub targets: Vec<String>,
@@ -61,6 +62,8 @@ pub struct RunCmd {
     /// The executable that serves the bundled reference server (default: this one).
     #[arg(long, value_name = "PATH", hide = true)]
     pub server_exe: Option<PathBuf>,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
     /// Run shard I (0-based) of N: arrival k (open model) or user k (closed model) is
     /// shard k mod N's; `harness merge` adds the shards' folders into one report.
     /// Default: JOB_COMPLETION_INDEX of HARNESS_SHARDS (a Kubernetes Indexed Job's pod).
@@ -178,6 +181,7 @@ pub(super) fn run_args(cmd: RunCmd) -> Result<BatchArgs, RunArgsError> {
         toxiproxy: cmd.toxiproxy,
         profile,
         server_exe,
+        connect: cmd.connect.options(),
         sharding,
     };
     Ok(BatchArgs {
@@ -201,7 +205,7 @@ pub struct CapacityCmd {
     /// The SLO each step must meet, as comma-separated gates, e.g. "p95<250ms,shed-rate<1%".
     #[arg(long, value_name = "GATES")]
     pub slo: String,
-    /// Search this running backend instead of the bundled server (loopback only).
+    /// Search this running backend instead of the bundled server (any http(s) URL).
     #[arg(long, value_name = "URL")]
     pub target: Option<String>,
     /// The bundled server's profile: default, or naive (no cache, a commit per write, unbounded queue).
@@ -239,6 +243,8 @@ pub struct CapacityCmd {
     /// The executable that serves the bundled reference server (default: this one).
     #[arg(long, value_name = "PATH", hide = true)]
     pub server_exe: Option<PathBuf>,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
 }
 
 pub(super) fn capacity_args(cmd: CapacityCmd) -> anyhow::Result<CapacityArgs> {
@@ -260,6 +266,7 @@ pub(super) fn capacity_args(cmd: CapacityCmd) -> anyhow::Result<CapacityArgs> {
             toxiproxy: cmd.toxiproxy,
             profile: cmd.profile,
             server_exe,
+            connect: cmd.connect.options(),
             sharding: Default::default(),
         },
         slo: cmd.slo,

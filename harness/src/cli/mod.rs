@@ -4,11 +4,14 @@
 //! in-process, returning its exit code.
 
 mod args;
+mod connect;
 
 pub use args::{CapacityCmd, CompareCmd, MergeCmd, ProxyCmd, RunCmd};
+pub use connect::ConnectArgs;
 
 use crate::batch;
 use crate::exit;
+use crate::redact;
 use crate::run;
 use args::{capacity_args, run_args};
 use clap::{Parser, Subcommand};
@@ -25,7 +28,12 @@ Examples:
   harness run scenarios/rush-hour.toml --duration 30s --scale 0.25
       The same shape, shortened to 30 s with a quarter of the users.
   harness run scenarios/menu-storm.toml --target http://127.0.0.1:8080 --gate 'p95 < 50ms'
-      Load your own backend (loopback only) and fail (exit 1) if p95 >= 50 ms.
+      Load your own backend and fail (exit 1) if p95 >= 50 ms.
+  API_TOKEN=... harness run scenarios/smoke.toml --target https://staging.example.com --ca-cert ca.pem
+      Load a deployed service over TLS, trusting a private CA; a step header
+      `Authorization = 'Bearer {{env.API_TOKEN}}'` sends the token (shown as *** everywhere).
+  harness run scenarios/rush-hour.toml --target https://staging.example.com --dry-run
+      Print the plan (target, stages, peak rate, flows, faults, gates) without connecting.
   harness run scenarios/rush-hour.toml --target bundled:default --target bundled:naive
       The same seeded load against two backends (URLs or bundled profiles),
       then one comparison report.
@@ -47,12 +55,13 @@ Examples:
 Exit codes:
   0 pass · 1 an SLO gate failed (or a baseline regression, or a side of a
   comparison failed its gates) · 2 bad usage or bad scenario · 3 target or
-  proxy could not be started or reached · 4 run invalid (the load generator
-  could not keep its schedule) · 5 inconclusive (run-to-run noise hides the
-  answer) · 6 the harness itself failed (the load engine broke, a report
-  could not be written) · 7 a comparison whose sides did not get the same
-  scenario (compare.md says what) · 130 stopped by Ctrl-C or SIGTERM (the
-  report is still written, marked interrupted)";
+  proxy could not be started or reached (or the target's TLS certificate was
+  refused) · 4 run invalid (the load generator could not keep its schedule) ·
+  5 inconclusive (run-to-run noise hides the answer) · 6 the harness itself
+  failed (the load engine broke, a report could not be written) · 7 a
+  comparison whose sides did not get the same scenario (compare.md says what)
+  · 130 stopped by Ctrl-C or SIGTERM (the report is still written, marked
+  interrupted)";
 
 /// Rush-hour load and chaos harness for order, payment and inventory backends.
 #[derive(Debug, Parser)]
@@ -132,6 +141,7 @@ fn stop_on_sigterm() {
 pub async fn execute(cli: Cli, out: &mut dyn Write) -> u8 {
     match cli.command {
         Command::Run(cmd) => {
+            let dry_run = cmd.connect.dry_run;
             let mut args = match run_args(*cmd) {
                 Ok(a) => a,
                 Err(e) => {
@@ -140,17 +150,20 @@ pub async fn execute(cli: Cli, out: &mut dyn Write) -> u8 {
                 }
             };
             batch::targets_from_scenario(&mut args);
-            let result = if args.is_single() {
+            let result = if dry_run {
+                crate::dry_run::run_plan(&args, out)
+            } else if args.is_single() {
                 run::run(&args.run, out).await.map(|o| o.exit_code)
             } else {
                 batch::run_batch(&args, out).await
             };
             result.unwrap_or_else(|e| {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", redact::scrub(&e.to_string()));
                 e.exit_code()
             })
         }
         Command::Capacity(cmd) => {
+            let dry_run = cmd.connect.dry_run;
             let args = match capacity_args(*cmd) {
                 Ok(a) => a,
                 Err(e) => {
@@ -158,8 +171,12 @@ pub async fn execute(cli: Cli, out: &mut dyn Write) -> u8 {
                     return exit::INTERNAL;
                 }
             };
-            batch::capacity(&args, out).await.unwrap_or_else(|e| {
-                eprintln!("error: {e}");
+            let result = match dry_run {
+                true => crate::dry_run::capacity_plan(&args, out),
+                false => batch::capacity(&args, out).await,
+            };
+            result.unwrap_or_else(|e| {
+                eprintln!("error: {}", redact::scrub(&e.to_string()));
                 e.exit_code()
             })
         }

@@ -1,7 +1,8 @@
 //! goose wiring: the attack is configured only from code (never from argv),
 //! with goose's own metrics, reports, logs and controllers off; one shared
 //! HTTP client without cookies for every user (a client per user would cost
-//! ~160 KB each). Closed model: goose's users and its test plan's ramps.
+//! ~160 KB each). The flows send through the run's own client (its TLS
+//! settings, see `target::tls`), not goose's. Closed model: goose's users and its test plan's ramps.
 //! Open model: a fixed pool of goose users working off the pacer's schedule.
 
 use super::flow::UserState;
@@ -129,7 +130,7 @@ impl Engine {
                 self.global_index(user.weighted_users_index as u64),
                 self.scenario.seed,
                 &self.scenario.data,
-                user.client.clone(),
+                self.client.clone(),
             );
             user.set_session_data(state);
         }

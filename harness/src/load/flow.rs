@@ -240,7 +240,17 @@ impl Engine {
             .request(step.method.clone(), url)
             .timeout(self.timeout);
         for (name, value) in &step.headers {
-            req = req.header(name, value.render(&mut vars));
+            let rendered = value.render(&mut vars);
+            match reqwest::header::HeaderValue::from_str(&rendered) {
+                Ok(mut v) => {
+                    // Credentials never show in the HTTP stack's debug output.
+                    if value.has_env() || crate::redact::is_sensitive_header(name.as_str()) {
+                        v.set_sensitive(true);
+                    }
+                    req = req.header(name, v);
+                }
+                Err(_) => req = req.header(name, rendered),
+            }
         }
         if let Some(body) = &step.body {
             let json =

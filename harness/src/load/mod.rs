@@ -41,6 +41,9 @@ pub fn request_stop() {
 pub(crate) struct Engine {
     scenario: Arc<Scenario>,
     base_url: String,
+    /// The one HTTP client every user shares (its connection pool too),
+    /// built with the run's TLS configuration.
+    client: reqwest::Client,
     timeout: Duration,
     /// Makes idempotency keys unique across runs against the same backend.
     nonce: String,
@@ -107,6 +110,8 @@ impl Engine {
 pub struct LoadOptions {
     pub base_url: String,
     pub quiet: bool,
+    /// The HTTP client for every request (see `Target::http_client`).
+    pub client: reqwest::Client,
     /// Run only this shard's arrivals (open model) or users (closed model).
     pub shard: Option<Shard>,
     /// Wait for this wall-clock instant before the first stage.
@@ -158,7 +163,7 @@ pub async fn run(
         Instant::now() + Duration::from_secs_f64(ahead)
     });
     let (contract, contract_note) =
-        crate::contract::Contract::fetch(&opts.base_url, &scenario, &reqwest::Client::new()).await;
+        crate::contract::Contract::fetch(&opts.base_url, &scenario, &opts.client).await;
     let engine = engine(&scenario, &opts, start_at, sink, epoch, epoch_tx, contract);
     if let Some(at) = start_at {
         wait_for_start(&engine, at).await;
@@ -267,6 +272,7 @@ fn engine(
     Arc::new(Engine {
         scenario: Arc::clone(scenario),
         base_url: opts.base_url.trim_end_matches('/').to_string(),
+        client: opts.client.clone(),
         timeout: scenario.load.timeout,
         nonce: format!("{:08x}", rand::rng().random::<u32>()),
         sink,
@@ -328,10 +334,7 @@ async fn conduct(
                     _ = tokio::time::sleep_until((epoch + at).into()) => {}
                     _ = engine.stop.cancelled() => return,
                 }
-                let client = reqwest::Client::builder()
-                    .timeout(engine.timeout)
-                    .build()
-                    .unwrap_or_default();
+                let client = engine.client.clone();
                 let mut user = UserState::new(
                     1_000_000 + i as u64,
                     engine.scenario.seed,

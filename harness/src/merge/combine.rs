@@ -55,6 +55,7 @@ pub fn merged_record(runs: &[ShardRun]) -> RunRecord {
             harness_version: env!("CARGO_PKG_VERSION").to_string(),
             git_commit: run.git_commit.clone(),
             machine: run.machine.clone(),
+            connection: run.connection.clone(),
             shard: None,
             settings: run.settings.clone(),
         },

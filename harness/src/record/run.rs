@@ -58,6 +58,9 @@ pub struct RunMeta {
     pub harness_version: String,
     pub git_commit: Option<String>,
     pub machine: MachineInfo,
+    /// How the target was reached (URL, remote or not, TLS, protocol).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<crate::target::Connection>,
     /// Which shard of a sharded run this is, with its clocks (`None` unsharded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<ShardInfo>,

@@ -7,6 +7,7 @@
 //! [`write_report`] writes the report of it. A batch of runs judged against a
 //! baseline uses the two apart, so the last run's report carries the verdict.
 
+mod connect;
 mod prepare;
 mod sharded;
 
@@ -23,7 +24,7 @@ use crate::report;
 use crate::scenario::{self, Scenario, TargetSpec};
 use crate::slo::Gate;
 use crate::summary::{Summary, Verdict};
-use crate::target::{Target, TargetOptions};
+use crate::target::{remote, ConnectOptions, Connection, Target, TargetOptions, Tls};
 use anyhow::Context;
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -47,6 +48,8 @@ pub struct RunArgs {
     pub profile: Option<String>,
     /// The executable that serves `reference-server` for the bundled target.
     pub server_exe: PathBuf,
+    /// TLS and HTTP/2 towards a URL target (`--ca-cert`, `--insecure`, ...).
+    pub connect: ConnectOptions,
     /// This process's shard of a sharded run, and the shards' common start.
     pub sharding: Sharding,
 }
@@ -128,23 +131,35 @@ pub async fn measure(
     out: &mut dyn Write,
 ) -> Result<Measured, RunError> {
     sharded::check_start(args)?;
+    let tls = connect::tls_for(args, &sc)?;
     let mut chaos = start_chaos(&sc, args).await?;
-    let mut target = start_target(&sc, args, &mut chaos).await?;
+    let mut target = start_target(&sc, args, &tls, &mut chaos).await?;
     sharded::route_through_shard_zero(&sc, args, &mut target).await?;
     announce(&sc, &target, args, out);
+    let client = match target.http_client(&tls, sc.load.timeout) {
+        Ok(c) => c,
+        Err(e) => {
+            target.stop().await;
+            cleanup_chaos(chaos.as_mut(), &mut Vec::new()).await;
+            return Err(RunError::Internal(e));
+        }
+    };
+    let connection = target.connection.clone();
     let sc = Arc::new(sc);
-    let (loaded, windows, mut notes) = drive_load(&sc, &target, chaos.as_ref(), args).await;
+    let metrics_client = client.clone();
+    let (loaded, windows, mut notes) = drive_load(&sc, &target, client, chaos.as_ref(), args).await;
     notes.extend(target.died());
     let server_metrics = match &target.server_url {
-        Some(url) => scrape_metrics(url).await,
+        Some(url) => scrape_metrics(&metrics_client, url).await,
         None => None,
     };
     target.stop().await;
     cleanup_chaos(chaos.as_mut(), &mut notes).await;
     let mut loaded = loaded.map_err(RunError::Internal)?;
     notes.append(&mut loaded.notes);
+    connect::finish_notes(&connection, &tls, &mut notes);
     let shard = sharded::shard_info(args, &loaded);
-    let mut record = record_of(&sc, loaded, windows, notes);
+    let mut record = record_of(&sc, loaded, windows, notes, connection);
     record.meta.shard = shard;
     let summary = gate::summarize(&record, gates);
     Ok(Measured {
@@ -219,6 +234,7 @@ async fn start_chaos(sc: &Scenario, args: &RunArgs) -> Result<Option<Chaos>, Run
 async fn start_target(
     sc: &Scenario,
     args: &RunArgs,
+    tls: &Tls,
     chaos: &mut Option<Chaos>,
 ) -> Result<Target, RunError> {
     let faulted: BTreeSet<String> = sc.faults.iter().map(|f| f.link.clone()).collect();
@@ -228,6 +244,7 @@ async fn start_target(
         faulted_links: faulted,
         links: &sc.links,
         seed: sc.seed,
+        tls,
     };
     match Target::start(opts, chaos.as_mut()).await {
         Ok(t) => Ok(t),
@@ -249,8 +266,11 @@ fn announce(sc: &Scenario, target: &Target, args: &RunArgs, out: &mut dyn Write)
             scenario::show_duration(sc.load.total())
         );
     }
+    if target.connection.remote {
+        let _ = writeln!(out, "{}", remote::announcement(&target.connection));
+    }
     for note in &sc.notes {
-        let _ = writeln!(out, "note: {note}");
+        let _ = writeln!(out, "note: {}", crate::redact::scrub(note));
     }
 }
 
@@ -259,6 +279,7 @@ fn announce(sc: &Scenario, target: &Target, args: &RunArgs, out: &mut dyn Write)
 async fn drive_load(
     sc: &Arc<Scenario>,
     target: &Target,
+    client: reqwest::Client,
     chaos: Option<&Chaos>,
     args: &RunArgs,
 ) -> (anyhow::Result<LoadResult>, Vec<FaultWindow>, Vec<String>) {
@@ -268,6 +289,7 @@ async fn drive_load(
         LoadOptions {
             base_url: target.base_url.clone(),
             quiet: args.quiet,
+            client,
             shard: args.sharding.shard,
             start_at: args.sharding.start_at,
         },
@@ -295,6 +317,7 @@ fn record_of(
     loaded: LoadResult,
     faults: Vec<FaultWindow>,
     notes: Vec<String>,
+    connection: Connection,
 ) -> RunRecord {
     RunRecord {
         meta: RunMeta {
@@ -311,6 +334,7 @@ fn record_of(
             harness_version: env!("CARGO_PKG_VERSION").to_string(),
             git_commit: git_commit(),
             machine: MachineInfo::current(),
+            connection: Some(connection),
             shard: None,
         },
         recorder: loaded.recorder,
@@ -330,7 +354,6 @@ async fn cleanup_chaos(chaos: Option<&mut Chaos>, notes: &mut Vec<String>) {
     }
 }
 
-/// What was load-tested, as reports name it.
 /// The target's settings as the report lists them (see `RunMeta::settings`).
 fn target_settings(sc: &Scenario) -> Vec<String> {
     match &sc.target {
@@ -347,20 +370,20 @@ fn target_settings(sc: &Scenario) -> Vec<String> {
     }
 }
 
+/// What was load-tested, as reports name it (a URL's password shown as `***`).
 pub fn target_description(spec: &TargetSpec) -> String {
     match spec {
         TargetSpec::Bundled { profile, .. } => {
             format!("bundled reference-server ({profile} profile)")
         }
-        TargetSpec::Url(url) => url.clone(),
+        TargetSpec::Url(url) => crate::redact::url(url),
     }
 }
 
 /// The target's own `/metrics`, read before it stops, so its counts can be
 /// set beside the harness's (a backend that does not serve it is no error:
 /// the file is left out).
-async fn scrape_metrics(server_url: &str) -> Option<String> {
-    let client = reqwest::Client::new();
+async fn scrape_metrics(client: &reqwest::Client, server_url: &str) -> Option<String> {
     let resp = client
         .get(format!("{server_url}/metrics"))
         .timeout(Duration::from_secs(5))

@@ -30,8 +30,7 @@ pub fn prepare(args: &RunArgs) -> Result<(Scenario, Vec<Gate>), RunError> {
         }
     }
     if let Some(url) = &args.target {
-        crate::target::check_loopback(url)
-            .map_err(|e| RunError::Usage(format!("--target: {e}")))?;
+        crate::target::check_url(url).map_err(|e| RunError::Usage(format!("--target: {e}")))?;
         // A `[[targets]]` entry for this URL brings its own links (its
         // `payments`, pointed at its gateway) and settings.
         let entry = sc

@@ -33,15 +33,21 @@ impl Validator<'_> {
                     format!("link {:?} is declared twice", r.name.get_ref()),
                 );
             }
-            for (addr, what) in [(&r.listen, "listen"), (&r.upstream, "upstream")] {
-                crate::target::check_loopback_addr(addr.get_ref()).or_else(|e| {
-                    self.err(
-                        addr.span(),
-                        format!("{prefix}links[{i}].{what}"),
-                        e.to_string(),
-                    )
-                })?;
-            }
+            // The proxy listens here, so on loopback; it may forward anywhere.
+            crate::target::check_loopback_addr(r.listen.get_ref()).or_else(|e| {
+                self.err(
+                    r.listen.span(),
+                    format!("{prefix}links[{i}].listen"),
+                    e.to_string(),
+                )
+            })?;
+            crate::target::check_upstream_addr(r.upstream.get_ref()).or_else(|e| {
+                self.err(
+                    r.upstream.span(),
+                    format!("{prefix}links[{i}].upstream"),
+                    e.to_string(),
+                )
+            })?;
             out.push(Link {
                 name: r.name.get_ref().clone(),
                 listen: r.listen.get_ref().clone(),
@@ -181,7 +187,7 @@ impl Validator<'_> {
             let field = format!("targets[{i}]");
             let spec = match (&r.url, &r.profile) {
                 (Some(url), None) => {
-                    crate::target::check_loopback(url.get_ref())
+                    crate::target::check_url(url.get_ref())
                         .or_else(|m| self.err(url.span(), format!("{field}.url"), m.to_string()))?;
                     TargetSpec::Url(url.get_ref().trim_end_matches('/').to_string())
                 }

@@ -6,6 +6,7 @@
 //! parsed, request names assigned).
 
 mod duration;
+mod env;
 mod error;
 mod faults;
 mod raw;
@@ -56,6 +57,8 @@ pub struct Scenario {
     /// What the command line's overrides changed that the reader must know
     /// (e.g. a fault dropped because its link does not exist on `--target`).
     pub notes: Vec<String>,
+    /// `[target] http2 = true`: offer HTTP/2 to an https target.
+    pub http2: bool,
 }
 
 /// One `[[targets]]` entry: a backend of a comparison and what only it has.
@@ -88,7 +91,7 @@ pub enum TargetSpec {
         server_args: Vec<String>,
         gateway_args: Vec<String>,
     },
-    /// A backend already running at this URL (loopback only).
+    /// A backend already running at this URL (http or https, on this machine or not).
     Url(String),
 }
 

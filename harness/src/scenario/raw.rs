@@ -58,6 +58,9 @@ pub struct Target {
     pub server_args: Vec<String>,
     #[serde(default)]
     pub gateway_args: Vec<String>,
+    /// Offer HTTP/2 to an https target (as `--http2` does).
+    #[serde(default)]
+    pub http2: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

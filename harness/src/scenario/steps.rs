@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use toml::Spanned;
 
-const BUILTINS: &str = "user, iteration, idempotency_key, uuid, random:a,b,c, int:1,5";
+const BUILTINS: &str = "user, iteration, idempotency_key, uuid, random:a,b,c, int:1,5, env.NAME";
 
 impl Validator<'_> {
     pub(super) fn flow(
@@ -191,6 +191,10 @@ impl Validator<'_> {
             })?;
             let t = Template::compile(v.get_ref(), names)
                 .or_else(|m| self.err(v.span(), format!("{field}.headers.{k}"), m))?;
+            if crate::redact::is_sensitive_header(k) && t.is_literal() {
+                // A credential written in the file is masked like one from the environment.
+                crate::redact::register(v.get_ref());
+            }
             out.push((name, t));
         }
         Ok(out)

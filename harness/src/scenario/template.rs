@@ -2,6 +2,8 @@
 //! scenario is read (so an unknown name is an error before the run), rendered
 //! per request with no parsing on the hot path.
 
+use super::env;
+use crate::redact::Secret;
 use rand::rngs::StdRng;
 use rand::Rng;
 use std::fmt::Write as _;
@@ -27,6 +29,9 @@ pub enum Var {
     Data(usize),
     /// `{{order_id}}`: what an earlier step of the flow captured.
     Capture(usize),
+    /// `{{env.NAME}}`: the variable's value, read once when the scenario was
+    /// read; shown as `***` everywhere but the request itself.
+    Env(Secret),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -97,6 +102,14 @@ impl Template {
         }
     }
 
+    /// Whether a value from the environment goes into it (then what it
+    /// renders is a secret: marked sensitive on the wire, never shown).
+    pub fn has_env(&self) -> bool {
+        self.parts
+            .iter()
+            .any(|p| matches!(p, Part::Var(Var::Env(_))))
+    }
+
     pub fn is_literal(&self) -> bool {
         self.parts.iter().all(|p| matches!(p, Part::Lit(_)))
     }
@@ -144,10 +157,14 @@ fn render_var(var: &Var, vars: &mut Vars<'_>, out: &mut String) {
                 out.push_str(value);
             }
         }
+        Var::Env(value) => out.push_str(value.expose()),
     }
 }
 
 fn parse_var(inner: &str, names: &dyn Names) -> Result<Var, String> {
+    if let Some(name) = inner.strip_prefix(env::PREFIX) {
+        return env::read(name.trim()).map(Var::Env);
+    }
     if let Some(list) = inner.strip_prefix("random:") {
         let choices: Vec<String> = list.split(',').map(|c| c.trim().to_string()).collect();
         if choices.iter().any(String::is_empty) {
@@ -244,5 +261,16 @@ mod tests {
             .contains("unclosed"));
         assert!(Template::compile("{{int:5,1}}", &Known).is_err());
         assert!(Template::compile("{{random:a,,b}}", &Known).is_err());
+    }
+
+    #[test]
+    fn an_env_value_renders_but_never_shows() {
+        std::env::set_var("HARNESS_UNIT_TEMPLATE_TOKEN", "t-5e0b42");
+        let t = Template::compile("Bearer {{env.HARNESS_UNIT_TEMPLATE_TOKEN}}", &Known).unwrap();
+        assert!(t.has_env());
+        assert_eq!(render(&t, &[]), "Bearer t-5e0b42");
+        assert!(!format!("{t:?}").contains("t-5e0b42"));
+        let e = Template::compile("{{env.HARNESS_UNIT_TEMPLATE_UNSET}}", &Known).unwrap_err();
+        assert!(e.contains("HARNESS_UNIT_TEMPLATE_UNSET is not set"), "{e}");
     }
 }

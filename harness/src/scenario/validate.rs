@@ -104,6 +104,11 @@ impl Validator<'_> {
             target_settings: Vec::new(),
             request_names: self.names,
             notes: Vec::new(),
+            http2: raw
+                .target
+                .as_ref()
+                .and_then(|t| t.get_ref().http2)
+                .unwrap_or(false),
         })
     }
 
@@ -121,7 +126,14 @@ impl Validator<'_> {
                         "a data list needs at least one value",
                     );
                 }
-                Ok((k.clone(), v.get_ref().clone()))
+                // `{{env.NAME}}` in a data value: read once, now.
+                let values = v
+                    .get_ref()
+                    .iter()
+                    .map(|value| super::env::expand(value))
+                    .collect::<Result<Vec<_>, _>>()
+                    .or_else(|m| self.err(v.span(), format!("data.{k}"), m))?;
+                Ok((k.clone(), values))
             })
             .collect()
     }
@@ -156,7 +168,7 @@ impl Validator<'_> {
             if tr.profile.is_some() || !tr.server_args.is_empty() || !tr.gateway_args.is_empty() {
                 return self.err(t.span(), "target", "`url` names a running backend: `profile`, `server_args` and `gateway_args` are for the bundled server only");
             }
-            crate::target::check_loopback(url.get_ref())
+            crate::target::check_url(url.get_ref())
                 .or_else(|e| self.err(url.span(), "target.url", e.to_string()))?;
             return Ok(TargetSpec::Url(url.get_ref().clone()));
         }

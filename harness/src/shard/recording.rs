@@ -282,6 +282,7 @@ mod tests {
                 harness_version: "0".into(),
                 git_commit: None,
                 machine: MachineInfo::current(),
+                connection: None,
                 shard: None,
                 settings: Vec::new(),
             },

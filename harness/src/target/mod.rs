@@ -1,12 +1,18 @@
 //! What the load is aimed at: the bundled reference server and its payment
 //! gateway simulator, started as child processes of the harness binary (a
-//! fresh data directory each run), or a backend already running at a
-//! loopback URL. Fault proxies are put on the `edge` and `payments` links (or
-//! a scenario's own `[[links]]`) only when a fault needs them.
+//! fresh data directory each run, always on loopback), or a backend already
+//! running at any http(s) URL, on this machine or another (`remote.rs`: the
+//! URL check and the pre-flight; `tls.rs`: certificates). Fault proxies are
+//! put on the `edge` and `payments` links (or a scenario's own `[[links]]`)
+//! only when a fault needs them; they always listen on loopback.
 
 mod child;
+pub mod remote;
+pub mod tls;
 
 pub use child::{wait_ready, ChildServer};
+pub use remote::{check_url, Connection};
+pub use tls::{ConnectOptions, Tls};
 
 use crate::chaos::{Chaos, Link};
 use crate::scenario::TargetSpec;
@@ -16,45 +22,45 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// A target refused before anything starts.
+/// An address refused before anything starts.
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
-    #[error("{0:?} is not a URL: expected e.g. http://127.0.0.1:8080")]
-    BadUrl(String),
-    #[error("{url:?} is not on this machine: the harness only sends load to loopback (127.0.0.1, [::1], localhost), so it never loads someone else's service by mistake")]
-    NotLoopback { url: String },
+    #[error("{0:?} is not on this machine: the harness's own listeners (fault proxies, the bundled server) stay on loopback (127.0.0.1, [::1], localhost)")]
+    NotLoopback(String),
     #[error("{0:?} is not a loopback address with a port, e.g. 127.0.0.1:0")]
     BadAddr(String),
+    #[error("{0:?} is not a host and port, e.g. staging.example.com:443 or 127.0.0.1:8080")]
+    BadUpstream(String),
 }
 
-/// Refuses any URL whose host is not this machine's loopback.
-pub fn check_loopback(url: &str) -> Result<reqwest::Url, TargetError> {
-    let parsed = reqwest::Url::parse(url).map_err(|_| TargetError::BadUrl(url.into()))?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(TargetError::BadUrl(url.into()));
-    }
-    let host = parsed
-        .host_str()
-        .ok_or_else(|| TargetError::BadUrl(url.into()))?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let loopback = host.eq_ignore_ascii_case("localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
-    if !loopback {
-        return Err(TargetError::NotLoopback { url: url.into() });
-    }
-    Ok(parsed)
-}
-
-/// Refuses a `host:port` that is not on loopback.
+/// Refuses a listen address (`host:port`) that is not on loopback.
 pub fn check_loopback_addr(addr: &str) -> Result<SocketAddr, TargetError> {
     let a: SocketAddr = addr
         .replace("localhost", "127.0.0.1")
         .parse()
         .map_err(|_| TargetError::BadAddr(addr.into()))?;
     if !a.ip().is_loopback() {
-        return Err(TargetError::NotLoopback { url: addr.into() });
+        return Err(TargetError::NotLoopback(addr.into()));
     }
     Ok(a)
+}
+
+/// Checks a link's upstream: any `host:port`, on this machine or not (the
+/// proxy forwards bytes, so TLS passes through it untouched). Not resolved.
+pub fn check_upstream_addr(addr: &str) -> Result<(), TargetError> {
+    let bad = || TargetError::BadUpstream(addr.into());
+    if addr.parse::<SocketAddr>().is_ok() {
+        return Ok(());
+    }
+    let (host, port) = addr.rsplit_once(':').ok_or_else(bad)?;
+    let host_ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+    match (host_ok, port.parse::<u16>()) {
+        (true, Ok(p)) if p > 0 => Ok(()),
+        _ => Err(bad()),
+    }
 }
 
 /// How to start a target.
@@ -69,6 +75,8 @@ pub struct TargetOptions<'a> {
     /// The scenario's seed, passed to the gateway simulator so its latency
     /// and decline draws repeat from run to run.
     pub seed: u64,
+    /// The run's TLS configuration (used by the pre-flight check of a URL).
+    pub tls: &'a Tls,
 }
 
 /// A started target.
@@ -81,6 +89,12 @@ pub struct Target {
     pub server_url: Option<String>,
     /// What was load-tested, as the report names it.
     pub description: String,
+    /// How the target was reached, for summary.json and the report.
+    pub connection: Connection,
+    /// When the load goes through a fault proxy in front of a named host:
+    /// that host is pointed at the proxy's loopback address, so TLS still
+    /// sees (and checks the certificate for) the real name.
+    route: Option<(String, SocketAddr)>,
     children: Vec<ChildServer>,
     _data_dir: Option<tempfile::TempDir>,
 }
@@ -98,6 +112,25 @@ impl Target {
                 gateway_args,
             } => start_bundled(&opts, profile, server_args, gateway_args, chaos).await,
         }
+    }
+
+    /// The HTTP client for the load: the run's TLS configuration, and the
+    /// route through the `edge` proxy when there is one.
+    pub fn http_client(&self, tls: &Tls, timeout: Duration) -> anyhow::Result<reqwest::Client> {
+        let mut builder = tls.client_builder().timeout(timeout);
+        if let Some((host, addr)) = &self.route {
+            builder = builder.resolve(host, *addr);
+            if !tls.http2 {
+                // The URL carries the proxy's port; the server sees its own.
+                let original = self.connection.url.parse::<reqwest::Url>().ok();
+                if let Some(value) = original.as_ref().and_then(host_header) {
+                    let mut headers = reqwest::header::HeaderMap::new();
+                    headers.insert(reqwest::header::HOST, value);
+                    builder = builder.default_headers(headers);
+                }
+            }
+        }
+        builder.build().context("building the HTTP client")
     }
 
     /// Why the target is gone, if a bundled child exited during the run.
@@ -118,21 +151,16 @@ async fn start_external(
     opts: &TargetOptions<'_>,
     chaos: Option<&mut Chaos>,
 ) -> anyhow::Result<Target> {
-    let parsed = check_loopback(url)?;
-    let authority = format!(
-        "{}:{}",
-        parsed.host_str().unwrap_or(""),
-        parsed.port_or_known_default().unwrap_or(80)
-    );
-    // A backend that is not there is an error before the run, not a run of errors.
-    let connect = tokio::net::TcpStream::connect(authority.as_str());
-    match tokio::time::timeout(Duration::from_secs(3), connect).await {
-        Ok(Ok(_)) => {}
-        Ok(Err(e)) => anyhow::bail!("nothing answers at {url} ({e}); is the backend running?"),
-        Err(_) => anyhow::bail!("{url} did not accept a connection within 3 s"),
-    }
+    let parsed = check_url(url)?;
+    let host = parsed.host_str().unwrap_or("").to_string();
+    let port = parsed.port_or_known_default().unwrap_or(80);
+    let authority = format!("{host}:{port}");
+    // A backend that is not there, or whose certificate is refused, is an
+    // error before the run, not a run of errors.
+    let connection = remote::preflight(&parsed, opts.tls).await?;
     let base = url.trim_end_matches('/').to_string();
     let mut base_url = base.clone();
+    let mut route = None;
     if let Some(chaos) = chaos {
         // A fault on `edge` with no declared link: the proxy goes in front of the URL.
         let edge = (opts.faulted_links.contains("edge")
@@ -154,17 +182,48 @@ async fn start_external(
                 .with_context(|| format!("putting a fault proxy on link {:?}", link.name))?;
             // Load goes through the link that fronts the target itself.
             if same_authority(&link.upstream, &authority) {
-                base_url = format!("{}://{addr}", parsed.scheme());
+                let (url, r) = through_proxy(&parsed, addr);
+                base_url = url;
+                route = r;
             }
         }
     }
     Ok(Target {
         base_url,
         server_url: Some(base.clone()),
-        description: base,
+        description: crate::redact::url(&base),
+        connection,
+        route,
         children: Vec::new(),
         _data_dir: None,
     })
+}
+
+/// The load's base URL when it goes through a proxy listening at `proxy`:
+/// an IP target is simply replaced by the proxy's address; a named host
+/// keeps its name (for TLS's server name and certificate check) and is
+/// routed to the proxy.
+fn through_proxy(url: &reqwest::Url, proxy: SocketAddr) -> (String, Option<(String, SocketAddr)>) {
+    let mut u = url.clone();
+    let named = u.domain().is_some();
+    if named {
+        let _ = u.set_port(Some(proxy.port()));
+    } else {
+        let _ = u.set_ip_host(proxy.ip());
+        let _ = u.set_port(Some(proxy.port()));
+    }
+    let route = named.then(|| (url.host_str().unwrap_or("").to_string(), proxy));
+    (u.as_str().trim_end_matches('/').to_string(), route)
+}
+
+/// The `Host` header the target expects (its own name and port).
+fn host_header(url: &reqwest::Url) -> Option<reqwest::header::HeaderValue> {
+    let host = url.host_str()?;
+    let value = match url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_string(),
+    };
+    reqwest::header::HeaderValue::from_str(&value).ok()
 }
 
 fn same_authority(a: &str, b: &str) -> bool {
@@ -235,6 +294,8 @@ async fn start_bundled(
     }
     Ok(Target {
         base_url,
+        connection: Connection::bundled(&server_url),
+        route: None,
         server_url: Some(server_url),
         description: format!("bundled reference-server ({profile} profile)"),
         children: vec![gateway, server],
@@ -274,16 +335,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_loopback_urls_are_accepted() {
-        assert!(check_loopback("http://127.0.0.1:8080").is_ok());
-        assert!(check_loopback("http://localhost:8080/").is_ok());
-        assert!(check_loopback("http://[::1]:8080").is_ok());
-        let e = check_loopback("http://example.com")
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("loopback"), "{e}");
-        assert!(check_loopback("http://10.0.0.1:80").is_err());
-        assert!(check_loopback("not a url").is_err());
+    fn a_proxy_in_front_of_a_named_host_keeps_the_name_for_tls() {
+        let proxy: SocketAddr = "127.0.0.1:40001".parse().unwrap();
+        let url = check_url("https://staging.example.invalid/api/").unwrap();
+        let (base, route) = through_proxy(&url, proxy);
+        assert_eq!(base, "https://staging.example.invalid:40001/api");
+        assert_eq!(route, Some(("staging.example.invalid".into(), proxy)));
+        let url = check_url("http://127.0.0.1:8080").unwrap();
+        assert_eq!(
+            through_proxy(&url, proxy),
+            ("http://127.0.0.1:40001".into(), None)
+        );
+        let url = check_url("https://staging.example.invalid:8443").unwrap();
+        assert_eq!(host_header(&url).unwrap(), "staging.example.invalid:8443");
+    }
+
+    #[test]
+    fn an_upstream_may_be_any_host_and_port() {
+        assert!(check_upstream_addr("staging.example.invalid:443").is_ok());
+        assert!(check_upstream_addr("127.0.0.1:8080").is_ok());
+        assert!(check_upstream_addr("[::1]:8080").is_ok());
+        assert!(check_upstream_addr("staging.example.invalid").is_err());
+        assert!(check_upstream_addr("a b:80").is_err());
+        assert!(check_upstream_addr("host:0").is_err());
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod gates;
 mod helpers;
 mod multi;
 mod pacing;
+mod remote;
 pub(crate) mod report;
 mod scenario_errors;
 mod shards;

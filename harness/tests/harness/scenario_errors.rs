@@ -160,11 +160,16 @@ fn a_bad_fault_is_refused_before_anything_runs() {
 }
 
 #[test]
-fn a_target_off_this_machine_is_refused() {
-    let text = format!("{GOOD}\n[target]\nurl = \"http://example.com:8080\"\n");
+fn a_target_that_is_not_an_http_url_is_refused_and_a_remote_one_accepted() {
+    let text = format!("{GOOD}\n[target]\nurl = \"ftp://files.example.invalid\"\n");
     let e = error_for(&text);
     assert_eq!(e.field, "target.url");
-    assert!(e.to_string().contains("loopback"), "{e}");
+    assert!(e.to_string().contains("only http:// and https://"), "{e}");
+    // Parsed only: a scenario is read without resolving its target's name.
+    let text =
+        format!("{GOOD}\n[target]\nurl = \"https://staging.example.invalid\"\nhttp2 = true\n");
+    let sc = harness::scenario::parse(&text, Path::new("remote.toml")).expect("valid");
+    assert!(sc.http2);
 }
 
 fn args(scenario: PathBuf, reports: &Path) -> RunArgs {
@@ -180,6 +185,7 @@ fn args(scenario: PathBuf, reports: &Path) -> RunArgs {
         toxiproxy: None,
         profile: None,
         server_exe: crate::helpers::harness_exe(),
+        connect: Default::default(),
         sharding: Default::default(),
     }
 }

@@ -6,13 +6,16 @@
 //! - open-model pacing: start lag at 2,000 arrivals/s, and CPU beside k6;
 //! - stall honesty: p99 when the backend stalls for 1 s, corrected vs uncorrected;
 //! - cost: request rate on the reference server's `GET /health` vs bare goose and oha;
-//! - memory: peak RSS with 5,000 users, harness vs bare goose.
+//! - memory: peak RSS with 5,000 users, harness vs bare goose;
+//! - TLS: the harness over HTTPS vs its own plain HTTP and vs k6, and the
+//!   cost of a TLS handshake per new connection.
 //!
 //! Every figure is the median of `--rounds` rounds. Each tool runs for a
 //! bounded time; every child process is killed when the bench ends.
 
 mod pacing;
 mod sections;
+mod tls;
 mod tools;
 
 use anyhow::Result;
@@ -38,7 +41,7 @@ pub(crate) struct Args {
     /// Where the harness writes its reports during the bench.
     #[arg(long, default_value = "target/bench-reports")]
     reports: PathBuf,
-    /// Run only these sections (accuracy, open, pacing, cost, memory); all by default.
+    /// Run only these sections (accuracy, open, pacing, cost, memory, tls); all by default.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
@@ -64,6 +67,9 @@ fn main() -> Result<()> {
     }
     if wanted("memory") {
         memory(&args)?;
+    }
+    if wanted("tls") {
+        tls::tls(&args)?;
     }
     Ok(())
 }

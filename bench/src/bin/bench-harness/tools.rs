@@ -167,8 +167,14 @@ pub(crate) struct HarnessRun<'a> {
 
 impl HarnessRun<'_> {
     pub(crate) fn summary(&self) -> Result<Value> {
+        self.summary_with(&[])
+    }
+
+    /// The run with extra flags (e.g. `--ca-cert`).
+    pub(crate) fn summary_with(&self, extra: &[&str]) -> Result<Value> {
         let status = Command::new(self.args.bin_dir.join("harness"))
             .arg("run")
+            .args(extra)
             .arg(format!("bench/scenarios/{}.toml", self.scenario))
             .args([
                 "--target",

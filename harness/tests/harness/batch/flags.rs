@@ -31,9 +31,12 @@ async fn bad_suite_flags_are_refused_before_any_run_naming_the_flag() {
     );
 
     let mut args = batch(dir.path(), None);
-    args.targets = vec!["http://192.0.2.1:80".into(), "bundled:naive".into()];
+    args.targets = vec!["ftp://files.example.invalid".into(), "bundled:naive".into()];
     let e = refused(args).await;
-    assert!(e.contains("--target") && e.contains("loopback"), "{e}");
+    assert!(
+        e.contains("--target") && e.contains("only http:// and https://"),
+        "{e}"
+    );
 
     let mut args = batch(dir.path(), None);
     args.max_regression = Some("p95=10%".into());

@@ -73,6 +73,7 @@ fn batch(dir: &Path, target: Option<&MockServer>) -> BatchArgs {
             toxiproxy: None,
             profile: None,
             server_exe: harness_exe(),
+            connect: Default::default(),
             sharding: Default::default(),
         },
         targets: Vec::new(),

@@ -48,6 +48,7 @@ pub fn synthetic_run(
             harness_version: "0.1.0".into(),
             git_commit: Some("0123456789abcdef".into()),
             machine: MachineInfo::current(),
+            connection: None,
             shard: None,
         },
         recorder,
