@@ -246,7 +246,10 @@ async fn a_token_from_the_environment_reaches_the_backend_and_no_report_file_hol
     assert!(code == 0 || code == 4, "exit code {code}\n{out}");
     backend.verify().await;
     let seen = backend.received_requests().await.unwrap();
-    assert!(seen
+    // The scenario's requests (the run also reads the target's /metrics at its end).
+    let orders: Vec<_> = seen.iter().filter(|r| r.url.path() == "/orders").collect();
+    assert_eq!(orders.len(), 5);
+    assert!(orders
         .iter()
         .all(|r| r.url.query() == Some(&format!("tenant={tenant}"))));
     assert!(!out.contains(token) && !out.contains(tenant) && !out.contains(password));
