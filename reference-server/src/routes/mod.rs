@@ -1,7 +1,9 @@
 //! HTTP routes, one router per resource, merged in `startup`. Handlers parse their input into domain
 //! values and call the services in `AppState`; every failure is an `ApiError`.
 
+pub mod events;
 pub mod inventory;
+pub mod kitchen;
 pub mod menu;
 pub mod ops;
 pub mod orders;

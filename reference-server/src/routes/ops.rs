@@ -44,8 +44,7 @@ async fn ready(State(app): State<AppState>) -> impl IntoResponse {
 }
 
 async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics.render(),
-    )
+    let mut text = app.metrics.render();
+    app.kitchen.render_metrics(&mut text);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }

@@ -2,6 +2,8 @@
 //! (see `writer`); reads run on a small pool of read-only connections on blocking threads. The SQL
 //! of each resource lives in its own submodule and runs inside those two entry points.
 
+pub mod dead_letters;
+pub mod events;
 pub mod inventory;
 pub mod kitchen;
 pub mod menu;
@@ -12,7 +14,7 @@ mod writer;
 
 use std::{
     path::PathBuf,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, OnceLock},
 };
 
 use anyhow::Context;
@@ -31,6 +33,8 @@ pub struct Store {
     writer: mpsc::Sender<Msg>,
     writer_thread: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
     reads: Arc<ReadPool>,
+    /// Where committed status events go (the kitchen's live streams); set once at start.
+    events: Arc<OnceLock<events::EventSink>>,
 }
 
 struct ReadPool {
@@ -69,7 +73,13 @@ impl Store {
                 permits: Semaphore::new(connections.len()),
                 connections: Mutex::new(connections),
             }),
+            events: Arc::default(),
         })
+    }
+
+    /// Sends every status event to `sink` once its command has committed; the first call wins.
+    pub fn publish_events_to(&self, sink: events::EventSink) {
+        let _ = self.events.set(sink);
     }
 
     /// Runs `f` inside the writer's current transaction (in its own savepoint: an error undoes only
@@ -93,11 +103,21 @@ impl Store {
         F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
     {
         let (reply, answer) = tokio::sync::oneshot::channel();
+        let sink = self.events.clone();
         let job: Job = Box::new(move |conn| {
             let result = writer::in_savepoint(conn, f);
+            // Taken even on failure: a rolled-back command's events never happened.
+            let written = events::take();
             Box::new(move |committed: Result<(), String>| {
                 let outcome = match committed {
-                    Ok(()) => result,
+                    Ok(()) => {
+                        if let (Ok(_), Some(sink)) = (&result, sink.get()) {
+                            if !written.is_empty() {
+                                sink(written);
+                            }
+                        }
+                        result
+                    }
                     Err(e) => Err(ApiError::Internal(anyhow::anyhow!("commit failed: {e}"))),
                 };
                 let _ = reply.send(outcome);

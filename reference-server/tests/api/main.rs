@@ -2,7 +2,9 @@
 //! temporary directory and a `wiremock` payment gateway (or the bundled gateway simulator).
 
 mod cli;
+mod dead_letters;
 mod durability;
+mod events;
 mod gateway_simulator;
 mod helpers;
 mod inventory;
@@ -13,3 +15,5 @@ mod ops;
 mod orders;
 mod payments;
 mod shutdown;
+mod stations;
+mod workers;
