@@ -9,6 +9,7 @@ mod pacer;
 mod procstat;
 mod progress;
 mod sink;
+mod sse;
 
 pub use flow::UserState;
 pub use pacer::Schedule;

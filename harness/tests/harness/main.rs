@@ -2,6 +2,7 @@
 
 mod capacity;
 mod chaos;
+mod events;
 mod flows;
 mod gates;
 mod helpers;
