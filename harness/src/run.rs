@@ -228,6 +228,9 @@ pub async fn run_scenario(
         Some(url) => scrape_metrics(url).await,
         None => None,
     };
+    if let Some(text) = &server_metrics {
+        notes.extend(crate::target::kitchen_notes(text));
+    }
     target.stop().await;
     cleanup_chaos(chaos.as_mut(), &mut notes).await;
     let mut loaded = loaded.map_err(RunError::Failed)?;

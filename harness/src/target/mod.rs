@@ -5,8 +5,10 @@
 //! a scenario's own `[[links]]`) only when a fault needs them.
 
 mod child;
+mod kitchen;
 
 pub use child::{wait_ready, ChildServer};
+pub use kitchen::kitchen_notes;
 
 use crate::chaos::{Chaos, Link};
 use crate::scenario::{LinkSpec, TargetSpec};

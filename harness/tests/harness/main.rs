@@ -8,6 +8,7 @@ mod gates;
 mod helpers;
 mod multi;
 mod report;
+mod rush_hour;
 mod scenario_errors;
 mod smoke;
 mod suite;
