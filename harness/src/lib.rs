@@ -1,14 +1,26 @@
 //! The rush-hour load and chaos harness, as a library the `harness` binary
 //! and the tests both drive.
+//!
+//! A run's data flows one way: `scenario` (the plan) → `target`, `chaos` and
+//! `load` (the run) → `record` (histograms) → `summary` (the figures,
+//! computed once) → `gate` (verdicts on a summary) → `report` (the one
+//! renderer). `run` makes one run; `batch` makes several (repeats, targets,
+//! a baseline, the `capacity` search) and concludes from them in memory.
+//! `slo` is the text of gates and tolerances; `baseline` judges runs against
+//! earlier ones; `exit` holds the exit codes.
 
+pub mod baseline;
+pub mod batch;
 pub mod capacity;
 pub mod chaos;
 pub mod cli;
+pub mod exit;
 pub mod gate;
 pub mod load;
 pub mod record;
 pub mod report;
 pub mod run;
 pub mod scenario;
-pub mod suite;
+pub mod slo;
+pub mod summary;
 pub mod target;

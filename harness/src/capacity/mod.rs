@@ -1,50 +1,14 @@
-//! `harness capacity`: the highest arrival rate at which a scenario still
-//! meets its SLO. Each step runs the scenario's flows in the open model at one
-//! constant rate (a full run with its own report, the bundled server started
-//! afresh so steps do not inherit each other's backlog), judges the SLO gates
-//! on it, and the search raises then bisects the rate. A step whose load
-//! generator fell behind ends the search: past that point the figures would
-//! be the generator's, not the server's.
+//! `harness capacity`'s result: the highest arrival rate at which a scenario
+//! still meets its SLO, found by [`search`] (independent of how a step is
+//! run), with every step's figures, as capacity.json holds it. The steps are
+//! run by `batch::capacity`; `report::capacity` renders the result.
 
-mod report;
 mod search;
 
 pub use search::{knee, search, Outcome, SearchPlan, StepResult};
 
-use crate::gate::{self, Gate};
-use crate::record::LoadModel;
-use crate::report::summary::Summary;
-use crate::run::{self, RunArgs, RunError};
-use crate::scenario::Stage;
-use anyhow::Context;
-use std::io::Write;
-use std::path::PathBuf;
+use crate::slo::Gate;
 use std::time::Duration;
-
-/// Everything `harness capacity` takes.
-#[derive(Clone, Debug)]
-pub struct CapacityArgs {
-    /// Scenario, target, seed, reports folder, proxy and server executable, as for `run`.
-    pub run: RunArgs,
-    /// The SLO, as comma-separated gates: "p95<250ms,shed-rate<1%".
-    pub slo: String,
-    /// First rate tried, arrivals per second (default: a quarter of the
-    /// scenario's peak rate for an open-model scenario, else 10/s).
-    pub start_rate: Option<f64>,
-    /// No rate above this is tried.
-    pub max_rate: f64,
-    /// How long each step holds its rate (after a short warm-up ramp).
-    pub step: Duration,
-    /// Stop bisecting when the bracket is narrower than this share of the rate.
-    pub precision: f64,
-    pub max_steps: usize,
-    /// Run the whole search this many times and report the spread.
-    pub repeat: usize,
-}
-
-/// Warm-up ramp before each step's constant rate: long enough for pools and
-/// caches to fill, short enough not to dominate a step (at most half of it).
-const WARM_UP: Duration = Duration::from_secs(2);
 
 /// What the whole capacity search produced.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
@@ -70,188 +34,11 @@ pub struct SearchRun {
     pub outcome: Outcome,
 }
 
-/// Parses "p95<250ms, shed-rate<1%" into gates.
-pub fn parse_slo(text: &str) -> Result<Vec<Gate>, RunError> {
-    let gates: Result<Vec<Gate>, _> = text
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|g| {
-            g.parse::<Gate>()
-                .map_err(|e| RunError::Usage(format!("--slo {g:?}: {e}")))
-        })
-        .collect();
-    let gates = gates?;
-    if gates.is_empty() {
-        return Err(RunError::Usage(
-            "--slo: give at least one gate, e.g. \"p95<250ms,shed-rate<1%\"".into(),
-        ));
-    }
-    Ok(gates)
-}
-
-/// Runs the search (repeated as asked), writes the capacity report, and
-/// returns the exit code: 0 a capacity was found, 1 the SLO failed even at
-/// the first rate, 4 the generator saturated before the server.
-pub async fn capacity(args: &CapacityArgs, out: &mut dyn Write) -> Result<u8, RunError> {
-    // Shared (not &mut) so each step's future can print its own line.
-    let out = std::cell::RefCell::new(out);
-    let slo = parse_slo(&args.slo)?;
-    let (probe, _) = run::prepare(&args.run)?;
-    let peak = probe
-        .load
-        .stages
-        .iter()
-        .map(|s| s.target)
-        .fold(0.0, f64::max);
-    let start = args.start_rate.unwrap_or(match probe.load.model {
-        LoadModel::Open if peak > 0.0 => (peak / 4.0).max(1.0),
-        _ => 10.0,
-    });
-    if !(start.is_finite() && start > 0.0 && args.max_rate >= start) {
-        return Err(RunError::Usage(format!(
-            "--start-rate {start} and --max-rate {}: expected 0 < start <= max",
-            args.max_rate
-        )));
-    }
-    let dir = crate::report::output::create_run_dir(
-        &args.run.reports_dir,
-        &format!("{}-capacity", probe.name),
-        time::OffsetDateTime::now_utc(),
-    )
-    .context("creating the capacity report folder")
-    .map_err(RunError::Failed)?;
-    let plan = SearchPlan {
-        start,
-        max: args.max_rate,
-        growth: 2.0,
-        precision: args.precision,
-        max_steps: args.max_steps,
-    };
-    let _ = writeln!(
-        out.borrow_mut(),
-        "capacity of {} under \"{}\": steps of {} s from {start:.1}/s",
-        probe.name,
-        args.slo,
-        args.step.as_secs()
-    );
-    let mut searches = Vec::new();
-    for round in 0..args.repeat.max(1) {
-        if args.repeat > 1 {
-            let _ = writeln!(out.borrow_mut(), "search {} of {}", round + 1, args.repeat);
-        }
-        let step_args = RunArgs {
-            quiet: true,
-            reports_dir: dir.join("steps"),
-            ..args.run.clone()
-        };
-        let (steps, outcome) = search(&plan, |rate| {
-            let step_args = step_args.clone();
-            let slo = slo.clone();
-            let step = args.step;
-            let out = &out;
-            async move {
-                let r = run_step(&step_args, &slo, rate, step).await?;
-                let _ = writeln!(
-                    out.borrow_mut(),
-                    "  {rate:>9.1}/s offered → {:>9.1} req/s, p95 {:>8.1} ms, p99 {:>8.1} ms, 503 {:>5.1} % → {}",
-                    r.throughput_rps,
-                    r.p95_ms,
-                    r.p99_ms,
-                    r.shed_rate * 100.0,
-                    if r.saturated { "GENERATOR SATURATED" } else if r.passed { "meets the SLO" } else { "breaks the SLO" }
-                );
-                Ok::<_, RunError>(r)
-            }
-        })
-        .await?;
-        searches.push(SearchRun { steps, outcome });
-    }
-    let report = summarize(&probe.name, &probe.target, &slo, args.step, searches);
-    report::write(&report, &dir)
-        .context("writing the capacity report")
-        .map_err(RunError::Failed)?;
-    let out = out.into_inner();
-    let _ = writeln!(out, "{}", report.conclusion);
-    let _ = writeln!(out, "report: {}", relative(&dir.join("index.html")));
-    let last = &report.searches.last().expect("at least one search").outcome;
-    Ok(match last {
-        Outcome::GeneratorLimited { .. } => 4,
-        Outcome::BelowStart { .. } => 1,
-        _ => 0,
-    })
-}
-
-/// One step: the scenario's flows, open model, one constant rate.
-async fn run_step(
-    args: &RunArgs,
-    slo: &[Gate],
-    rate: f64,
-    hold: Duration,
-) -> Result<StepResult, RunError> {
-    let (mut sc, _) = run::prepare(args)?;
-    sc.load.model = LoadModel::Open;
-    sc.load.stages = vec![
-        Stage {
-            name: "warm-up".into(),
-            duration: WARM_UP.min(hold / 2),
-            target: rate,
-        },
-        Stage {
-            name: format!("{rate:.1}/s"),
-            duration: hold,
-            target: rate,
-        },
-    ];
-    // Enough users for every arrival of a long flow (polls and think time) to
-    // find one free, bounded so a huge rate cannot exhaust memory.
-    sc.load.max_users = sc
-        .load
-        .max_users
-        .max((rate * 30.0).ceil() as usize)
-        .clamp(64, 20_000);
-    sc.faults.clear();
-    let mut sink = std::io::sink();
-    let outcome = run::run_scenario(sc, slo.to_vec(), args, &mut sink).await?;
-    let path = outcome.report_dir.join("summary.json");
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("reading {}", path.display()))
-        .map_err(RunError::Failed)?;
-    let summary: Summary = serde_json::from_str(&text)
-        .context("parsing a step's summary.json")
-        .map_err(RunError::Failed)?;
-    let results = gate::evaluate(&summary, slo);
-    Ok(StepResult {
-        offered: rate,
-        throughput_rps: summary.overall.throughput_rps,
-        p50_ms: summary.overall.latency_ms.p50,
-        p95_ms: summary.overall.latency_ms.p95,
-        p99_ms: summary.overall.latency_ms.p99,
-        shed_rate: summary.overall.shed_rate,
-        error_rate: summary.overall.error_rate,
-        passed: results.iter().all(|r| r.passed),
-        failed_gates: results
-            .iter()
-            .filter(|r| !r.passed)
-            .map(|r| r.message.clone())
-            .collect(),
-        saturated: summary.generator.saturation.is_some(),
-        report_dir: relative(&outcome.report_dir),
-    })
-}
-
-fn relative(p: &std::path::Path) -> String {
-    std::env::current_dir()
-        .ok()
-        .and_then(|cwd| p.strip_prefix(cwd).ok().map(PathBuf::from))
-        .unwrap_or_else(|| p.to_path_buf())
-        .display()
-        .to_string()
-}
-
-fn summarize(
+/// The searches' result: the capacity (median over repeats), its spread, the
+/// knee, and a sentence for people. `target` is what was searched, as reports name it.
+pub fn conclude(
     name: &str,
-    target: &crate::scenario::TargetSpec,
+    target: String,
     slo: &[Gate],
     step: Duration,
     searches: Vec<SearchRun>,
@@ -296,12 +83,7 @@ fn summarize(
     };
     CapacityReport {
         scenario: name.to_string(),
-        target: match target {
-            crate::scenario::TargetSpec::Bundled { profile, .. } => {
-                format!("bundled reference-server ({profile} profile)")
-            }
-            crate::scenario::TargetSpec::Url(u) => u.clone(),
-        },
+        target,
         slo: slo_text,
         step_seconds: step.as_secs_f64(),
         searches,

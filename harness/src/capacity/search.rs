@@ -1,4 +1,4 @@
-//! The search itself, independent of how a step is run: raise the offered
+//! The search, independent of how a step is run: raise the offered
 //! rate geometrically until the SLO breaks (or the generator saturates), then
 //! narrow by bisection between the last rate that held and the first that
 //! did not.

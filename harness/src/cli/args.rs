@@ -1,9 +1,8 @@
 //! The arguments of each subcommand, and their conversion into the
 //! library's own argument types.
 
-use crate::capacity::CapacityArgs;
+use crate::batch::{BatchArgs, CapacityArgs};
 use crate::run::RunArgs;
-use crate::suite::SuiteArgs;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -86,7 +85,7 @@ pub(super) fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// The whole program after parsing: builds the runtime (except for the
 /// bundled server, which builds its own) and returns the exit code.
-pub(super) fn run_args(cmd: RunCmd) -> anyhow::Result<SuiteArgs> {
+pub(super) fn run_args(cmd: RunCmd) -> anyhow::Result<BatchArgs> {
     let server_exe = match cmd.server_exe {
         Some(p) => p,
         None => std::env::current_exe()
@@ -113,7 +112,7 @@ pub(super) fn run_args(cmd: RunCmd) -> anyhow::Result<SuiteArgs> {
         profile,
         server_exe,
     };
-    Ok(SuiteArgs {
+    Ok(BatchArgs {
         run,
         targets: if cmd.targets.len() > 1 {
             cmd.targets

@@ -7,8 +7,9 @@ mod args;
 
 pub use args::{CapacityCmd, CompareCmd, ProxyCmd, RunCmd};
 
+use crate::batch;
+use crate::exit;
 use crate::run;
-use crate::suite;
 use args::{capacity_args, run_args};
 use clap::{Parser, Subcommand};
 use std::ffi::OsString;
@@ -42,8 +43,9 @@ Exit codes:
   0 pass · 1 an SLO gate failed (or a baseline regression) · 2 bad usage or
   bad scenario · 3 target or proxy could not be started or reached · 4 run
   invalid (the load generator could not keep its schedule) · 5 inconclusive
-  (run-to-run noise hides the answer) · 130 stopped by Ctrl-C or SIGTERM
-  (the report is still written, marked interrupted)";
+  (run-to-run noise hides the answer) · 6 the harness itself failed (the
+  load engine broke, a report could not be written) · 130 stopped by Ctrl-C
+  or SIGTERM (the report is still written, marked interrupted)";
 
 /// Rush-hour load and chaos harness for order, payment and inventory backends.
 #[derive(Debug, Parser)]
@@ -91,7 +93,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(3);
+            return ExitCode::from(exit::INTERNAL);
         }
     };
     let code = runtime.block_on(async {
@@ -125,13 +127,13 @@ pub async fn execute(cli: Cli, out: &mut dyn Write) -> u8 {
                 Ok(a) => a,
                 Err(e) => {
                     eprintln!("error: {e:#}");
-                    return 3;
+                    return exit::INTERNAL;
                 }
             };
             let result = if args.is_single() {
                 run::run(&args.run, out).await.map(|o| o.exit_code)
             } else {
-                suite::run_suite(&args, out).await
+                batch::run_batch(&args, out).await
             };
             result.unwrap_or_else(|e| {
                 eprintln!("error: {e}");
@@ -143,17 +145,15 @@ pub async fn execute(cli: Cli, out: &mut dyn Write) -> u8 {
                 Ok(a) => a,
                 Err(e) => {
                     eprintln!("error: {e:#}");
-                    return 3;
+                    return exit::INTERNAL;
                 }
             };
-            crate::capacity::capacity(&args, out)
-                .await
-                .unwrap_or_else(|e| {
-                    eprintln!("error: {e}");
-                    e.exit_code()
-                })
+            batch::capacity(&args, out).await.unwrap_or_else(|e| {
+                eprintln!("error: {e}");
+                e.exit_code()
+            })
         }
-        Command::Compare(cmd) => suite::compare_runs(&cmd.runs, &cmd.reports_dir, out)
+        Command::Compare(cmd) => batch::compare_runs(&cmd.runs, &cmd.reports_dir, out)
             .await
             .unwrap_or_else(|e| {
                 eprintln!("error: {e}");
@@ -162,22 +162,22 @@ pub async fn execute(cli: Cli, out: &mut dyn Write) -> u8 {
         Command::Proxy(cmd) => {
             if !cmd.listen.ip().is_loopback() {
                 eprintln!("error: --listen {}: the fault proxy only listens on loopback (127.0.0.1 or [::1])", cmd.listen);
-                return 2;
+                return exit::USAGE;
             }
             let shutdown = async {
                 let _ = tokio::signal::ctrl_c().await;
             };
             match crate::chaos::serve_proxy(cmd.listen, shutdown).await {
-                Ok(()) => 0,
+                Ok(()) => exit::PASS,
                 Err(e) => {
                     eprintln!("error: the fault proxy failed: {e:#}");
-                    3
+                    exit::UNREACHABLE
                 }
             }
         }
         Command::ReferenceServer { .. } => {
             eprintln!("error: `reference-server` runs only as its own process");
-            2
+            exit::USAGE
         }
     }
 }

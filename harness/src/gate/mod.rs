@@ -1,235 +1,260 @@
-//! SLO gates: rules such as `p95 < 250ms for POST /orders` or
-//! `shed-rate < 2% during payments-latency`, parsed from scenario files and
-//! the command line, and evaluated against a run's summary.
-//!
-//! A gate names a metric, a comparison, a threshold with its unit, and
-//! optionally the request it is scoped to (`for <request name>`) and the
-//! window it is judged in (`during <fault or stage name>`). `Display` writes the same
-//! text back, so a gate survives a round trip through summary.json.
+//! Gates judged against a run's summary, and the run's verdict: the step
+//! between `summary` (the figures) and `report` (which renders them).
 
-mod baseline;
-mod bootstrap;
-mod evaluate;
-mod parse;
-mod regression;
+use crate::record::RunRecord;
+use crate::slo::{Gate, Metric, Permille, Unit};
+use crate::summary::{self, GateResult, Latency, Summary, Verdict, WindowFigures};
 
-pub use baseline::{
-    compare_to_baseline, noise_floor, BaselineComparison, NoiseFloor, RegressionCheck,
-    RegressionVerdict,
-};
-pub use evaluate::{evaluate, verdict, GateResult};
-pub(crate) use parse::parse_metric;
-pub use parse::GateParseError;
-pub use regression::{parse_tolerances, Allowance, Tolerance, ToleranceParseError};
-
-use std::fmt;
-
-/// What a gate measures.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Metric {
-    /// A percentile of the corrected latency, in thousandths (p99.9 = 999).
-    Percentile(Permille),
-    /// The largest corrected latency seen.
-    Max,
-    /// The mean corrected latency.
-    Mean,
-    /// Share of requests answered 503 (load shed on purpose).
-    ShedRate,
-    /// Share of requests that failed otherwise (unexpected status, timeout, transport).
-    ErrorRate,
-    /// Completed requests per second.
-    Throughput,
+/// The figures of a run, judged against `gates`: what a finished run reports.
+pub fn summarize(run: &RunRecord, gates: &[Gate]) -> Summary {
+    let mut summary = summary::compute(run);
+    judge(&mut summary, gates);
+    summary
 }
 
-/// The percentiles a gate may name: the ones every summary carries.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Permille {
-    P50,
-    P90,
-    P95,
-    P99,
-    P999,
+/// Fills the summary's gate results, verdict and the reason for it.
+pub fn judge(summary: &mut Summary, gates: &[Gate]) {
+    summary.gates = evaluate(summary, gates);
+    let (verdict, reason) = verdict(summary);
+    summary.verdict = verdict;
+    summary.verdict_reason = reason;
 }
 
-impl Permille {
-    pub const ALL: [Permille; 5] = [
-        Permille::P50,
-        Permille::P90,
-        Permille::P95,
-        Permille::P99,
-        Permille::P999,
-    ];
+/// Judges every gate against `summary`. A gate that names a request or a fault
+/// the run does not have fails, saying so.
+pub fn evaluate(summary: &Summary, gates: &[Gate]) -> Vec<GateResult> {
+    gates.iter().map(|g| evaluate_one(summary, g)).collect()
+}
 
-    /// The quantile as a fraction, e.g. 0.999.
-    pub fn quantile(self) -> f64 {
-        match self {
-            Permille::P50 => 0.50,
-            Permille::P90 => 0.90,
-            Permille::P95 => 0.95,
-            Permille::P99 => 0.99,
-            Permille::P999 => 0.999,
+/// The run's verdict and why: an invalid run (generator behind schedule) is
+/// invalid whatever its gates say, since its figures measure the generator.
+pub fn verdict(summary: &Summary) -> (Verdict, String) {
+    if let Some(why) = &summary.generator.saturation {
+        return (Verdict::Invalid, why.clone());
+    }
+    let failed: Vec<String> = summary
+        .gates
+        .iter()
+        .filter(|r| !r.passed)
+        .map(|r| r.gate.to_string())
+        .collect();
+    if !failed.is_empty() {
+        return (
+            Verdict::GateFailed,
+            format!(
+                "{} of {} gates failed: {}",
+                failed.len(),
+                summary.gates.len(),
+                failed.join("; ")
+            ),
+        );
+    }
+    let reason = if summary.gates.is_empty() {
+        "no gates were declared".to_string()
+    } else {
+        format!("all {} gates passed", summary.gates.len())
+    };
+    (Verdict::Pass, reason)
+}
+
+fn evaluate_one(summary: &Summary, gate: &Gate) -> GateResult {
+    let threshold = gate.threshold.canonical();
+    let fail = |message: String| GateResult {
+        gate: gate.clone(),
+        passed: false,
+        actual: "n/a".into(),
+        actual_value: None,
+        threshold_value: threshold,
+        message,
+    };
+    let figures = match figures(summary, gate) {
+        Ok(f) => f,
+        Err(message) => return fail(message),
+    };
+    let Some(actual) = figures.value(gate.metric) else {
+        return fail(format!(
+            "{}: no request completed{}, so there is no latency to judge",
+            gate,
+            scope_words(gate)
+        ));
+    };
+    let passed = gate.comparison.holds(actual, threshold);
+    let shown = show(actual, gate.threshold.unit);
+    GateResult {
+        gate: gate.clone(),
+        passed,
+        message: format!(
+            "{}{} was {}; the gate requires {} {}",
+            gate.metric.label(),
+            scope_words(gate),
+            shown,
+            gate.comparison.symbol(),
+            gate.threshold
+        ),
+        actual: shown,
+        actual_value: Some(actual),
+        threshold_value: threshold,
+    }
+}
+
+fn scope_words(gate: &Gate) -> String {
+    let mut words = String::new();
+    if let Some(r) = &gate.request {
+        words.push_str(&format!(" for {r}"));
+    }
+    if let Some(f) = &gate.during {
+        words.push_str(&format!(" during {f}"));
+    }
+    words
+}
+
+/// A metric over the whole run, for all requests (`None`) or one; `None` when
+/// the request is unknown or, for latency, nothing completed.
+pub(crate) fn whole_run_value(
+    summary: &Summary,
+    metric: Metric,
+    request: Option<&str>,
+) -> Option<f64> {
+    let r = summary.request(request)?;
+    Figures {
+        latency: (r.count > 0).then_some(r.latency_ms),
+        shed_rate: r.shed_rate,
+        error_rate: r.error_rate,
+        throughput: r.throughput_rps,
+    }
+    .value(metric)
+}
+
+/// The figures a gate reads: whole-run or in a fault's window, all requests or one.
+struct Figures {
+    latency: Option<Latency>,
+    shed_rate: f64,
+    error_rate: f64,
+    throughput: f64,
+}
+
+impl Figures {
+    fn of_window(w: &WindowFigures) -> Self {
+        Figures {
+            latency: w.latency_ms,
+            shed_rate: w.shed_rate,
+            error_rate: w.error_rate,
+            throughput: w.throughput_rps,
         }
     }
 
-    /// The name as written in gates and summaries: "p99.9".
-    pub fn label(self) -> &'static str {
-        match self {
-            Permille::P50 => "p50",
-            Permille::P90 => "p90",
-            Permille::P95 => "p95",
-            Permille::P99 => "p99",
-            Permille::P999 => "p99.9",
+    fn value(&self, metric: Metric) -> Option<f64> {
+        Some(match metric {
+            Metric::Percentile(p) => {
+                let l = self.latency?;
+                match p {
+                    Permille::P50 => l.p50,
+                    Permille::P90 => l.p90,
+                    Permille::P95 => l.p95,
+                    Permille::P99 => l.p99,
+                    Permille::P999 => l.p99_9,
+                }
+            }
+            Metric::Max => self.latency?.max,
+            Metric::Mean => self.latency?.mean,
+            Metric::ShedRate => self.shed_rate,
+            Metric::ErrorRate => self.error_rate,
+            Metric::Throughput => self.throughput,
+        })
+    }
+}
+
+fn figures(summary: &Summary, gate: &Gate) -> Result<Figures, String> {
+    let known_requests = || {
+        summary
+            .requests
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let unknown_request = |name: &str| {
+        format!(
+            "{gate}: this run has no request named `{name}` (requests: {})",
+            known_requests()
+        )
+    };
+    match &gate.during {
+        None => {
+            let r = summary
+                .request(gate.request.as_deref())
+                .ok_or_else(|| unknown_request(gate.request.as_deref().unwrap_or_default()))?;
+            Ok(Figures {
+                latency: (r.count > 0).then_some(r.latency_ms),
+                shed_rate: r.shed_rate,
+                error_rate: r.error_rate,
+                throughput: r.throughput_rps,
+            })
+        }
+        Some(window) => {
+            let per_request =
+                |during: &WindowFigures, requests: Vec<(&str, &WindowFigures)>| match &gate.request
+                {
+                    None => Ok(Figures::of_window(during)),
+                    Some(name) => requests
+                        .into_iter()
+                        .find(|(n, _)| n == name)
+                        .map(|(_, w)| Figures::of_window(w))
+                        .ok_or_else(|| unknown_request(name)),
+                };
+            if let Some(f) = summary.fault(window) {
+                per_request(
+                    &f.during,
+                    f.requests
+                        .iter()
+                        .map(|r| (r.name.as_str(), &r.during))
+                        .collect(),
+                )
+            } else if let Some(st) = summary.stage(window) {
+                per_request(
+                    &st.figures,
+                    st.requests
+                        .iter()
+                        .map(|r| (r.name.as_str(), &r.figures))
+                        .collect(),
+                )
+            } else {
+                let names = |list: Vec<&str>| {
+                    if list.is_empty() {
+                        "none".to_string()
+                    } else {
+                        list.join(", ")
+                    }
+                };
+                Err(format!(
+                    "{gate}: this run has no fault window or stage named `{window}` (faults: {}; stages: {})",
+                    names(summary.faults.iter().map(|f| f.name.as_str()).collect()),
+                    names(summary.stages.iter().map(|s| s.name.as_str()).collect()),
+                ))
+            }
         }
     }
 }
 
-impl Metric {
-    /// The name as written in gates: "p95", "shed-rate", "throughput".
-    pub fn label(self) -> &'static str {
-        match self {
-            Metric::Percentile(p) => p.label(),
-            Metric::Max => "max",
-            Metric::Mean => "mean",
-            Metric::ShedRate => "shed-rate",
-            Metric::ErrorRate => "error-rate",
-            Metric::Throughput => "throughput",
-        }
-    }
-
-    pub fn is_latency(self) -> bool {
-        matches!(self, Metric::Percentile(_) | Metric::Max | Metric::Mean)
-    }
-
-    /// Whether a larger value of this metric is better (throughput) or worse (latency, rates).
-    pub fn higher_is_better(self) -> bool {
-        matches!(self, Metric::Throughput)
-    }
-}
-
-/// How the measured value must compare to the threshold to pass.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Comparison {
-    Less,
-    LessOrEqual,
-    Greater,
-    GreaterOrEqual,
-}
-
-impl Comparison {
-    pub fn symbol(self) -> &'static str {
-        match self {
-            Comparison::Less => "<",
-            Comparison::LessOrEqual => "<=",
-            Comparison::Greater => ">",
-            Comparison::GreaterOrEqual => ">=",
-        }
-    }
-
-    pub fn holds(self, actual: f64, threshold: f64) -> bool {
-        match self {
-            Comparison::Less => actual < threshold,
-            Comparison::LessOrEqual => actual <= threshold,
-            Comparison::Greater => actual > threshold,
-            Comparison::GreaterOrEqual => actual >= threshold,
-        }
-    }
-}
-
-/// The unit a threshold was written in; kept so `Display` writes it back as given.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Unit {
-    Micros,
-    Millis,
-    Seconds,
-    Percent,
-    PerSecond,
-}
-
-impl Unit {
-    pub fn suffix(self) -> &'static str {
-        match self {
-            Unit::Micros => "us",
-            Unit::Millis => "ms",
-            Unit::Seconds => "s",
-            Unit::Percent => "%",
-            Unit::PerSecond => "/s",
-        }
-    }
-
-    /// Factor from this unit to the canonical one of its kind:
-    /// milliseconds for latency, a fraction (0..1) for rates, per second for throughput.
-    fn to_canonical(self) -> f64 {
-        match self {
-            Unit::Micros => 0.001,
-            Unit::Millis => 1.0,
-            Unit::Seconds => 1000.0,
-            Unit::Percent => 0.01,
-            Unit::PerSecond => 1.0,
-        }
-    }
-}
-
-/// A threshold as written: the number and its unit.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Threshold {
-    pub value: f64,
-    pub unit: Unit,
-}
-
-impl Threshold {
-    /// In the metric's canonical unit: ms for latency, fraction for rates, /s for throughput.
-    pub fn canonical(self) -> f64 {
-        self.value * self.unit.to_canonical()
-    }
-}
-
-impl fmt::Display for Threshold {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}{}", self.value, self.unit.suffix())
-    }
-}
-
-/// One SLO rule. Parse with `str::parse`, write back with `to_string`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Gate {
-    pub metric: Metric,
-    pub comparison: Comparison,
-    pub threshold: Threshold,
-    /// A request name ("POST /orders"); `None` judges all requests together.
-    pub request: Option<String>,
-    /// A fault (or, failing that, stage) name; the gate is judged on the
-    /// figures measured during that fault's window or that stage.
-    pub during: Option<String>,
-}
-
-impl fmt::Display for Gate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} {} {}",
-            self.metric.label(),
-            self.comparison.symbol(),
-            self.threshold
-        )?;
-        if let Some(request) = &self.request {
-            write!(f, " for {request}")?;
-        }
-        if let Some(fault) = &self.during {
-            write!(f, " during {fault}")?;
-        }
-        Ok(())
-    }
-}
-
-impl serde::Serialize for Gate {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Gate {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        text.parse().map_err(serde::de::Error::custom)
-    }
+/// A canonical value written in the gate's own unit.
+fn show(canonical: f64, unit: Unit) -> String {
+    let v = match unit {
+        Unit::Micros => canonical * 1000.0,
+        Unit::Millis | Unit::PerSecond => canonical,
+        Unit::Seconds => canonical / 1000.0,
+        Unit::Percent => canonical * 100.0,
+    };
+    let rounded = if v.abs() >= 100.0 {
+        format!("{v:.1}")
+    } else if v.abs() >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.3}")
+    };
+    let trimmed = if rounded.contains('.') {
+        rounded.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &rounded
+    };
+    format!("{trimmed}{}", unit.suffix())
 }

@@ -149,6 +149,59 @@ impl Engine {
         look: Look,
     ) -> Answer {
         let due = look.due;
+        let req = self.request(user, step, iteration, key, captures);
+        let wants_body =
+            !step.captures.is_empty() || step.until.is_some() || step.until_event.is_some();
+        let sent = Instant::now();
+        let exchange = async {
+            let resp = req.send().await?;
+            let status = resp.status().as_u16();
+            let bytes = match &step.until_event {
+                Some(wait) if resp.status().is_success() => {
+                    let deadline = tokio::time::Instant::from_std(due + wait.timeout);
+                    super::sse::first_match(resp, wait, deadline).await?.into()
+                }
+                _ => resp.bytes().await?,
+            };
+            Ok::<_, reqwest::Error>((status, bytes))
+        };
+        let result = tokio::select! {
+            r = exchange => r,
+            // Ctrl-C: drop what is in flight, record nothing half-measured.
+            _ = self.abort.cancelled() => return Answer::Stop,
+        };
+        let done = Instant::now();
+        if self.interrupted() {
+            // Ctrl-C also reaches a bundled server: what fails after it is not the server's doing.
+            return Answer::Stop;
+        }
+        let (status, outcome, body) = classify(step, look, result, wants_body);
+        let epoch = self.epoch();
+        self.sink.send(Event::Sample(Sample {
+            request: step.request,
+            status,
+            outcome,
+            intended_us: due.saturating_duration_since(epoch).as_micros() as u64,
+            latency_us: done.saturating_duration_since(due).as_micros() as u64,
+            service_us: done.saturating_duration_since(sent).as_micros() as u64,
+        }));
+        match outcome {
+            Outcome::Ok if step.end_flow_on.contains(&status) => Answer::Leave,
+            Outcome::Ok => Answer::Ok(body),
+            Outcome::Timeout | Outcome::Transport => Answer::Unreachable,
+            Outcome::Shed | Outcome::HttpError => Answer::Stop,
+        }
+    }
+
+    /// The step's request with its templates rendered for this user and iteration.
+    fn request(
+        &self,
+        user: &mut UserState,
+        step: &Step,
+        iteration: u64,
+        key: &str,
+        captures: &[Option<String>],
+    ) -> reqwest::RequestBuilder {
         let mut vars = Vars {
             user: user.index,
             iteration,
@@ -182,79 +235,49 @@ impl Engine {
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(json);
         }
-        let wants_body =
-            !step.captures.is_empty() || step.until.is_some() || step.until_event.is_some();
-        let sent = Instant::now();
-        let exchange = async {
-            let resp = req.send().await?;
-            let status = resp.status().as_u16();
-            let bytes = match &step.until_event {
-                Some(wait) if resp.status().is_success() => {
-                    let deadline = tokio::time::Instant::from_std(due + wait.timeout);
-                    super::sse::first_match(resp, wait, deadline).await?.into()
-                }
-                _ => resp.bytes().await?,
+        req
+    }
+}
+
+/// How an exchange ended: its status (0 without an answer), its outcome, and
+/// its JSON body when the step needs it (captures, polls) and it was expected.
+fn classify<B: AsRef<[u8]>>(
+    step: &Step,
+    look: Look,
+    result: Result<(u16, B), reqwest::Error>,
+    wants_body: bool,
+) -> (u16, Outcome, Option<serde_json::Value>) {
+    match result {
+        Ok((status, bytes)) => {
+            let outcome = if status == 503 {
+                Outcome::Shed
+            } else if step.expects(status) {
+                Outcome::Ok
+            } else {
+                Outcome::HttpError
             };
-            Ok::<_, reqwest::Error>((status, bytes))
-        };
-        let result = tokio::select! {
-            r = exchange => r,
-            // Ctrl-C: drop what is in flight, record nothing half-measured.
-            _ = self.abort.cancelled() => return Answer::Stop,
-        };
-        let done = Instant::now();
-        if self.interrupted() {
-            // Ctrl-C also reaches a bundled server: what fails after it is not the server's doing.
-            return Answer::Stop;
+            let body = (wants_body && outcome == Outcome::Ok)
+                .then(|| serde_json::from_slice::<serde_json::Value>(bytes.as_ref()).ok())
+                .flatten();
+            // The last look of a poll that still does not see its value is
+            // an error: the flow waited on a state that never came (an
+            // order never ready is the kitchen falling behind). So is an
+            // event wait that ends without its event.
+            let misses = |pointer: &str, equals: &serde_json::Value| {
+                body.as_ref().and_then(|b| b.pointer(pointer)) != Some(equals)
+            };
+            let gave_up = look.last
+                && outcome == Outcome::Ok
+                && !step.end_flow_on.contains(&status)
+                && (step
+                    .until
+                    .as_ref()
+                    .is_some_and(|u| misses(&u.pointer, &u.equals))
+                    || (step.until_event.as_ref()).is_some_and(|u| misses(&u.pointer, &u.equals)));
+            let outcome = if gave_up { Outcome::HttpError } else { outcome };
+            (status, outcome, body)
         }
-        let (status, outcome, body) = match result {
-            Ok((status, bytes)) => {
-                let outcome = if status == 503 {
-                    Outcome::Shed
-                } else if step.expects(status) {
-                    Outcome::Ok
-                } else {
-                    Outcome::HttpError
-                };
-                let body = (wants_body && outcome == Outcome::Ok)
-                    .then(|| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
-                    .flatten();
-                // The last look of a poll that still does not see its value is
-                // an error: the flow waited on a state that never came (an
-                // order never ready is the kitchen falling behind).
-                // So is an event wait that ends without its event.
-                let misses = |pointer: &str, equals: &serde_json::Value| {
-                    body.as_ref().and_then(|b| b.pointer(pointer)) != Some(equals)
-                };
-                let gave_up = look.last
-                    && outcome == Outcome::Ok
-                    && !step.end_flow_on.contains(&status)
-                    && (step
-                        .until
-                        .as_ref()
-                        .is_some_and(|u| misses(&u.pointer, &u.equals))
-                        || (step.until_event.as_ref())
-                            .is_some_and(|u| misses(&u.pointer, &u.equals)));
-                let outcome = if gave_up { Outcome::HttpError } else { outcome };
-                (status, outcome, body)
-            }
-            Err(e) if e.is_timeout() => (0, Outcome::Timeout, None),
-            Err(_) => (0, Outcome::Transport, None),
-        };
-        let epoch = self.epoch();
-        self.sink.send(Event::Sample(Sample {
-            request: step.request,
-            status,
-            outcome,
-            intended_us: due.saturating_duration_since(epoch).as_micros() as u64,
-            latency_us: done.saturating_duration_since(due).as_micros() as u64,
-            service_us: done.saturating_duration_since(sent).as_micros() as u64,
-        }));
-        match outcome {
-            Outcome::Ok if step.end_flow_on.contains(&status) => Answer::Leave,
-            Outcome::Ok => Answer::Ok(body),
-            Outcome::Timeout | Outcome::Transport => Answer::Unreachable,
-            Outcome::Shed | Outcome::HttpError => Answer::Stop,
-        }
+        Err(e) if e.is_timeout() => (0, Outcome::Timeout, None),
+        Err(_) => (0, Outcome::Transport, None),
     }
 }

@@ -134,29 +134,7 @@ pub async fn run(
     let (sink, aggregator) =
         Aggregator::start(scenario.request_names.clone(), progress, Arc::clone(&epoch));
     let (epoch_tx, epoch_rx) = tokio::sync::oneshot::channel();
-    let mut cum = 0;
-    let weights = scenario
-        .weighted_flows()
-        .map(|(i, f)| {
-            cum += u64::from(f.weight);
-            (cum, i)
-        })
-        .collect();
-    let schedule =
-        (scenario.load.model == LoadModel::Open).then(|| Schedule::new(&scenario.load.stages));
-    let engine = Arc::new(Engine {
-        scenario: Arc::clone(&scenario),
-        base_url: opts.base_url.trim_end_matches('/').to_string(),
-        timeout: scenario.load.timeout,
-        nonce: format!("{:08x}", rand::rng().random::<u32>()),
-        sink,
-        epoch,
-        epoch_tx: Mutex::new(Some(epoch_tx)),
-        stop: CancellationToken::new(),
-        abort: CancellationToken::new(),
-        schedule,
-        weights,
-    });
+    let engine = engine(&scenario, &opts, sink, epoch, epoch_tx);
     let goose_done = CancellationToken::new();
     let cut = CancellationToken::new();
     let attack = {
@@ -207,6 +185,40 @@ pub async fn run(
         ended_at: now_utc,
         elapsed_s,
         notes,
+    })
+}
+
+/// The engine every user shares: the plan, where to send, the flows' weights,
+/// the open model's schedule, and the signals that stop the users.
+fn engine(
+    scenario: &Arc<Scenario>,
+    opts: &LoadOptions,
+    sink: Sink,
+    epoch: Arc<OnceLock<Instant>>,
+    epoch_tx: tokio::sync::oneshot::Sender<Instant>,
+) -> Arc<Engine> {
+    let mut cum = 0;
+    let weights = scenario
+        .weighted_flows()
+        .map(|(i, f)| {
+            cum += u64::from(f.weight);
+            (cum, i)
+        })
+        .collect();
+    let schedule =
+        (scenario.load.model == LoadModel::Open).then(|| Schedule::new(&scenario.load.stages));
+    Arc::new(Engine {
+        scenario: Arc::clone(scenario),
+        base_url: opts.base_url.trim_end_matches('/').to_string(),
+        timeout: scenario.load.timeout,
+        nonce: format!("{:08x}", rand::rng().random::<u32>()),
+        sink,
+        epoch,
+        epoch_tx: Mutex::new(Some(epoch_tx)),
+        stop: CancellationToken::new(),
+        abort: CancellationToken::new(),
+        schedule,
+        weights,
     })
 }
 

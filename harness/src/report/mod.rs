@@ -1,27 +1,30 @@
-//! The run report: summary.json, index.html, junit.xml, summary.md and HDR
-//! histogram logs in `<reports root>/<scenario>/<UTC timestamp>/`, the
-//! `latest` link beside it, and the table printed on the terminal.
+//! The one renderer: every report the harness writes is drawn here, through
+//! the shared templates (`templates`) and charts (`charts`): the run report
+//! (summary.json, index.html, junit.xml, summary.md and HDR histogram logs in
+//! `<reports root>/<scenario>/<UTC timestamp>/`, the `latest` link beside
+//! it, with the baseline verdict when the run was judged against one), the
+//! comparison (`compare`), the baseline outputs (`baseline`), the capacity
+//! report (`capacity`), and the tables printed on the terminal.
 //!
 //! A part that fails (a chart, the HTML) becomes a note in the report rather
 //! than losing the report: summary.json is always written, last, so it lists
 //! every such note.
 
 pub mod baseline;
+pub mod capacity;
 pub mod charts;
 pub mod compare;
 pub mod hlog;
 pub mod output;
 pub mod render;
-pub mod summary;
 mod table;
 mod templates;
 
-pub use baseline::write_baseline_files;
-pub use summary::{summarize, Summary, Verdict};
 pub use table::print_summary_table;
 
-use crate::gate::Gate;
+use crate::baseline::BaselineComparison;
 use crate::record::RunRecord;
+use crate::summary::{self, Summary, Verdict};
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 
@@ -34,10 +37,15 @@ pub struct RunReport {
     pub verdict: Verdict,
 }
 
-/// Summarises `run`, judges `gates`, and writes the whole report into a new
-/// folder under `reports_root/<scenario>/`, pointing `latest` at it.
-pub fn write_run_report(run: &RunRecord, gates: &[Gate], reports_root: &Path) -> Result<RunReport> {
-    let mut summary = summarize(run, gates);
+/// Writes the report of `run` (whose figures and verdicts are `summary`, see
+/// `gate::summarize`) into a new folder under `reports_root/<scenario>/`,
+/// pointing `latest` at it; `baseline` adds the verdict against a baseline.
+pub fn write_run_report(
+    run: &RunRecord,
+    mut summary: Summary,
+    baseline: Option<&BaselineComparison>,
+    reports_root: &Path,
+) -> Result<RunReport> {
     let dir = output::create_run_dir(reports_root, &run.meta.scenario, run.meta.started_at)?;
     // A `latest` that cannot be moved is worth a note, not the report.
     if let Err(e) = output::point_latest(&dir) {
@@ -46,7 +54,7 @@ pub fn write_run_report(run: &RunRecord, gates: &[Gate], reports_root: &Path) ->
             .notes
             .push(format!("the `latest` link was not updated: {e:#}"));
     }
-    write_report_files(run, &mut summary, &dir)?;
+    write_report_files(run, &mut summary, baseline, &dir)?;
     Ok(RunReport {
         dir,
         verdict: summary.verdict,
@@ -56,7 +64,12 @@ pub fn write_run_report(run: &RunRecord, gates: &[Gate], reports_root: &Path) ->
 
 /// Writes every file of the report into an existing folder; `summary` gains
 /// a note for each part that could not be made.
-pub fn write_report_files(run: &RunRecord, summary: &mut Summary, dir: &Path) -> Result<()> {
+pub fn write_report_files(
+    run: &RunRecord,
+    summary: &mut Summary,
+    baseline: Option<&BaselineComparison>,
+    dir: &Path,
+) -> Result<()> {
     let hlogs = match hlog::write_hlogs(run, dir) {
         Ok(paths) => paths
             .iter()
@@ -73,11 +86,21 @@ pub fn write_report_files(run: &RunRecord, summary: &mut Summary, dir: &Path) ->
     let (charts, chart_notes) = charts::run_charts(summary);
     summary.run.notes.extend(chart_notes);
 
-    let pending = [
+    let mut pending = vec![
         ("junit.xml", render::junit(summary)),
         ("summary.md", render::markdown(summary)),
-        ("index.html", render::html(summary, &charts, &hlogs, None)),
+        (
+            "index.html",
+            render::html(summary, &charts, &hlogs, baseline),
+        ),
     ];
+    if let Some(cmp) = baseline {
+        pending.extend([
+            ("baseline.json", baseline::baseline_json(cmp)),
+            ("baseline.md", baseline::baseline_markdown(cmp)),
+            ("baseline-junit.xml", baseline::baseline_junit(cmp)),
+        ]);
+    }
     for (name, text) in pending {
         let written = text.and_then(|text| {
             std::fs::write(dir.join(name), text).with_context(|| format!("writing {name}"))
@@ -89,38 +112,5 @@ pub fn write_report_files(run: &RunRecord, summary: &mut Summary, dir: &Path) ->
                 .push(format!("{name} could not be written: {e:#}"));
         }
     }
-    let json = serde_json::to_vec(summary).context("serialising summary.json")?;
-    let path = dir.join("summary.json");
-    std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
-}
-
-/// Reads a summary.json back, from the file itself or from a run folder.
-pub fn read_summary(path: &Path) -> Result<Summary> {
-    let file = if path.is_dir() {
-        path.join("summary.json")
-    } else {
-        path.to_path_buf()
-    };
-    let text = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-    let json: serde_json::Value =
-        serde_json::from_slice(&text).with_context(|| format!("{} is not JSON", file.display()))?;
-    let version = json
-        .get("schema_version")
-        .and_then(serde_json::Value::as_u64);
-    if version != Some(u64::from(summary::SCHEMA_VERSION)) {
-        anyhow::bail!(
-            "{} has summary schema version {}, this harness reads version {}: re-run the \
-             scenario with this harness, or compare it with the harness that wrote it",
-            file.display(),
-            version.map_or("(none)".to_string(), |v| v.to_string()),
-            summary::SCHEMA_VERSION
-        );
-    }
-    serde_json::from_value(json).with_context(|| {
-        format!(
-            "{} is not a summary.json this harness can read",
-            file.display()
-        )
-    })
+    summary::write(summary, dir)
 }

@@ -3,9 +3,9 @@
 
 use super::baseline::baseline_context;
 use super::charts::Chart;
-use super::summary::Summary;
 use super::templates::{environment, readable_time as readable};
-use crate::gate::BaselineComparison;
+use crate::baseline::BaselineComparison;
+use crate::summary::Summary;
 use anyhow::{Context, Result};
 use minijinja::{context, Value};
 use time::macros::format_description;
@@ -22,7 +22,7 @@ fn junit_time(t: OffsetDateTime) -> String {
 
 /// What every template sees: the summary's parts plus a few derived labels.
 fn base_context(summary: &Summary) -> Value {
-    let mut rows: Vec<&super::summary::RequestSummary> = summary.requests.iter().collect();
+    let mut rows: Vec<&crate::summary::RequestSummary> = summary.requests.iter().collect();
     rows.push(&summary.overall);
     let failures = summary.gates.iter().filter(|g| !g.passed).count()
         + usize::from(summary.generator.saturation.is_some());
@@ -33,9 +33,9 @@ fn base_context(summary: &Summary) -> Value {
         verdict_label => summary.verdict.label(),
         verdict_reason => &summary.verdict_reason,
         icon => match summary.verdict {
-            super::Verdict::Pass => "✅",
-            super::Verdict::GateFailed => "❌",
-            super::Verdict::Invalid => "⚠️",
+            crate::summary::Verdict::Pass => "✅",
+            crate::summary::Verdict::GateFailed => "❌",
+            crate::summary::Verdict::Invalid => "⚠️",
         },
         saturation => &summary.generator.saturation,
         rows => Value::from_serialize(&rows),
@@ -45,9 +45,9 @@ fn base_context(summary: &Summary) -> Value {
         generator => Value::from_serialize(&summary.generator),
         tests => tests,
         failures => failures,
-        started_at => readable(summary.run.started_at),
-        ended_at => readable(summary.run.ended_at),
-        junit_timestamp => junit_time(summary.run.started_at),
+        started_at => readable(summary.run.meta.started_at),
+        ended_at => readable(summary.run.meta.ended_at),
+        junit_timestamp => junit_time(summary.run.meta.started_at),
     }
 }
 

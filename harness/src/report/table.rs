@@ -1,6 +1,6 @@
 //! The summary table printed on the terminal at the end of a run.
 
-use super::summary::{RequestSummary, Summary};
+use crate::summary::{RequestSummary, Summary};
 use std::io::{self, Write};
 
 pub fn print_summary_table(summary: &Summary, out: &mut dyn Write) -> io::Result<()> {

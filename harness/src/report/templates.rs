@@ -19,6 +19,11 @@ pub fn environment() -> Environment<'static> {
             "baseline-junit.xml",
             include_str!("../../templates/baseline-junit.xml"),
         ),
+        (
+            "capacity.html",
+            include_str!("../../templates/capacity.html"),
+        ),
+        ("capacity.md", include_str!("../../templates/capacity.md")),
     ] {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("the embedded template {name} does not parse: {e:#}"));

@@ -3,7 +3,8 @@
 
 use super::error::ScenarioError;
 use super::validate::Validator;
-use super::{duration, raw, FaultSpec, LinkSpec, TargetSpec};
+use super::{duration, raw, TargetSpec};
+use crate::chaos::{Fault, Link};
 use std::time::Duration;
 use toml::Spanned;
 
@@ -15,8 +16,8 @@ impl Validator<'_> {
         &self,
         links: &[Spanned<raw::Link>],
         target: &TargetSpec,
-    ) -> Result<Vec<LinkSpec>, ScenarioError> {
-        let mut out: Vec<LinkSpec> = Vec::new();
+    ) -> Result<Vec<Link>, ScenarioError> {
+        let mut out: Vec<Link> = Vec::new();
         for (i, l) in links.iter().enumerate() {
             let r = l.get_ref();
             if matches!(target, TargetSpec::Bundled { .. }) {
@@ -34,7 +35,7 @@ impl Validator<'_> {
                     self.err(addr.span(), format!("links[{i}].{what}"), e.to_string())
                 })?;
             }
-            out.push(LinkSpec {
+            out.push(Link {
                 name: r.name.get_ref().clone(),
                 listen: r.listen.get_ref().clone(),
                 upstream: r.upstream.get_ref().clone(),
@@ -47,10 +48,10 @@ impl Validator<'_> {
         &self,
         faults: &[Spanned<raw::Fault>],
         target: &TargetSpec,
-        links: &[LinkSpec],
+        links: &[Link],
         total: Duration,
-    ) -> Result<Vec<FaultSpec>, ScenarioError> {
-        let mut out: Vec<FaultSpec> = Vec::new();
+    ) -> Result<Vec<Fault>, ScenarioError> {
+        let mut out: Vec<Fault> = Vec::new();
         for (i, f) in faults.iter().enumerate() {
             let field = format!("faults[{i}]");
             let r = f.get_ref();
@@ -75,56 +76,9 @@ impl Validator<'_> {
                 );
             }
             let link = r.link.get_ref().clone();
-            let known = match target {
-                TargetSpec::Bundled { .. } => BUNDLED_LINKS.contains(&link.as_str()),
-                // `edge` (load → target) needs no declaration: the harness
-                // puts the proxy in front of the URL itself.
-                TargetSpec::Url(_) => link == "edge" || links.iter().any(|l| l.name == link),
-            };
-            if !known {
-                let choices = match target {
-                    TargetSpec::Bundled { .. } => {
-                        "`edge` (load → server) or `payments` (server → payment gateway)"
-                            .to_string()
-                    }
-                    TargetSpec::Url(_) => {
-                        std::iter::once("`edge` (load → target)".to_string())
-                            .chain(links.iter().map(|l| format!("`{}`", l.name)))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                            + "; declare others in `[[links]]` (name, listen, upstream)"
-                    }
-                };
-                return self.err(
-                    r.link.span(),
-                    format!("{field}.link"),
-                    format!("unknown link {link:?}: the links are {choices}"),
-                );
-            }
-            let stream = match r.stream.as_ref().map(|s| s.get_ref().as_str()) {
-                None | Some("downstream") => fault_proxy::Stream::Downstream,
-                Some("upstream") => fault_proxy::Stream::Upstream,
-                Some(other) => return self.err(r.stream.as_ref().map_or(f.span(), Spanned::span), format!("{field}.stream"), format!("unknown stream {other:?}: expected \"downstream\" (answers) or \"upstream\" (requests)")),
-            };
-            let toxicity = r.toxicity.as_ref().map_or(1.0, |t| *t.get_ref());
-            let attributes = match &r.attributes {
-                Some(a) => serde_json::to_value(a.get_ref()).or_else(|e| {
-                    self.err(a.span(), format!("{field}.attributes"), e.to_string())
-                })?,
-                None => serde_json::json!({}),
-            };
-            let toxic = fault_proxy::Toxic::from_parts(
-                &name,
-                r.kind.get_ref(),
-                stream,
-                toxicity,
-                &attributes,
-            )
-            .or_else(|e| {
-                let span = r.attributes.as_ref().map_or(r.kind.span(), Spanned::span);
-                self.err(span, field.clone(), e.to_string())
-            })?;
-            out.push(FaultSpec {
+            self.known_link(&r.link, &field, target, links)?;
+            let toxic = self.toxic(f, &field, &name)?;
+            out.push(Fault {
                 name,
                 at,
                 duration: dur,
@@ -133,5 +87,76 @@ impl Validator<'_> {
             });
         }
         Ok(out)
+    }
+
+    /// A fault's link must exist: the bundled server's, `edge` in front of a
+    /// URL, or one declared in `[[links]]`.
+    fn known_link(
+        &self,
+        link: &Spanned<String>,
+        field: &str,
+        target: &TargetSpec,
+        links: &[Link],
+    ) -> Result<(), ScenarioError> {
+        let name = link.get_ref();
+        let known = match target {
+            TargetSpec::Bundled { .. } => BUNDLED_LINKS.contains(&name.as_str()),
+            // `edge` (load → target) needs no declaration: the harness
+            // puts the proxy in front of the URL itself.
+            TargetSpec::Url(_) => name == "edge" || links.iter().any(|l| l.name == *name),
+        };
+        if known {
+            return Ok(());
+        }
+        let choices = match target {
+            TargetSpec::Bundled { .. } => {
+                "`edge` (load → server) or `payments` (server → payment gateway)".to_string()
+            }
+            TargetSpec::Url(_) => {
+                std::iter::once("`edge` (load → target)".to_string())
+                    .chain(links.iter().map(|l| format!("`{}`", l.name)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+                    + "; declare others in `[[links]]` (name, listen, upstream)"
+            }
+        };
+        self.err(
+            link.span(),
+            format!("{field}.link"),
+            format!("unknown link {name:?}: the links are {choices}"),
+        )
+    }
+
+    /// The fault's toxic, as `fault_proxy` builds it from kind, stream,
+    /// toxicity and attributes.
+    fn toxic(
+        &self,
+        f: &Spanned<raw::Fault>,
+        field: &str,
+        name: &str,
+    ) -> Result<fault_proxy::Toxic, ScenarioError> {
+        let r = f.get_ref();
+        let stream = match r.stream.as_ref().map(|s| s.get_ref().as_str()) {
+            None | Some("downstream") => fault_proxy::Stream::Downstream,
+            Some("upstream") => fault_proxy::Stream::Upstream,
+            Some(other) => {
+                return self.err(
+                    r.stream.as_ref().map_or(f.span(), Spanned::span),
+                    format!("{field}.stream"),
+                    format!("unknown stream {other:?}: expected \"downstream\" (answers) or \"upstream\" (requests)"),
+                )
+            }
+        };
+        let toxicity = r.toxicity.as_ref().map_or(1.0, |t| *t.get_ref());
+        let attributes = match &r.attributes {
+            Some(a) => serde_json::to_value(a.get_ref())
+                .or_else(|e| self.err(a.span(), format!("{field}.attributes"), e.to_string()))?,
+            None => serde_json::json!({}),
+        };
+        fault_proxy::Toxic::from_parts(name, r.kind.get_ref(), stream, toxicity, &attributes)
+            .or_else(|e| {
+                let span = r.attributes.as_ref().map_or(r.kind.span(), Spanned::span);
+                self.err(span, field.to_string(), e.to_string())
+            })
     }
 }

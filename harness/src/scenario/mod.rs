@@ -17,8 +17,9 @@ pub use duration::{parse as parse_duration, show as show_duration};
 pub use error::ScenarioError;
 pub use template::{Template, Var, Vars};
 
-use crate::gate::Gate;
+use crate::chaos::{Fault, Link};
 use crate::record::{LoadModel, RequestIdx};
+use crate::slo::Gate;
 use std::path::Path;
 use std::time::Duration;
 
@@ -41,8 +42,10 @@ pub struct Scenario {
     pub data: Vec<(String, Vec<String>)>,
     pub flows: Vec<Flow>,
     pub gates: Vec<Gate>,
-    pub faults: Vec<FaultSpec>,
-    pub links: Vec<LinkSpec>,
+    /// The fault timeline, each fault on a known link.
+    pub faults: Vec<Fault>,
+    /// Links declared for an external target (the bundled server's are wired by the harness).
+    pub links: Vec<Link>,
     /// Every request name, indexed by [`Step::request`].
     pub request_names: Vec<String>,
     /// What the command line's overrides changed that the reader must know
@@ -186,22 +189,6 @@ pub struct UntilEvent {
     pub pointer: String,
     pub equals: serde_json::Value,
     pub timeout: Duration,
-}
-
-#[derive(Debug)]
-pub struct FaultSpec {
-    pub name: String,
-    pub at: Duration,
-    pub duration: Duration,
-    pub link: String,
-    pub toxic: fault_proxy::Toxic,
-}
-
-#[derive(Clone, Debug)]
-pub struct LinkSpec {
-    pub name: String,
-    pub listen: String,
-    pub upstream: String,
 }
 
 /// Reads and validates a scenario file.

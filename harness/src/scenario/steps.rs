@@ -76,6 +76,9 @@ impl Validator<'_> {
         })
     }
 
+    /// One step: each part checked by its own function below, in the order
+    /// the file reads (method, path, headers, body, think, expect, until,
+    /// end_flow_on, capture), so the first bad field is the one reported.
     fn step(
         &mut self,
         field: &str,
@@ -83,18 +86,7 @@ impl Validator<'_> {
         names: &mut FlowNames<'_>,
     ) -> Result<Step, ScenarioError> {
         let s = step.get_ref();
-        let method_text = s.method.get_ref().to_ascii_uppercase();
-        if !["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"].contains(&method_text.as_str()) {
-            return self.err(
-                s.method.span(),
-                format!("{field}.method"),
-                format!(
-                    "unknown method {:?}: expected GET, POST, PUT, PATCH, DELETE or HEAD",
-                    s.method.get_ref()
-                ),
-            );
-        }
-        let method = reqwest::Method::from_bytes(method_text.as_bytes()).expect("a known method");
+        let (method_text, method) = self.method(field, &s.method)?;
         if !s.path.get_ref().starts_with('/') {
             return self.err(
                 s.path.span(),
@@ -104,19 +96,7 @@ impl Validator<'_> {
         }
         let path = Template::compile(s.path.get_ref(), names)
             .or_else(|m| self.err(s.path.span(), format!("{field}.path"), m))?;
-        let mut headers = Vec::new();
-        for (k, v) in &s.headers {
-            let name = reqwest::header::HeaderName::from_bytes(k.as_bytes()).or_else(|_| {
-                self.err(
-                    v.span(),
-                    format!("{field}.headers"),
-                    format!("{k:?} is not a valid header name"),
-                )
-            })?;
-            let t = Template::compile(v.get_ref(), names)
-                .or_else(|m| self.err(v.span(), format!("{field}.headers.{k}"), m))?;
-            headers.push((name, t));
-        }
+        let headers = self.headers(field, &s.headers, names)?;
         let body = match &s.body {
             Some(b) => Some(
                 body_node(b.get_ref(), names)
@@ -126,32 +106,9 @@ impl Validator<'_> {
         };
         let think = match &s.think {
             None => Think::None,
-            Some(t) => match t.get_ref().split_once("..") {
-                Some((a, b)) => {
-                    let (a, b) = (duration::parse(a), duration::parse(b));
-                    match (a, b) {
-                        (Ok(a), Ok(b)) if a <= b => Think::Range(a, b),
-                        (Ok(_), Ok(_)) => return self.err(t.span(), format!("{field}.think"), "a think range goes from the shorter to the longer time, e.g. \"1s..3s\""),
-                        (Err(m), _) | (_, Err(m)) => return self.err(t.span(), format!("{field}.think"), m),
-                    }
-                }
-                None => Think::Fixed(self.duration(t, &format!("{field}.think"))?),
-            },
+            Some(t) => self.think(field, t)?,
         };
-        let expect = match &s.expect {
-            Some(e)
-                if e.get_ref().is_empty()
-                    || e.get_ref().iter().any(|c| !(100..=599).contains(c)) =>
-            {
-                return self.err(
-                    e.span(),
-                    format!("{field}.expect"),
-                    "expected statuses are HTTP codes 100-599, e.g. [200, 201]",
-                )
-            }
-            Some(e) => e.get_ref().clone(),
-            None => Vec::new(),
-        };
+        let expect = self.expect(field, s.expect.as_ref())?;
         let until = match &s.until {
             Some(u) => Some(self.until(field, u)?),
             None => None,
@@ -161,47 +118,10 @@ impl Validator<'_> {
             None => None,
         };
         let end_flow_on = match &s.end_flow_on {
-            Some(e) => {
-                let expected = |c: &u16| {
-                    if expect.is_empty() {
-                        (200..300).contains(c)
-                    } else {
-                        expect.contains(c)
-                    }
-                };
-                if e.get_ref().contains(&503) {
-                    return self.err(
-                        e.span(),
-                        format!("{field}.end_flow_on"),
-                        "503 is always counted as shed load and ends the flow already; \
-                         leave it out of `end_flow_on`",
-                    );
-                }
-                if let Some(code) = e.get_ref().iter().find(|c| !expected(c)) {
-                    return self.err(
-                        e.span(),
-                        format!("{field}.end_flow_on"),
-                        format!(
-                            "{code} is not an expected status of this step: a status that ends \
-                             the flow must also be in `expect` (any other is already an error)"
-                        ),
-                    );
-                }
-                e.get_ref().clone()
-            }
+            Some(e) => self.end_flow_on(field, e, &expect)?,
             None => Vec::new(),
         };
-        let mut captures = Vec::new();
-        for (name, pointer) in &s.capture {
-            if !pointer.get_ref().is_empty() && !pointer.get_ref().starts_with('/') {
-                return self.err(
-                    pointer.span(),
-                    format!("{field}.capture.{name}"),
-                    "a capture is a JSON pointer such as \"/id\" or \"/items/0/sku\"",
-                );
-            }
-            captures.push((names.learn(name), pointer.get_ref().clone()));
-        }
+        let captures = self.captures(field, &s.capture, names)?;
         let request_name = s
             .name
             .clone()
@@ -234,7 +154,7 @@ impl Validator<'_> {
             return self.err(
                 u.span(),
                 at,
-                "`until_event` waits on a GET's event stream; it cannot go with `until` (a poll)                  or another method",
+                "`until_event` waits on a GET's event stream; it cannot go with `until` (a poll) or another method",
             );
         }
         if !r.pointer.get_ref().starts_with('/') {
@@ -259,6 +179,142 @@ impl Validator<'_> {
             equals,
             timeout,
         })
+    }
+
+    /// The method, upper-cased, and as reqwest's type.
+    fn method(
+        &self,
+        field: &str,
+        method: &Spanned<String>,
+    ) -> Result<(String, reqwest::Method), ScenarioError> {
+        let text = method.get_ref().to_ascii_uppercase();
+        if !["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"].contains(&text.as_str()) {
+            return self.err(
+                method.span(),
+                format!("{field}.method"),
+                format!(
+                    "unknown method {:?}: expected GET, POST, PUT, PATCH, DELETE or HEAD",
+                    method.get_ref()
+                ),
+            );
+        }
+        let parsed = reqwest::Method::from_bytes(text.as_bytes()).expect("a known method");
+        Ok((text, parsed))
+    }
+
+    fn headers(
+        &self,
+        field: &str,
+        headers: &BTreeMap<String, Spanned<String>>,
+        names: &FlowNames<'_>,
+    ) -> Result<Vec<(reqwest::header::HeaderName, Template)>, ScenarioError> {
+        let mut out = Vec::new();
+        for (k, v) in headers {
+            let name = reqwest::header::HeaderName::from_bytes(k.as_bytes()).or_else(|_| {
+                self.err(
+                    v.span(),
+                    format!("{field}.headers"),
+                    format!("{k:?} is not a valid header name"),
+                )
+            })?;
+            let t = Template::compile(v.get_ref(), names)
+                .or_else(|m| self.err(v.span(), format!("{field}.headers.{k}"), m))?;
+            out.push((name, t));
+        }
+        Ok(out)
+    }
+
+    /// `think = "2s"` or a range `"1s..3s"`.
+    fn think(&self, field: &str, t: &Spanned<String>) -> Result<Think, ScenarioError> {
+        let Some((a, b)) = t.get_ref().split_once("..") else {
+            return Ok(Think::Fixed(self.duration(t, &format!("{field}.think"))?));
+        };
+        match (duration::parse(a), duration::parse(b)) {
+            (Ok(a), Ok(b)) if a <= b => Ok(Think::Range(a, b)),
+            (Ok(_), Ok(_)) => self.err(
+                t.span(),
+                format!("{field}.think"),
+                "a think range goes from the shorter to the longer time, e.g. \"1s..3s\"",
+            ),
+            (Err(m), _) | (_, Err(m)) => self.err(t.span(), format!("{field}.think"), m),
+        }
+    }
+
+    fn expect(
+        &self,
+        field: &str,
+        expect: Option<&Spanned<Vec<u16>>>,
+    ) -> Result<Vec<u16>, ScenarioError> {
+        match expect {
+            Some(e)
+                if e.get_ref().is_empty()
+                    || e.get_ref().iter().any(|c| !(100..=599).contains(c)) =>
+            {
+                self.err(
+                    e.span(),
+                    format!("{field}.expect"),
+                    "expected statuses are HTTP codes 100-599, e.g. [200, 201]",
+                )
+            }
+            Some(e) => Ok(e.get_ref().clone()),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Statuses that end the flow: expected ones (any other is an error already), never 503.
+    fn end_flow_on(
+        &self,
+        field: &str,
+        e: &Spanned<Vec<u16>>,
+        expect: &[u16],
+    ) -> Result<Vec<u16>, ScenarioError> {
+        let expected = |c: &u16| {
+            if expect.is_empty() {
+                (200..300).contains(c)
+            } else {
+                expect.contains(c)
+            }
+        };
+        if e.get_ref().contains(&503) {
+            return self.err(
+                e.span(),
+                format!("{field}.end_flow_on"),
+                "503 is always counted as shed load and ends the flow already; \
+                 leave it out of `end_flow_on`",
+            );
+        }
+        if let Some(code) = e.get_ref().iter().find(|c| !expected(c)) {
+            return self.err(
+                e.span(),
+                format!("{field}.end_flow_on"),
+                format!(
+                    "{code} is not an expected status of this step: a status that ends \
+                     the flow must also be in `expect` (any other is already an error)"
+                ),
+            );
+        }
+        Ok(e.get_ref().clone())
+    }
+
+    /// Captures as (slot, JSON pointer); each name becomes known to later steps.
+    fn captures(
+        &self,
+        field: &str,
+        capture: &BTreeMap<String, Spanned<String>>,
+        names: &mut FlowNames<'_>,
+    ) -> Result<Vec<(usize, String)>, ScenarioError> {
+        let mut out = Vec::new();
+        for (name, pointer) in capture {
+            if !pointer.get_ref().is_empty() && !pointer.get_ref().starts_with('/') {
+                return self.err(
+                    pointer.span(),
+                    format!("{field}.capture.{name}"),
+                    "a capture is a JSON pointer such as \"/id\" or \"/items/0/sku\"",
+                );
+            }
+            out.push((names.learn(name), pointer.get_ref().clone()));
+        }
+        Ok(out)
     }
 
     fn until(&self, field: &str, u: &Spanned<raw::Until>) -> Result<Until, ScenarioError> {

@@ -4,8 +4,8 @@
 
 use super::error::{ScenarioError, Source};
 use super::{duration, raw, LoadPlan, Scenario, Stage, TargetSpec, DEFAULT_TIMEOUT};
-use crate::gate::Gate;
 use crate::record::LoadModel;
+use crate::slo::Gate;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
@@ -59,20 +59,7 @@ impl Validator<'_> {
         }
         let target = self.target(raw.target.as_ref())?;
         let load = self.load(&raw.load)?;
-        let data: Vec<(String, Vec<String>)> = raw
-            .data
-            .iter()
-            .map(|(k, v)| {
-                if v.get_ref().is_empty() {
-                    return self.err(
-                        v.span(),
-                        format!("data.{k}"),
-                        "a data list needs at least one value",
-                    );
-                }
-                Ok((k.clone(), v.get_ref().clone()))
-            })
-            .collect::<Result<_, _>>()?;
+        let data = self.data(&raw.data)?;
         let data_index: BTreeMap<&str, usize> = data
             .iter()
             .enumerate()
@@ -97,20 +84,7 @@ impl Validator<'_> {
                 "every flow has `at`: at least one flow must make up the load (no `at`)",
             );
         }
-        let gates = raw
-            .gates
-            .iter()
-            .enumerate()
-            .map(|(i, g)| {
-                g.get_ref().parse::<Gate>().or_else(|e| {
-                    self.err(
-                        g.span(),
-                        format!("gates[{i}]"),
-                        format!("bad gate {:?}: {e}", g.get_ref()),
-                    )
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let gates = self.gates(&raw.gates)?;
         let links = self.links(&raw.links, &target)?;
         let faults = self.faults(&raw.faults, &target, &links, total)?;
         Ok(Scenario {
@@ -128,6 +102,42 @@ impl Validator<'_> {
             request_names: self.names,
             notes: Vec::new(),
         })
+    }
+
+    /// `[data]` lists, each with at least one value.
+    fn data(
+        &self,
+        data: &BTreeMap<String, Spanned<Vec<String>>>,
+    ) -> Result<Vec<(String, Vec<String>)>, ScenarioError> {
+        data.iter()
+            .map(|(k, v)| {
+                if v.get_ref().is_empty() {
+                    return self.err(
+                        v.span(),
+                        format!("data.{k}"),
+                        "a data list needs at least one value",
+                    );
+                }
+                Ok((k.clone(), v.get_ref().clone()))
+            })
+            .collect()
+    }
+
+    /// The scenario's `gates = [...]`, each parsed.
+    fn gates(&self, gates: &[Spanned<String>]) -> Result<Vec<Gate>, ScenarioError> {
+        gates
+            .iter()
+            .enumerate()
+            .map(|(i, g)| {
+                g.get_ref().parse::<Gate>().or_else(|e| {
+                    self.err(
+                        g.span(),
+                        format!("gates[{i}]"),
+                        format!("bad gate {:?}: {e}", g.get_ref()),
+                    )
+                })
+            })
+            .collect()
     }
 
     fn target(&self, target: Option<&Spanned<raw::Target>>) -> Result<TargetSpec, ScenarioError> {

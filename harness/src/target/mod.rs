@@ -11,7 +11,7 @@ pub use child::{wait_ready, ChildServer};
 pub use kitchen::kitchen_notes;
 
 use crate::chaos::{Chaos, Link};
-use crate::scenario::{LinkSpec, TargetSpec};
+use crate::scenario::TargetSpec;
 use anyhow::Context;
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
@@ -67,7 +67,7 @@ pub struct TargetOptions<'a> {
     /// Links some fault needs a proxy on.
     pub faulted_links: BTreeSet<String>,
     /// Declared links, for an external target.
-    pub links: &'a [LinkSpec],
+    pub links: &'a [Link],
     /// The scenario's seed, passed to the gateway simulator so its latency
     /// and decline draws repeat from run to run.
     pub seed: u64,
@@ -139,7 +139,7 @@ async fn start_external(
         // A fault on `edge` with no declared link: the proxy goes in front of the URL.
         let edge = (opts.faulted_links.contains("edge")
             && !opts.links.iter().any(|l| l.name == "edge"))
-        .then(|| LinkSpec {
+        .then(|| Link {
             name: "edge".into(),
             listen: "127.0.0.1:0".into(),
             upstream: authority.clone(),
@@ -151,11 +151,7 @@ async fn start_external(
             .filter(|l| opts.faulted_links.contains(&l.name))
         {
             let addr = chaos
-                .add_link(&Link {
-                    name: link.name.clone(),
-                    listen: link.listen.clone(),
-                    upstream: link.upstream.clone(),
-                })
+                .add_link(link)
                 .await
                 .with_context(|| format!("putting a fault proxy on link {:?}", link.name))?;
             // Load goes through the link that fronts the target itself.
@@ -211,18 +207,7 @@ async fn start_bundled(
     .await?;
     let mut gateway_url = gateway.url();
     if opts.faulted_links.contains("payments") {
-        let chaos = chaos
-            .as_deref_mut()
-            .context("a fault on `payments` needs the fault proxy")?;
-        let addr = chaos
-            .add_link(&Link {
-                name: "payments".into(),
-                listen: "127.0.0.1:0".into(),
-                upstream: gateway.addr.to_string(),
-            })
-            .await
-            .context("putting a fault proxy on link \"payments\"")?;
-        gateway_url = format!("http://{addr}");
+        gateway_url = proxy_link(chaos.as_deref_mut(), "payments", gateway.addr).await?;
     }
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).context("creating the server's data directory")?;
@@ -248,16 +233,7 @@ async fn start_bundled(
     let server_url = server.url();
     let mut base_url = server_url.clone();
     if opts.faulted_links.contains("edge") {
-        let chaos = chaos.context("a fault on `edge` needs the fault proxy")?;
-        let addr = chaos
-            .add_link(&Link {
-                name: "edge".into(),
-                listen: "127.0.0.1:0".into(),
-                upstream: server.addr.to_string(),
-            })
-            .await
-            .context("putting a fault proxy on link \"edge\"")?;
-        base_url = format!("http://{addr}");
+        base_url = proxy_link(chaos, "edge", server.addr).await?;
     }
     Ok(Target {
         base_url,
@@ -266,6 +242,25 @@ async fn start_bundled(
         children: vec![gateway, server],
         _data_dir: Some(dir),
     })
+}
+
+/// Puts a fault proxy on the bundled link `name` in front of `upstream`;
+/// returns the URL that goes through it.
+async fn proxy_link(
+    chaos: Option<&mut Chaos>,
+    name: &str,
+    upstream: SocketAddr,
+) -> anyhow::Result<String> {
+    let chaos = chaos.with_context(|| format!("a fault on `{name}` needs the fault proxy"))?;
+    let addr = chaos
+        .add_link(&Link {
+            name: name.into(),
+            listen: "127.0.0.1:0".into(),
+            upstream: upstream.to_string(),
+        })
+        .await
+        .with_context(|| format!("putting a fault proxy on link {name:?}"))?;
+    Ok(format!("http://{addr}"))
 }
 
 /// An address that may need brackets in a URL.

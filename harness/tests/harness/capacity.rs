@@ -2,7 +2,7 @@
 
 use crate::helpers::{one_attack_at_a_time, write_scenario};
 use axum::{http::StatusCode, routing::get, Router};
-use harness::capacity::{capacity, CapacityArgs};
+use harness::batch::{capacity, CapacityArgs};
 use harness::run::RunArgs;
 use std::sync::Arc;
 use std::time::Duration;

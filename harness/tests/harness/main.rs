@@ -1,5 +1,6 @@
 //! The harness's integration tests: one binary, one module per feature.
 
+mod batch;
 mod capacity;
 mod chaos;
 mod events;
@@ -11,5 +12,4 @@ mod report;
 mod rush_hour;
 mod scenario_errors;
 mod smoke;
-mod suite;
 mod wiring;

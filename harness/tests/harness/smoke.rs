@@ -1,8 +1,9 @@
 //! End to end: the `smoke` scenario against the real bundled reference
 //! server (the harness's count of requests equals the server's own), and the
-//! open model's accuracy against a backend with a known fixed delay.
+//! open model's accuracy against a backend with a known fixed delay, and the
+//! exit code of a run whose report cannot be written.
 
-use crate::helpers::{repo_file, report_dir, run_cli, summary};
+use crate::helpers::{repo_file, report_dir, run_cli, summary, write_scenario};
 use std::time::Duration;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -171,4 +172,49 @@ fn a_run_stopped_by_sigterm_still_writes_its_report_marked_interrupted() {
         s["overall"]["count"].as_u64().unwrap() > 0,
         "what was measured is kept"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_whose_report_cannot_be_written_exits_with_the_harness_failure_code() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(
+        dir.path(),
+        "tiny.toml",
+        r#"name = "tiny"
+[load]
+model = "closed"
+[[load.stages]]
+duration = "1s"
+users = 1
+[[flows]]
+name = "read"
+[[flows.steps]]
+method = "GET"
+path = "/menu"
+"#,
+    );
+    // A file where the reports folder should be: the run happens, its report cannot be written.
+    let not_a_folder = dir.path().join("reports");
+    std::fs::write(&not_a_folder, "a file").unwrap();
+    let (code, out) = run_cli(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--target",
+        &server.uri(),
+        "--reports-dir",
+        not_a_folder.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(code, harness::exit::INTERNAL, "{out}");
+    assert_eq!(code, 6);
+    assert!(
+        !server.received_requests().await.unwrap().is_empty(),
+        "the run ran"
+    );
+    assert!(!out.contains("report: "), "{out}");
 }

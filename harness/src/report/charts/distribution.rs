@@ -3,7 +3,7 @@
 //! (the layout of HdrHistogram's percentile plots). Latency is on a log axis.
 
 use super::SIZE;
-use crate::report::summary::PercentilePoint;
+use crate::summary::PercentilePoint;
 use anyhow::{anyhow, Result};
 use plotters::prelude::*;
 

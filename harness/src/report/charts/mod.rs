@@ -1,14 +1,17 @@
 //! Charts drawn by plotters into SVG strings that the HTML templates inline.
-//! Two shapes cover every chart: a time chart (lines over seconds of the run,
-//! with fault windows shaded and named in the legend, and stage boundaries
-//! marked) and a distribution chart (latency against a "nines" percentile axis,
-//! as HdrHistogram plots it).
+//! Three shapes cover every chart: a time chart (lines over seconds of the
+//! run, with fault windows shaded and named in the legend, and stage
+//! boundaries marked), a distribution chart (latency against a "nines"
+//! percentile axis, as HdrHistogram plots it), and a rate chart (figures
+//! against the offered arrival rate, for the capacity report).
 
 mod distribution;
+mod rate;
 mod run;
 mod timechart;
 
 pub use distribution::{DistributionChart, DistributionLine};
+pub use rate::{RateChart, RateLine};
 pub use run::run_charts;
 pub use timechart::{Band, Line, Mark, TimeChart};
 

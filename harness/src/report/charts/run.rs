@@ -4,7 +4,7 @@ use super::{
     color, downsample, full_seconds, Band, Chart, DistributionChart, DistributionLine, Fold, Line,
     Mark, TimeChart,
 };
-use crate::report::summary::{SecondSeries, StageSummary, Summary};
+use crate::summary::{SecondSeries, StageSummary, Summary};
 use plotters::style::RGBColor;
 
 /// Every chart of the report; a chart that fails to draw is left out and

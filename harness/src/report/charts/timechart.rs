@@ -3,6 +3,7 @@
 
 use super::{SHADES, SIZE};
 use anyhow::{anyhow, Result};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 /// One line; a `None` y leaves a gap (no data in that second).
@@ -49,21 +50,7 @@ impl TimeChart {
         let root = SVGBackend::with_string(svg, SIZE).into_drawing_area();
         root.fill(&WHITE)?;
         let x_max = self.x_max.max(1.0);
-        let y_top = self
-            .lines
-            .iter()
-            .flat_map(|l| l.points.iter().filter_map(|p| p.1))
-            .fold(0.0_f64, f64::max);
-        // Headroom above the lines for the legend box (about 15 px an entry
-        // out of a 250 px plot), so the legend does not hide the data.
-        let entries = self.lines.len() + self.bands.len() + usize::from(!self.marks.is_empty());
-        let legend_share = ((entries * 15 + 24) as f64 / 250.0).min(0.6);
-        let y_max = if y_top > 0.0 {
-            y_top / (1.0 - legend_share)
-        } else {
-            1.0
-        };
-
+        let y_max = self.y_max();
         let mut chart = ChartBuilder::on(&root)
             .caption(&self.title, ("sans-serif", 18))
             .margin(12)
@@ -80,7 +67,40 @@ impl TimeChart {
             .light_line_style(RGBColor(245, 245, 245))
             .label_style(("sans-serif", 12))
             .draw()?;
+        self.draw_bands(&mut chart, x_max, y_max)?;
+        self.draw_marks(&mut chart, x_max, y_max)?;
+        self.draw_lines(&mut chart)?;
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(200, 200, 200))
+            .label_font(("sans-serif", 12))
+            .draw()?;
+        root.present()?;
+        Ok(())
+    }
 
+    /// The top of the y axis: the highest value plus headroom for the legend
+    /// box (about 15 px an entry out of a 250 px plot), so the legend does
+    /// not hide the data.
+    fn y_max(&self) -> f64 {
+        let y_top = self
+            .lines
+            .iter()
+            .flat_map(|l| l.points.iter().filter_map(|p| p.1))
+            .fold(0.0_f64, f64::max);
+        let entries = self.lines.len() + self.bands.len() + usize::from(!self.marks.is_empty());
+        let legend_share = ((entries * 15 + 24) as f64 / 250.0).min(0.6);
+        if y_top > 0.0 {
+            y_top / (1.0 - legend_share)
+        } else {
+            1.0
+        }
+    }
+
+    /// Fault windows, shaded and named in the legend.
+    fn draw_bands<'a, 'b: 'a>(&self, chart: &mut Plot<'a, 'b>, x_max: f64, y_max: f64) -> Drawn {
         for (i, band) in self.bands.iter().enumerate() {
             let shade = SHADES[i % SHADES.len()];
             let (start, end) = (band.start.clamp(0.0, x_max), band.end.clamp(0.0, x_max));
@@ -94,7 +114,11 @@ impl TimeChart {
                     Rectangle::new([(x, y - 6), (x + 18, y + 6)], shade.mix(0.35).filled())
                 });
         }
+        Ok(())
+    }
 
+    /// Stage boundaries, dashed, one legend entry for all, each named at its top.
+    fn draw_marks<'a, 'b: 'a>(&self, chart: &mut Plot<'a, 'b>, x_max: f64, y_max: f64) -> Drawn {
         let stage_style = RGBColor(110, 110, 110);
         for (i, mark) in self.marks.iter().enumerate() {
             let series = chart.draw_series(DashedLineSeries::new(
@@ -120,7 +144,11 @@ impl TimeChart {
                 )))?;
             }
         }
+        Ok(())
+    }
 
+    /// The lines, gaps left where a second has no value, each named once in the legend.
+    fn draw_lines<'a, 'b: 'a>(&self, chart: &mut Plot<'a, 'b>) -> Drawn {
         for line in &self.lines {
             let color = line.color;
             let style = color.stroke_width(2);
@@ -131,35 +159,33 @@ impl TimeChart {
                 } else {
                     chart.draw_series(LineSeries::new(segment, style))?
                 };
-                if !labelled {
-                    labelled = true;
-                    let drawn = drawn.label(line.name.clone());
-                    if line.dashed {
-                        drawn.legend(move |(x, y)| {
-                            EmptyElement::at((x, y))
-                                + PathElement::new(vec![(0, 0), (7, 0)], color.stroke_width(2))
-                                + PathElement::new(vec![(11, 0), (18, 0)], color.stroke_width(2))
-                        });
-                    } else {
-                        drawn.legend(move |(x, y)| {
-                            PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
-                        });
-                    }
+                if labelled {
+                    continue;
+                }
+                labelled = true;
+                let drawn = drawn.label(line.name.clone());
+                if line.dashed {
+                    drawn.legend(move |(x, y)| {
+                        EmptyElement::at((x, y))
+                            + PathElement::new(vec![(0, 0), (7, 0)], color.stroke_width(2))
+                            + PathElement::new(vec![(11, 0), (18, 0)], color.stroke_width(2))
+                    });
+                } else {
+                    drawn.legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+                    });
                 }
             }
         }
-
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(200, 200, 200))
-            .label_font(("sans-serif", 12))
-            .draw()?;
-        root.present()?;
         Ok(())
     }
 }
+
+/// The chart being drawn: seconds on x, the figure on y.
+type Plot<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// What a drawing step returns (plotters' errors, boxed).
+type Drawn = Result<(), Box<dyn std::error::Error>>;
 
 /// Runs of consecutive points with a value; a lone point becomes a short tick
 /// so it still shows.

@@ -6,7 +6,7 @@ use crate::report::charts::{
     color, downsample, full_seconds, Band, Chart, DistributionChart, DistributionLine, Fold, Line,
     Mark, TimeChart,
 };
-use crate::report::summary::SecondSeries;
+use crate::summary::SecondSeries;
 
 /// The charts; one that fails to draw is left out and named in the notes.
 pub fn compare_charts(runs: &[CompareRun]) -> (Vec<Chart>, Vec<String>) {

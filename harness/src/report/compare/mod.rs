@@ -10,13 +10,17 @@ mod table;
 pub use table::{MetricRow, RequestComparison};
 
 use super::output::{create_run_dir, point_latest};
-use super::summary::{FaultSummary, Summary, Verdict};
 use super::templates::environment;
+use crate::summary::{FaultSummary, Summary, Verdict};
 use anyhow::{bail, Context, Result};
 use minijinja::{context, Value};
 use serde::{Deserialize, Serialize};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
+
+/// The whole-run rows printed on the terminal (compare.html has them all).
+const PRINTED: [&str; 6] = ["throughput", "p50", "p95", "p99", "shed-rate", "error-rate"];
 
 /// One run to compare: its summary and the label it goes by in the report.
 #[derive(Clone, Debug)]
@@ -79,11 +83,11 @@ pub fn load_runs(paths: &[PathBuf]) -> Result<Vec<CompareRun>> {
     }
     let summaries = paths
         .iter()
-        .map(|p| super::read_summary(p))
+        .map(|p| crate::summary::read(p))
         .collect::<Result<Vec<_>>>()?;
     let targets_differ = summaries
         .iter()
-        .any(|s| s.run.target != summaries[0].run.target);
+        .any(|s| s.run.meta.target != summaries[0].run.meta.target);
     let mut runs: Vec<CompareRun> = Vec::new();
     for (path, summary) in paths.iter().zip(summaries) {
         let folder = if path.is_dir() {
@@ -93,7 +97,7 @@ pub fn load_runs(paths: &[PathBuf]) -> Result<Vec<CompareRun>> {
         };
         let folder = std::fs::canonicalize(folder).unwrap_or_else(|_| folder.to_path_buf());
         let mut label = if targets_differ {
-            summary.run.target.clone()
+            summary.run.meta.target.clone()
         } else {
             folder.file_name().map_or_else(
                 || path.display().to_string(),
@@ -123,11 +127,11 @@ pub fn compare(runs: &[CompareRun]) -> Comparison {
             .map(|r| RunRef {
                 label: r.label.clone(),
                 source: r.source.clone(),
-                scenario: r.summary.run.scenario.clone(),
-                target: r.summary.run.target.clone(),
-                started_at: r.summary.run.started_at,
+                scenario: r.summary.run.meta.scenario.clone(),
+                target: r.summary.run.meta.target.clone(),
+                started_at: r.summary.run.meta.started_at,
                 duration_s: r.summary.run.duration_s,
-                seed: r.summary.run.seed,
+                seed: r.summary.run.meta.seed,
                 verdict: r.summary.verdict,
                 interrupted: r.summary.run.interrupted,
                 faults: r.summary.faults.clone(),
@@ -153,7 +157,7 @@ pub fn write_comparison_files(runs: &[CompareRun], dir: &Path) -> Result<Compari
     let scenarios: Vec<&str> = {
         let mut s: Vec<&str> = runs
             .iter()
-            .map(|r| r.summary.run.scenario.as_str())
+            .map(|r| r.summary.run.meta.scenario.as_str())
             .collect();
         s.dedup();
         s
@@ -185,4 +189,44 @@ pub fn write_comparison_files(runs: &[CompareRun], dir: &Path) -> Result<Compari
     let json = serde_json::to_vec_pretty(&comparison).context("serialising compare.json")?;
     std::fs::write(dir.join("compare.json"), json).context("writing compare.json")?;
     Ok(comparison)
+}
+
+/// The whole-run figures, one column per run, the best of each row marked `*`.
+pub fn print_comparison_table(cmp: &Comparison, out: &mut dyn Write) -> std::io::Result<()> {
+    let Some(all) = cmp.requests.first() else {
+        return Ok(());
+    };
+    let width = cmp
+        .runs
+        .iter()
+        .map(|r| r.label.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(12);
+    write!(out, "{:<12}", "")?;
+    for run in &cmp.runs {
+        write!(out, "  {:>width$}", run.label)?;
+    }
+    writeln!(out)?;
+    for row in all
+        .metrics
+        .iter()
+        .filter(|m| PRINTED.contains(&m.metric.as_str()))
+    {
+        write!(out, "{:<12}", row.metric)?;
+        for (i, value) in row.values.iter().enumerate() {
+            let text = match value {
+                None => "-".to_string(),
+                Some(v) => match row.unit.as_str() {
+                    "%" => format!("{:.2}%", v * 100.0),
+                    "ms" => format!("{v:.2} ms"),
+                    unit => format!("{v:.1}{unit}"),
+                },
+            };
+            let mark = if row.best == Some(i) { "*" } else { " " };
+            write!(out, "  {:>w$}{mark}", text, w = width - 1)?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
 }

@@ -2,7 +2,7 @@
 //! best one, and the change against the first run.
 
 use super::CompareRun;
-use crate::report::summary::RequestSummary;
+use crate::summary::RequestSummary;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

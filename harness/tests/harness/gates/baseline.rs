@@ -4,9 +4,12 @@
 
 use crate::report::{sample, synthetic_run};
 
-use harness::gate::{compare_to_baseline, parse_tolerances, RegressionVerdict};
+use harness::baseline::{compare_to_baseline, RegressionVerdict};
+use harness::gate;
 use harness::record::Outcome;
-use harness::report::{self, Summary};
+use harness::report;
+use harness::slo::parse_tolerances;
+use harness::summary::Summary;
 
 /// A 10 s run at 100 requests a second whose latencies sit around
 /// `center_ms`, jittered per run by `noise` (a share, drawn from `seed`),
@@ -35,7 +38,7 @@ fn run_summary(center_ms: f64, noise: f64, seed: u64, shed_every: u64) -> Summar
             sample(0, outcome, i * 10, latency)
         })
         .collect();
-    report::summarize(&synthetic_run(&["GET /menu"], 10, samples), &[])
+    gate::summarize(&synthetic_run(&["GET /menu"], 10, samples), &[])
 }
 
 fn runs(center_ms: f64, noise: f64, seeds: std::ops::Range<u64>, shed_every: u64) -> Vec<Summary> {
@@ -136,7 +139,8 @@ fn repeats_against_a_single_baseline_run_measure_the_candidates_noise() {
 
 #[test]
 fn the_noise_floor_of_repeats_reports_their_spread() {
-    use harness::gate::{noise_floor, Metric, Permille};
+    use harness::baseline::noise_floor;
+    use harness::slo::{Metric, Permille};
     let repeats = runs(100.0, 0.10, 0..5, 1000);
     let floor = noise_floor(&repeats, Metric::Percentile(Permille::P95)).unwrap();
     let p95s: Vec<f64> = repeats.iter().map(|s| s.overall.latency_ms.p95).collect();
@@ -166,9 +170,10 @@ fn baseline_outputs_hold_one_case_per_tolerance() {
         10,
         (0..100).map(|i| sample(0, Outcome::Ok, i * 100, 130)),
     );
-    let written = report::write_run_report(&run, &[], root.path()).unwrap();
+    let written =
+        report::write_run_report(&run, gate::summarize(&run, &[]), Some(&cmp), root.path())
+            .unwrap();
     let dir = &written.dir;
-    report::write_baseline_files(dir, &cmp).unwrap();
     let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
     assert!(html.contains("Against the baseline: FAIL") && html.contains("p95=+10%"));
     assert_eq!(

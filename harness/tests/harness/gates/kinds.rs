@@ -4,9 +4,10 @@
 
 use crate::report::{sample, synthetic_run};
 
-use harness::gate::{self, Gate};
+use harness::gate;
 use harness::record::{FaultWindow, Outcome, RunRecord};
-use harness::report::{self, Summary, Verdict};
+use harness::slo::Gate;
+use harness::summary::{GateResult, Summary, Verdict};
 
 /// 10 s at 100 requests a second: GET /menu 10 ms (90 %), POST /orders 200 ms
 /// (10 %) of which half are shed; 2 % of menu reads fail with 500; from 4 s to
@@ -44,10 +45,10 @@ fn run() -> RunRecord {
 }
 
 fn summary() -> Summary {
-    report::summarize(&run(), &[])
+    gate::summarize(&run(), &[])
 }
 
-fn judge(text: &str) -> gate::GateResult {
+fn judge(text: &str) -> GateResult {
     let g: Gate = text.parse().unwrap();
     gate::evaluate(&summary(), &[g]).remove(0)
 }
@@ -159,7 +160,7 @@ fn a_gate_naming_an_unknown_request_or_fault_fails_and_says_why() {
 
 #[test]
 fn a_latency_gate_on_a_request_that_never_completed_fails() {
-    let empty = report::summarize(&synthetic_run(&["GET /menu"], 5, []), &[]);
+    let empty = gate::summarize(&synthetic_run(&["GET /menu"], 5, []), &[]);
     let g: Gate = "p95 < 1s".parse().unwrap();
     let r = gate::evaluate(&empty, &[g]).remove(0);
     assert!(
@@ -172,9 +173,9 @@ fn a_latency_gate_on_a_request_that_never_completed_fails() {
 #[test]
 fn the_verdict_is_invalid_when_the_generator_fell_behind_whatever_the_gates_say() {
     let gates: Vec<Gate> = vec!["p50 < 20ms".parse().unwrap()];
-    assert_eq!(report::summarize(&run(), &gates).verdict, Verdict::Pass);
+    assert_eq!(gate::summarize(&run(), &gates).verdict, Verdict::Pass);
     let failing: Vec<Gate> = vec!["p50 < 1ms".parse().unwrap()];
-    let s = report::summarize(&run(), &failing);
+    let s = gate::summarize(&run(), &failing);
     assert_eq!(s.verdict, Verdict::GateFailed);
     assert!(
         s.verdict_reason.contains("p50 < 1ms"),
@@ -184,7 +185,7 @@ fn the_verdict_is_invalid_when_the_generator_fell_behind_whatever_the_gates_say(
     let mut behind = run();
     behind.generator.scheduled_starts = 1000;
     behind.generator.missed_starts = 200;
-    let s = report::summarize(&behind, &gates);
+    let s = gate::summarize(&behind, &gates);
     assert_eq!(s.verdict, Verdict::Invalid);
     assert!(
         s.verdict_reason.contains("fell behind its schedule"),

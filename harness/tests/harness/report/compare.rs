@@ -1,9 +1,10 @@
 //! `compare` of finished run reports: one page whose table matches the
 //! runs' summaries, and refusals of too few runs or unreadable folders.
 
-use super::{known_run, sample, synthetic_run};
+use super::{known_run, sample, synthetic_run, write_report};
 use harness::record::{FaultWindow, Outcome};
-use harness::report::{self, compare};
+use harness::report::compare;
+use harness::summary;
 
 /// Writes two reports of the same scenario against different targets:
 /// the second twice as slow, with a fault window.
@@ -24,7 +25,7 @@ fn two_runs(root: &std::path::Path) -> Vec<std::path::PathBuf> {
     });
     [a, b]
         .iter()
-        .map(|run| report::write_run_report(run, &[], root).unwrap().dir)
+        .map(|run| write_report(run, &[], root).unwrap().dir)
         .collect()
 }
 
@@ -89,7 +90,7 @@ fn compare_refuses_fewer_than_two_runs_and_unreadable_folders() {
     assert!(format!("{e:#}").contains("summary.json"), "{e:#}");
     let old = root.path().join("old.json");
     std::fs::write(&old, r#"{"schema_version": 0}"#).unwrap();
-    let e = report::read_summary(&old).unwrap_err();
+    let e = summary::read(&old).unwrap_err();
     assert!(
         e.to_string()
             .contains("schema version 0, this harness reads version 1"),

@@ -3,8 +3,9 @@
 //! recovery time of a fault window.
 
 use super::{gates, known_run, sample, synthetic_run};
+use harness::gate;
 use harness::record::{FaultWindow, Outcome};
-use harness::report::{self, Verdict};
+use harness::summary::Verdict;
 
 fn close(actual: f64, expected: f64) -> bool {
     (actual - expected).abs() <= expected * 0.01
@@ -12,7 +13,7 @@ fn close(actual: f64, expected: f64) -> bool {
 
 #[test]
 fn a_summary_of_known_samples_has_the_expected_percentiles_and_shed_rate() {
-    let summary = report::summarize(&known_run(), &[]);
+    let summary = gate::summarize(&known_run(), &[]);
     let all = &summary.overall;
     assert_eq!(all.count, 1010);
     assert!(
@@ -71,7 +72,7 @@ fn fault_windows_get_before_during_after_figures_and_a_recovery_time() {
         start_s: 10.0,
         end_s: 20.0,
     });
-    let summary = report::summarize(&run, &gates(&["p95 < 100ms during payments-latency"]));
+    let summary = gate::summarize(&run, &gates(&["p95 < 100ms during payments-latency"]));
     let f = &summary.faults[0];
     assert!(
         close(f.before.latency_ms.unwrap().p95, 10.0),

@@ -1,15 +1,14 @@
 //! The per-request HdrHistogram interval logs (.hlog) of a report, read
 //! back with hdrhistogram itself.
 
-use super::known_run;
-use harness::report;
+use super::{known_run, write_report};
 
 #[test]
 fn histogram_logs_can_be_read_back_by_hdrhistogram() {
     use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
     use hdrhistogram::serialization::Deserializer;
     let root = tempfile::tempdir().unwrap();
-    let written = report::write_run_report(&known_run(), &[], root.path()).unwrap();
+    let written = write_report(&known_run(), &[], root.path()).unwrap();
     let bytes = std::fs::read(written.dir.join("GET-menu.hlog")).unwrap();
     let mut total = 0;
     let mut intervals = 0;

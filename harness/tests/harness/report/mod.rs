@@ -11,11 +11,14 @@ mod outputs;
 mod schema;
 mod size;
 
-use harness::gate::Gate;
+use harness::gate;
 use harness::record::{
     GeneratorHealth, LoadModel, MachineInfo, Outcome, Recorder, RunMeta, RunRecord, Sample,
     StageMark,
 };
+use harness::report::{self, RunReport};
+use harness::slo::Gate;
+use std::path::Path;
 use time::macros::datetime;
 use time::Duration;
 
@@ -93,4 +96,10 @@ pub fn known_run() -> RunRecord {
 
 fn gates(texts: &[&str]) -> Vec<Gate> {
     texts.iter().map(|t| t.parse().unwrap()).collect()
+}
+
+/// Summarises `run`, judges it against `gates` and writes its report under
+/// `root`, as a finished run does.
+pub fn write_report(run: &RunRecord, gates: &[Gate], root: &Path) -> anyhow::Result<RunReport> {
+    report::write_run_report(run, gate::summarize(run, gates), None, root)
 }

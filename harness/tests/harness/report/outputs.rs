@@ -3,14 +3,14 @@
 //! summary.md, and interrupted or invalid runs said so in every output.
 
 use super::schema::assert_valid_summary;
-use super::{gates, known_run, synthetic_run};
+use super::{gates, known_run, synthetic_run, write_report};
 use harness::record::FaultWindow;
-use harness::report::{self, Verdict};
+use harness::summary::{self, Summary, Verdict};
 
 #[test]
 fn a_report_folder_holds_every_file_and_latest_points_at_it() {
     let root = tempfile::tempdir().unwrap();
-    let written = report::write_run_report(
+    let written = write_report(
         &known_run(),
         &gates(&[
             "p99 < 50ms",
@@ -47,9 +47,9 @@ fn a_report_folder_holds_every_file_and_latest_points_at_it() {
 
     let json = assert_valid_summary(&written.dir);
     assert_eq!(json["verdict"], "gate_failed");
-    let back = report::read_summary(&written.dir).unwrap();
+    let back = summary::read(&written.dir).unwrap();
     assert_eq!(back.overall.count, 1010);
-    let verdicts = |s: &report::Summary| {
+    let verdicts = |s: &Summary| {
         s.gates
             .iter()
             .map(|g| (g.gate.to_string(), g.passed, g.actual.clone()))
@@ -70,7 +70,7 @@ fn the_html_report_is_self_contained_and_holds_its_charts() {
         start_s: 4.01,
         end_s: 6.02,
     });
-    let written = report::write_run_report(&run, &gates(&["p95 < 250ms"]), root.path()).unwrap();
+    let written = write_report(&run, &gates(&["p95 < 250ms"]), root.path()).unwrap();
     let html = std::fs::read_to_string(written.dir.join("index.html")).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(html.trim_end().ends_with("</html>"));
@@ -116,7 +116,7 @@ fn interrupted_and_invalid_runs_say_so_in_every_output() {
     run.notes.push("the target exited early".into());
     run.generator.scheduled_starts = 100;
     run.generator.missed_starts = 40;
-    let written = report::write_run_report(&run, &gates(&["p95 < 250ms"]), root.path()).unwrap();
+    let written = write_report(&run, &gates(&["p95 < 250ms"]), root.path()).unwrap();
     assert_eq!(written.verdict, Verdict::Invalid);
     let html = std::fs::read_to_string(written.dir.join("index.html")).unwrap();
     assert!(
@@ -139,7 +139,7 @@ fn a_run_interrupted_before_any_answer_still_gets_a_whole_report() {
     let mut run = synthetic_run(&["GET /menu"], 0, []);
     run.interrupted = true;
     run.stages.clear();
-    let written = report::write_run_report(
+    let written = write_report(
         &run,
         &gates(&["p95 < 250ms", "error-rate < 1%"]),
         root.path(),
@@ -166,7 +166,7 @@ fn a_run_interrupted_before_any_answer_still_gets_a_whole_report() {
 fn a_latest_that_cannot_be_replaced_is_a_note_not_a_lost_report() {
     let root = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(root.path().join("synthetic/latest/occupied")).unwrap();
-    let written = report::write_run_report(&known_run(), &[], root.path()).unwrap();
+    let written = write_report(&known_run(), &[], root.path()).unwrap();
     assert!(written.dir.join("index.html").is_file());
     let notes = &written.summary.run.notes;
     assert!(
@@ -189,7 +189,7 @@ fn a_latest_that_cannot_be_replaced_is_a_note_not_a_lost_report() {
 #[test]
 fn junit_has_one_testcase_per_gate_with_failures_where_expected() {
     let root = tempfile::tempdir().unwrap();
-    let written = report::write_run_report(
+    let written = write_report(
         &known_run(),
         &gates(&[
             "p99 < 50ms",

@@ -3,7 +3,7 @@
 //! checked with `assert_valid_summary`.
 
 use super::known_run;
-use harness::report;
+use harness::gate;
 use std::path::Path;
 
 fn schema() -> serde_json::Value {
@@ -40,7 +40,7 @@ fn the_committed_schema_is_a_valid_draft_2020_12_schema() {
 
 #[test]
 fn a_summary_that_breaks_the_schema_is_caught() {
-    let mut json = serde_json::to_value(report::summarize(&known_run(), &[])).unwrap();
+    let mut json = serde_json::to_value(gate::summarize(&known_run(), &[])).unwrap();
     let validator = jsonschema::draft202012::new(&schema()).unwrap();
     assert!(validator.is_valid(&json));
     json["overall"]["shed_rate"] = serde_json::json!(1.5);

@@ -2,9 +2,8 @@
 //! index.html, written in bounded time.
 
 use super::schema::assert_valid_summary;
-use super::{gates, sample, synthetic_run};
+use super::{gates, sample, synthetic_run, write_report};
 use harness::record::{FaultWindow, Outcome};
-use harness::report;
 
 #[test]
 fn a_ten_minute_report_stays_small() {
@@ -35,7 +34,7 @@ fn a_ten_minute_report_stays_small() {
     });
     let root = tempfile::tempdir().unwrap();
     let started = std::time::Instant::now();
-    let written = report::write_run_report(&run, &gates(&["p95 < 250ms"]), root.path()).unwrap();
+    let written = write_report(&run, &gates(&["p95 < 250ms"]), root.path()).unwrap();
     let elapsed = started.elapsed();
     let html = std::fs::metadata(written.dir.join("index.html"))
         .unwrap()

@@ -1,17 +1,15 @@
 //! Comparisons of runs: `harness compare <run> <run> ...` over finished run
-//! folders, and the comparison a several-target suite writes at its end.
-//! Both write compare.html / .json / .md through `report::compare` and print
-//! the whole-run figures side by side, the best of each marked.
+//! folders (read through `summary::read`), and the comparison a several-target
+//! batch writes at its end from the summaries it holds. Both write
+//! compare.html / .json / .md through `report::compare` and print the
+//! whole-run figures side by side, the best of each marked.
 
 use super::Lane;
-use crate::report::compare::{self, CompareRun, Comparison};
+use crate::report::compare::{self, CompareRun};
 use crate::run::RunError;
 use anyhow::Context;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-
-/// The whole-run rows printed on the terminal (compare.html has them all).
-const PRINTED: [&str; 6] = ["throughput", "p50", "p95", "p99", "shed-rate", "error-rate"];
 
 /// `harness compare`: reads each run (a run folder or its summary.json),
 /// writes `reports_root/compare/<UTC timestamp>/compare.{html,json,md}`,
@@ -65,7 +63,7 @@ pub(super) fn compare_lanes(
     if repeat > 1 {
         for lane in lanes {
             let _ = writeln!(out, "{}:", lane.label);
-            super::verdict::print_spread(&lane.runs, out);
+            super::print_spread(&lane.runs, out);
         }
     }
     write(&runs, reports_root, what, out)
@@ -79,8 +77,8 @@ fn write(
 ) -> Result<(), RunError> {
     let written = compare::write_comparison_report(runs, reports_root)
         .context("writing the comparison")
-        .map_err(RunError::Failed)?;
-    let _ = print_table(&written.comparison, out);
+        .map_err(RunError::Internal)?;
+    let _ = compare::print_comparison_table(&written.comparison, out);
     let _ = writeln!(
         out,
         "{what}: {}",
@@ -96,51 +94,11 @@ pub(super) fn check_run_path(path: &Path) -> Result<(), String> {
     if !path.exists() {
         return Err(format!("{} does not exist; {hint}", path.display()));
     }
-    if path.is_dir() && !path.join("summary.json").is_file() {
+    if path.is_dir() && !path.join(crate::summary::SUMMARY_FILE).is_file() {
         return Err(format!(
             "{} has no summary.json, so it is not a run folder; {hint}",
             path.display()
         ));
-    }
-    Ok(())
-}
-
-/// The whole-run figures, one column per run, the best of each row marked `*`.
-fn print_table(cmp: &Comparison, out: &mut dyn Write) -> std::io::Result<()> {
-    let Some(all) = cmp.requests.first() else {
-        return Ok(());
-    };
-    let width = cmp
-        .runs
-        .iter()
-        .map(|r| r.label.chars().count())
-        .max()
-        .unwrap_or(0)
-        .max(12);
-    write!(out, "{:<12}", "")?;
-    for run in &cmp.runs {
-        write!(out, "  {:>width$}", run.label)?;
-    }
-    writeln!(out)?;
-    for row in all
-        .metrics
-        .iter()
-        .filter(|m| PRINTED.contains(&m.metric.as_str()))
-    {
-        write!(out, "{:<12}", row.metric)?;
-        for (i, value) in row.values.iter().enumerate() {
-            let text = match value {
-                None => "-".to_string(),
-                Some(v) => match row.unit.as_str() {
-                    "%" => format!("{:.2}%", v * 100.0),
-                    "ms" => format!("{v:.2} ms"),
-                    unit => format!("{v:.1}{unit}"),
-                },
-            };
-            let mark = if row.best == Some(i) { "*" } else { " " };
-            write!(out, "  {:>w$}{mark}", text, w = width - 1)?;
-        }
-        writeln!(out)?;
     }
     Ok(())
 }

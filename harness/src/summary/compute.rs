@@ -1,12 +1,12 @@
-//! RunRecord → Summary: whole-run figures, per-second series, generator health,
-//! then the gates and the verdict.
+//! RunRecord → Summary: whole-run figures, per-second series, stages, fault
+//! windows and generator health. The verdicts are left for `gate::judge`.
 
+use super::figures::{latency, ms, rate, round3};
 use super::windows::{fault_summaries, stage_summaries};
 use super::{
-    GeneratorSummary, Latency, PercentilePoint, RequestSummary, RunInfo, SecondSeries, Summary,
-    Timeline, Verdict, SCHEMA_VERSION,
+    GeneratorSummary, PercentilePoint, RequestSummary, RunInfo, SecondSeries, Summary, Timeline,
+    Verdict, SCHEMA_VERSION,
 };
-use crate::gate::{self, Gate};
 use crate::record::{Counts, GeneratorHealth, RunRecord, Second, Series};
 use hdrhistogram::Histogram;
 
@@ -14,8 +14,9 @@ use hdrhistogram::Histogram;
 const MAX_NINES: f64 = 5.0;
 const NINES_STEP: f64 = 0.1;
 
-/// Computes the summary of a run and judges it against `gates`.
-pub fn summarize(run: &RunRecord, gates: &[Gate]) -> Summary {
+/// Computes the figures of a run. Its gates are empty and its verdict a
+/// plain pass until `gate::judge` decides them.
+pub fn compute(run: &RunRecord) -> Summary {
     let duration_s = run_duration_s(run);
     let overall = request_summary("all requests", run.recorder.overall(), duration_s);
     let requests = run
@@ -32,7 +33,7 @@ pub fn summarize(run: &RunRecord, gates: &[Gate]) -> Summary {
             .map(|(name, series)| (name.to_string(), second_series(&series.seconds, duration_s)))
             .collect(),
     };
-    let mut summary = Summary {
+    Summary {
         schema_version: SCHEMA_VERSION,
         run: run_info(run, duration_s),
         verdict: Verdict::Pass,
@@ -44,12 +45,7 @@ pub fn summarize(run: &RunRecord, gates: &[Gate]) -> Summary {
         faults: fault_summaries(run, duration_s),
         generator: generator_summary(&run.generator),
         gates: Vec::new(),
-    };
-    summary.gates = gate::evaluate(&summary, gates);
-    let (verdict, reason) = gate::verdict(&summary);
-    summary.verdict = verdict;
-    summary.verdict_reason = reason;
-    summary
+    }
 }
 
 /// The measured length of the run; a record without usable clock times
@@ -65,52 +61,11 @@ fn run_duration_s(run: &RunRecord) -> f64 {
 }
 
 fn run_info(run: &RunRecord, duration_s: f64) -> RunInfo {
-    let m = &run.meta;
     RunInfo {
-        scenario: m.scenario.clone(),
-        description: m.description.clone(),
-        scenario_file: m.scenario_file.clone(),
-        seed: m.seed,
-        target: m.target.clone(),
-        model: m.model,
-        started_at: m.started_at,
-        ended_at: m.ended_at,
+        meta: run.meta.clone(),
         duration_s: round3(duration_s),
-        planned_duration_s: m.planned_duration_s,
-        harness_version: m.harness_version.clone(),
-        git_commit: m.git_commit.clone(),
-        machine: m.machine.clone(),
         interrupted: run.interrupted,
         notes: run.notes.clone(),
-    }
-}
-
-pub(super) fn round3(v: f64) -> f64 {
-    (v * 1000.0).round() / 1000.0
-}
-
-pub(super) fn ms(us: u64) -> f64 {
-    round3(us as f64 / 1000.0)
-}
-
-/// Corrected latency figures of a histogram of µs, or `None` when it is empty.
-pub(super) fn latency(h: &Histogram<u64>) -> Option<Latency> {
-    (!h.is_empty()).then(|| Latency {
-        p50: ms(h.value_at_quantile(0.50)),
-        p90: ms(h.value_at_quantile(0.90)),
-        p95: ms(h.value_at_quantile(0.95)),
-        p99: ms(h.value_at_quantile(0.99)),
-        p99_9: ms(h.value_at_quantile(0.999)),
-        max: ms(h.max()),
-        mean: round3(h.mean() / 1000.0),
-    })
-}
-
-pub(super) fn rate(part: u64, total: u64) -> f64 {
-    if total == 0 {
-        0.0
-    } else {
-        part as f64 / total as f64
     }
 }
 
@@ -149,7 +104,7 @@ fn request_summary(name: &str, series: &Series, duration_s: f64) -> RequestSumma
 
 /// Latency at log-spaced percentiles (p0, p20.6, ..., p90, ..., p99.999), up to
 /// the resolution the sample count supports.
-pub(crate) fn distribution(h: &Histogram<u64>) -> Vec<PercentilePoint> {
+fn distribution(h: &Histogram<u64>) -> Vec<PercentilePoint> {
     if h.is_empty() {
         return Vec::new();
     }

@@ -5,7 +5,7 @@
 //! every second the fault touched; "before" and "after" are as long as the
 //! fault (at least [`MIN_SIDE_S`]) and stop at the run's edges.
 
-use super::compute::{latency, rate, round3};
+use super::figures::{latency, rate, round3};
 use super::{FaultSummary, NamedWindow, RequestWindow, StageSummary, WindowFigures};
 use crate::record::{Counts, RunRecord, Second};
 use hdrhistogram::Histogram;

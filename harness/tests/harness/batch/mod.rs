@@ -1,4 +1,4 @@
-//! Suites of runs driven through the library (`harness::suite`): a backend
+//! Batches of runs driven through the library (`harness::batch`): a backend
 //! made 30 % slower fails its baseline, an unchanged one does not, an A/A
 //! run is never a FAIL (`baseline`); several targets give one comparison, and
 //! `compare` of finished runs matches their summaries (`compare`); bad flags
@@ -11,8 +11,8 @@ mod compare;
 mod flags;
 
 use crate::helpers::{harness_exe, one_attack_at_a_time, write_scenario};
+use harness::batch::{run_batch, BatchArgs};
 use harness::run::RunArgs;
-use harness::suite::{run_suite, SuiteArgs};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use wiremock::matchers::method;
@@ -56,10 +56,10 @@ async fn set_delay(server: &MockServer, delay_ms: u64) {
         .await;
 }
 
-/// A suite of the steady scenario (written into `dir`) against `target`.
-fn suite(dir: &Path, target: Option<&MockServer>) -> SuiteArgs {
+/// A batch of the steady scenario (written into `dir`) against `target`.
+fn batch(dir: &Path, target: Option<&MockServer>) -> BatchArgs {
     let scenario = write_scenario(dir, "suite.toml", STEADY);
-    SuiteArgs {
+    BatchArgs {
         run: RunArgs {
             scenario,
             target: target.map(MockServer::uri),
@@ -81,13 +81,13 @@ fn suite(dir: &Path, target: Option<&MockServer>) -> SuiteArgs {
     }
 }
 
-/// Runs the suite (one at a time); the exit code and what it printed.
-async fn run(args: &SuiteArgs) -> (u8, String) {
+/// Runs the batch (one at a time); the exit code and what it printed.
+async fn run(args: &BatchArgs) -> (u8, String) {
     let _one = one_attack_at_a_time().await;
     let mut out = Vec::new();
-    let code = run_suite(args, &mut out)
+    let code = run_batch(args, &mut out)
         .await
-        .unwrap_or_else(|e| panic!("the suite could not run: {e}"));
+        .unwrap_or_else(|e| panic!("the batch could not run: {e}"));
     (code, String::from_utf8_lossy(&out).into_owned())
 }
 
@@ -103,7 +103,7 @@ fn reported(out: &str) -> PathBuf {
 
 /// One plain run against `server`; its run folder.
 async fn baseline_run(dir: &Path, server: &MockServer) -> PathBuf {
-    let (code, out) = run(&suite(dir, Some(server))).await;
+    let (code, out) = run(&batch(dir, Some(server))).await;
     assert_eq!(code, 0, "{out}");
     reported(&out)
 }

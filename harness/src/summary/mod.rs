@@ -1,47 +1,32 @@
-//! `Summary`: what summary.json holds, computed from a run's record. Every
-//! figure a reader, a gate, a baseline or a comparison needs is here, so those
-//! work from summary.json alone. Its JSON Schema is committed at
+//! `Summary`: the figures of a run (overall, per request, per second, per
+//! stage, per fault window, the load generator's health), computed once from
+//! its record, and the verdicts judged on them. `gate` fills the verdicts,
+//! `report` renders the whole; summary.json holds exactly this, read back
+//! (by commands whose input is a run folder) through [`read`], which checks
+//! the schema version. Its JSON Schema is committed at
 //! `harness/schema/summary.schema.json`.
 //!
 //! Units: latencies in milliseconds, rates as fractions (0.02 = 2 %),
 //! throughput in requests per second, times in seconds since the run started.
 
 mod compute;
+mod figures;
+mod file;
+mod verdict;
 mod windows;
 
-pub use compute::summarize;
+pub use compute::compute;
+pub use file::{read, write, SUMMARY_FILE};
+pub use verdict::{GateResult, Verdict};
 
-use crate::gate::GateResult;
-use crate::record::{LoadModel, MachineInfo};
+use crate::record::RunMeta;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use time::OffsetDateTime;
 
 /// Bumped when a field changes meaning or disappears.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// What a run proves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    /// Every gate held and the generator kept its schedule.
-    Pass,
-    /// At least one gate failed.
-    GateFailed,
-    /// The generator could not keep its schedule: the figures measure the generator, not the server.
-    Invalid,
-}
-
-impl Verdict {
-    pub fn label(self) -> &'static str {
-        match self {
-            Verdict::Pass => "PASS",
-            Verdict::GateFailed => "FAIL",
-            Verdict::Invalid => "INVALID",
-        }
-    }
-}
-
+/// A run's figures and verdicts, as summary.json holds them.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Summary {
     pub schema_version: u32,
@@ -58,6 +43,7 @@ pub struct Summary {
     pub stages: Vec<StageSummary>,
     pub faults: Vec<FaultSummary>,
     pub generator: GeneratorSummary,
+    /// Filled by `gate::judge`, with `verdict` and `verdict_reason`.
     pub gates: Vec<GateResult>,
 }
 
@@ -79,25 +65,15 @@ impl Summary {
     }
 }
 
-/// Run metadata: what ran, where, when, and anything the reader must know.
+/// Run metadata: what ran, where, when (the record's [`RunMeta`]), and what
+/// the run itself told: how long it lasted, whether it was stopped early, and
+/// anything the reader must know.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunInfo {
-    pub scenario: String,
-    pub description: String,
-    pub scenario_file: String,
-    pub seed: u64,
-    pub target: String,
-    pub model: LoadModel,
-    #[serde(with = "time::serde::rfc3339")]
-    pub started_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    pub ended_at: OffsetDateTime,
+    #[serde(flatten)]
+    pub meta: RunMeta,
     /// Measured length of the run, seconds.
     pub duration_s: f64,
-    pub planned_duration_s: f64,
-    pub harness_version: String,
-    pub git_commit: Option<String>,
-    pub machine: MachineInfo,
     /// Stopped early by Ctrl-C; figures cover what was measured until then.
     pub interrupted: bool,
     pub notes: Vec<String>,

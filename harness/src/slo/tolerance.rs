@@ -156,7 +156,7 @@ pub fn parse_tolerances(text: &str) -> Result<Vec<Tolerance>, ToleranceParseErro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gate::Permille;
+    use crate::slo::Permille;
 
     #[test]
     fn a_tolerance_list_parses_each_kind_of_allowance() {

@@ -2,14 +2,20 @@
 //! worse by more than its tolerance? With repeats on both sides the verdict
 //! accounts for run-to-run noise: PASS only when the 95 % bootstrap interval
 //! of the change (over per-run medians) stays within the tolerance, FAIL only
-//! when it lies wholly beyond it, INCONCLUSIVE otherwise.
+//! when it lies wholly beyond it, INCONCLUSIVE otherwise. Also the noise
+//! floor of repeats alone (an A/A measurement), and what makes a baseline and
+//! a candidate not the same experiment. `report::baseline` renders the result.
 
-use super::bootstrap::{median, median_ci};
-use super::evaluate::whole_run_value;
-use super::regression::{Allowance, Tolerance};
-use super::Metric;
-use crate::report::Summary;
+mod bootstrap;
+
+use crate::gate::whole_run_value;
+use crate::slo::{Allowance, Metric, Tolerance};
+use crate::summary::Summary;
+use bootstrap::{median, median_ci};
 use serde::{Deserialize, Serialize};
+
+/// Tolerances used with a baseline when `--max-regression` is not given.
+pub const DEFAULT_TOLERANCES: &str = "p95=10%,error-rate=+1pt,shed-rate=+1pt,throughput=-5%";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -132,35 +138,8 @@ fn check(baseline: &[Summary], candidate: &[Summary], t: &Tolerance) -> Regressi
     // With one run on a side, that side counts as exact: the interval then
     // holds only the other side's noise (the advice says so).
     let ci = (base.len() >= 2 || cand.len() >= 2).then(|| median_ci(&base, &cand, worsening));
-    let (verdict, judged) = if base.is_empty() || cand.is_empty() || !point.is_finite() {
-        (
-            RegressionVerdict::Inconclusive,
-            "no comparable value on both sides".to_string(),
-        )
-    } else {
-        match ci {
-            Some((lo, _)) if lo > allowed => (
-                RegressionVerdict::Fail,
-                "worse beyond the tolerance with 95% confidence".into(),
-            ),
-            Some((_, hi)) if hi <= allowed => (
-                RegressionVerdict::Pass,
-                "within the tolerance with 95% confidence".into(),
-            ),
-            Some(_) => (
-                RegressionVerdict::Inconclusive,
-                "the interval straddles the tolerance".into(),
-            ),
-            None if point > allowed => (
-                RegressionVerdict::Fail,
-                "worse beyond the tolerance (one run a side, noise not measured)".into(),
-            ),
-            None => (
-                RegressionVerdict::Pass,
-                "within the tolerance (one run a side, noise not measured)".into(),
-            ),
-        }
-    };
+    let comparable = !base.is_empty() && !cand.is_empty() && point.is_finite();
+    let (verdict, judged) = decide(comparable, point, ci, allowed);
     let show = |v: f64| show_change(v, t.allowance);
     let message = format!(
         "{}: {} → {} ({} {}{}); allowed {}: {}",
@@ -189,6 +168,45 @@ fn check(baseline: &[Summary], candidate: &[Summary], t: &Tolerance) -> Regressi
         allowed,
         verdict,
         message,
+    }
+}
+
+/// The verdict on one tolerance and why: from the 95 % interval of the
+/// worsening when there is one, else from the point estimate alone.
+fn decide(
+    comparable: bool,
+    point: f64,
+    ci: Option<(f64, f64)>,
+    allowed: f64,
+) -> (RegressionVerdict, String) {
+    if !comparable {
+        (
+            RegressionVerdict::Inconclusive,
+            "no comparable value on both sides".to_string(),
+        )
+    } else {
+        match ci {
+            Some((lo, _)) if lo > allowed => (
+                RegressionVerdict::Fail,
+                "worse beyond the tolerance with 95% confidence".into(),
+            ),
+            Some((_, hi)) if hi <= allowed => (
+                RegressionVerdict::Pass,
+                "within the tolerance with 95% confidence".into(),
+            ),
+            Some(_) => (
+                RegressionVerdict::Inconclusive,
+                "the interval straddles the tolerance".into(),
+            ),
+            None if point > allowed => (
+                RegressionVerdict::Fail,
+                "worse beyond the tolerance (one run a side, noise not measured)".into(),
+            ),
+            None => (
+                RegressionVerdict::Pass,
+                "within the tolerance (one run a side, noise not measured)".into(),
+            ),
+        }
     }
 }
 
@@ -262,4 +280,32 @@ fn show_value(v: f64, t: &Tolerance) -> String {
     } else {
         format!("{:.2}%", v * 100.0)
     }
+}
+
+/// What makes baseline and candidate not the same experiment, as warnings.
+pub fn mismatches(baseline: &[Summary], candidate: &[Summary]) -> Vec<String> {
+    let (Some(b), Some(c)) = (baseline.first(), candidate.first()) else {
+        return Vec::new();
+    };
+    let (b, c) = (&b.run.meta, &c.run.meta);
+    let mut found = Vec::new();
+    if b.scenario != c.scenario {
+        found.push(format!(
+            "the baseline ran scenario {:?}, the candidate {:?}: the figures may not be comparable",
+            b.scenario, c.scenario
+        ));
+    }
+    if b.seed != c.seed {
+        found.push(format!(
+            "the baseline ran with seed {}, the candidate with seed {}: they sent different requests",
+            b.seed, c.seed
+        ));
+    }
+    if (b.planned_duration_s - c.planned_duration_s).abs() > 0.5 {
+        found.push(format!(
+            "the baseline was planned for {:.0} s, the candidate for {:.0} s",
+            b.planned_duration_s, c.planned_duration_s
+        ));
+    }
+    found
 }

@@ -3,15 +3,15 @@
 //! renders a table that matches their summaries or names a path that is not
 //! a run.
 
-use super::{backend, baseline_run, reported, run, suite, DELAY_MS};
+use super::{backend, baseline_run, batch, reported, run, DELAY_MS};
 use crate::helpers::summary;
+use harness::batch::compare_runs;
 use harness::run::RunError;
-use harness::suite::compare_runs;
 
 #[tokio::test]
 async fn the_bundled_server_in_two_profiles_is_compared_under_the_same_load() {
     let dir = tempfile::tempdir().unwrap();
-    let mut args = suite(dir.path(), None);
+    let mut args = batch(dir.path(), None);
     args.targets = vec!["bundled:default".into(), "bundled:naive".into()];
     let (code, out) = run(&args).await;
     assert_eq!(code, 0, "{out}");
@@ -38,7 +38,7 @@ async fn the_bundled_server_in_two_profiles_is_compared_under_the_same_load() {
 async fn two_targets_get_the_same_scenario_and_one_comparison_naming_them() {
     let dir = tempfile::tempdir().unwrap();
     let (fast, slow) = (backend(5).await, backend(DELAY_MS).await);
-    let mut args = suite(dir.path(), None);
+    let mut args = batch(dir.path(), None);
     args.targets = vec![fast.uri(), slow.uri()];
     let (code, out) = run(&args).await;
     assert_eq!(code, 0, "{out}");

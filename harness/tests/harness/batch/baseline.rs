@@ -1,8 +1,8 @@
-//! Suites against a baseline: a backend made 30 % slower fails it, an
+//! Batches against a baseline: a backend made 30 % slower fails it, an
 //! unchanged one does not, an A/A run interleaved in one job is never a
 //! FAIL, and repeats alone report their spread.
 
-use super::{backend, baseline_run, reported, run, set_delay, suite, DELAY_MS};
+use super::{backend, baseline_run, batch, reported, run, set_delay, DELAY_MS};
 use std::path::Path;
 
 #[tokio::test]
@@ -12,7 +12,7 @@ async fn a_backend_made_thirty_percent_slower_fails_its_baseline() {
     let base = baseline_run(dir.path(), &server).await;
 
     set_delay(&server, DELAY_MS * 13 / 10).await;
-    let mut args = suite(dir.path(), Some(&server));
+    let mut args = batch(dir.path(), Some(&server));
     args.baseline = vec![base];
     args.repeat = 2;
     args.max_regression = Some("p95=10%".into());
@@ -49,7 +49,7 @@ async fn an_unchanged_backend_does_not_fail_its_baseline() {
     let server = backend(DELAY_MS).await;
     let base = baseline_run(dir.path(), &server).await;
 
-    let mut args = suite(dir.path(), Some(&server));
+    let mut args = batch(dir.path(), Some(&server));
     args.baseline = vec![base.join("summary.json")];
     args.repeat = 2;
     args.max_regression = Some("p95=10%,throughput=-5%".into());
@@ -65,7 +65,7 @@ async fn an_unchanged_backend_does_not_fail_its_baseline() {
 async fn an_a_a_run_interleaved_in_one_job_is_never_a_failure() {
     let dir = tempfile::tempdir().unwrap();
     let server = backend(DELAY_MS).await;
-    let mut args = suite(dir.path(), Some(&server));
+    let mut args = batch(dir.path(), Some(&server));
     args.baseline_target = Some(server.uri());
     args.repeat = 2;
     let (code, out) = run(&args).await;
@@ -118,7 +118,7 @@ async fn an_a_a_run_interleaved_in_one_job_is_never_a_failure() {
 async fn repeats_alone_report_the_spread_of_p95_and_throughput() {
     let dir = tempfile::tempdir().unwrap();
     let server = backend(DELAY_MS).await;
-    let mut args = suite(dir.path(), Some(&server));
+    let mut args = batch(dir.path(), Some(&server));
     args.repeat = 2;
     let (code, out) = run(&args).await;
     assert_eq!(code, 0, "{out}");

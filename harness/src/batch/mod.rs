@@ -1,0 +1,235 @@
+//! A batch: several runs made one after another, and what is concluded from
+//! them:
+//!
+//! - several targets: the same seeded scenario against each backend,
+//!   interleaved A B A B (for `--repeat`), then one comparison report;
+//! - `--baseline` / `--baseline-target`: candidate runs judged against the
+//!   baseline's with the noise-aware regression check (PASS / FAIL /
+//!   INCONCLUSIVE), base and candidate interleaved when both run here; the
+//!   last candidate run's report carries the verdict;
+//! - `--repeat N` alone: N runs and the spread between them (the noise floor);
+//! - `harness capacity` (`capacity`): one run per offered rate of the search;
+//! - `harness compare` (`compare`): finished runs set side by side.
+//!
+//! Every run's summary is kept in memory as it ends; only `--baseline` runs
+//! and `harness compare` read summary.json from their folders.
+//! goose keeps process-wide state, so runs here are strictly one after another.
+
+mod capacity;
+mod compare;
+mod plan;
+mod target;
+
+pub use capacity::{capacity, parse_slo, CapacityArgs};
+pub use compare::compare_runs;
+pub use target::{target_override, TargetOverride, BUNDLED_PROFILES};
+
+use crate::baseline::{self, BaselineComparison};
+use crate::exit::{self, worse};
+use crate::report;
+use crate::run::{self, RunArgs, RunError};
+use crate::slo::{Metric, Permille};
+use crate::summary::Summary;
+use plan::Plan;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Everything `harness run` takes when it makes more than one run.
+#[derive(Clone, Debug)]
+pub struct BatchArgs {
+    /// The run itself; its `target` is used when `targets` is empty.
+    pub run: RunArgs,
+    /// `--target`, repeatable: loopback URLs or `bundled:<profile>`.
+    pub targets: Vec<String>,
+    /// `--repeat N`: runs per target (at least 1).
+    pub repeat: usize,
+    /// `--baseline`, repeatable: run folders or summary.json files of earlier
+    /// runs; several give the baseline's own noise.
+    pub baseline: Vec<PathBuf>,
+    /// `--baseline-target`: a backend run as the baseline, interleaved with the candidate.
+    pub baseline_target: Option<String>,
+    /// `--max-regression`, e.g. `p95=10%,shed-rate=+1pt,throughput=-5%`.
+    pub max_regression: Option<String>,
+}
+
+impl BatchArgs {
+    /// Whether this is one plain run (`run::run` alone is enough).
+    pub fn is_single(&self) -> bool {
+        self.targets.len() <= 1
+            && self.repeat <= 1
+            && self.baseline.is_empty()
+            && self.baseline_target.is_none()
+    }
+
+    fn judging(&self) -> bool {
+        !self.baseline.is_empty() || self.baseline_target.is_some()
+    }
+}
+
+/// One backend the runs go to, and what it is called in reports.
+struct Lane {
+    label: String,
+    target: Option<TargetOverride>,
+    runs: Vec<Ran>,
+}
+
+/// A finished run: its folder, summary and exit code.
+struct Ran {
+    dir: PathBuf,
+    summary: Summary,
+    exit_code: u8,
+}
+
+/// Runs every run asked for, strictly one after another, then writes the
+/// comparison, the baseline verdict or the spread; returns the exit code.
+pub async fn run_batch(args: &BatchArgs, out: &mut dyn Write) -> Result<u8, RunError> {
+    let mut plan = Plan::new(args)?;
+    let (worst, verdict) = run_all(args, &mut plan, out).await?;
+    let lanes = &plan.lanes;
+    if worst == exit::INTERRUPTED {
+        let _ = writeln!(
+            out,
+            "interrupted: no verdict or comparison from an incomplete set of runs"
+        );
+        return Ok(worst);
+    }
+    if let Some(cmp) = verdict {
+        return conclude_baseline(args, lanes, &plan.baseline, &cmp, out);
+    }
+    if lanes.len() > 1 {
+        compare::compare_lanes(lanes, &args.run.reports_dir, args.repeat, "report", out)?;
+        // Comparing backends is the point, so one failing its gates is a
+        // finding in the report, not a failed command.
+        return Ok(if worst == exit::INVALID {
+            let _ = writeln!(
+                out,
+                "warning: the load generator could not keep its schedule in at least one run: \
+                 those figures measure the generator, not the backend"
+            );
+            exit::INVALID
+        } else {
+            exit::PASS
+        });
+    }
+    if args.repeat > 1 {
+        print_spread(&lanes[0].runs, out);
+    }
+    Ok(worst)
+}
+
+/// Every run, rounds of one run per lane; the last candidate run's report is
+/// written with the verdict against the baseline when the batch judges one.
+/// Returns the worst exit code and that verdict.
+async fn run_all(
+    args: &BatchArgs,
+    plan: &mut Plan,
+    out: &mut dyn Write,
+) -> Result<(u8, Option<BaselineComparison>), RunError> {
+    // A single run prints exactly what `run::run` prints.
+    let single = plan.lanes.len() == 1 && args.repeat == 1 && !args.judging();
+    let last_lane = plan.lanes.len() - 1;
+    let mut worst = exit::PASS;
+    let mut verdict = None;
+    for round in 1..=args.repeat {
+        for i in 0..plan.lanes.len() {
+            let lane = &plan.lanes[i];
+            if !single {
+                let _ = writeln!(out, "run {round} of {}: {}", args.repeat, lane.label);
+            }
+            let (sc, gates, run_args) = plan::prepare(&args.run, lane.target.as_ref())?;
+            let measured = run::measure(sc, &gates, &run_args, out).await?;
+            let judged_last = args.judging() && round == args.repeat && i == last_lane;
+            if judged_last && !measured.record.interrupted {
+                verdict = Some(judge(args, plan, &measured.summary));
+            }
+            let outcome = run::write_report(measured, verdict.as_ref(), &run_args, out)?;
+            worst = worse(worst, outcome.exit_code);
+            plan.lanes[i].runs.push(Ran {
+                dir: outcome.report_dir,
+                summary: outcome.summary,
+                exit_code: outcome.exit_code,
+            });
+            if outcome.interrupted {
+                return Ok((worst, None));
+            }
+        }
+    }
+    Ok((worst, verdict))
+}
+
+/// The baseline's runs (read from disk, and those of a baseline target run
+/// here) and the candidate's (with `last`, the run just ended).
+fn sides(args: &BatchArgs, plan: &Plan, last: &Summary) -> (Vec<Summary>, Vec<Summary>) {
+    let summaries = |lane: &Lane| {
+        lane.runs
+            .iter()
+            .map(|r| r.summary.clone())
+            .collect::<Vec<_>>()
+    };
+    let mut base = plan.baseline.clone();
+    if args.baseline_target.is_some() {
+        base.extend(summaries(&plan.lanes[0]));
+    }
+    let mut candidate = summaries(plan.lanes.last().expect("a batch has a lane"));
+    candidate.push(last.clone());
+    (base, candidate)
+}
+
+/// The candidate runs judged against the baseline's.
+fn judge(args: &BatchArgs, plan: &Plan, last: &Summary) -> BaselineComparison {
+    let (base, candidate) = sides(args, plan, last);
+    baseline::compare_to_baseline(&base, &candidate, &plan.tolerances)
+}
+
+/// After a judged batch: base and candidate side by side (when both ran
+/// here), the verdict printed, and the exit code: the verdict's, or worse
+/// when the candidate's own gates failed or a run was invalid.
+fn conclude_baseline(
+    args: &BatchArgs,
+    lanes: &[Lane],
+    from_disk: &[Summary],
+    cmp: &BaselineComparison,
+    out: &mut dyn Write,
+) -> Result<u8, RunError> {
+    let candidate = lanes.last().expect("a batch has a lane");
+    let base_runs: &[Ran] = match args.baseline_target {
+        Some(_) => &lanes[0].runs,
+        None => &[],
+    };
+    if args.baseline_target.is_some() {
+        // The comparison of base and candidate; the verdict comes last.
+        compare::compare_lanes(lanes, &args.run.reports_dir, args.repeat, "comparison", out)?;
+    }
+    let mut base: Vec<Summary> = from_disk.to_vec();
+    base.extend(base_runs.iter().map(|r| r.summary.clone()));
+    let cand: Vec<Summary> = candidate.runs.iter().map(|r| r.summary.clone()).collect();
+    let dir = &candidate.runs.last().expect("a judged batch ran").dir;
+    let _ = report::baseline::print_verdict(cmp, &baseline::mismatches(&base, &cand), dir, out);
+    let code = match cmp.verdict {
+        baseline::RegressionVerdict::Pass => exit::PASS,
+        baseline::RegressionVerdict::Fail => exit::GATE_FAILED,
+        baseline::RegressionVerdict::Inconclusive => exit::INCONCLUSIVE,
+    };
+    // The candidate's own gates count; the baseline's do not (it is only the
+    // yardstick), unless its runs were invalid measurements.
+    let base_invalid = base_runs.iter().any(|r| r.exit_code == exit::INVALID);
+    let start = if base_invalid {
+        exit::INVALID
+    } else {
+        exit::PASS
+    };
+    let own = candidate
+        .runs
+        .iter()
+        .map(|r| r.exit_code)
+        .fold(start, worse);
+    Ok(worse(own, code))
+}
+
+/// The spread of p95 and throughput over repeats of one run.
+fn print_spread(runs: &[Ran], out: &mut dyn Write) {
+    let summaries: Vec<Summary> = runs.iter().map(|r| r.summary.clone()).collect();
+    let p95 = baseline::noise_floor(&summaries, Metric::Percentile(Permille::P95));
+    let rps = baseline::noise_floor(&summaries, Metric::Throughput);
+    let _ = report::baseline::print_spread(summaries.len(), p95.as_ref(), rps.as_ref(), out);
+}

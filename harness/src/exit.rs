@@ -1,0 +1,56 @@
+//! The exit codes of `harness`, in one place (`harness --help` and the
+//! README list them), and which of two wins when a command made several runs.
+
+/// Every gate held (or a comparison was written).
+pub const PASS: u8 = 0;
+/// An SLO gate failed, or the run is worse than its baseline.
+pub const GATE_FAILED: u8 = 1;
+/// Bad usage or a bad scenario file: nothing ran.
+pub const USAGE: u8 = 2;
+/// The target or the fault proxy could not be started or reached.
+pub const UNREACHABLE: u8 = 3;
+/// The run is invalid: the load generator could not keep its schedule.
+pub const INVALID: u8 = 4;
+/// Run-to-run noise hides whether the run is worse than its baseline.
+pub const INCONCLUSIVE: u8 = 5;
+/// The harness itself failed (the engine broke, a report could not be
+/// written): a fault of the tool, not of the target.
+pub const INTERNAL: u8 = 6;
+/// Stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report Ctrl-C);
+/// the report is still written, marked interrupted.
+pub const INTERRUPTED: u8 = 130;
+
+/// The more serious of two exit codes: interrupted, then a run that could not
+/// happen (3, 6), invalid (4), gate failed (1), inconclusive (5), pass (0).
+pub fn worse(a: u8, b: u8) -> u8 {
+    let rank = |c: u8| match c {
+        INTERRUPTED => 6,
+        UNREACHABLE | INTERNAL => 5,
+        INVALID => 4,
+        GATE_FAILED => 3,
+        INCONCLUSIVE => 2,
+        PASS => 0,
+        _ => 1,
+    };
+    if rank(b) > rank(a) {
+        b
+    } else {
+        a
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_most_serious_exit_code_wins() {
+        assert_eq!(worse(0, 1), 1);
+        assert_eq!(worse(1, 4), 4);
+        assert_eq!(worse(4, 1), 4);
+        assert_eq!(worse(INCONCLUSIVE, 1), 1);
+        assert_eq!(worse(1, INCONCLUSIVE), 1);
+        assert_eq!(worse(0, INCONCLUSIVE), INCONCLUSIVE);
+        assert_eq!(worse(4, INTERRUPTED), INTERRUPTED);
+    }
+}

@@ -1,0 +1,364 @@
+//! `harness run`: scenario → target (and fault proxies) → load with its fault
+//! timeline → record → summary and verdict → report, with cleanup on every
+//! path (the bundled server is stopped and every fault removed whether the
+//! run ends, fails or is interrupted), and the verdict as an exit code.
+//!
+//! [`measure`] makes the run and keeps what it measured in memory;
+//! [`write_report`] writes the report of it. A batch of runs judged against a
+//! baseline uses the two apart, so the last run's report carries the verdict.
+
+mod prepare;
+
+pub use prepare::prepare;
+
+use crate::baseline::BaselineComparison;
+use crate::chaos::Chaos;
+use crate::exit;
+use crate::gate;
+use crate::load::{self, LoadOptions, LoadResult};
+use crate::record::{FaultWindow, MachineInfo, RunMeta, RunRecord};
+use crate::report;
+use crate::scenario::{self, Scenario, TargetSpec};
+use crate::slo::Gate;
+use crate::summary::{Summary, Verdict};
+use crate::target::{Target, TargetOptions};
+use anyhow::Context;
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Everything `harness run` takes.
+#[derive(Clone, Debug)]
+pub struct RunArgs {
+    pub scenario: PathBuf,
+    pub target: Option<String>,
+    pub duration: Option<Duration>,
+    pub scale: Option<f64>,
+    pub gates: Vec<String>,
+    pub seed: Option<u64>,
+    pub quiet: bool,
+    pub reports_dir: PathBuf,
+    pub toxiproxy: Option<String>,
+    /// The bundled server's profile, overriding the scenario's ("default" or "naive").
+    pub profile: Option<String>,
+    /// The executable that serves `reference-server` for the bundled target.
+    pub server_exe: PathBuf,
+}
+
+/// Why a run could not happen; each maps to an exit code (see [`crate::exit`]).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{0}")]
+    Scenario(#[from] scenario::ScenarioError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("the target could not be started or reached: {0:#}")]
+    Target(anyhow::Error),
+    #[error("the fault proxy could not be started or reached: {0:#}")]
+    Proxy(anyhow::Error),
+    /// The harness itself failed: the load engine broke, or a report could not be written.
+    #[error("{0:#}")]
+    Internal(anyhow::Error),
+}
+
+impl RunError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            RunError::Scenario(_) | RunError::Usage(_) => exit::USAGE,
+            RunError::Target(_) | RunError::Proxy(_) => exit::UNREACHABLE,
+            RunError::Internal(_) => exit::INTERNAL,
+        }
+    }
+}
+
+/// What a finished run measured and where its report is.
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub report_dir: PathBuf,
+    /// The run's figures and verdicts, as its summary.json holds them.
+    pub summary: Summary,
+    pub verdict: Verdict,
+    pub interrupted: bool,
+    pub exit_code: u8,
+}
+
+/// A run that has ended, before its report is written.
+pub struct Measured {
+    /// The record: histograms (for the .hlog files), stages, fault windows.
+    pub record: RunRecord,
+    /// Its figures, judged against the run's gates.
+    pub summary: Summary,
+    /// The bundled server's own `/metrics`, read before it stopped.
+    server_metrics: Option<String>,
+}
+
+/// Runs a scenario end to end and writes its report; prints progress and the
+/// summary to `out`, the report's path last.
+pub async fn run(args: &RunArgs, out: &mut dyn Write) -> Result<RunOutcome, RunError> {
+    let (sc, gates) = prepare(args)?;
+    run_scenario(sc, gates, args, out).await
+}
+
+/// Runs an already prepared scenario (see [`prepare`]) with these gates; the
+/// rest of `args` (target executable, proxy, reports folder, quiet) applies.
+pub async fn run_scenario(
+    sc: Scenario,
+    gates: Vec<Gate>,
+    args: &RunArgs,
+    out: &mut dyn Write,
+) -> Result<RunOutcome, RunError> {
+    let measured = measure(sc, &gates, args, out).await?;
+    write_report(measured, None, args, out)
+}
+
+/// Makes the run: fault proxies, target, load with its fault timeline, then
+/// cleanup, and the record summarised and judged against `gates`.
+pub async fn measure(
+    sc: Scenario,
+    gates: &[Gate],
+    args: &RunArgs,
+    out: &mut dyn Write,
+) -> Result<Measured, RunError> {
+    let mut chaos = start_chaos(&sc, args).await?;
+    let mut target = start_target(&sc, args, &mut chaos).await?;
+    announce(&sc, &target, args, out);
+    let sc = Arc::new(sc);
+    let (loaded, windows, mut notes) = drive_load(&sc, &target, chaos.as_ref(), args).await;
+    notes.extend(target.died());
+    let server_metrics = match &target.server_url {
+        Some(url) => scrape_metrics(url).await,
+        None => None,
+    };
+    if let Some(text) = &server_metrics {
+        notes.extend(crate::target::kitchen_notes(text));
+    }
+    target.stop().await;
+    cleanup_chaos(chaos.as_mut(), &mut notes).await;
+    let mut loaded = loaded.map_err(RunError::Internal)?;
+    notes.append(&mut loaded.notes);
+    let record = record_of(&sc, loaded, windows, notes);
+    let summary = gate::summarize(&record, gates);
+    Ok(Measured {
+        record,
+        summary,
+        server_metrics,
+    })
+}
+
+/// Writes the report of a measured run (with the verdict against a baseline
+/// when there is one), prints its table, and returns its outcome.
+pub fn write_report(
+    measured: Measured,
+    baseline: Option<&BaselineComparison>,
+    args: &RunArgs,
+    out: &mut dyn Write,
+) -> Result<RunOutcome, RunError> {
+    let Measured {
+        record,
+        summary,
+        server_metrics,
+    } = measured;
+    let written = report::write_run_report(&record, summary, baseline, &args.reports_dir)
+        .context("writing the report")
+        .map_err(RunError::Internal)?;
+    if let Some(text) = server_metrics {
+        let _ = std::fs::write(written.dir.join("server-metrics.prom"), text);
+    }
+    if !args.quiet {
+        let _ = report::print_summary_table(&written.summary, out);
+    }
+    if record.interrupted {
+        let _ = writeln!(
+            out,
+            "interrupted: the report holds what was measured until the run was stopped (Ctrl-C or SIGTERM)"
+        );
+    }
+    let exit_code = match (record.interrupted, &written.verdict) {
+        (true, _) => exit::INTERRUPTED,
+        (false, Verdict::Pass) => exit::PASS,
+        (false, Verdict::GateFailed) => exit::GATE_FAILED,
+        (false, Verdict::Invalid) => exit::INVALID,
+    };
+    let _ = writeln!(
+        out,
+        "report: {}",
+        display_path(&written.dir.join("index.html"))
+    );
+    Ok(RunOutcome {
+        report_dir: written.dir,
+        verdict: written.verdict,
+        summary: written.summary,
+        interrupted: record.interrupted,
+        exit_code,
+    })
+}
+
+/// The fault proxies, when some fault needs one.
+async fn start_chaos(sc: &Scenario, args: &RunArgs) -> Result<Option<Chaos>, RunError> {
+    if sc.faults.is_empty() {
+        return Ok(None);
+    }
+    Chaos::start(args.toxiproxy.as_deref())
+        .await
+        .map(Some)
+        .map_err(|e| RunError::Proxy(e.into()))
+}
+
+/// The target, its faulted links behind proxies; on failure the proxies are removed.
+async fn start_target(
+    sc: &Scenario,
+    args: &RunArgs,
+    chaos: &mut Option<Chaos>,
+) -> Result<Target, RunError> {
+    let faulted: BTreeSet<String> = sc.faults.iter().map(|f| f.link.clone()).collect();
+    let opts = TargetOptions {
+        spec: &sc.target,
+        exe: args.server_exe.clone(),
+        faulted_links: faulted,
+        links: &sc.links,
+        seed: sc.seed,
+    };
+    match Target::start(opts, chaos.as_mut()).await {
+        Ok(t) => Ok(t),
+        Err(e) => {
+            cleanup_chaos(chaos.as_mut(), &mut Vec::new()).await;
+            Err(RunError::Target(e))
+        }
+    }
+}
+
+/// The run's first lines: what runs against what, and the scenario's notes.
+fn announce(sc: &Scenario, target: &Target, args: &RunArgs, out: &mut dyn Write) {
+    if !args.quiet {
+        let _ = writeln!(
+            out,
+            "running {} against {} ({} planned)",
+            sc.name,
+            target.description,
+            scenario::show_duration(sc.load.total())
+        );
+    }
+    for note in &sc.notes {
+        let _ = writeln!(out, "note: {note}");
+    }
+}
+
+/// The load, with the fault timeline started on its epoch; returns what the
+/// engine measured, the fault windows as they really ran, and the notes so far.
+async fn drive_load(
+    sc: &Arc<Scenario>,
+    target: &Target,
+    chaos: Option<&Chaos>,
+    args: &RunArgs,
+) -> (anyhow::Result<LoadResult>, Vec<FaultWindow>, Vec<String>) {
+    let timeline = Mutex::new(None);
+    let loaded = load::run(
+        Arc::clone(sc),
+        LoadOptions {
+            base_url: target.base_url.clone(),
+            quiet: args.quiet,
+        },
+        |epoch| {
+            if let Some(chaos) = chaos {
+                *timeline.lock().expect("not poisoned") =
+                    Some(chaos.start_timeline(sc.faults.clone(), epoch.into()));
+            }
+        },
+    )
+    .await;
+    let mut notes = sc.notes.clone();
+    let mut windows = Vec::new();
+    if let Some(t) = timeline.into_inner().expect("not poisoned") {
+        let (w, n) = t.finish().await;
+        windows = w;
+        notes.extend(n);
+    }
+    (loaded, windows, notes)
+}
+
+/// What the run hands to the summary and the report.
+fn record_of(
+    sc: &Scenario,
+    loaded: LoadResult,
+    faults: Vec<FaultWindow>,
+    notes: Vec<String>,
+) -> RunRecord {
+    RunRecord {
+        meta: RunMeta {
+            scenario: sc.name.clone(),
+            description: sc.description.clone(),
+            scenario_file: sc.file.clone(),
+            seed: sc.seed,
+            target: target_description(&sc.target),
+            model: sc.load.model,
+            started_at: loaded.started_at,
+            ended_at: loaded.ended_at,
+            planned_duration_s: sc.load.total().as_secs_f64(),
+            harness_version: env!("CARGO_PKG_VERSION").to_string(),
+            git_commit: git_commit(),
+            machine: MachineInfo::current(),
+        },
+        recorder: loaded.recorder,
+        stages: loaded.stages,
+        faults,
+        generator: loaded.generator,
+        interrupted: loaded.interrupted,
+        notes,
+    }
+}
+
+async fn cleanup_chaos(chaos: Option<&mut Chaos>, notes: &mut Vec<String>) {
+    if let Some(chaos) = chaos {
+        if let Err(e) = chaos.cleanup().await {
+            notes.push(format!("removing the fault proxies failed: {e}"));
+        }
+    }
+}
+
+/// What was load-tested, as reports name it.
+pub fn target_description(spec: &TargetSpec) -> String {
+    match spec {
+        TargetSpec::Bundled { profile, .. } => {
+            format!("bundled reference-server ({profile} profile)")
+        }
+        TargetSpec::Url(url) => url.clone(),
+    }
+}
+
+/// The server's own `/metrics`, read before it stops, so its counts can be set beside the harness's.
+async fn scrape_metrics(server_url: &str) -> Option<String> {
+    let client = reqwest::Client::new();
+    let resp = client
+        .get(format!("{server_url}/metrics"))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .ok()?;
+    if !resp.status().is_success() {
+        return None;
+    }
+    resp.text().await.ok()
+}
+
+fn git_commit() -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// A path relative to the working directory when it is under it.
+fn display_path(p: &Path) -> String {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| p.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| p.to_path_buf())
+        .display()
+        .to_string()
+}

@@ -1,0 +1,229 @@
+//! The SLO language: gates such as `p95 < 250ms for POST /orders` or
+//! `shed-rate < 2% during payments-latency`, and baseline tolerances such as
+//! `p95=10%,shed-rate=+1pt`, parsed from scenario files and the command line
+//! and written back as given. Data only: `gate` judges a run against gates,
+//! `baseline` judges runs against tolerances.
+//!
+//! A gate names a metric, a comparison, a threshold with its unit, and
+//! optionally the request it is scoped to (`for <request name>`) and the
+//! window it is judged in (`during <fault or stage name>`). `Display` writes the same
+//! text back, so a gate survives a round trip through summary.json.
+
+mod parse;
+mod tolerance;
+
+pub(crate) use parse::parse_metric;
+pub use parse::GateParseError;
+pub use tolerance::{parse_tolerances, Allowance, Tolerance, ToleranceParseError};
+
+use std::fmt;
+
+/// What a gate measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Metric {
+    /// A percentile of the corrected latency, in thousandths (p99.9 = 999).
+    Percentile(Permille),
+    /// The largest corrected latency seen.
+    Max,
+    /// The mean corrected latency.
+    Mean,
+    /// Share of requests answered 503 (load shed on purpose).
+    ShedRate,
+    /// Share of requests that failed otherwise (unexpected status, timeout, transport).
+    ErrorRate,
+    /// Completed requests per second.
+    Throughput,
+}
+
+/// The percentiles a gate may name: the ones every summary carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Permille {
+    P50,
+    P90,
+    P95,
+    P99,
+    P999,
+}
+
+impl Permille {
+    pub const ALL: [Permille; 5] = [
+        Permille::P50,
+        Permille::P90,
+        Permille::P95,
+        Permille::P99,
+        Permille::P999,
+    ];
+
+    /// The quantile as a fraction, e.g. 0.999.
+    pub fn quantile(self) -> f64 {
+        match self {
+            Permille::P50 => 0.50,
+            Permille::P90 => 0.90,
+            Permille::P95 => 0.95,
+            Permille::P99 => 0.99,
+            Permille::P999 => 0.999,
+        }
+    }
+
+    /// The name as written in gates and summaries: "p99.9".
+    pub fn label(self) -> &'static str {
+        match self {
+            Permille::P50 => "p50",
+            Permille::P90 => "p90",
+            Permille::P95 => "p95",
+            Permille::P99 => "p99",
+            Permille::P999 => "p99.9",
+        }
+    }
+}
+
+impl Metric {
+    /// The name as written in gates: "p95", "shed-rate", "throughput".
+    pub fn label(self) -> &'static str {
+        match self {
+            Metric::Percentile(p) => p.label(),
+            Metric::Max => "max",
+            Metric::Mean => "mean",
+            Metric::ShedRate => "shed-rate",
+            Metric::ErrorRate => "error-rate",
+            Metric::Throughput => "throughput",
+        }
+    }
+
+    pub fn is_latency(self) -> bool {
+        matches!(self, Metric::Percentile(_) | Metric::Max | Metric::Mean)
+    }
+
+    /// Whether a larger value of this metric is better (throughput) or worse (latency, rates).
+    pub fn higher_is_better(self) -> bool {
+        matches!(self, Metric::Throughput)
+    }
+}
+
+/// How the measured value must compare to the threshold to pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Comparison {
+    Less,
+    LessOrEqual,
+    Greater,
+    GreaterOrEqual,
+}
+
+impl Comparison {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Comparison::Less => "<",
+            Comparison::LessOrEqual => "<=",
+            Comparison::Greater => ">",
+            Comparison::GreaterOrEqual => ">=",
+        }
+    }
+
+    pub fn holds(self, actual: f64, threshold: f64) -> bool {
+        match self {
+            Comparison::Less => actual < threshold,
+            Comparison::LessOrEqual => actual <= threshold,
+            Comparison::Greater => actual > threshold,
+            Comparison::GreaterOrEqual => actual >= threshold,
+        }
+    }
+}
+
+/// The unit a threshold was written in; kept so `Display` writes it back as given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Unit {
+    Micros,
+    Millis,
+    Seconds,
+    Percent,
+    PerSecond,
+}
+
+impl Unit {
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Unit::Micros => "us",
+            Unit::Millis => "ms",
+            Unit::Seconds => "s",
+            Unit::Percent => "%",
+            Unit::PerSecond => "/s",
+        }
+    }
+
+    /// Factor from this unit to the canonical one of its kind:
+    /// milliseconds for latency, a fraction (0..1) for rates, per second for throughput.
+    fn to_canonical(self) -> f64 {
+        match self {
+            Unit::Micros => 0.001,
+            Unit::Millis => 1.0,
+            Unit::Seconds => 1000.0,
+            Unit::Percent => 0.01,
+            Unit::PerSecond => 1.0,
+        }
+    }
+}
+
+/// A threshold as written: the number and its unit.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Threshold {
+    pub value: f64,
+    pub unit: Unit,
+}
+
+impl Threshold {
+    /// In the metric's canonical unit: ms for latency, fraction for rates, /s for throughput.
+    pub fn canonical(self) -> f64 {
+        self.value * self.unit.to_canonical()
+    }
+}
+
+impl fmt::Display for Threshold {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.value, self.unit.suffix())
+    }
+}
+
+/// One SLO rule. Parse with `str::parse`, write back with `to_string`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Gate {
+    pub metric: Metric,
+    pub comparison: Comparison,
+    pub threshold: Threshold,
+    /// A request name ("POST /orders"); `None` judges all requests together.
+    pub request: Option<String>,
+    /// A fault (or, failing that, stage) name; the gate is judged on the
+    /// figures measured during that fault's window or that stage.
+    pub during: Option<String>,
+}
+
+impl fmt::Display for Gate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} {}",
+            self.metric.label(),
+            self.comparison.symbol(),
+            self.threshold
+        )?;
+        if let Some(request) = &self.request {
+            write!(f, " for {request}")?;
+        }
+        if let Some(fault) = &self.during {
+            write!(f, " during {fault}")?;
+        }
+        Ok(())
+    }
+}
+
+impl serde::Serialize for Gate {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Gate {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}

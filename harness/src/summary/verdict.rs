@@ -1,0 +1,42 @@
+//! What a run was judged to be: the verdict and each gate's result, as
+//! summary.json holds them. `gate` decides them; here they are data.
+
+use crate::slo::Gate;
+use serde::{Deserialize, Serialize};
+
+/// What a run proves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Every gate held and the generator kept its schedule.
+    Pass,
+    /// At least one gate failed.
+    GateFailed,
+    /// The generator could not keep its schedule: the figures measure the generator, not the server.
+    Invalid,
+}
+
+impl Verdict {
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::GateFailed => "FAIL",
+            Verdict::Invalid => "INVALID",
+        }
+    }
+}
+
+/// How one gate fared.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct GateResult {
+    pub gate: Gate,
+    pub passed: bool,
+    /// The measured value in the gate's unit ("312ms", "1.25%", "812.5/s"), or "n/a".
+    pub actual: String,
+    /// The measured value in canonical units (ms, fraction, /s), when there was one.
+    pub actual_value: Option<f64>,
+    /// The threshold in canonical units.
+    pub threshold_value: f64,
+    /// A sentence for the report: what was measured against what.
+    pub message: String,
+}
