@@ -1,7 +1,7 @@
 //! The flagship scenario in short form against the bundled server: the same stages, flows and
 //! incident, with a quarter of the kitchen (four times the preparation time, smaller backlogs) for
 //! a quarter of the customers, in 48 s. At the peak a station's backlog fills and sheds (by station:
-//! one POST per order kind); after the peak the shedding stops; the server's kitchen counts are in
+//! one POST per order kind); in the afternoon the shedding falls back; the server's kitchen counts are in
 //! the report's notes.
 
 use crate::helpers::{repo_file, report_dir, run_cli, summary, write_scenario};
@@ -73,7 +73,7 @@ async fn rush_hour_in_short_form_sheds_at_the_peak_by_station_and_recovers_after
             "{post} before the rush"
         );
     }
-    let after = shed_in(&s, "after lunch", POSTS[worst]);
+    let after = shed_in(&s, "afternoon", POSTS[worst]);
     assert!(
         after < *most,
         "{} recovers after the peak: {after} vs {most}",
