@@ -22,11 +22,76 @@ struct Args {
     /// Orders made one after the other; each makes three status changes.
     #[arg(long, default_value_t = 30)]
     orders: usize,
+    /// Rounds, each with a fresh server; the medians are printed.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+}
+
+/// One round's figures, in ms (RSS in MB).
+struct Round {
+    rss_mb: f64,
+    delivered: usize,
+    late: [f64; 3],
+    differences: [f64; 2],
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    let mut rounds = Vec::new();
+    for _ in 0..args.rounds.max(1) {
+        rounds.push(round(&args).await?);
+    }
+    let median = |f: &dyn Fn(&Round) -> f64| {
+        let mut v: Vec<f64> = rounds.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let each = |f: &dyn Fn(&Round) -> f64| {
+        rounds
+            .iter()
+            .map(|r| format!("{:.1}", f(r)))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    };
+    let changes = args.orders * 3;
+    println!(
+        "Live events, default profile: {} open GET /events streams, {changes} status changes; median of {} rounds (each round)",
+        args.streams,
+        rounds.len()
+    );
+    let rows: [(&str, &dyn Fn(&Round) -> f64); 7] = [
+        ("server peak RSS (MB)", &|r| r.rss_mb),
+        ("deliveries received", &|r| r.delivered as f64),
+        ("status change to every subscriber, p50 (ms)", &|r| {
+            r.late[0]
+        }),
+        ("status change to every subscriber, p99 (ms)", &|r| {
+            r.late[1]
+        }),
+        ("status change to every subscriber, max (ms)", &|r| {
+            r.late[2]
+        }),
+        ("time to ready: |event wait - history|, median (ms)", &|r| {
+            r.differences[0]
+        }),
+        ("time to ready: |event wait - history|, max (ms)", &|r| {
+            r.differences[1]
+        }),
+    ];
+    for (label, f) in rows {
+        println!("{label:<54} {:>9.1}   ({})", median(f), each(f));
+    }
+    println!(
+        "  (expected deliveries per round: {}; time to ready compares, over {} orders made with no other stream open,",
+        args.streams * changes,
+        args.orders
+    );
+    println!("   the wait from POST to the `ready` event against the order's history: ready.at - received.at)");
+    Ok(())
+}
+
+async fn round(args: &Args) -> anyhow::Result<Round> {
     let exe = std::env::current_exe()?.with_file_name("reference-server");
     let data = tempfile::tempdir()?;
     let mut server = tokio::process::Command::new(&exe)
@@ -84,36 +149,12 @@ async fn main() -> anyhow::Result<()> {
     let _ = server.kill().await;
     late_ms.sort_by(f64::total_cmp);
     differences_ms.sort_by(f64::total_cmp);
-    let expected = args.streams * changes;
-    println!(
-        "Live events, default profile: {} open GET /events streams, {} status changes",
-        args.streams, changes
-    );
-    println!("{:<58} {:>10.1}", "server peak RSS (MB)", rss_mb);
-    println!(
-        "{:<58} {:>10}",
-        "deliveries (received / expected)",
-        format!("{}/{expected}", late_ms.len())
-    );
-    for (label, q) in [("p50", 0.5), ("p99", 0.99), ("max", 1.0)] {
-        println!(
-            "{:<58} {:>10.1}",
-            format!("status change to every subscriber, {label} (ms)"),
-            quantile(&late_ms, q)
-        );
-    }
-    println!(
-        "Time to ready: event wait vs the order's history ({} orders)",
-        args.orders
-    );
-    for (label, q) in [("median", 0.5), ("max", 1.0)] {
-        println!(
-            "{:<58} {:>10.1}",
-            format!("|event wait - (ready.at - received.at)|, {label} (ms)"),
-            quantile(&differences_ms, q)
-        );
-    }
-    Ok(())
+    Ok(Round {
+        rss_mb,
+        delivered: late_ms.len(),
+        late: [0.5, 0.99, 1.0].map(|q| quantile(&late_ms, q)),
+        differences: [0.5, 1.0].map(|q| quantile(&differences_ms, q)),
+    })
 }
 
 /// How late each event of one stream arrives, in ms, until `want` events came (or 60 s passed).
