@@ -27,6 +27,9 @@ struct Args {
     rounds: usize,
 }
 
+/// Reads one figure of a round.
+type Figure = dyn Fn(&Round) -> f64;
+
 /// One round's figures, in ms (RSS in MB).
 struct Round {
     rss_mb: f64,
@@ -60,7 +63,7 @@ async fn main() -> anyhow::Result<()> {
         args.streams,
         rounds.len()
     );
-    let rows: [(&str, &dyn Fn(&Round) -> f64); 7] = [
+    let rows: [(&str, &Figure); 7] = [
         ("server peak RSS (MB)", &|r| r.rss_mb),
         ("deliveries received", &|r| r.delivered as f64),
         ("status change to every subscriber, p50 (ms)", &|r| {
