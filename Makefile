@@ -9,9 +9,11 @@ ARGS ?=
 CARGO ?= cargo
 HARNESS := target/release/harness
 SERVER := target/release/reference-server
+VENV := .venv
+SCHEMATHESIS := schemathesis==4.32.5
 
 .DEFAULT_GOAL := run
-.PHONY: run help build release test ci fmt lint serve proxy compare capacity bench clean-reports
+.PHONY: run help build release test ci fmt lint serve proxy compare capacity bench fuzz clean-reports tools validate-manifests
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -25,7 +27,7 @@ release: ## build the release binaries
 build: ## debug build of everything, tests included
 	$(CARGO) build --workspace --all-targets
 
-test: ## run every test
+test: tools ## run every test
 	$(CARGO) test --workspace
 
 fmt: ## format the code
@@ -34,7 +36,7 @@ fmt: ## format the code
 lint: ## clippy with warnings as errors
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-ci: ## format check, clippy -D warnings, tests
+ci: tools ## format check, clippy -D warnings, tests, manifests
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) test --workspace
@@ -56,6 +58,26 @@ capacity: release ## highest arrival rate that meets the SLO (SLO="p95<250ms,she
 
 bench: ## benchmarks: prints every figure the issues name, side by side with wrk/oha
 	bash bench/run.sh
+
+tools: .venv/.tools-installed ## the Python tools the tests use, in .venv/ (HdrHistogram's reader, kubernetes-validate)
+
+.venv/.tools-installed: tools/requirements.txt
+	python3 -m venv .venv
+	.venv/bin/pip install --quiet --disable-pip-version-check -r tools/requirements.txt
+	touch $@
+
+validate-manifests: tools ## render deploy/kubernetes and validate it against the Kubernetes API schemas, offline
+	.venv/bin/python tools/render_kustomize.py deploy/kubernetes > .venv/rendered.yaml
+	.venv/bin/kubernetes-validate --strict --quiet .venv/rendered.yaml
+	@echo "deploy/kubernetes: every manifest validates"
+
+fuzz: $(VENV)/bin/st ## contract check: schemathesis, all checks, on the server's /openapi.json (FUZZ_SECONDS=100 a pass)
+	$(CARGO) build -p reference-server
+	bash reference-server/fuzz/run.sh
+
+$(VENV)/bin/st: # schemathesis from PyPI in a project-local, git-ignored virtual environment
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet '$(SCHEMATHESIS)'
 
 clean-reports: ## delete every run report
 	find reports -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +

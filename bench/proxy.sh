@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The fault proxy's figures, side by side with a direct connection in one run
 # (loopback only, bounded to about a minute): added median latency on one
-# connection, throughput at 64 connections, a 100 ms latency toxic at 1,000
-# connections, and 5,000 idle proxied connections with memory per connection.
+# connection, throughput at 64 connections, a 100 ms latency toxic and two
+# composed 50 ms ones at 1,000 connections, and 5,000 idle proxied connections
+# with memory per connection.
 # Run from anywhere: bash bench/proxy.sh [--quick]
 set -euo pipefail
 cd "$(dirname "$0")/.."

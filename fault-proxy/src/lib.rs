@@ -9,6 +9,6 @@ mod server;
 mod toxic;
 
 pub use client::{Client, ClientError, DEFAULT_TIMEOUT};
-pub use model::{ErrorBody, NewProxy, Proxy, ProxyUpdate};
-pub use server::{Server, VERSION};
+pub use model::{ErrorBody, HttpRequests, NewProxy, Protocol, Proxy, ProxyUpdate};
+pub use server::{stop_signal, Server, VERSION};
 pub use toxic::{toxic_types, Stream, Toxic, ToxicError, ToxicKind};

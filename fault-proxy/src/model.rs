@@ -11,8 +11,28 @@ pub struct Proxy {
     pub listen: String,
     pub upstream: String,
     pub enabled: bool,
+    /// `http` on a proxy that understands HTTP/1.1 (the built-in server only;
+    /// absent from the JSON of a plain TCP proxy, as in Toxiproxy).
+    #[serde(default, skip_serializing_if = "Protocol::is_tcp")]
+    pub protocol: Protocol,
     #[serde(default)]
     pub toxics: Vec<Toxic>,
+}
+
+/// What a proxy carries: plain TCP (Toxiproxy's only kind), or HTTP/1.1,
+/// which also takes the per-request `http_*` toxics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    #[default]
+    Tcp,
+    Http,
+}
+
+impl Protocol {
+    pub fn is_tcp(&self) -> bool {
+        *self == Protocol::Tcp
+    }
 }
 
 /// What creating a proxy sends (`POST /proxies`, one entry of `POST /populate`).
@@ -22,6 +42,8 @@ pub struct NewProxy {
     pub listen: String,
     pub upstream: String,
     pub enabled: bool,
+    #[serde(default, skip_serializing_if = "Protocol::is_tcp")]
+    pub protocol: Protocol,
 }
 
 impl NewProxy {
@@ -32,8 +54,27 @@ impl NewProxy {
             listen: listen.into(),
             upstream: upstream.into(),
             enabled: true,
+            protocol: Protocol::Tcp,
         }
     }
+
+    /// The same proxy declared HTTP (`"protocol": "http"`), so it takes `http_*` toxics.
+    pub fn http(self) -> NewProxy {
+        NewProxy {
+            protocol: Protocol::Http,
+            ..self
+        }
+    }
+}
+
+/// How many requests an HTTP toxic has seen and how many it acted on
+/// (`GET /proxies/{proxy}/toxics/{toxic}/requests`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpRequests {
+    /// Requests that reached the toxic since it was added.
+    pub requests: u64,
+    /// Of those, the ones its toxicity draw hit (answered, delayed or reset).
+    pub affected: u64,
 }
 
 /// The fields `POST /proxies/{name}` may change; absent fields keep their value.

@@ -16,6 +16,10 @@ pub const INCONCLUSIVE: u8 = 5;
 /// The harness itself failed (the engine broke, a report could not be
 /// written): a fault of the tool, not of the target.
 pub const INTERNAL: u8 = 6;
+/// A comparison whose sides did not get the same scenario (a fault or a
+/// setting reached one side only): compare.md names what, under "not
+/// comparable on". Any side failing its gates is reported as 1 instead.
+pub const NOT_COMPARABLE: u8 = 7;
 /// Stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report Ctrl-C);
 /// the report is still written, marked interrupted.
 pub const INTERRUPTED: u8 = 130;
@@ -28,7 +32,7 @@ pub fn worse(a: u8, b: u8) -> u8 {
         UNREACHABLE | INTERNAL => 5,
         INVALID => 4,
         GATE_FAILED => 3,
-        INCONCLUSIVE => 2,
+        NOT_COMPARABLE | INCONCLUSIVE => 2,
         PASS => 0,
         _ => 1,
     };

@@ -77,14 +77,10 @@ pub struct ServerConfig {
     /// Stock per store per SKU seeded on first start.
     #[arg(long, env = "COFFEE_INITIAL_STOCK", default_value_t = 1_000_000)]
     pub initial_stock: i64,
-    /// Bearer token required by `PUT /admin/...`.
-    #[arg(
-        long,
-        env = "ADMIN_TOKEN",
-        default_value = "admin-secret",
-        hide_env_values = true
-    )]
-    pub admin_token: String,
+    /// Bearer token required by `PUT /admin/...`. Without one, a random token is drawn at start and
+    /// printed once on stderr: the server never runs with a well-known credential.
+    #[arg(long, env = "ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
     /// Workers of each default kitchen station (see `--stations`).
     #[arg(long, env = "COFFEE_KITCHEN_WORKERS", default_value_t = 16)]
     pub kitchen_workers: usize,
@@ -143,9 +139,26 @@ pub struct ServerConfig {
     /// Every request is answered within this time (503 otherwise); must exceed the payment timeout.
     #[arg(long, env = "COFFEE_REQUEST_TIMEOUT_MS", default_value_t = 15_000)]
     pub request_timeout_ms: u64,
-    /// Largest accepted request body.
+    /// Largest accepted request body (413 beyond).
     #[arg(long, env = "COFFEE_BODY_LIMIT_BYTES", default_value_t = 64 * 1024)]
     pub body_limit_bytes: usize,
+    /// A request body must arrive in full within this time of its head (408 otherwise), so a
+    /// stalled upload never holds a handler.
+    #[arg(long, env = "COFFEE_BODY_READ_TIMEOUT_MS", default_value_t = 10_000)]
+    pub body_read_timeout_ms: u64,
+    /// A request head must arrive in full within this time of the connection being ready for it
+    /// (accepted, or its previous answer sent); the connection is closed otherwise. Ends half-sent
+    /// requests (slowloris) and keep-alive connections left idle.
+    #[arg(long, env = "COFFEE_HEADER_READ_TIMEOUT_MS", default_value_t = 10_000)]
+    pub header_read_timeout_ms: u64,
+    /// A connection on which no byte moves either way for this long is closed (a client that
+    /// stops reading its answer). Must exceed the request timeout, which bounds a silent handler.
+    #[arg(long, env = "COFFEE_IDLE_TIMEOUT_MS", default_value_t = 30_000)]
+    pub idle_timeout_ms: u64,
+    /// Client connections served at once; one more is answered 503 and closed. Keep it below the
+    /// process's file-descriptor limit (`ulimit -n`) minus about 50 for the database and logs.
+    #[arg(long, env = "COFFEE_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
     /// Time allowed after SIGTERM/Ctrl-C to finish in-flight requests, kitchen work and commits.
     #[arg(long, env = "COFFEE_SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
     pub shutdown_grace_ms: u64,
@@ -191,6 +204,10 @@ impl ServerConfig {
             ("--request-timeout-ms", self.request_timeout_ms),
             ("--breaker-threshold", self.breaker_threshold as u64),
             ("--body-limit-bytes", self.body_limit_bytes as u64),
+            ("--body-read-timeout-ms", self.body_read_timeout_ms),
+            ("--header-read-timeout-ms", self.header_read_timeout_ms),
+            ("--idle-timeout-ms", self.idle_timeout_ms),
+            ("--max-connections", self.max_connections as u64),
         ];
         if let Some((flag, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(format!("{flag} must be at least 1"));
@@ -214,8 +231,14 @@ impl ServerConfig {
         if self.initial_stock < 0 {
             return Err("--initial-stock must not be negative".into());
         }
-        if self.admin_token.trim().is_empty() {
-            return Err("--admin-token (ADMIN_TOKEN) must not be empty".into());
+        if let Some(token) = &self.admin_token {
+            check_admin_token(token)?;
+        }
+        if self.idle_timeout_ms <= self.request_timeout_ms {
+            return Err(format!(
+                "--idle-timeout-ms ({}) must exceed --request-timeout-ms ({})",
+                self.idle_timeout_ms, self.request_timeout_ms
+            ));
         }
         if self.profile == Profile::Default && self.request_timeout_ms <= self.payment_timeout_ms {
             return Err(format!(
@@ -226,10 +249,10 @@ impl ServerConfig {
         Ok(())
     }
 
-    pub fn naive(&self) -> bool {
+    pub(crate) fn naive(&self) -> bool {
         self.profile == Profile::Naive
     }
-    pub fn prep_time(&self) -> Duration {
+    pub(crate) fn prep_time(&self) -> Duration {
         Duration::from_millis(self.prep_time_ms)
     }
     /// The kitchen stations: `--stations` parsed, or the default layout.
@@ -243,9 +266,32 @@ impl ServerConfig {
             )),
         }
     }
-    pub fn gateway_base(&self) -> &str {
+    /// The timeouts and cap of client connections.
+    pub(crate) fn connection_limits(&self) -> crate::http::ConnectionLimits {
+        crate::http::ConnectionLimits {
+            header_read: Duration::from_millis(self.header_read_timeout_ms),
+            idle: Duration::from_millis(self.idle_timeout_ms),
+            max_connections: self.max_connections,
+        }
+    }
+    pub(crate) fn gateway_base(&self) -> &str {
         self.payment_gateway_url.trim_end_matches('/')
     }
+}
+
+/// A chosen admin token: 8 to 255 visible ASCII characters (it travels in a header), and not the
+/// well-known `admin-secret` that earlier versions used by default.
+fn check_admin_token(token: &str) -> Result<(), String> {
+    if !(8..=255).contains(&token.len()) || !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("--admin-token (ADMIN_TOKEN) must be 8 to 255 visible ASCII characters".into());
+    }
+    if token == "admin-secret" {
+        return Err(
+            "--admin-token (ADMIN_TOKEN): `admin-secret` is a well-known token; choose another"
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 impl GatewayConfig {
@@ -292,6 +338,18 @@ mod tests {
             .validate()
             .unwrap_err()
             .contains("--request-timeout-ms"));
+    }
+
+    #[test]
+    fn a_weak_or_well_known_admin_token_is_refused() {
+        for bad in ["short", "admin-secret", "has space in it"] {
+            let cli = parse(&["--admin-token", bad]);
+            assert!(cli.server.validate().unwrap_err().contains("--admin-token"));
+        }
+        parse(&["--admin-token", "a-long-chosen-token"])
+            .server
+            .validate()
+            .unwrap();
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `ApiError`: every way a request can fail, mapped to one status code and one JSON body
 //! `{"error":{"code","message","fields"?}}`. Internal causes are logged, never sent to the client.
+//! The store's own `StoreError` becomes an `ApiError` here, once.
 
 use std::time::Duration;
 
@@ -10,10 +11,10 @@ use axum::{
 };
 use serde_json::json;
 
-use crate::domain::FieldError;
+use crate::{domain::FieldError, store::StoreError};
 
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     #[error("validation failed")]
     Validation(Vec<FieldError>),
     #[error("{message}")]
@@ -34,22 +35,41 @@ pub enum ApiError {
         message: String,
         retry_after: Duration,
     },
+    /// A request refused before any handler ran: bad framing, a wrong method, a body too large or
+    /// too slow, a wrong `Content-Type` (400, 405, 408, 413, 414, 415, 431).
+    #[error("{message}")]
+    Refused {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
 
+/// Marks a response whose body is already the error envelope, so that the envelope middleware
+/// leaves it alone.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Enveloped;
+
 impl ApiError {
-    pub fn field(field: impl Into<String>, problem: impl Into<String>) -> Self {
+    pub(crate) fn field(field: impl Into<String>, problem: impl Into<String>) -> Self {
         Self::Validation(vec![FieldError::new(field, problem)])
     }
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        Self::Conflict {
+
+    pub(crate) fn refused(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::Refused {
+            status,
             code,
             message: message.into(),
         }
     }
 
-    pub fn status_code(&self) -> StatusCode {
+    pub(crate) fn status_code(&self) -> StatusCode {
         match self {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict { .. } => StatusCode::CONFLICT,
@@ -59,6 +79,7 @@ impl ApiError {
             Self::BadGateway => StatusCode::BAD_GATEWAY,
             Self::GatewayTimeout => StatusCode::GATEWAY_TIMEOUT,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Refused { status, .. } => *status,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -66,7 +87,9 @@ impl ApiError {
     fn code(&self) -> &'static str {
         match self {
             Self::Validation(_) => "validation_failed",
-            Self::Conflict { code, .. } | Self::Unavailable { code, .. } => code,
+            Self::Conflict { code, .. }
+            | Self::Unavailable { code, .. }
+            | Self::Refused { code, .. } => code,
             Self::NotFound(_) => "not_found",
             Self::Unauthorized => "unauthorized",
             Self::PaymentDeclined => "payment_declined",
@@ -77,9 +100,20 @@ impl ApiError {
     }
 }
 
-impl From<rusqlite::Error> for ApiError {
-    fn from(e: rusqlite::Error) -> Self {
-        Self::Internal(anyhow::Error::new(e).context("database"))
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => Self::NotFound(what),
+            StoreError::Invalid { field, problem } => Self::field(field, problem),
+            StoreError::Conflict { code, message } => Self::Conflict { code, message },
+            StoreError::ShuttingDown => Self::Unavailable {
+                code: "shutting_down",
+                message: "the server is shutting down".into(),
+                retry_after: Duration::from_secs(1),
+            },
+            StoreError::Database(e) => Self::Internal(anyhow::Error::new(e).context("database")),
+            StoreError::Internal(e) => Self::Internal(e.context("store")),
+        }
     }
 }
 
@@ -100,6 +134,7 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
+        response.extensions_mut().insert(Enveloped);
         response
     }
 }

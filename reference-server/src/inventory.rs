@@ -2,24 +2,23 @@
 //! commands like any other, so under load the writer coalesces many of them (from many requests)
 //! into one commit: `db_writes_total` grows much faster than `db_commits_total` in `/metrics`.
 
-use std::sync::{atomic::Ordering::Relaxed, Arc};
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::{
-    domain::{FieldError, Sku, StoreId},
-    error::ApiError,
+    domain::{integer_in, FieldError, Sku, StoreId},
     metrics::Metrics,
-    store::{self, inventory::StockItem, Store},
+    store::{self, inventory::StockItem, Store, StoreError},
 };
 
 /// Adjustments per request: enough for a delivery note, small enough to keep a commit short.
-pub const MAX_ADJUSTMENTS: usize = 100;
+pub(crate) const MAX_ADJUSTMENTS: usize = 100;
 /// Largest change of one item's stock in one adjustment.
-pub const MAX_DELTA: i64 = 1_000_000_000;
+pub(crate) const MAX_DELTA: i64 = 1_000_000_000;
 
 /// Parses `{"adjustments":[{"sku":"latte","delta":-5}, ...]}`, naming every bad field.
-pub fn parse_adjustments(body: &Value) -> Result<Vec<(Sku, i64)>, Vec<FieldError>> {
+pub(crate) fn parse_adjustments(body: &Value) -> Result<Vec<(Sku, i64)>, Vec<FieldError>> {
     let Some(list) = body.get("adjustments").and_then(Value::as_array) else {
         return Err(vec![FieldError::new(
             "adjustments",
@@ -49,16 +48,10 @@ pub fn parse_adjustments(body: &Value) -> Result<Vec<(Sku, i64)>, Vec<FieldError
                 None
             }
         };
-        let delta = match entry.get("delta").and_then(Value::as_i64) {
-            Some(d) if d.abs() <= MAX_DELTA => Some(d),
-            _ => {
-                errors.push(FieldError::new(
-                    format!("adjustments[{i}].delta"),
-                    format!("must be an integer between -{MAX_DELTA} and {MAX_DELTA}"),
-                ));
-                None
-            }
-        };
+        // A range check, not `abs()`: `i64::MIN.abs()` overflows.
+        let delta = integer_in(entry.get("delta"), -MAX_DELTA, MAX_DELTA)
+            .map_err(|e| errors.push(FieldError::new(format!("adjustments[{i}].delta"), e)))
+            .ok();
         if let (Some(s), Some(d)) = (sku, delta) {
             parsed.push((s, d));
         }
@@ -70,36 +63,34 @@ pub fn parse_adjustments(body: &Value) -> Result<Vec<(Sku, i64)>, Vec<FieldError
     }
 }
 
-pub struct Inventory {
+pub(crate) struct Inventory {
     store: Store,
     metrics: Arc<Metrics>,
 }
 
 impl Inventory {
-    pub fn new(store: Store, metrics: Arc<Metrics>) -> Self {
+    pub(crate) fn new(store: Store, metrics: Arc<Metrics>) -> Self {
         Self { store, metrics }
     }
 
-    pub async fn read(&self, store_id: StoreId) -> Result<Vec<StockItem>, ApiError> {
+    pub(crate) async fn read(&self, store_id: StoreId) -> Result<Vec<StockItem>, StoreError> {
         self.store
             .read(move |c| store::inventory::read(c, &store_id))
             .await
     }
 
     /// Applies all adjustments atomically; answers after the commit, so a following read sees them.
-    pub async fn adjust(
+    pub(crate) async fn adjust(
         &self,
         store_id: StoreId,
         adjustments: Vec<(Sku, i64)>,
-    ) -> Result<Vec<StockItem>, ApiError> {
+    ) -> Result<Vec<StockItem>, StoreError> {
         let n = adjustments.len() as u64;
         let items = self
             .store
             .write(move |c| store::inventory::adjust(c, &store_id, &adjustments))
             .await?;
-        self.metrics
-            .inventory_adjustments_total
-            .fetch_add(n, Relaxed);
+        self.metrics.inventory_adjustments_total.increment(n);
         Ok(items)
     }
 }

@@ -1,26 +1,34 @@
 //! A coffee-shop order/payment/inventory backend that sheds load instead of collapsing: the
 //! reference target of the load-testing harness. See `startup` for the server, `config` for every
-//! knob, and `gateway` for the payment gateway simulator.
+//! knob, `http` for connection limits and the error envelope, and `payments::simulator` for the
+//! payment gateway simulator.
+//!
+//! The public API is what the binary and the tests use: `run_cli`, `Application` (build on port 0,
+//! `local_addr`, `run_until_stopped`), its configuration types, and `GatewaySimulator`.
 
-pub mod config;
-pub mod domain;
-pub mod error;
-pub mod gateway;
-pub mod inventory;
-pub mod kitchen;
-pub mod menu;
-pub mod metrics;
-pub mod payments;
-pub mod routes;
-pub mod shutdown;
-pub mod startup;
-pub mod store;
+mod config;
+mod domain;
+mod error;
+mod http;
+mod inventory;
+mod kitchen;
+mod menu;
+mod metrics;
+mod openapi;
+mod payments;
+mod routes;
+mod shutdown;
+mod startup;
+mod state;
+mod store;
+
+pub use config::{Cli, Command, CookOn, GatewayConfig, Profile, ServerConfig, Synchronous};
+pub use payments::simulator::GatewaySimulator;
+pub use startup::Application;
 
 use std::{ffi::OsString, io::Write, net::SocketAddr, process::ExitCode};
 
 use clap::Parser;
-
-use config::{Cli, Command};
 
 /// Parses `args` (program name first), runs the server or the gateway simulator until Ctrl-C or
 /// SIGTERM, and returns the exit code: 0 after a clean stop, 2 for bad configuration, 1 otherwise.
@@ -63,13 +71,13 @@ where
         match cli.command {
             Some(Command::Gateway(config)) => {
                 eprintln!("gateway configuration: {config:?}");
-                let gateway = gateway::Gateway::build(config).await?;
+                let gateway = GatewaySimulator::build(config).await?;
                 announce(gateway.local_addr());
                 gateway.run_until_stopped(shutdown::signal()).await
             }
             None => {
                 let mut shown = cli.server.clone();
-                shown.admin_token = "<redacted>".into();
+                shown.admin_token = shown.admin_token.map(|_| "<redacted>".into());
                 eprintln!("server configuration: {shown:?}");
                 let app = startup::Application::build(cli.server).await?;
                 announce(app.local_addr());

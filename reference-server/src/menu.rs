@@ -13,15 +13,14 @@ use bytes::Bytes;
 
 use crate::{
     domain::{Money, Sku},
-    error::ApiError,
     metrics::Metrics,
-    store::{self, menu::MenuItem, Store},
+    store::{self, menu::MenuItem, Store, StoreError},
 };
 
 /// One version of the menu, ready to send.
-pub struct Snapshot {
-    pub etag: String,
-    pub body: Bytes,
+pub(crate) struct Snapshot {
+    pub(crate) etag: String,
+    pub(crate) body: Bytes,
 }
 
 struct Cache {
@@ -30,14 +29,14 @@ struct Cache {
     loading: tokio::sync::Mutex<()>,
 }
 
-pub struct MenuService {
+pub(crate) struct MenuService {
     store: Store,
     cache: Option<Cache>,
     metrics: Arc<Metrics>,
 }
 
 impl MenuService {
-    pub fn new(store: Store, cached: bool, metrics: Arc<Metrics>) -> Self {
+    pub(crate) fn new(store: Store, cached: bool, metrics: Arc<Metrics>) -> Self {
         let cache = cached.then(|| Cache {
             current: RwLock::new(None),
             generation: AtomicU64::new(0),
@@ -50,7 +49,7 @@ impl MenuService {
         }
     }
 
-    pub async fn get(&self) -> Result<Arc<Snapshot>, ApiError> {
+    pub(crate) async fn get(&self) -> Result<Arc<Snapshot>, StoreError> {
         let Some(cache) = &self.cache else {
             return Ok(Arc::new(self.load().await?));
         };
@@ -72,15 +71,15 @@ impl MenuService {
     fn cached(&self, cache: &Cache) -> Option<Arc<Snapshot>> {
         let hit = cache.current.read().expect("menu cache lock").clone();
         if hit.is_some() {
-            self.metrics.menu_cache_hits_total.fetch_add(1, Relaxed);
+            self.metrics.menu_cache_hits_total.increment(1);
         }
         hit
     }
 
-    async fn load(&self) -> Result<Snapshot, ApiError> {
-        self.metrics.menu_store_reads_total.fetch_add(1, Relaxed);
+    async fn load(&self) -> Result<Snapshot, StoreError> {
+        self.metrics.menu_store_reads_total.increment(1);
         let menu = self.store.read(store::menu::read).await?;
-        let body = serde_json::to_vec(&menu).map_err(|e| ApiError::Internal(e.into()))?;
+        let body = serde_json::to_vec(&menu).map_err(|e| StoreError::Internal(e.into()))?;
         Ok(Snapshot {
             etag: format!("\"menu-v{}\"", menu.version),
             body: Bytes::from(body),
@@ -88,12 +87,12 @@ impl MenuService {
     }
 
     /// Admin change: committed first, then the cache is dropped so the next read sees it.
-    pub async fn update(
+    pub(crate) async fn update(
         &self,
         sku: Sku,
         price: Option<Money>,
         available: Option<bool>,
-    ) -> Result<MenuItem, ApiError> {
+    ) -> Result<MenuItem, StoreError> {
         let item = self
             .store
             .write(move |c| store::menu::update(c, &sku, price, available))
@@ -102,7 +101,7 @@ impl MenuService {
         Ok(item)
     }
 
-    pub fn invalidate(&self) {
+    pub(crate) fn invalidate(&self) {
         if let Some(cache) = &self.cache {
             cache.generation.fetch_add(1, Relaxed);
             *cache.current.write().expect("menu cache lock") = None;

@@ -3,7 +3,7 @@
 //! kitchen workers, then the writer's last commit, all within the grace period) lives in `startup`.
 
 /// Completes on the first Ctrl-C or SIGTERM.
-pub async fn signal() {
+pub(crate) async fn signal() {
     let ctrl_c = async {
         if let Err(e) = tokio::signal::ctrl_c().await {
             tracing::error!(error = %e, "cannot listen for Ctrl-C");

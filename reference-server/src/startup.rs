@@ -6,51 +6,35 @@
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
-use axum::{extract::DefaultBodyLimit, http::Request, http::StatusCode, middleware, Router};
+use axum::{extract::DefaultBodyLimit, http::Request, middleware, Router};
+use rand::Rng;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower::ServiceBuilder;
 use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
-    timeout::TimeoutLayer,
     trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer},
 };
 use tracing::Level;
 
 use crate::{
     config::ServerConfig,
+    http::{self, layers},
     inventory::Inventory,
     kitchen::Kitchen,
     menu::MenuService,
     metrics::{track_requests, Metrics},
+    openapi,
     payments::Payments,
     routes,
+    state::{AppState, Services},
     store::{self, Store},
 };
 
-/// What every handler can reach: one `Arc`, so extracting it costs one reference count.
-#[derive(Clone)]
-pub struct AppState(Arc<Services>);
+/// How often recorded latencies are folded into their histogram buckets.
+const METRICS_UPKEEP: Duration = Duration::from_secs(5);
 
-/// The services behind `AppState`; each is shared, none is behind a global lock.
-pub struct Services {
-    pub config: Arc<ServerConfig>,
-    pub store: Store,
-    pub menu: Arc<MenuService>,
-    pub kitchen: Arc<Kitchen>,
-    pub payments: Arc<Payments>,
-    pub inventory: Arc<Inventory>,
-    pub metrics: Arc<Metrics>,
-    /// Cancelled when shutdown starts (`/ready` answers 503 from then on).
-    pub stopping: CancellationToken,
-}
-
-impl std::ops::Deref for AppState {
-    type Target = Services;
-    fn deref(&self) -> &Services {
-        &self.0
-    }
-}
-
+/// A server bound to its address, with its store open and its kitchen running; `run_until_stopped`
+/// serves it.
 pub struct Application {
     listener: tokio::net::TcpListener,
     router: Router,
@@ -60,9 +44,11 @@ pub struct Application {
 }
 
 impl Application {
+    /// Validates `config`, opens (or creates) the store, recovers unfinished orders, starts the
+    /// kitchen and binds `config.listen`.
     pub async fn build(config: ServerConfig) -> anyhow::Result<Application> {
         config.validate().map_err(anyhow::Error::msg)?;
-        let metrics = Arc::new(Metrics::default());
+        let metrics = Arc::new(Metrics::new());
         let store = {
             let (config, metrics) = (config.clone(), metrics.clone());
             tokio::task::spawn_blocking(move || Store::open(&config, metrics)).await??
@@ -79,6 +65,7 @@ impl Application {
         let workers = TaskTracker::new();
         let stop_workers = CancellationToken::new();
         kitchen.spawn(&store, &workers, &stop_workers);
+        spawn_metrics_upkeep(&metrics, &workers, &stop_workers);
         let state = AppState(Arc::new(Services {
             menu: Arc::new(MenuService::new(
                 store.clone(),
@@ -92,6 +79,8 @@ impl Application {
                 metrics.clone(),
             )?),
             inventory: Arc::new(Inventory::new(store.clone(), metrics.clone())),
+            admin_token: admin_token(&config),
+            openapi: openapi::document(&config)?,
             kitchen,
             store,
             metrics,
@@ -110,12 +99,14 @@ impl Application {
         })
     }
 
+    /// The address the server listens on (port 0 resolved).
     pub fn local_addr(&self) -> SocketAddr {
         self.listener
             .local_addr()
             .expect("a bound listener has an address")
     }
 
+    /// The port the server listens on.
     pub fn port(&self) -> u16 {
         self.local_addr().port()
     }
@@ -139,15 +130,20 @@ impl Application {
             shutdown.await;
             trigger.cancel();
         });
-        let serve = axum::serve(listener, router)
-            .with_graceful_shutdown(stopping.clone().cancelled_owned());
+        let serve = http::serve(
+            listener,
+            router,
+            state.config.connection_limits(),
+            state.metrics.clone(),
+            stopping.clone(),
+        );
         let deadline = async {
             stopping.cancelled().await;
             tokio::time::sleep(grace).await;
         };
         tokio::select! {
-            served = serve => served.context("serving HTTP")?,
-            _ = deadline => tracing::warn!("grace period over: dropping requests still in flight"),
+            () = serve => {}
+            () = deadline => tracing::warn!("grace period over: dropping requests still in flight"),
         }
         stop_workers.cancel();
         workers.close();
@@ -160,10 +156,45 @@ impl Application {
     }
 }
 
+/// The configured admin token, or a random one printed once on stderr (never on stdout, whose
+/// one line says where the server listens).
+fn admin_token(config: &ServerConfig) -> String {
+    if let Some(token) = &config.admin_token {
+        return token.clone();
+    }
+    let token = hex::encode(rand::rng().random::<[u8; 24]>());
+    eprintln!(
+        "admin token for PUT /admin/... (drawn at start; set --admin-token or ADMIN_TOKEN to \
+         choose one): {token}"
+    );
+    token
+}
+
+fn spawn_metrics_upkeep(metrics: &Arc<Metrics>, tracker: &TaskTracker, stop: &CancellationToken) {
+    let (metrics, stop) = (metrics.clone(), stop.clone());
+    tracker.spawn(async move {
+        let mut tick = tokio::time::interval(METRICS_UPKEEP);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tick.tick() => metrics.upkeep(),
+            }
+        }
+    });
+}
+
+/// The routes behind the middleware stack, outermost first: request id (bounded, then drawn or
+/// kept, then copied onto the answer), trace span, error envelope, metrics, body read (413/408),
+/// handling deadline (503).
 fn router(state: AppState) -> Router {
-    let timeout = Duration::from_millis(state.config.request_timeout_ms);
-    let limit = state.config.body_limit_bytes;
+    let config = &state.config;
+    let body = layers::BodyLimits {
+        max_bytes: config.body_limit_bytes,
+        read_timeout: Duration::from_millis(config.body_read_timeout_ms),
+    };
+    let handling = Duration::from_millis(config.request_timeout_ms);
     let middleware = ServiceBuilder::new()
+        .map_request(layers::bound_request_id)
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
@@ -175,9 +206,11 @@ fn router(state: AppState) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::DEBUG))
                 .on_failure(DefaultOnFailure::new().level(Level::DEBUG)),
         )
+        .layer(middleware::from_fn(layers::envelope))
         .layer(middleware::from_fn_with_state(state.metrics.clone(), track_requests))
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
-        .layer(DefaultBodyLimit::max(limit));
+        .layer(middleware::from_fn_with_state(body, layers::read_body))
+        .layer(middleware::from_fn_with_state(handling, layers::deadline))
+        .layer(DefaultBodyLimit::max(config.body_limit_bytes));
     Router::new()
         .merge(routes::menu::router())
         .merge(routes::orders::router())
@@ -186,6 +219,7 @@ fn router(state: AppState) -> Router {
         .merge(routes::ops::router())
         .merge(routes::kitchen::router())
         .merge(routes::events::router())
+        .fallback(layers::no_such_route)
         .layer(middleware)
         .with_state(state)
 }

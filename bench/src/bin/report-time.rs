@@ -54,6 +54,7 @@ fn ten_minute_run() -> RunRecord {
             scenario_file: "bench".into(),
             seed: 1,
             target: "http://127.0.0.1:9".into(),
+            settings: Vec::new(),
             model: LoadModel::Open,
             started_at,
             ended_at: started_at + time::Duration::seconds(600),
@@ -61,6 +62,7 @@ fn ten_minute_run() -> RunRecord {
             harness_version: env!("CARGO_PKG_VERSION").into(),
             git_commit: None,
             machine: MachineInfo::current(),
+            shard: None,
         },
         recorder,
         stages: vec![

@@ -1,8 +1,8 @@
 //! Benchmark of the built-in fault proxy against a direct connection, side by
 //! side in one run on loopback: added latency on one connection, throughput at
 //! 64 connections (with where a proxied request's CPU goes), a 100 ms latency
-//! toxic at 1,000 connections, and 5,000 idle proxied connections with the
-//! proxy's memory per connection.
+//! toxic and two composed 50 ms ones at 1,000 connections, and 5,000 idle
+//! proxied connections with the proxy's memory per connection.
 //!
 //! The proxy and a minimal HTTP/1.1 keep-alive backend run as child processes
 //! (this same binary, `proxy` and `backend` modes) so the load generator does
@@ -126,13 +126,6 @@ async fn bench(quick: bool) -> anyhow::Result<()> {
         "  a proxy with no code of its own: {no_code:4.1} % of direct at this CPU use, {all_busy:4.1} % with both cores busy"
     );
 
-    let latency = Toxic::from_parts(
-        "latency",
-        "latency",
-        Stream::Downstream,
-        1.0,
-        &serde_json::json!({"latency": 100}),
-    )?;
     // The direct baseline runs at the same rate: each connection waits 100 ms
     // between requests, as the toxic makes it wait for each answer.
     let (_, base, _) = load(
@@ -142,27 +135,22 @@ async fn bench(quick: bool) -> anyhow::Result<()> {
         Some(Duration::from_millis(100)),
     )
     .await?;
-    client.add_toxic("bench", &latency).await?;
-    // The toxic alone, on one connection: what the proxy adds to 100 ms.
-    let (_, single, _) = load(proxied, 1, 2.0, None).await?;
+    let (p50, p99, single) = latency_load(&client, proxied, &[100], runs, secs).await?;
     println!(
         "1 connection, 100 ms toxic      proxied p50 {:6.1} ms p99 {:6.1} ms",
-        ms(percentile(&single, 0.5)),
-        ms(percentile(&single, 0.99))
+        single.0, single.1
     );
-    let (mut p50s, mut p99s) = (Vec::new(), Vec::new());
-    for _ in 0..runs {
-        let (_, lat, _) = load(proxied, 1000, secs.max(2.0), None).await?;
-        p50s.push(ms(percentile(&lat, 0.5)));
-        p99s.push(ms(percentile(&lat, 0.99)));
-    }
-    client.remove_toxic("bench", "latency").await?;
-    let (p50, p99) = (median_f64(p50s), median_f64(p99s));
     println!(
         "1,000 connections, 100 ms toxic direct (same rate) p50 {:5.1} ms p99 {:5.1} ms   proxied p50 {p50:6.1} ms p99 {p99:6.1} ms   target p50 100-103, p99 < 110  {}",
         ms(percentile(&base, 0.5)),
         ms(percentile(&base, 0.99)),
         verdict((100.0..=103.0).contains(&p50) && p99 < 110.0)
+    );
+    // Two toxics in one direction add up, as in Toxiproxy.
+    let (p50, p99, _) = latency_load(&client, proxied, &[50, 50], runs, secs).await?;
+    println!(
+        "1,000 connections, 2 x 50 ms toxics (composed)        proxied p50 {p50:6.1} ms p99 {p99:6.1} ms   target p50 100-103  {}",
+        verdict((100.0..=103.0).contains(&p50))
     );
 
     let n = 5000;
@@ -175,6 +163,37 @@ async fn bench(quick: bool) -> anyhow::Result<()> {
         verdict(held == n)
     );
     Ok(())
+}
+
+/// Adds a downstream latency toxic per entry of `delays` (ms), then measures
+/// one connection and 1,000 connections (medians of `runs`), then removes
+/// them; returns the 1,000-connection p50 and p99 and the one-connection ones.
+async fn latency_load(
+    client: &Client,
+    proxied: SocketAddr,
+    delays: &[u64],
+    runs: usize,
+    secs: f64,
+) -> anyhow::Result<(f64, f64, (f64, f64))> {
+    let names: Vec<String> = (0..delays.len()).map(|i| format!("latency{i}")).collect();
+    for (name, delay) in names.iter().zip(delays) {
+        let attributes = serde_json::json!({ "latency": delay });
+        let toxic = Toxic::from_parts(name, "latency", Stream::Downstream, 1.0, &attributes)?;
+        client.add_toxic("bench", &toxic).await?;
+    }
+    // The toxics alone, on one connection: what the proxy adds to them.
+    let (_, one, _) = load(proxied, 1, 2.0, None).await?;
+    let single = (ms(percentile(&one, 0.5)), ms(percentile(&one, 0.99)));
+    let (mut p50s, mut p99s) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let (_, lat, _) = load(proxied, 1000, secs.max(2.0), None).await?;
+        p50s.push(ms(percentile(&lat, 0.5)));
+        p99s.push(ms(percentile(&lat, 0.99)));
+    }
+    for name in &names {
+        client.remove_toxic("bench", name).await?;
+    }
+    Ok((median_f64(p50s), median_f64(p99s), single))
 }
 
 fn verdict(ok: bool) -> &'static str {

@@ -6,7 +6,7 @@ mod error;
 
 pub use error::ClientError;
 
-use crate::{ErrorBody, NewProxy, Proxy, ProxyUpdate, Toxic};
+use crate::{ErrorBody, HttpRequests, NewProxy, Proxy, ProxyUpdate, Toxic};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -221,6 +221,39 @@ impl Client {
     }
 
     /// Removes every toxic and re-enables every proxy (`POST /reset`).
+    /// How many requests an HTTP toxic has seen and acted on (built-in server only).
+    pub async fn http_requests(
+        &self,
+        proxy: &str,
+        toxic: &str,
+    ) -> Result<HttpRequests, ClientError> {
+        let path = format!("{}/requests", toxic_path(proxy, toxic));
+        self.call(Method::GET, &path, None::<&()>, &[StatusCode::OK])
+            .await
+    }
+
+    /// The Prometheus text served at `/metrics`.
+    pub async fn metrics(&self) -> Result<String, ClientError> {
+        let url = format!("{}/metrics", self.base);
+        let transport = |source| ClientError::Transport {
+            method: Method::GET,
+            url: url.clone(),
+            source,
+        };
+        let answer = self.http.get(&url).send().await.map_err(transport)?;
+        let status = answer.status();
+        let body = answer.text().await.map_err(transport)?;
+        if status != StatusCode::OK {
+            return Err(ClientError::Api {
+                method: Method::GET,
+                url,
+                status,
+                message: body.trim().to_string(),
+            });
+        }
+        Ok(body)
+    }
+
     pub async fn reset(&self) -> Result<(), ClientError> {
         self.call_empty(Method::POST, "/reset", &[StatusCode::NO_CONTENT])
             .await
@@ -336,6 +369,8 @@ fn check_proxy(new: &NewProxy, got: &Proxy) -> Result<(), ClientError> {
     expect_eq(&what, &new.name, &got.name)?;
     expect_eq(&format!("{what} upstream"), &new.upstream, &got.upstream)?;
     expect_eq(&format!("{what} enabled"), &new.enabled, &got.enabled)?;
+    // A real Toxiproxy ignores `protocol` and answers without it.
+    expect_eq(&format!("{what} protocol"), &new.protocol, &got.protocol)?;
     // A host name or port 0 comes back as the address really bound.
     if let Ok(asked) = new.listen.parse::<std::net::SocketAddr>() {
         if asked.port() != 0 && new.enabled {

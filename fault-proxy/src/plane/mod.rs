@@ -1,22 +1,23 @@
 //! The data plane: a listener per enabled proxy, and per accepted connection
 //! two pumps (client → upstream, upstream → client) that apply the proxy's
-//! toxics for their direction. All of a server's connections run on one
-//! thread of their own (see [`Plane`]).
+//! toxics for their direction (an HTTP proxy puts its per-request toxics in
+//! front, see `http`). All of a server's connections run on one thread of
+//! their own (see [`Plane`]).
 
 mod clock;
+mod http;
+pub(crate) mod listen;
+mod listener;
 mod pump;
 mod stage;
 
+pub(crate) use listener::Listener;
+
 use crate::{Stream, Toxic};
-use pump::{End, Pump};
-use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Handle;
-use tokio::sync::{oneshot, watch};
-use tokio::task::{JoinHandle, JoinSet};
-use tokio_util::sync::CancellationToken;
+use tokio::sync::oneshot;
 
 /// A toxic as the data plane sees it: `id` changes on every add or update so
 /// each connection redraws its toxicity then.
@@ -24,6 +25,8 @@ use tokio_util::sync::CancellationToken;
 pub(crate) struct ActiveToxic {
     pub id: u64,
     pub toxic: Toxic,
+    /// HTTP toxics: the requests they saw and acted on (kept across updates).
+    pub counters: Arc<HttpCounters>,
 }
 
 /// A proxy's toxics, per direction, in the order they were added.
@@ -86,127 +89,24 @@ impl Plane {
     }
 }
 
-/// A running listener; dropping it does not stop it, [`Listener::stop`] does.
-pub(crate) struct Listener {
-    pub addr: SocketAddr,
-    stop: CancellationToken,
-    accept: JoinHandle<()>,
+/// Bytes one direction of a proxy's links read from their source and wrote
+/// to their destination (Toxiproxy's `received_bytes` / `sent_bytes`).
+#[derive(Debug, Default)]
+pub(crate) struct ByteCounters {
+    pub received: AtomicU64,
+    pub sent: AtomicU64,
 }
 
-impl Listener {
-    /// Binds `listen` on the plane's thread and starts accepting connections
-    /// to proxy to `upstream`.
-    pub async fn start(
-        plane: &Plane,
-        listen: &str,
-        upstream: &str,
-        toxics: watch::Receiver<Arc<ToxicSet>>,
-    ) -> std::io::Result<Listener> {
-        let stop = CancellationToken::new();
-        // If this call is dropped before it returns the listener (an API
-        // client that went away), the accept loop must not outlive it.
-        let guard = stop.clone().drop_guard();
-        let (bound, addr) = oneshot::channel();
-        let (listen, upstream) = (listen.to_string(), Arc::from(upstream));
-        let token = stop.clone();
-        let accept = plane.handle.spawn(async move {
-            let listener = match TcpListener::bind(&listen).await {
-                Ok(listener) => listener,
-                Err(e) => {
-                    let _ = bound.send(Err(e));
-                    return;
-                }
-            };
-            if bound.send(listener.local_addr()).is_ok() {
-                accept_loop(listener, upstream, toxics, token).await;
-            }
-        });
-        let addr = addr
-            .await
-            .map_err(|_| std::io::Error::other("the data plane has stopped"))??;
-        guard.disarm();
-        Ok(Listener { addr, stop, accept })
-    }
-
-    /// Closes the listener (new connections are refused) and every open
-    /// connection, and waits until both are gone.
-    pub async fn stop(self) {
-        self.stop.cancel();
-        let _ = self.accept.await;
-    }
+/// A proxy's byte counters, one per direction.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct LinkBytes {
+    pub upstream: Arc<ByteCounters>,
+    pub downstream: Arc<ByteCounters>,
 }
 
-async fn accept_loop(
-    listener: TcpListener,
-    upstream: Arc<str>,
-    toxics: watch::Receiver<Arc<ToxicSet>>,
-    stop: CancellationToken,
-) {
-    // Connections live in this set so stopping the proxy aborts them all;
-    // finished ones are reaped as they end.
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => break,
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            accepted = listener.accept() => match accepted {
-                Ok((client, _)) => {
-                    connections.spawn(serve_connection(client, upstream.clone(), toxics.clone()));
-                }
-                // Out of file descriptors or a client that vanished: keep serving.
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-            },
-        }
-    }
-    drop(listener);
-    connections.shutdown().await;
-}
-
-/// How long to wait for the upstream to accept before dropping the client.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
-async fn serve_connection(
-    client: TcpStream,
-    upstream: Arc<str>,
-    toxics: watch::Receiver<Arc<ToxicSet>>,
-) {
-    let server = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&*upstream)).await {
-        Ok(Ok(server)) => server,
-        Ok(Err(e)) => {
-            tracing::debug!(upstream = %upstream, error = %e, "upstream refused");
-            return;
-        }
-        Err(_) => {
-            tracing::debug!(upstream = %upstream, "upstream connect timed out");
-            return;
-        }
-    };
-    // Requests and answers are small; Nagle would add 40 ms to some of them.
-    let _ = client.set_nodelay(true);
-    let _ = server.set_nodelay(true);
-    let client = Arc::new(client);
-    let server = Arc::new(server);
-    let up = Pump::new(
-        client.clone(),
-        server.clone(),
-        Stream::Upstream,
-        toxics.clone(),
-    )
-    .run();
-    let down = Pump::new(server.clone(), client.clone(), Stream::Downstream, toxics).run();
-    tokio::pin!(up, down);
-    // A direction that closed cleanly leaves the other running (half-close);
-    // one that was killed or reset ends the whole connection at once.
-    let end = tokio::select! {
-        end = &mut up => if end == End::Closed { down.await } else { end },
-        end = &mut down => if end == End::Closed { up.await } else { end },
-    };
-    if end == End::Reset {
-        // SO_LINGER 0: closing sends RST instead of FIN ("connection reset by peer").
-        let _ = client.set_zero_linger();
-        let _ = server.set_zero_linger();
-    }
+/// Requests an HTTP toxic has seen and acted on.
+#[derive(Debug, Default)]
+pub(crate) struct HttpCounters {
+    pub requests: AtomicU64,
+    pub affected: AtomicU64,
 }

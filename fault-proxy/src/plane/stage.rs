@@ -53,22 +53,20 @@ impl Stage {
         )
     }
 
-    /// Times `pieces` (each `(ready, bytes)`, in order) of one chunk that reached
-    /// the proxy at `arrival`, returning when each piece may leave.
-    pub fn time(
-        &mut self,
-        arrival: Instant,
-        pieces: Vec<(Instant, Bytes)>,
-    ) -> Vec<(Instant, Bytes)> {
+    /// Times `pieces` (each `(ready, bytes)`, in order: when the toxic before
+    /// let it go), returning when each piece may leave this toxic.
+    pub fn time(&mut self, pieces: Vec<(Instant, Bytes)>) -> Vec<(Instant, Bytes)> {
         match self.kind {
             ToxicKind::Latency { latency, jitter } => {
-                // Counted from the chunk's own arrival at the proxy, so a steady
-                // stream of chunks is delayed by the latency, not by its sum.
-                let due = arrival + draw_delay(latency, jitter);
+                // Counted from when the piece left the toxic before (its
+                // arrival at the proxy for the first toxic), as Toxiproxy's
+                // chunk timestamps are: a steady stream is delayed by the
+                // latency, not by its sum, and two latency toxics add up.
                 pieces
                     .into_iter()
                     .map(|(ready, bytes)| {
-                        let at = due.max(ready).max(self.busy_until.unwrap_or(ready));
+                        let due = ready + draw_delay(latency, jitter);
+                        let at = due.max(self.busy_until.unwrap_or(due));
                         self.busy_until = Some(at);
                         (at, bytes)
                     })
@@ -122,7 +120,7 @@ pub(crate) fn ms(n: u64) -> Duration {
 }
 
 /// latency ± jitter, uniformly drawn, never below zero.
-fn draw_delay(latency: u64, jitter: u64) -> Duration {
+pub(crate) fn draw_delay(latency: u64, jitter: u64) -> Duration {
     if jitter == 0 {
         return ms(latency);
     }
@@ -186,7 +184,7 @@ mod tests {
         let mut last = t0;
         for i in 0..50u64 {
             let arrival = t0 + ms(i * 10);
-            let out = s.time(arrival, vec![(arrival, Bytes::from_static(b"x"))]);
+            let out = s.time(vec![(arrival, Bytes::from_static(b"x"))]);
             assert_eq!(out[0].0, arrival + ms(100), "chunk {i}");
             last = out[0].0;
         }
@@ -194,10 +192,25 @@ mod tests {
     }
 
     #[test]
+    fn two_latency_toxics_in_a_chain_add_up() {
+        let mut first = stage(ToxicKind::Latency {
+            latency: 100,
+            jitter: 0,
+        });
+        let mut second = stage(ToxicKind::Latency {
+            latency: 300,
+            jitter: 0,
+        });
+        let t0 = Instant::now();
+        let out = second.time(first.time(vec![(t0, Bytes::from_static(b"x"))]));
+        assert_eq!(out[0].0, t0 + ms(400));
+    }
+
+    #[test]
     fn bandwidth_spreads_a_large_chunk_at_the_exact_rate() {
         let mut s = stage(ToxicKind::Bandwidth { rate: 100 }); // 100 KB/s
         let t0 = Instant::now();
-        let out = s.time(t0, vec![(t0, Bytes::from(vec![0u8; 50_000]))]);
+        let out = s.time(vec![(t0, Bytes::from(vec![0u8; 50_000]))]);
         assert_eq!(out.len(), 5, "slices of 100 ms of data");
         assert_eq!(out.iter().map(|p| p.1.len()).sum::<usize>(), 50_000);
         assert_eq!(out.last().unwrap().0, t0 + ms(500));
@@ -207,7 +220,7 @@ mod tests {
     fn a_huge_bandwidth_or_chunk_does_not_overflow() {
         let mut s = stage(ToxicKind::Bandwidth { rate: u64::MAX });
         let t0 = Instant::now();
-        let out = s.time(t0, vec![(t0, Bytes::from(vec![0u8; 1000]))]);
+        let out = s.time(vec![(t0, Bytes::from(vec![0u8; 1000]))]);
         assert_eq!(out.len(), 1);
         assert!(out[0].0 >= t0);
     }

@@ -1,5 +1,6 @@
 //! Toxiproxy's HTTP API on axum: the same routes, methods, status codes and
-//! bodies (201 on create and populate, 204 on delete and reset, 200 otherwise).
+//! bodies (201 on create and populate, 204 on delete and reset, 200 otherwise),
+//! an `X-Toxiproxy-Request-Id` on every answer of a route, and `/metrics`.
 
 use super::error::ApiError;
 use super::registry::{ProxyInput, ProxyPatch, Registry};
@@ -34,10 +35,29 @@ pub(crate) fn router(registry: Arc<Registry>) -> Router {
                 .patch(update_toxic)
                 .delete(remove_toxic),
         )
+        .route(
+            "/proxies/{proxy}/toxics/{toxic}/requests",
+            get(http_requests),
+        )
         .route("/version", get(version))
+        .route("/metrics", get(metrics))
+        // Toxiproxy's router adds the id only on a route it matched.
+        .route_layer(middleware::from_fn(request_id))
         .fallback(not_found)
         .layer(middleware::from_fn(stop_browsers))
         .with_state(registry)
+}
+
+/// Toxiproxy tags every answer with a fresh request id (an `xid`: 20 base32hex
+/// characters, time first), as its logs do.
+async fn request_id(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    if let Ok(value) = header::HeaderValue::from_str(&super::request_id::next()) {
+        response
+            .headers_mut()
+            .insert("x-toxiproxy-request-id", value);
+    }
+    response
 }
 
 /// Toxiproxy refuses browsers so a web page cannot drive it (CSRF).
@@ -69,6 +89,24 @@ async fn version() -> Response {
         body,
     )
         .into_response()
+}
+
+async fn metrics(State(registry): Shared) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        registry.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn http_requests(
+    State(registry): Shared,
+    Path((proxy, toxic)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    Ok(Json(registry.http_requests(&proxy, &toxic).await?).into_response())
 }
 
 async fn reset(State(registry): Shared) -> Result<StatusCode, ApiError> {

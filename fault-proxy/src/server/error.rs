@@ -61,6 +61,22 @@ impl ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "toxic not found")
     }
 
+    /// An `http_*` toxic on a proxy not declared HTTP (not a Toxiproxy error).
+    pub fn needs_http(kind: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("toxic type {kind} needs a proxy created with \"protocol\": \"http\""),
+        )
+    }
+
+    /// Request counts asked of a toxic that does not count requests.
+    pub fn not_http(name: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("toxic {name} is not an HTTP toxic: only http_* toxics count requests"),
+        )
+    }
+
     /// An error without a Toxiproxy status of its own (a failed bind) is a 500.
     pub fn internal(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, message)

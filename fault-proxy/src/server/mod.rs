@@ -1,9 +1,12 @@
 //! The built-in Toxiproxy stand-in: the HTTP API on one port, and a data-plane
-//! listener per enabled proxy.
+//! listener per enabled proxy; it stops on SIGTERM or SIGINT as Toxiproxy does.
 
 mod api;
 mod error;
+mod metrics;
 mod registry;
+mod request_id;
+mod toxics;
 
 pub use api::VERSION;
 
@@ -12,7 +15,12 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::{TcpListener, ToSocketAddrs};
+use tokio_util::sync::CancellationToken;
+
+/// How long API requests still running at shutdown may take to finish.
+const API_GRACE: Duration = Duration::from_millis(300);
 
 /// A bound, not yet serving, Toxiproxy-compatible server.
 pub struct Server {
@@ -42,17 +50,55 @@ impl Server {
         format!("http://{}", self.local_addr())
     }
 
-    /// Serves until `shutdown` completes, then stops every proxy and closes
-    /// every proxied connection.
+    /// Serves until `shutdown` completes, then closes the API (requests still
+    /// running get a moment to finish; idle keep-alive clients do not hold it
+    /// open), stops every proxy and closes every proxied connection.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
         let app = api::router(self.registry.clone());
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let stopping = CancellationToken::new();
+        let stop = stopping.clone();
+        let served = axum::serve(self.listener, app).with_graceful_shutdown(async move {
+            shutdown.await;
+            stop.cancel();
+        });
+        let result = tokio::select! {
+            served = served => served,
+            () = async { stopping.cancelled().await; tokio::time::sleep(API_GRACE).await } => Ok(()),
+        };
         self.registry.shutdown().await;
-        served
+        result
+    }
+
+    /// Serves until SIGTERM or SIGINT (Ctrl-C), then stops as
+    /// [`Server::run_until`] does: what `toxiproxy-server` does on both.
+    pub async fn run_until_signal(self) -> io::Result<()> {
+        self.run_until(stop_signal()?).await
+    }
+}
+
+/// Completes on the first SIGTERM or SIGINT after this call (both handlers
+/// are installed before it returns, so a signal sent right after is not lost).
+/// On a platform without SIGTERM, only Ctrl-C.
+pub fn stop_signal() -> io::Result<impl Future<Output = ()> + Send + 'static> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }

@@ -1,11 +1,11 @@
-//! The built-in server's proxies and their toxics: Toxiproxy's proxy
-//! collection semantics (create, populate = add or replace, update, delete,
-//! reset) on top of the data plane's listeners.
+//! The built-in server's proxies: Toxiproxy's proxy collection semantics
+//! (create, populate = add or replace, update, delete, reset) on top of the
+//! data plane's listeners. Their toxics are in `toxics`.
 
 use super::error::ApiError;
-use crate::plane::{ActiveToxic, Listener, Plane, ToxicSet};
-use crate::toxic::WireToxic;
-use crate::{Proxy, Stream, Toxic, ToxicKind};
+use super::metrics::Metrics;
+use crate::plane::{listen, ActiveToxic, Listener, Plane, ToxicSet};
+use crate::{Protocol, Proxy, Toxic};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -24,6 +24,9 @@ pub(crate) struct ProxyInput {
     #[serde(default)]
     pub upstream: String,
     pub enabled: Option<bool>,
+    /// Not Toxiproxy's: `"http"` declares an HTTP proxy.
+    #[serde(default)]
+    pub protocol: Protocol,
 }
 
 /// `POST /proxies/{name}`: the fields to change.
@@ -32,6 +35,7 @@ pub(crate) struct ProxyPatch {
     pub listen: Option<String>,
     pub upstream: Option<String>,
     pub enabled: Option<bool>,
+    pub protocol: Option<Protocol>,
 }
 
 /// `POST /proxies/{name}/toxics/{toxic}`: new attributes (merged) and toxicity.
@@ -42,11 +46,13 @@ pub(crate) struct ToxicPatch {
     pub toxicity: Option<f32>,
 }
 
-struct Entry {
+pub(super) struct Entry {
     name: String,
+    /// As given until the proxy first starts, then the address really bound.
     listen: String,
     upstream: String,
-    toxics: watch::Sender<Arc<ToxicSet>>,
+    pub protocol: Protocol,
+    pub toxics: watch::Sender<Arc<ToxicSet>>,
     /// Present while the proxy is enabled.
     listener: Option<Listener>,
 }
@@ -59,6 +65,7 @@ impl Entry {
             listen: self.listen.clone(),
             upstream: self.upstream.clone(),
             enabled: self.listener.is_some(),
+            protocol: self.protocol,
             toxics: set
                 .upstream
                 .iter()
@@ -68,20 +75,32 @@ impl Entry {
         }
     }
 
-    fn find_toxic(&self, name: &str) -> Option<Toxic> {
+    pub fn find_toxic(&self, name: &str) -> Option<Toxic> {
+        self.find_active(name).map(|t| t.toxic)
+    }
+
+    pub fn find_active(&self, name: &str) -> Option<ActiveToxic> {
         let set = self.toxics.borrow();
         set.upstream
             .iter()
             .chain(&set.downstream)
             .find(|t| t.toxic.name == name)
-            .map(|t| t.toxic.clone())
+            .cloned()
+    }
+
+    /// Toxiproxy's `Differs`: the new listen address is resolved before it is
+    /// compared, so `localhost:3310` is the same as a stored `127.0.0.1:3310`.
+    fn differs(&self, listen: &str, upstream: &str) -> Result<bool, ApiError> {
+        let resolved = listen::resolve(listen).map_err(ApiError::internal)?;
+        Ok(resolved.to_string() != self.listen || upstream != self.upstream)
     }
 }
 
 pub(crate) struct Registry {
-    proxies: Mutex<BTreeMap<String, Entry>>,
+    pub(super) proxies: Mutex<BTreeMap<String, Entry>>,
     next_id: AtomicU64,
     plane: Plane,
+    pub(super) metrics: Metrics,
 }
 
 impl Registry {
@@ -90,6 +109,7 @@ impl Registry {
             proxies: Mutex::new(BTreeMap::new()),
             next_id: AtomicU64::new(1),
             plane: Plane::start()?,
+            metrics: Metrics::default(),
         })
     }
 
@@ -103,7 +123,7 @@ impl Registry {
         }
     }
 
-    fn next_id(&self) -> u64 {
+    pub(super) fn next_id(&self) -> u64 {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
@@ -111,14 +131,25 @@ impl Registry {
         if entry.listener.is_some() {
             return Ok(());
         }
+        let addr = listen::resolve(&entry.listen)
+            .map_err(|e| ApiError::internal(format!("listen tcp: {e}")))?;
+        let bound = listen::bind(addr).map_err(ApiError::internal)?;
+        let real = bound
+            .local_addr()
+            .map_err(|e| ApiError::internal(format!("listen tcp {addr}: {e}")))?;
+        let bytes = self
+            .metrics
+            .link(&entry.name, &real.to_string(), &entry.upstream);
         let listener = Listener::start(
             &self.plane,
-            &entry.listen,
+            bound,
             &entry.upstream,
+            entry.protocol,
             entry.toxics.subscribe(),
+            bytes,
         )
         .await
-        .map_err(|e| ApiError::internal(format!("listen tcp {}: {e}", entry.listen)))?;
+        .map_err(|e| ApiError::internal(format!("listen tcp {addr}: {e}")))?;
         entry.listen = listener.addr.to_string();
         entry.listener = Some(listener);
         Ok(())
@@ -153,6 +184,7 @@ impl Registry {
             name: input.name.clone(),
             listen,
             upstream: input.upstream.clone(),
+            protocol: input.protocol,
             toxics: watch::Sender::new(Arc::new(ToxicSet::default())),
             listener: None,
         }
@@ -191,8 +223,10 @@ impl Registry {
         for input in inputs {
             let enabled = input.enabled.unwrap_or(true);
             if let Some(existing) = proxies.get_mut(&input.name) {
-                let same_listen = existing.listen == input.listen || input.listen.ends_with(":0");
-                if same_listen && existing.upstream == input.upstream {
+                // Port 0 asks for any port: the one already bound will do.
+                let any_port = input.listen.ends_with(":0") && existing.upstream == input.upstream;
+                let same = any_port || !existing.differs(&input.listen, &input.upstream)?;
+                if same && existing.protocol == input.protocol {
                     if enabled {
                         self.start(existing).await?;
                     } else if let Some(listener) = existing.listener.take() {
@@ -218,7 +252,8 @@ impl Registry {
     }
 
     /// Toxiproxy's update: a new listen or upstream restarts the proxy (dropping
-    /// its connections); `enabled` starts or stops it.
+    /// its connections; the same address spelt differently is not new);
+    /// `enabled` starts or stops it.
     pub async fn update(&self, name: &str, patch: ProxyPatch) -> Result<Proxy, ApiError> {
         let mut proxies = self.proxies.lock().await;
         let entry = proxies
@@ -227,12 +262,25 @@ impl Registry {
         let enabled = patch.enabled.unwrap_or(entry.listener.is_some());
         let listen = patch.listen.unwrap_or_else(|| entry.listen.clone());
         let upstream = patch.upstream.unwrap_or_else(|| entry.upstream.clone());
-        if listen != entry.listen || upstream != entry.upstream {
+        let protocol = patch.protocol.unwrap_or(entry.protocol);
+        let set = entry.toxics.borrow().clone();
+        if let Some(http) = set
+            .upstream
+            .iter()
+            .chain(&set.downstream)
+            .find(|t| t.toxic.kind.is_http())
+        {
+            if protocol != Protocol::Http {
+                return Err(ApiError::needs_http(http.toxic.type_name()));
+            }
+        }
+        if entry.differs(&listen, &upstream)? || protocol != entry.protocol {
             if let Some(listener) = entry.listener.take() {
                 listener.stop().await;
             }
             entry.listen = listen;
             entry.upstream = upstream;
+            entry.protocol = protocol;
         }
         if enabled {
             self.start(entry).await?;
@@ -258,110 +306,6 @@ impl Registry {
             self.start(entry).await?;
             entry.toxics.send_replace(Arc::new(ToxicSet::default()));
         }
-        Ok(())
-    }
-
-    pub async fn toxics(&self, proxy: &str) -> Result<Vec<Toxic>, ApiError> {
-        self.get(proxy).await.map(|p| p.toxics)
-    }
-
-    pub async fn toxic(&self, proxy: &str, name: &str) -> Result<Toxic, ApiError> {
-        let proxies = self.proxies.lock().await;
-        let entry = proxies.get(proxy).ok_or_else(ApiError::proxy_not_found)?;
-        entry.find_toxic(name).ok_or_else(ApiError::toxic_not_found)
-    }
-
-    /// Adds a toxic from a request body, with Toxiproxy's checks in its order.
-    pub async fn add_toxic(&self, proxy: &str, body: &[u8]) -> Result<Toxic, ApiError> {
-        let mut proxies = self.proxies.lock().await;
-        let entry = proxies
-            .get_mut(proxy)
-            .ok_or_else(ApiError::proxy_not_found)?;
-        let wire: WireToxic = serde_json::from_slice(body).map_err(ApiError::bad_body)?;
-        let stream_text = wire.stream.clone().unwrap_or_else(|| "downstream".into());
-        let stream = Stream::parse(&stream_text.to_ascii_lowercase())
-            .ok_or_else(ApiError::invalid_stream)?;
-        let name = wire
-            .name
-            .clone()
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| format!("{}_{stream_text}", wire.kind));
-        if !crate::toxic_types().any(|t| t == wire.kind) {
-            return Err(ApiError::invalid_toxic_type());
-        }
-        if entry.find_toxic(&name).is_some() {
-            return Err(ApiError::toxic_exists());
-        }
-        let kind = ToxicKind::from_wire(&wire.kind, &wire.attributes)
-            .map_err(ApiError::bad_body)?
-            .ok_or_else(ApiError::invalid_toxic_type)?;
-        let toxic = Toxic {
-            name,
-            kind,
-            stream,
-            toxicity: wire.toxicity.unwrap_or(1.0),
-        };
-        let active = ActiveToxic {
-            id: self.next_id(),
-            toxic: toxic.clone(),
-        };
-        entry
-            .toxics
-            .send_modify(|set| Arc::make_mut(set).direction_mut(stream).push(active));
-        Ok(toxic)
-    }
-
-    /// Merges new attributes and toxicity into a toxic; open connections redraw
-    /// their toxicity and keep their state (as a Toxiproxy update re-runs the toxic).
-    pub async fn update_toxic(
-        &self,
-        proxy: &str,
-        name: &str,
-        body: &[u8],
-    ) -> Result<Toxic, ApiError> {
-        let mut proxies = self.proxies.lock().await;
-        let entry = proxies
-            .get_mut(proxy)
-            .ok_or_else(ApiError::proxy_not_found)?;
-        let current = entry
-            .find_toxic(name)
-            .ok_or_else(ApiError::toxic_not_found)?;
-        let patch: ToxicPatch = serde_json::from_slice(body).map_err(ApiError::bad_body)?;
-        let kind = current
-            .kind
-            .patched(&patch.attributes)
-            .map_err(ApiError::bad_body)?;
-        let toxic = Toxic {
-            kind,
-            toxicity: patch.toxicity.unwrap_or(current.toxicity),
-            ..current
-        };
-        let id = self.next_id();
-        entry.toxics.send_modify(|set| {
-            let list = Arc::make_mut(set).direction_mut(toxic.stream);
-            if let Some(slot) = list.iter_mut().find(|t| t.toxic.name == toxic.name) {
-                *slot = ActiveToxic {
-                    id,
-                    toxic: toxic.clone(),
-                };
-            }
-        });
-        Ok(toxic)
-    }
-
-    pub async fn remove_toxic(&self, proxy: &str, name: &str) -> Result<(), ApiError> {
-        let mut proxies = self.proxies.lock().await;
-        let entry = proxies
-            .get_mut(proxy)
-            .ok_or_else(ApiError::proxy_not_found)?;
-        let toxic = entry
-            .find_toxic(name)
-            .ok_or_else(ApiError::toxic_not_found)?;
-        entry.toxics.send_modify(|set| {
-            Arc::make_mut(set)
-                .direction_mut(toxic.stream)
-                .retain(|t| t.toxic.name != name);
-        });
         Ok(())
     }
 }

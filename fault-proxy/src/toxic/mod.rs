@@ -79,6 +79,26 @@ pub enum ToxicKind {
     LimitData {
         bytes: u64,
     },
+    /// Passes everything through unchanged (Toxiproxy's `noop`).
+    Noop {},
+    /// HTTP proxies only: answers a share (the toxicity) of requests with
+    /// `status` without forwarding them; `retry_after` (s) > 0 adds a
+    /// `Retry-After` header.
+    HttpStatus {
+        status: u64,
+        retry_after: u64,
+    },
+    /// HTTP proxies only: holds a share of answers for `latency ± jitter` ms
+    /// after their head arrived from the upstream, then passes them whole.
+    HttpLatency {
+        latency: u64,
+        jitter: u64,
+    },
+    /// HTTP proxies only: passes a share of answers' heads and the first
+    /// `bytes` bytes of their bodies, then resets the client's connection.
+    HttpReset {
+        bytes: u64,
+    },
 }
 
 /// One toxic type's name and attribute names, as Toxiproxy spells them.
@@ -125,6 +145,26 @@ const KINDS: &[KindSpec] = &[
         attributes: &["bytes"],
         required: &["bytes"],
     },
+    KindSpec {
+        name: "noop",
+        attributes: &[],
+        required: &[],
+    },
+    KindSpec {
+        name: "http_status",
+        attributes: &["status", "retry_after"],
+        required: &["status"],
+    },
+    KindSpec {
+        name: "http_latency",
+        attributes: &["latency", "jitter"],
+        required: &["latency"],
+    },
+    KindSpec {
+        name: "http_reset",
+        attributes: &["bytes"],
+        required: &[],
+    },
 ];
 
 fn spec(kind: &str) -> Option<&'static KindSpec> {
@@ -147,7 +187,21 @@ impl ToxicKind {
             ToxicKind::ResetPeer { .. } => "reset_peer",
             ToxicKind::Slicer { .. } => "slicer",
             ToxicKind::LimitData { .. } => "limit_data",
+            ToxicKind::Noop {} => "noop",
+            ToxicKind::HttpStatus { .. } => "http_status",
+            ToxicKind::HttpLatency { .. } => "http_latency",
+            ToxicKind::HttpReset { .. } => "http_reset",
         }
+    }
+
+    /// Acts per HTTP request and answer (needs a proxy declared `"protocol": "http"`).
+    pub fn is_http(&self) -> bool {
+        matches!(
+            self,
+            ToxicKind::HttpStatus { .. }
+                | ToxicKind::HttpLatency { .. }
+                | ToxicKind::HttpReset { .. }
+        )
     }
 
     /// The attributes as a JSON object (Toxiproxy's `attributes`).
@@ -176,7 +230,9 @@ impl ToxicKind {
                 })?;
             }
         }
-        Ok(Some(build(kind, values)))
+        let built = build(kind, values);
+        check_status(&built)?;
+        Ok(Some(built))
     }
 
     /// A copy with the attributes present in `patch` replaced (Toxiproxy's update).
@@ -219,7 +275,27 @@ fn build(kind: &str, v: [u64; 3]) -> ToxicKind {
             size_variation: v[1],
             delay: v[2],
         },
+        "noop" => ToxicKind::Noop {},
+        "http_status" => ToxicKind::HttpStatus {
+            status: v[0],
+            retry_after: v[1],
+        },
+        "http_latency" => ToxicKind::HttpLatency {
+            latency: v[0],
+            jitter: v[1],
+        },
+        "http_reset" => ToxicKind::HttpReset { bytes: v[0] },
         _ => ToxicKind::LimitData { bytes: v[0] },
+    }
+}
+
+/// An `http_status` toxic must give a status an answer can carry.
+pub(crate) fn check_status(kind: &ToxicKind) -> Result<(), String> {
+    match kind {
+        ToxicKind::HttpStatus { status, .. } if !(100..=599).contains(status) => Err(format!(
+            "attribute status must be an HTTP status from 100 to 599, got {status}"
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -258,7 +334,28 @@ impl Toxic {
                 format!("slicer {average_size} ± {size_variation} bytes every {delay} µs")
             }
             ToxicKind::LimitData { bytes } => format!("limit_data {bytes} bytes"),
+            ToxicKind::Noop {} => "noop".to_string(),
+            ToxicKind::HttpStatus {
+                status,
+                retry_after: 0,
+            } => format!("http_status {status}"),
+            ToxicKind::HttpStatus {
+                status,
+                retry_after,
+            } => format!("http_status {status} (Retry-After {retry_after} s)"),
+            ToxicKind::HttpLatency { latency, jitter: 0 } => format!("http_latency {latency} ms"),
+            ToxicKind::HttpLatency { latency, jitter } => {
+                format!("http_latency {latency} ms ± {jitter} ms")
+            }
+            ToxicKind::HttpReset { bytes } => format!("http_reset after {bytes} body bytes"),
         };
+        if self.kind.is_http() {
+            return if self.toxicity < 1.0 {
+                format!("{what} ({:.0} % of requests)", self.toxicity * 100.0)
+            } else {
+                what
+            };
+        }
         if self.toxicity < 1.0 {
             format!(
                 "{what} {} ({:.0} % of connections)",

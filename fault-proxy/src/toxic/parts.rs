@@ -114,6 +114,15 @@ impl Toxic {
                 });
             }
         }
+        if let ToxicKind::HttpStatus { status, .. } = built {
+            if !(100..=599).contains(&status) {
+                return Err(ToxicError::BadAttribute {
+                    kind: kind.into(),
+                    attribute: "status".into(),
+                    problem: format!("must be an HTTP status from 100 to 599, got {status}"),
+                });
+            }
+        }
         Ok(Toxic {
             name: name.into(),
             kind: built,

@@ -9,34 +9,36 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_timeout_of_zero_holds_data_until_the_toxic_is_removed() {
+async fn a_timeout_of_zero_drops_data_and_its_removal_closes_both_ends() {
     let server = spawn_server().await;
-    let proxy = proxy_to(&server, "hold", echo_upstream().await).await;
+    let (upstream, mut received) = recording_upstream().await;
+    let proxy = proxy_to(&server, "hold", upstream).await;
     server
         .client
         .add_toxic(
             "hold",
-            &toxic(
-                "stall",
-                "timeout",
-                Stream::Downstream,
-                json!({"timeout": 0}),
-            ),
+            &toxic("stall", "timeout", Stream::Upstream, json!({"timeout": 0})),
         )
         .await
         .unwrap();
     let mut socket = TcpStream::connect(proxy).await.unwrap();
     socket.write_all(b"ping").await.unwrap();
     let mut buf = [0u8; 4];
-    let early = tokio::time::timeout(Duration::from_millis(400), socket.read_exact(&mut buf)).await;
-    assert!(early.is_err(), "nothing passes while the toxic is there");
+    let early = tokio::time::timeout(Duration::from_millis(300), socket.read(&mut buf)).await;
+    assert!(
+        early.is_err(),
+        "nothing passes and nothing closes while the toxic is there"
+    );
     server.client.remove_toxic("hold", "stall").await.unwrap();
-    tokio::time::timeout(Duration::from_secs(5), socket.read_exact(&mut buf))
+    // As in Toxiproxy: the upstream gets EOF and none of the dropped bytes,
+    // and the client's side is closed too.
+    let got = tokio::time::timeout(Duration::from_secs(5), received.recv())
         .await
-        .expect("released")
-        .unwrap();
-    assert_eq!(&buf, b"ping");
-    round_trip(&mut socket, b"still open").await;
+        .expect("the upstream side is closed")
+        .expect("the upstream saw the connection");
+    assert!(got.is_empty(), "the upstream got {got:?}");
+    let (data, _) = read_to_end(&mut socket, Duration::from_secs(5)).await;
+    assert!(data.is_empty(), "{data:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

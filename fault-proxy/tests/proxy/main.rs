@@ -4,4 +4,7 @@ mod api;
 mod closes;
 mod compat;
 mod helpers;
+mod http;
+mod signals;
 mod toxics;
+mod toxiproxy;

@@ -6,7 +6,7 @@
 //! floor of repeats alone (an A/A measurement), and what makes a baseline and
 //! a candidate not the same experiment. `report::baseline` renders the result.
 
-mod bootstrap;
+pub(crate) mod bootstrap;
 
 use crate::gate::whole_run_value;
 use crate::slo::{Allowance, Metric, Tolerance};
@@ -64,6 +64,15 @@ pub struct BaselineComparison {
     pub checks: Vec<RegressionCheck>,
     /// What to do next when the verdict is INCONCLUSIVE (or noise was not measured).
     pub advice: Option<String>,
+}
+
+/// The exit code of a verdict against a baseline.
+pub fn exit_code(verdict: RegressionVerdict) -> u8 {
+    match verdict {
+        RegressionVerdict::Pass => crate::exit::PASS,
+        RegressionVerdict::Fail => crate::exit::GATE_FAILED,
+        RegressionVerdict::Inconclusive => crate::exit::INCONCLUSIVE,
+    }
 }
 
 /// Judges `candidate` runs against `baseline` runs (one or more each) on every tolerance.

@@ -5,6 +5,7 @@
 //! whole-run figures side by side, the best of each marked.
 
 use super::Lane;
+use crate::exit;
 use crate::report::compare::{self, CompareRun};
 use crate::run::RunError;
 use anyhow::Context;
@@ -32,18 +33,19 @@ pub async fn compare_runs(
     let loaded =
         compare::load_runs(runs).map_err(|e| RunError::Usage(format!("compare: {e:#}")))?;
     write(&loaded, reports_root, "report", out)?;
-    Ok(0)
+    Ok(exit::PASS)
 }
 
 /// Compares every run of every lane, labelled by its target (and its round
 /// when repeated), in the order they ran; the path is printed after `what: `.
+/// Returns the comparison, for the exit code.
 pub(super) fn compare_lanes(
     lanes: &[Lane],
     reports_root: &Path,
     repeat: usize,
     what: &str,
     out: &mut dyn Write,
-) -> Result<(), RunError> {
+) -> Result<compare::Comparison, RunError> {
     let mut runs = Vec::new();
     for round in 0..repeat {
         for lane in lanes {
@@ -55,6 +57,7 @@ pub(super) fn compare_lanes(
                     1 => lane.label.clone(),
                     _ => format!("{} #{}", lane.label, round + 1),
                 },
+                backend: lane.label.clone(),
                 source: ran.dir.display().to_string(),
                 summary: ran.summary.clone(),
             });
@@ -74,7 +77,7 @@ fn write(
     reports_root: &Path,
     what: &str,
     out: &mut dyn Write,
-) -> Result<(), RunError> {
+) -> Result<compare::Comparison, RunError> {
     let written = compare::write_comparison_report(runs, reports_root)
         .context("writing the comparison")
         .map_err(RunError::Internal)?;
@@ -84,7 +87,49 @@ fn write(
         "{what}: {}",
         written.dir.join("compare.html").display()
     );
-    Ok(())
+    Ok(written.comparison)
+}
+
+/// The exit code of a comparison of several backends: 1 when any side
+/// failed its gates (each named on the output), 4 when a side's generator
+/// fell behind, 7 when the sides did not get the same scenario; 0 else.
+pub(super) fn comparison_exit(
+    lanes: &[Lane],
+    cmp: &compare::Comparison,
+    out: &mut dyn Write,
+) -> u8 {
+    let mut code = exit::PASS;
+    for lane in lanes {
+        let failed = lane
+            .runs
+            .iter()
+            .filter(|r| r.exit_code == exit::GATE_FAILED)
+            .count();
+        if failed > 0 {
+            let _ = writeln!(
+                out,
+                "{} failed its gates in {failed} of {} run(s)",
+                lane.label,
+                lane.runs.len()
+            );
+        }
+        code = lane
+            .runs
+            .iter()
+            .map(|r| r.exit_code)
+            .fold(code, exit::worse);
+    }
+    if code == exit::INVALID {
+        let _ = writeln!(
+            out,
+            "warning: the load generator could not keep its schedule in at least one run: \
+             those figures measure the generator, not the backend"
+        );
+    }
+    if !cmp.not_comparable.is_empty() {
+        code = exit::worse(code, exit::NOT_COMPARABLE);
+    }
+    code
 }
 
 /// Says what is wrong with a path given as a run, naming it: missing, or a

@@ -108,6 +108,16 @@ fn lanes(args: &BatchArgs) -> Result<Vec<Lane>, RunError> {
     if args.baseline_target.is_some() {
         lanes[1].label = format!("candidate {}", lanes[1].label);
     }
+    // The same target twice (an A/A comparison) is two sides, not one.
+    for i in 1..lanes.len() {
+        let same = lanes[..i]
+            .iter()
+            .filter(|l| l.label == lanes[i].label)
+            .count();
+        if same > 0 {
+            lanes[i].label = format!("{} ({})", lanes[i].label, same + 1);
+        }
+    }
     Ok(lanes)
 }
 
@@ -172,6 +182,7 @@ path = "/menu"
             toxiproxy: None,
             profile: profile.map(str::to_string),
             server_exe: PathBuf::from("harness"),
+            sharding: Default::default(),
         }
     }
 

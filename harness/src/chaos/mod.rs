@@ -81,7 +81,7 @@ pub struct Chaos {
 
 /// Proxies are named after their link, with a prefix so they cannot be taken
 /// for someone else's on a shared Toxiproxy.
-fn proxy_name(link: &str) -> String {
+pub(crate) fn proxy_name(link: &str) -> String {
     format!("harness_{link}")
 }
 

@@ -2,7 +2,8 @@
 //! library's own argument types.
 
 use crate::batch::{BatchArgs, CapacityArgs};
-use crate::run::RunArgs;
+use crate::run::{RunArgs, Sharding};
+use crate::shard::{self, Shard, ShardError};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -60,6 +61,29 @@ pub struct RunCmd {
     /// The executable that serves the bundled reference server (default: this one).
     #[arg(long, value_name = "PATH", hide = true)]
     pub server_exe: Option<PathBuf>,
+    /// Run shard I (0-based) of N: arrival k (open model) or user k (closed model) is
+    /// shard k mod N's; `harness merge` adds the shards' folders into one report.
+    /// Default: JOB_COMPLETION_INDEX of HARNESS_SHARDS (a Kubernetes Indexed Job's pod).
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Wait for this wall-clock instant (RFC 3339, e.g. 2026-12-01T10:00:00Z) before the
+    /// first stage; refuse (exit 2) when it passed more than 2 s ago. Default: HARNESS_START_AT.
+    #[arg(long, value_name = "RFC3339")]
+    pub start_at: Option<String>,
+}
+
+/// `--shard` and `--start-at`, or else the environment an Indexed Job sets.
+fn sharding(cmd: &RunCmd, var: impl Fn(&str) -> Option<String>) -> Result<Sharding, ShardError> {
+    let shard = match &cmd.shard {
+        Some(text) => Some(Shard::parse(text)?),
+        None => Shard::from_env(&var)?,
+    };
+    let start_at = match (&cmd.start_at, var(shard::ENV_START_AT)) {
+        (Some(text), _) => Some(shard::parse_start_at("--start-at", text)?),
+        (None, Some(text)) => Some(shard::parse_start_at(shard::ENV_START_AT, &text)?),
+        (None, None) => None,
+    };
+    Ok(Sharding { shard, start_at })
 }
 
 #[derive(Debug, clap::Args)]
@@ -73,10 +97,53 @@ pub struct CompareCmd {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct MergeCmd {
+    /// The shards' run folders (reports/<scenario>/<timestamp> of each `harness run --shard I/N`).
+    #[arg(required = true, num_args = 1..)]
+    pub shards: Vec<PathBuf>,
+    /// The merged run folder (new or empty). Default: <reports-dir>/<scenario>/<UTC timestamp>/.
+    #[arg(short = 'o', long = "out", value_name = "OUT")]
+    pub out: Option<PathBuf>,
+    /// Where the merged run goes without -o.
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub reports_dir: PathBuf,
+    /// A gate judged on the merged run, added to the scenario's (see `harness run --gate`).
+    #[arg(long = "gate", value_name = "G")]
+    pub gates: Vec<String>,
+    /// Judge the merged run against an earlier run (its folder or summary.json; repeatable).
+    #[arg(long, value_name = "RUN")]
+    pub baseline: Vec<PathBuf>,
+    /// How much worse than the baseline a figure may get (as for `harness run`).
+    #[arg(long, value_name = "TOLERANCES")]
+    pub max_regression: Option<String>,
+    /// No summary table; only the verdict and the report's path.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct ProxyCmd {
     /// Address of the Toxiproxy HTTP API (loopback only).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8474")]
     pub listen: SocketAddr,
+}
+
+/// Why `harness run`'s arguments could not be turned into a run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunArgsError {
+    #[error("{0}")]
+    Shard(#[from] ShardError),
+    #[error("cannot find the harness executable: {0}")]
+    Exe(std::io::Error),
+}
+
+impl RunArgsError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            RunArgsError::Shard(_) => crate::exit::USAGE,
+            RunArgsError::Exe(_) => crate::exit::INTERNAL,
+        }
+    }
 }
 
 pub(super) fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -85,11 +152,11 @@ pub(super) fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// The whole program after parsing: builds the runtime (except for the
 /// bundled server, which builds its own) and returns the exit code.
-pub(super) fn run_args(cmd: RunCmd) -> anyhow::Result<BatchArgs> {
+pub(super) fn run_args(cmd: RunCmd) -> Result<BatchArgs, RunArgsError> {
+    let sharding = sharding(&cmd, |k| std::env::var(k).ok())?;
     let server_exe = match cmd.server_exe {
         Some(p) => p,
-        None => std::env::current_exe()
-            .map_err(|e| anyhow::anyhow!("cannot find the harness executable: {e}"))?,
+        None => std::env::current_exe().map_err(RunArgsError::Exe)?,
     };
     // One `--target bundled:<profile>` is a profile, not another backend.
     let (target, profile) = match cmd.targets.as_slice() {
@@ -111,6 +178,7 @@ pub(super) fn run_args(cmd: RunCmd) -> anyhow::Result<BatchArgs> {
         toxiproxy: cmd.toxiproxy,
         profile,
         server_exe,
+        sharding,
     };
     Ok(BatchArgs {
         run,
@@ -192,6 +260,7 @@ pub(super) fn capacity_args(cmd: CapacityCmd) -> anyhow::Result<CapacityArgs> {
             toxiproxy: cmd.toxiproxy,
             profile: cmd.profile,
             server_exe,
+            sharding: Default::default(),
         },
         slo: cmd.slo,
         start_rate: cmd.start_rate,

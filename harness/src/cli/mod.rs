@@ -5,7 +5,7 @@
 
 mod args;
 
-pub use args::{CapacityCmd, CompareCmd, ProxyCmd, RunCmd};
+pub use args::{CapacityCmd, CompareCmd, MergeCmd, ProxyCmd, RunCmd};
 
 use crate::batch;
 use crate::exit;
@@ -36,16 +36,23 @@ Examples:
       Raise the arrival rate, then bisect, to the highest rate meeting the SLO.
   harness compare reports/rush-hour/20260101T080000Z reports/rush-hour/latest
       Set finished runs side by side.
+  harness run scenarios/rush-hour.toml --target http://127.0.0.1:8080 --shard 0/4
+      One shard of four (the others: 1/4, 2/4, 3/4; or JOB_COMPLETION_INDEX and
+      HARNESS_SHARDS in a Kubernetes Indexed Job); add --start-at to start together.
+  harness merge reports/shard-*/rush-hour/latest
+      One report and one verdict (exit code) for the whole sharded run.
   harness proxy --listen 127.0.0.1:8474
       Serve the built-in Toxiproxy-compatible fault proxy.
 
 Exit codes:
-  0 pass · 1 an SLO gate failed (or a baseline regression) · 2 bad usage or
-  bad scenario · 3 target or proxy could not be started or reached · 4 run
-  invalid (the load generator could not keep its schedule) · 5 inconclusive
-  (run-to-run noise hides the answer) · 6 the harness itself failed (the
-  load engine broke, a report could not be written) · 130 stopped by Ctrl-C
-  or SIGTERM (the report is still written, marked interrupted)";
+  0 pass · 1 an SLO gate failed (or a baseline regression, or a side of a
+  comparison failed its gates) · 2 bad usage or bad scenario · 3 target or
+  proxy could not be started or reached · 4 run invalid (the load generator
+  could not keep its schedule) · 5 inconclusive (run-to-run noise hides the
+  answer) · 6 the harness itself failed (the load engine broke, a report
+  could not be written) · 7 a comparison whose sides did not get the same
+  scenario (compare.md says what) · 130 stopped by Ctrl-C or SIGTERM (the
+  report is still written, marked interrupted)";
 
 /// Rush-hour load and chaos harness for order, payment and inventory backends.
 #[derive(Debug, Parser)]
@@ -64,6 +71,8 @@ pub enum Command {
     Capacity(Box<CapacityCmd>),
     /// Set two or more finished runs side by side in one report (compare.html, .json, .md).
     Compare(CompareCmd),
+    /// Merge the run folders of a sharded run (`run --shard I/N`) into one report and one verdict.
+    Merge(MergeCmd),
     /// Serve the built-in Toxiproxy-compatible fault proxy (HTTP API and data plane).
     Proxy(ProxyCmd),
     /// Run the bundled reference server (used by `run` to start it as a child process).
@@ -123,13 +132,14 @@ fn stop_on_sigterm() {
 pub async fn execute(cli: Cli, out: &mut dyn Write) -> u8 {
     match cli.command {
         Command::Run(cmd) => {
-            let args = match run_args(*cmd) {
+            let mut args = match run_args(*cmd) {
                 Ok(a) => a,
                 Err(e) => {
-                    eprintln!("error: {e:#}");
-                    return exit::INTERNAL;
+                    eprintln!("error: {e}");
+                    return e.exit_code();
                 }
             };
+            batch::targets_from_scenario(&mut args);
             let result = if args.is_single() {
                 run::run(&args.run, out).await.map(|o| o.exit_code)
             } else {
@@ -159,13 +169,30 @@ pub async fn execute(cli: Cli, out: &mut dyn Write) -> u8 {
                 eprintln!("error: {e}");
                 e.exit_code()
             }),
+        Command::Merge(cmd) => {
+            let args = crate::merge::MergeArgs {
+                dirs: cmd.shards,
+                out: cmd.out,
+                reports_dir: cmd.reports_dir,
+                gates: cmd.gates,
+                baseline: cmd.baseline,
+                max_regression: cmd.max_regression,
+                quiet: cmd.quiet,
+            };
+            crate::merge::merge(&args, out).unwrap_or_else(|e| {
+                eprintln!("error: {e}");
+                e.exit_code()
+            })
+        }
         Command::Proxy(cmd) => {
             if !cmd.listen.ip().is_loopback() {
                 eprintln!("error: --listen {}: the fault proxy only listens on loopback (127.0.0.1 or [::1])", cmd.listen);
                 return exit::USAGE;
             }
-            let shutdown = async {
-                let _ = tokio::signal::ctrl_c().await;
+            // SIGTERM or SIGINT, as toxiproxy-server stops on both.
+            let Ok(shutdown) = fault_proxy::stop_signal() else {
+                eprintln!("error: cannot install the SIGTERM/SIGINT handlers");
+                return 3;
             };
             match crate::chaos::serve_proxy(cmd.listen, shutdown).await {
                 Ok(()) => exit::PASS,

@@ -8,6 +8,7 @@ use super::flow::UserState;
 use super::sink::Event;
 use super::Engine;
 use crate::record::LoadModel;
+use crate::shard::Shard;
 use goose::client::GooseClientBuilder;
 use goose::config::{GooseConfiguration, GooseDefault, GooseDefaultType};
 use goose::goose::{GooseUser, Scenario, Transaction, TransactionFunction, TransactionResult};
@@ -33,11 +34,13 @@ pub async fn execute(engine: Arc<Engine>) -> anyhow::Result<()> {
         let f: TransactionFunction = Arc::new(move |_user: &mut GooseUser| -> TxFuture<'_> {
             let engine = Arc::clone(&engine);
             Box::pin(async move {
-                let lead = match engine.model() {
-                    LoadModel::Open => POOL_LAUNCH,
-                    LoadModel::Closed => Duration::ZERO,
-                };
-                engine.set_epoch(Instant::now() + lead);
+                let now = Instant::now();
+                engine.set_epoch(match (engine.model(), engine.start_at) {
+                    // The pool was launched early for the common start: arrivals keep it.
+                    (LoadModel::Open, Some(at)) => at.max(now),
+                    (LoadModel::Open, None) => now + POOL_LAUNCH,
+                    (LoadModel::Closed, _) => now,
+                });
                 Ok(())
             })
         });
@@ -72,18 +75,13 @@ pub async fn execute(engine: Arc<Engine>) -> anyhow::Result<()> {
 
 /// goose's test plan: `users,time` steps ramping linearly from the previous
 /// step, whole seconds (the stages were rounded to match), then all users stop.
+/// A shard runs its share of each step's users (user `k` is shard `k mod N`'s).
 /// goose 0.19 never ends a plan in which two steps in a row have no users
 /// (the second ramp-down divides 0 users by its time), so zero-user stages
 /// are merged and a plan that already ends at zero gets no final stop step.
 fn test_plan(engine: &Engine) -> String {
     let stages: Vec<(usize, u64)> = match engine.model() {
-        LoadModel::Closed => engine
-            .scenario
-            .load
-            .stages
-            .iter()
-            .map(|s| (s.target as usize, s.duration.as_secs().max(1)))
-            .collect(),
+        LoadModel::Closed => closed_steps(&engine.scenario.load.stages, engine.shard),
         LoadModel::Open => {
             let pool = engine.scenario.load.max_users;
             let total = engine.scenario.load.total().as_secs_f64().ceil() as u64;
@@ -91,6 +89,19 @@ fn test_plan(engine: &Engine) -> String {
         }
     };
     plan_steps(&stages)
+}
+
+/// Each closed-model stage's users (this shard's share: users `k` with
+/// `k mod N` = its index) and whole seconds.
+fn closed_steps(stages: &[crate::scenario::Stage], shard: Option<Shard>) -> Vec<(usize, u64)> {
+    stages
+        .iter()
+        .map(|s| {
+            let users = s.target as u64;
+            let mine = shard.map_or(users, |sh| sh.share(users));
+            (mine as usize, s.duration.as_secs().max(1))
+        })
+        .collect()
 }
 
 fn plan_steps(stages: &[(usize, u64)]) -> String {
@@ -115,7 +126,7 @@ impl Engine {
     async fn goose_iteration(&self, user: &mut GooseUser) {
         if user.get_session_data::<UserState>().is_none() {
             let state = UserState::new(
-                user.weighted_users_index as u64,
+                self.global_index(user.weighted_users_index as u64),
                 self.scenario.seed,
                 &self.scenario.data,
                 user.client.clone(),
@@ -162,7 +173,8 @@ impl Engine {
         };
         let intended = self.epoch() + Duration::from_secs_f64(at_s);
         tokio::select! {
-            _ = tokio::time::sleep_until(intended.into()) => {}
+            // Not tokio's timer: it would start every arrival 1-2 ms late.
+            _ = super::clock::sleep_until(intended) => {}
             _ = self.abort.cancelled() => return,
         }
         let lag = Instant::now().saturating_duration_since(intended);
@@ -185,7 +197,34 @@ impl Engine {
 
 #[cfg(test)]
 mod tests {
-    use super::plan_steps;
+    use super::{closed_steps, plan_steps};
+    use crate::scenario::Stage;
+    use crate::shard::Shard;
+    use std::time::Duration;
+
+    #[test]
+    fn the_shards_users_add_up_to_every_stages_users() {
+        let stages: Vec<Stage> = [(10, 400.0), (20, 1201.0), (5, 0.0)]
+            .iter()
+            .map(|&(secs, users)| Stage {
+                name: String::new(),
+                duration: Duration::from_secs(secs),
+                target: users,
+            })
+            .collect();
+        let whole = closed_steps(&stages, None);
+        let shards: Vec<_> = (0..4)
+            .map(|index| closed_steps(&stages, Some(Shard { index, count: 4 })))
+            .collect();
+        for (i, (users, secs)) in whole.iter().enumerate() {
+            let sum: usize = shards.iter().map(|s| s[i].0).sum();
+            assert_eq!(sum, *users, "stage {i}");
+            assert!(shards.iter().all(|s| s[i].1 == *secs));
+        }
+        // 1201 users: user 1200 is shard 0's.
+        assert_eq!(shards[0][1].0, 301);
+        assert_eq!(shards[3][1].0, 300);
+    }
 
     #[test]
     fn a_plan_ends_with_exactly_one_step_at_zero_users() {

@@ -6,7 +6,7 @@
 
 use super::sink::Event;
 use super::Engine;
-use crate::record::{Outcome, Sample};
+use crate::record::{Finding, Outcome, Sample};
 use crate::scenario::{Flow, Step, Think, Vars};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -58,7 +58,9 @@ struct Look {
 }
 
 enum Answer {
-    Ok(Option<serde_json::Value>),
+    /// The JSON body (when the step reads it) and the response headers the
+    /// step captures, in the order of its captures (`None` for a pointer).
+    Ok(Option<serde_json::Value>, Vec<Option<String>>),
     /// An expected status the step says ends the flow.
     Leave,
     Stop,
@@ -79,7 +81,7 @@ impl Engine {
         let key = format!("{}-u{}-i{}", self.nonce, user.index, iteration);
         let mut captures: Vec<Option<String>> = vec![None; flow.capture_slots];
         let mut due = intended;
-        for step in &flow.steps {
+        for (i, step) in flow.steps.iter().enumerate() {
             if self.stop.is_cancelled() || self.interrupted() {
                 return false;
             }
@@ -89,15 +91,19 @@ impl Engine {
                     due,
                     last: attempt == attempts,
                 };
-                let body = match self
+                let (body, headers) = match self
                     .send(user, step, iteration, &key, &captures, look)
                     .await
                 {
-                    Answer::Ok(body) => body,
+                    Answer::Ok(body, headers) => (body, headers),
                     Answer::Stop | Answer::Leave => return false,
                     Answer::Unreachable => return true,
                 };
-                for (slot, pointer) in &step.captures {
+                for ((slot, pointer), header) in step.captures.iter().zip(headers) {
+                    if pointer.starts_with("header:") {
+                        captures[*slot] = header;
+                        continue;
+                    }
                     let value = body.as_ref().and_then(|b| b.pointer(pointer));
                     captures[*slot] = value.map(|v| match v {
                         serde_json::Value::String(s) => s.clone(),
@@ -124,10 +130,15 @@ impl Engine {
                 }
             };
             if !think.is_zero() && !self.pause(think).await {
+                if i + 1 == flow.steps.len() {
+                    // Every answer came as expected; only the last think was cut.
+                    self.sink.send(Event::FlowCompleted);
+                }
                 return false;
             }
             due = Instant::now();
         }
+        self.sink.send(Event::FlowCompleted);
         false
     }
 
@@ -156,6 +167,7 @@ impl Engine {
         let exchange = async {
             let resp = req.send().await?;
             let status = resp.status().as_u16();
+            let headers = captured_headers(step, resp.headers());
             let bytes = match &step.until_event {
                 Some(wait) if resp.status().is_success() => {
                     let deadline = tokio::time::Instant::from_std(due + wait.timeout);
@@ -163,7 +175,7 @@ impl Engine {
                 }
                 _ => resp.bytes().await?,
             };
-            Ok::<_, reqwest::Error>((status, bytes))
+            Ok::<_, reqwest::Error>((status, bytes, headers))
         };
         let result = tokio::select! {
             r = exchange => r,
@@ -175,7 +187,25 @@ impl Engine {
             // Ctrl-C also reaches a bundled server: what fails after it is not the server's doing.
             return Answer::Stop;
         }
-        let (status, outcome, body) = classify(step, look, result, wants_body);
+        let (result, headers) = match result {
+            Ok((status, bytes, headers)) => (Ok((status, bytes)), headers),
+            Err(e) => (Err(e), Vec::new()),
+        };
+        let checked = match &result {
+            Ok((status, bytes)) => self.check_contract(step, *status, bytes),
+            Err(_) => None,
+        };
+        let (status, outcome, body, gave_up) = classify(step, look, result, wants_body);
+        if gave_up {
+            self.sink
+                .send(Event::Finding(step.request, Finding::GaveUp));
+        }
+        // An answer of the wrong shape is an error even with the right
+        // status: whoever reads it would fail.
+        let outcome = match checked {
+            Some(false) if outcome == Outcome::Ok => Outcome::HttpError,
+            _ => outcome,
+        };
         let epoch = self.epoch();
         self.sink.send(Event::Sample(Sample {
             request: step.request,
@@ -187,7 +217,7 @@ impl Engine {
         }));
         match outcome {
             Outcome::Ok if step.end_flow_on.contains(&status) => Answer::Leave,
-            Outcome::Ok => Answer::Ok(body),
+            Outcome::Ok => Answer::Ok(body, headers),
             Outcome::Timeout | Outcome::Transport => Answer::Unreachable,
             Outcome::Shed | Outcome::HttpError => Answer::Stop,
         }
@@ -239,14 +269,27 @@ impl Engine {
     }
 }
 
-/// How an exchange ended: its status (0 without an answer), its outcome, and
-/// its JSON body when the step needs it (captures, polls) and it was expected.
+/// The response headers a step captures (`header:NAME`), in the order of its
+/// captures; `None` for a capture from the body or a header not sent.
+fn captured_headers(step: &Step, headers: &reqwest::header::HeaderMap) -> Vec<Option<String>> {
+    step.captures
+        .iter()
+        .map(|(_, p)| {
+            let name = p.strip_prefix("header:")?.trim();
+            headers.get(name)?.to_str().ok().map(str::to_string)
+        })
+        .collect()
+}
+
+/// How an exchange ended: its status (0 without an answer), its outcome, its
+/// JSON body when the step needs it (captures, polls) and it was expected,
+/// and whether it was a poll's last look that gave up.
 fn classify<B: AsRef<[u8]>>(
     step: &Step,
     look: Look,
     result: Result<(u16, B), reqwest::Error>,
     wants_body: bool,
-) -> (u16, Outcome, Option<serde_json::Value>) {
+) -> (u16, Outcome, Option<serde_json::Value>, bool) {
     match result {
         Ok((status, bytes)) => {
             let outcome = if status == 503 {
@@ -275,9 +318,26 @@ fn classify<B: AsRef<[u8]>>(
                     .is_some_and(|u| misses(&u.pointer, &u.equals))
                     || (step.until_event.as_ref()).is_some_and(|u| misses(&u.pointer, &u.equals)));
             let outcome = if gave_up { Outcome::HttpError } else { outcome };
-            (status, outcome, body)
+            (status, outcome, body, gave_up)
         }
-        Err(e) if e.is_timeout() => (0, Outcome::Timeout, None),
-        Err(_) => (0, Outcome::Transport, None),
+        Err(e) if e.is_timeout() => (0, Outcome::Timeout, None, false),
+        Err(_) => (0, Outcome::Transport, None, false),
+    }
+}
+
+impl Engine {
+    /// Checks an answer of a `check = "openapi"` step against the target's
+    /// contract and reports it: `Some(true)` when it matches, `Some(false)`
+    /// when not, `None` when the step does not check.
+    fn check_contract(&self, step: &Step, status: u16, body: &[u8]) -> Option<bool> {
+        if !step.check_openapi {
+            return None;
+        }
+        let contract = self.contract.as_ref()?;
+        let why = contract.check(step.method.as_str(), &step.route, status, body);
+        let matched = why.is_none();
+        self.sink
+            .send(Event::Finding(step.request, Finding::Checked(why)));
+        Some(matched)
     }
 }

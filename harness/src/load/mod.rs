@@ -4,6 +4,7 @@
 //! (its epoch: when the load starts), the stop signals, and the timed flows.
 
 mod attack;
+mod clock;
 mod flow;
 mod pacer;
 mod procstat;
@@ -17,6 +18,7 @@ pub use procstat::peak_rss_bytes;
 
 use crate::record::{GeneratorHealth, LoadModel, Recorder, StageMark};
 use crate::scenario::{Flow, Scenario};
+use crate::shard::Shard;
 use progress::Progress;
 use rand::Rng;
 use sink::{Aggregator, Sink};
@@ -51,8 +53,14 @@ pub(crate) struct Engine {
     /// Drop requests in flight (Ctrl-C).
     abort: CancellationToken,
     schedule: Option<Schedule>,
+    /// The target's contract, when a step checks its answers against it.
+    contract: Option<crate::contract::Contract>,
     /// (cumulative weight, flow index) of the weighted flows.
     weights: Vec<(u64, usize)>,
+    /// This process's share of a sharded run.
+    shard: Option<Shard>,
+    /// The common start of a sharded run, on this process's monotonic clock.
+    start_at: Option<Instant>,
 }
 
 impl Engine {
@@ -75,6 +83,11 @@ impl Engine {
             || STOP_REQUESTED.load(Ordering::Relaxed)
     }
 
+    /// The number in the whole run of this process's `j`-th user (or arrival).
+    fn global_index(&self, j: u64) -> u64 {
+        self.shard.map_or(j, |s| s.nth(j))
+    }
+
     fn epoch(&self) -> Instant {
         self.epoch.get().copied().unwrap_or_else(Instant::now)
     }
@@ -95,6 +108,10 @@ impl Engine {
 pub struct LoadOptions {
     pub base_url: String,
     pub quiet: bool,
+    /// Run only this shard's arrivals (open model) or users (closed model).
+    pub shard: Option<Shard>,
+    /// Wait for this wall-clock instant before the first stage.
+    pub start_at: Option<OffsetDateTime>,
 }
 
 /// What the load engine measured.
@@ -107,6 +124,8 @@ pub struct LoadResult {
     pub ended_at: OffsetDateTime,
     /// Seconds from the epoch to the end of the load.
     pub elapsed_s: f64,
+    /// This machine's wall clock when the load began waiting for its start.
+    pub clock_at_wait: OffsetDateTime,
     /// What went wrong in the engine itself, for the report's notes.
     pub notes: Vec<String>,
 }
@@ -134,7 +153,17 @@ pub async fn run(
     let (sink, aggregator) =
         Aggregator::start(scenario.request_names.clone(), progress, Arc::clone(&epoch));
     let (epoch_tx, epoch_rx) = tokio::sync::oneshot::channel();
-    let engine = engine(&scenario, &opts, sink, epoch, epoch_tx);
+    let clock_at_wait = OffsetDateTime::now_utc();
+    let start_at = opts.start_at.map(|at| {
+        let ahead = (at - clock_at_wait).as_seconds_f64().max(0.0);
+        Instant::now() + Duration::from_secs_f64(ahead)
+    });
+    let (contract, contract_note) =
+        crate::contract::Contract::fetch(&opts.base_url, &scenario, &reqwest::Client::new()).await;
+    let engine = engine(&scenario, &opts, start_at, sink, epoch, epoch_tx, contract);
+    if let Some(at) = start_at {
+        wait_for_start(&engine, at).await;
+    }
     let goose_done = CancellationToken::new();
     let cut = CancellationToken::new();
     let attack = {
@@ -159,8 +188,9 @@ pub async fn run(
     let Conducted {
         interrupted,
         timed,
-        notes,
+        mut notes,
     } = conducted;
+    notes.extend(contract_note);
     for task in timed {
         let _ = task.await;
     }
@@ -184,8 +214,34 @@ pub async fn run(
         started_at: now_utc - Duration::from_secs_f64(elapsed_s),
         ended_at: now_utc,
         elapsed_s,
+        clock_at_wait,
         notes,
     })
+}
+
+/// Sleeps until the common start, less the time the model needs to launch
+/// its users (the open model's pool starts [`attack::POOL_LAUNCH`] early and
+/// its epoch is the common start itself). Ctrl-C or SIGTERM ends the wait.
+async fn wait_for_start(engine: &Engine, at: Instant) {
+    let lead = match engine.model() {
+        LoadModel::Open => attack::POOL_LAUNCH,
+        LoadModel::Closed => Duration::ZERO,
+    };
+    let wake = at.checked_sub(lead).unwrap_or(at);
+    let stop = async {
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        loop {
+            tick.tick().await;
+            if STOP_REQUESTED.load(Ordering::Relaxed) {
+                break;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::time::sleep_until(wake.into()) => {}
+        _ = tokio::signal::ctrl_c() => request_stop(),
+        _ = stop => {}
+    }
 }
 
 /// The engine every user shares: the plan, where to send, the flows' weights,
@@ -193,9 +249,11 @@ pub async fn run(
 fn engine(
     scenario: &Arc<Scenario>,
     opts: &LoadOptions,
+    start_at: Option<Instant>,
     sink: Sink,
     epoch: Arc<OnceLock<Instant>>,
     epoch_tx: tokio::sync::oneshot::Sender<Instant>,
+    contract: Option<crate::contract::Contract>,
 ) -> Arc<Engine> {
     let mut cum = 0;
     let weights = scenario
@@ -205,8 +263,8 @@ fn engine(
             (cum, i)
         })
         .collect();
-    let schedule =
-        (scenario.load.model == LoadModel::Open).then(|| Schedule::new(&scenario.load.stages));
+    let schedule = (scenario.load.model == LoadModel::Open)
+        .then(|| Schedule::new(&scenario.load.stages, opts.shard));
     Arc::new(Engine {
         scenario: Arc::clone(scenario),
         base_url: opts.base_url.trim_end_matches('/').to_string(),
@@ -218,7 +276,10 @@ fn engine(
         stop: CancellationToken::new(),
         abort: CancellationToken::new(),
         schedule,
+        contract,
         weights,
+        shard: opts.shard,
+        start_at,
     })
 }
 
@@ -258,8 +319,10 @@ async fn conduct(
         _ = goose_done.cancelled() => return out,
     };
     on_start(epoch);
+    // A timed flow happens once in the whole run: on shard 0 of a sharded one.
+    let timed_here = engine.shard.is_none_or(|s| s.index == 0);
     for (i, flow) in engine.scenario.flows.iter().enumerate() {
-        if let Some(at) = flow.at {
+        if let (Some(at), true) = (flow.at, timed_here) {
             let engine = Arc::clone(engine);
             out.timed.push(tokio::spawn(async move {
                 tokio::select! {

@@ -5,8 +5,12 @@
 //! its stall (no coordinated omission). No queue: the schedule is a formula
 //! and a counter, so a slow server cannot make the generator buffer without
 //! bound.
+//!
+//! A shard of a sharded run takes only its own arrivals (`k mod N`), at the
+//! same intended times, so the shards' union is the unsharded schedule.
 
 use crate::scenario::Stage;
+use crate::shard::Shard;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Clone, Debug)]
@@ -44,12 +48,16 @@ impl Segment {
 pub struct Schedule {
     segments: Vec<Segment>,
     end_s: f64,
+    /// This shard's arrivals only; `None` takes every arrival.
+    shard: Option<Shard>,
+    /// How many of this shard's arrivals were handed out.
     next: AtomicU64,
 }
 
 impl Schedule {
     /// Stages ramp linearly from the previous stage's rate (0 before the first).
-    pub fn new(stages: &[Stage]) -> Schedule {
+    /// `shard` restricts the schedule to that shard's arrivals.
+    pub fn new(stages: &[Stage], shard: Option<Shard>) -> Schedule {
         let mut segments = Vec::new();
         let (mut t, mut before, mut prev) = (0.0, 0.0, 0.0);
         for s in stages {
@@ -69,6 +77,7 @@ impl Schedule {
         Schedule {
             segments,
             end_s: t,
+            shard,
             next: AtomicU64::new(0),
         }
     }
@@ -88,18 +97,21 @@ impl Schedule {
         Some(seg.start_s + seg.time_of(k - seg.before))
     }
 
-    /// How many arrivals the schedule holds before `t` seconds.
+    /// How many of this schedule's arrivals (this shard's, when sharded)
+    /// fall before `t` seconds.
     pub fn due_before(&self, t: f64) -> u64 {
         let Some(seg) = self.segments.iter().rev().find(|s| s.start_s <= t) else {
             return 0;
         };
-        (seg.before + seg.arrivals(t - seg.start_s)).ceil() as u64
+        let all = (seg.before + seg.arrivals(t - seg.start_s)).ceil() as u64;
+        self.shard.map_or(all, |s| s.share(all))
     }
 
-    /// Takes the next arrival: its number and intended start, or `None` once
-    /// the schedule is over.
+    /// Takes the next arrival: its number in the whole run and its intended
+    /// start, or `None` once the schedule is over.
     pub fn take(&self) -> Option<(u64, f64)> {
-        let k = self.next.fetch_add(1, Ordering::Relaxed);
+        let j = self.next.fetch_add(1, Ordering::Relaxed);
+        let k = self.shard.map_or(j, |s| s.nth(j));
         self.time_of(k).map(|t| (k, t))
     }
 
@@ -125,7 +137,7 @@ mod tests {
     #[test]
     fn a_constant_rate_spaces_arrivals_evenly() {
         // A 0-length ramp is not allowed, so reach 100/s in a short stage first.
-        let s = Schedule::new(&[stage(1, 100.0), stage(10, 100.0)]);
+        let s = Schedule::new(&[stage(1, 100.0), stage(10, 100.0)], None);
         assert_eq!(s.due_before(1.0), 50);
         let t = s.time_of(50 + 100).unwrap();
         assert!((t - 2.0).abs() < 1e-9, "{t}");
@@ -135,7 +147,7 @@ mod tests {
 
     #[test]
     fn a_ramp_starts_slow_and_ends_at_its_rate() {
-        let s = Schedule::new(&[stage(10, 200.0)]);
+        let s = Schedule::new(&[stage(10, 200.0)], None);
         // Integral of a 0→200/s ramp over 10 s is 1000 arrivals.
         assert_eq!(s.due_before(10.0), 1000);
         assert_eq!(s.due_before(5.0), 250);
@@ -148,7 +160,7 @@ mod tests {
 
     #[test]
     fn a_ramp_down_and_a_pause_hold_no_arrivals_after_zero() {
-        let s = Schedule::new(&[stage(2, 100.0), stage(2, 0.0), stage(2, 0.0)]);
+        let s = Schedule::new(&[stage(2, 100.0), stage(2, 0.0), stage(2, 0.0)], None);
         assert_eq!(s.due_before(6.0), s.due_before(4.0));
         assert_eq!(s.due_before(4.0), 200);
         assert!(s.time_of(200).is_none());
@@ -156,8 +168,26 @@ mod tests {
 
     #[test]
     fn taking_hands_out_each_arrival_once() {
-        let s = Schedule::new(&[stage(1, 10.0)]);
+        let s = Schedule::new(&[stage(1, 10.0)], None);
         let taken: Vec<u64> = std::iter::from_fn(|| s.take().map(|(k, _)| k)).collect();
         assert_eq!(taken, (0..5).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn the_shards_schedules_together_are_the_whole_schedule() {
+        let stages = [stage(3, 50.0), stage(4, 120.0), stage(2, 0.0)];
+        let whole = Schedule::new(&stages, None);
+        let all: Vec<(u64, f64)> = std::iter::from_fn(|| whole.take()).collect();
+        let count = 3;
+        let mut union: Vec<(u64, f64)> = Vec::new();
+        for index in 0..count {
+            let s = Schedule::new(&stages, Some(Shard { index, count }));
+            let mine: Vec<(u64, f64)> = std::iter::from_fn(|| s.take()).collect();
+            assert!(mine.iter().all(|(k, _)| k % 3 == u64::from(index)));
+            assert_eq!(s.due_before(9.0), mine.len() as u64);
+            union.extend(mine);
+        }
+        union.sort_by_key(|(k, _)| *k);
+        assert_eq!(union, all);
     }
 }

@@ -5,14 +5,18 @@
 
 use super::procstat::{peak_rss_bytes, CpuMeter};
 use super::progress::Progress;
-use crate::record::{GeneratorHealth, Recorder, Sample};
+use crate::record::{Finding, GeneratorHealth, Recorder, RequestIdx, Sample};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 /// What users report.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub enum Event {
     Sample(Sample),
+    /// Something noticed about an answer of this request (see [`Finding`]).
+    Finding(RequestIdx, Finding),
+    /// A flow ran every step with an expected answer.
+    FlowCompleted,
     /// An iteration (closed model) or scheduled arrival (open model) started,
     /// this late against its intended start (µs), when it had one.
     Start {
@@ -59,6 +63,8 @@ impl Aggregator {
             let handle = |ev: Event, recorder: &mut Recorder, health: &mut GeneratorHealth| match ev
             {
                 Event::Sample(s) => recorder.record(&s),
+                Event::Finding(request, f) => recorder.note(request, &f),
+                Event::FlowCompleted => recorder.flow_completed(),
                 Event::Start { lag_us } => {
                     health.scheduled_starts += 1;
                     if let Some(lag) = lag_us {

@@ -9,11 +9,13 @@
 //! uncorrected service time (actual send → response) is kept beside it so the
 //! report can show how much the correction matters.
 
+mod findings;
 mod generator;
 mod run;
 
+pub use findings::{Finding, Findings};
 pub use generator::GeneratorHealth;
-pub use run::{FaultWindow, LoadModel, MachineInfo, RunMeta, RunRecord, StageMark};
+pub use run::{FaultWindow, LoadModel, MachineInfo, RunMeta, RunRecord, ShardInfo, StageMark};
 
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
@@ -104,6 +106,11 @@ pub struct Second {
 }
 
 impl Second {
+    /// A second with nothing recorded yet.
+    pub fn empty() -> Self {
+        Second::new()
+    }
+
     fn new() -> Self {
         Second {
             latency: Histogram::new(2).expect("2 significant figures is valid"),
@@ -123,6 +130,8 @@ pub struct Series {
     pub statuses: BTreeMap<u16, u64>,
     /// Index = whole seconds since the run started, by completion time.
     pub seconds: Vec<Second>,
+    /// Polls that gave up, answers checked against the contract.
+    pub findings: Findings,
 }
 
 impl Series {
@@ -133,6 +142,7 @@ impl Series {
             counts: Counts::default(),
             statuses: BTreeMap::new(),
             seconds: Vec::new(),
+            findings: Findings::default(),
         }
     }
 
@@ -159,6 +169,7 @@ impl Series {
             .add(&other.service)
             .expect("auto-resizing histograms merge");
         self.counts.merge(&other.counts);
+        self.findings.merge(&other.findings);
         for (status, n) in &other.statuses {
             *self.statuses.entry(*status).or_default() += n;
         }
@@ -190,6 +201,9 @@ pub struct Recorder {
     names: Vec<String>,
     per_request: Vec<Series>,
     overall: Series,
+    /// Flows whose every step got an expected answer (the customer got what
+    /// they came for): goodput, beside throughput that counts any answer.
+    flows_completed: u64,
 }
 
 impl Recorder {
@@ -201,7 +215,24 @@ impl Recorder {
             names,
             per_request,
             overall: Series::new(),
+            flows_completed: 0,
         }
+    }
+
+    /// A recorder rebuilt from its series (a shard's, read back from its run
+    /// folder); `per_request` must hold one series per name.
+    pub fn from_series(
+        names: Vec<String>,
+        overall: Series,
+        per_request: Vec<Series>,
+        flows_completed: u64,
+    ) -> Option<Recorder> {
+        (names.len() == per_request.len()).then_some(Recorder {
+            names,
+            per_request,
+            overall,
+            flows_completed,
+        })
     }
 
     pub fn record(&mut self, sample: &Sample) {
@@ -211,6 +242,14 @@ impl Recorder {
         self.overall.record(sample);
     }
 
+    /// Counts what the engine noticed about an answer of `request`.
+    pub fn note(&mut self, request: RequestIdx, finding: &Finding) {
+        if let Some(series) = self.per_request.get_mut(request as usize) {
+            series.findings.add(finding);
+        }
+        self.overall.findings.add(finding);
+    }
+
     /// Adds another recorder's data; both must have been built from the same names.
     pub fn merge(&mut self, other: &Recorder) {
         assert_eq!(self.names, other.names, "recorders of different scenarios");
@@ -218,6 +257,16 @@ impl Recorder {
             mine.merge(theirs);
         }
         self.overall.merge(&other.overall);
+        self.flows_completed += other.flows_completed;
+    }
+
+    /// Counts a flow that ran every step with an expected answer.
+    pub fn flow_completed(&mut self) {
+        self.flows_completed += 1;
+    }
+
+    pub fn flows_completed(&self) -> u64 {
+        self.flows_completed
     }
 
     pub fn names(&self) -> &[String] {

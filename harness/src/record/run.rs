@@ -43,6 +43,11 @@ pub struct RunMeta {
     pub seed: u64,
     /// What was load-tested: "bundled reference-server (default profile)" or a URL.
     pub target: String,
+    /// How the target was set up beyond its defaults: the bundled server's
+    /// and gateway's extra flags, or what a `[[targets]]` entry declares of
+    /// a backend given by URL. A comparison names any difference.
+    #[serde(default)]
+    pub settings: Vec<String>,
     pub model: LoadModel,
     #[serde(with = "time::serde::rfc3339")]
     pub started_at: OffsetDateTime,
@@ -53,6 +58,9 @@ pub struct RunMeta {
     pub harness_version: String,
     pub git_commit: Option<String>,
     pub machine: MachineInfo,
+    /// Which shard of a sharded run this is, with its clocks (`None` unsharded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardInfo>,
 }
 
 /// A stage of the load shape, as it really ran (seconds since the run started).
@@ -89,4 +97,23 @@ pub struct RunRecord {
     pub interrupted: bool,
     /// Problems met during the run that the reader must see (target died, a fault could not be removed, ...).
     pub notes: Vec<String>,
+}
+
+/// A shard's identity and clocks, as summary.json records them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShardInfo {
+    pub index: u32,
+    pub count: u32,
+    /// The common start every shard waited for, when one was given.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub start_at: Option<OffsetDateTime>,
+    /// This machine's wall clock when the shard began waiting for the start
+    /// (or began its load, without a common start).
+    #[serde(with = "time::serde::rfc3339")]
+    pub clock_at_wait: OffsetDateTime,
+    /// When the load really started (the run's epoch), by this machine's clock.
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    /// `started_at - start_at`, ms; `None` without a common start.
+    pub start_skew_ms: Option<f64>,
 }

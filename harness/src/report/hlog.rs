@@ -1,12 +1,21 @@
-//! HDR histogram interval logs (the V2 `.hlog` format HdrHistogram's own tools,
-//! HdrHistogramVisualizer and hdr-plot read): one file per request name plus
-//! `all.hlog`, one interval histogram of corrected latency in µs per second.
+//! HDR histogram interval logs in HdrHistogram's own format (the one its
+//! `HistogramLogReader`s in Java, Python and Go, HdrHistogramVisualizer and
+//! hdr-plot read): one file per request name plus `all.hlog`, one interval
+//! histogram of corrected latency in µs per second, each line a compressed V2
+//! payload (deflate, cookie 0x1c849314) as the legend
+//! `Interval_Compressed_Histogram` says. The histograms are written at the
+//! precision they were recorded with, so `harness merge` reads them back
+//! exactly ([`read_intervals`]).
 
 use super::output::safe_name;
 use crate::record::{RunRecord, Series};
 use anyhow::{Context, Result};
-use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
-use hdrhistogram::serialization::V2Serializer;
+use base64::Engine as _;
+use hdrhistogram::serialization::interval_log::{
+    IntervalLogIterator, IntervalLogWriterBuilder, LogEntry, Tag,
+};
+use hdrhistogram::serialization::{Deserializer, V2DeflateSerializer};
+use hdrhistogram::Histogram;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -15,21 +24,8 @@ pub fn write_hlogs(run: &RunRecord, dir: &Path) -> Result<Vec<PathBuf>> {
     let start = SystemTime::from(run.meta.started_at);
     let mut written = Vec::new();
     let all = std::iter::once(("all requests", run.recorder.overall()));
-    let mut used: Vec<String> = Vec::new();
-    for (i, (name, series)) in all.chain(run.recorder.requests()).enumerate() {
-        let stem = if i == 0 {
-            "all".to_string()
-        } else {
-            file_stem(name)
-        };
-        let mut file = format!("{stem}.hlog");
-        for n in 2.. {
-            if !used.contains(&file) {
-                break;
-            }
-            file = format!("{stem}-{n}.hlog");
-        }
-        used.push(file.clone());
+    let names = file_names(run.recorder.names());
+    for ((name, series), file) in all.chain(run.recorder.requests()).zip(names) {
         let path = dir.join(&file);
         let bytes = encode(name, series, start)
             .with_context(|| format!("encoding the histogram log of {name}"))?;
@@ -37,6 +33,24 @@ pub fn write_hlogs(run: &RunRecord, dir: &Path) -> Result<Vec<PathBuf>> {
         written.push(path);
     }
     Ok(written)
+}
+
+/// The log file of all requests (`all.hlog`) and of each request name, in
+/// that order; names that clean up to the same stem get `-2`, `-3`, ...
+pub fn file_names(names: &[String]) -> Vec<String> {
+    let mut used: Vec<String> = Vec::new();
+    let stems = std::iter::once("all".to_string()).chain(names.iter().map(|n| file_stem(n)));
+    for stem in stems {
+        let mut file = format!("{stem}.hlog");
+        for n in 2.. {
+            if !used.contains(&file) {
+                break;
+            }
+            file = format!("{stem}-{n}.hlog");
+        }
+        used.push(file);
+    }
+    used
 }
 
 /// "POST /orders/{{order_id}}/payments" → "POST-orders-order_id-payments".
@@ -57,7 +71,7 @@ fn file_stem(name: &str) -> String {
 /// One request's per-second histograms as an interval log.
 pub fn encode(name: &str, series: &Series, start: SystemTime) -> Result<Vec<u8>> {
     let mut out = Vec::new();
-    let mut serializer = V2Serializer::new();
+    let mut serializer = V2DeflateSerializer::new();
     let tag_text = safe_name(name);
     let tag = Tag::new(&tag_text);
     let mut writer = IntervalLogWriterBuilder::new()
@@ -82,6 +96,27 @@ pub fn encode(name: &str, series: &Series, start: SystemTime) -> Result<Vec<u8>>
                 tag,
             )
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    Ok(out)
+}
+
+/// Reads an interval log back: each interval's start (whole seconds since the
+/// log's base time) and its histogram, exactly as it was written.
+pub fn read_intervals(bytes: &[u8]) -> Result<Vec<(u64, Histogram<u64>)>> {
+    let mut out = Vec::new();
+    let mut deserializer = Deserializer::new();
+    for (line, entry) in IntervalLogIterator::new(bytes).enumerate() {
+        let entry = entry.map_err(|e| anyhow::anyhow!("entry {}: {e:?}", line + 1))?;
+        let LogEntry::Interval(interval) = entry else {
+            continue;
+        };
+        let payload = base64::engine::general_purpose::STANDARD
+            .decode(interval.encoded_histogram())
+            .with_context(|| format!("entry {}: the histogram is not base64", line + 1))?;
+        let hist: Histogram<u64> = deserializer
+            .deserialize(&mut payload.as_slice())
+            .map_err(|e| anyhow::anyhow!("entry {}: {e:?}", line + 1))?;
+        out.push((interval.start_timestamp().as_secs(), hist));
     }
     Ok(out)
 }

@@ -29,6 +29,32 @@ pub fn print_summary_table(summary: &Summary, out: &mut dyn Write) -> io::Result
     for r in summary.requests.iter().chain([&summary.overall]) {
         row(out, r, width)?;
     }
+    for r in &summary.requests {
+        if r.gave_up > 0 {
+            writeln!(
+                out,
+                "{}: {} poll(s) gave up (the awaited value never came)",
+                r.name, r.gave_up
+            )?;
+        }
+        if r.schema_mismatches > 0 {
+            writeln!(
+                out,
+                "{}: {} of {} answer(s) did not match the target's /openapi.json: {}",
+                r.name,
+                r.schema_mismatches,
+                r.schema_checked,
+                r.schema_examples.first().map_or("", String::as_str)
+            )?;
+        }
+    }
+    if summary.overall.schema_checked > 0 && summary.overall.schema_mismatches == 0 {
+        writeln!(
+            out,
+            "contract: all {} checked answers matched the target's /openapi.json",
+            summary.overall.schema_checked
+        )?;
+    }
     for f in &summary.faults {
         let p95 = |w: &super::summary::WindowFigures| {
             w.latency_ms
@@ -60,6 +86,8 @@ pub fn print_summary_table(summary: &Summary, out: &mut dyn Write) -> io::Result
     }
     if let Some(why) = &summary.generator.saturation {
         writeln!(out, "INVALID: {why}")?;
+    } else if let Some(why) = &summary.generator.inflated {
+        writeln!(out, "note: {why}")?;
     }
     if summary.run.interrupted {
         writeln!(

@@ -8,8 +8,10 @@
 //! baseline uses the two apart, so the last run's report carries the verdict.
 
 mod prepare;
+mod sharded;
 
 pub use prepare::prepare;
+pub use sharded::Sharding;
 
 use crate::baseline::BaselineComparison;
 use crate::chaos::Chaos;
@@ -45,6 +47,8 @@ pub struct RunArgs {
     pub profile: Option<String>,
     /// The executable that serves `reference-server` for the bundled target.
     pub server_exe: PathBuf,
+    /// This process's shard of a sharded run, and the shards' common start.
+    pub sharding: Sharding,
 }
 
 /// Why a run could not happen; each maps to an exit code (see [`crate::exit`]).
@@ -54,6 +58,8 @@ pub enum RunError {
     Scenario(#[from] scenario::ScenarioError),
     #[error("{0}")]
     Usage(String),
+    #[error("{0}")]
+    Shard(#[from] crate::shard::ShardError),
     #[error("the target could not be started or reached: {0:#}")]
     Target(anyhow::Error),
     #[error("the fault proxy could not be started or reached: {0:#}")]
@@ -66,7 +72,7 @@ pub enum RunError {
 impl RunError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            RunError::Scenario(_) | RunError::Usage(_) => exit::USAGE,
+            RunError::Scenario(_) | RunError::Usage(_) | RunError::Shard(_) => exit::USAGE,
             RunError::Target(_) | RunError::Proxy(_) => exit::UNREACHABLE,
             RunError::Internal(_) => exit::INTERNAL,
         }
@@ -121,8 +127,10 @@ pub async fn measure(
     args: &RunArgs,
     out: &mut dyn Write,
 ) -> Result<Measured, RunError> {
+    sharded::check_start(args)?;
     let mut chaos = start_chaos(&sc, args).await?;
     let mut target = start_target(&sc, args, &mut chaos).await?;
+    sharded::route_through_shard_zero(&sc, args, &mut target).await?;
     announce(&sc, &target, args, out);
     let sc = Arc::new(sc);
     let (loaded, windows, mut notes) = drive_load(&sc, &target, chaos.as_ref(), args).await;
@@ -138,7 +146,9 @@ pub async fn measure(
     cleanup_chaos(chaos.as_mut(), &mut notes).await;
     let mut loaded = loaded.map_err(RunError::Internal)?;
     notes.append(&mut loaded.notes);
-    let record = record_of(&sc, loaded, windows, notes);
+    let shard = sharded::shard_info(args, &loaded);
+    let mut record = record_of(&sc, loaded, windows, notes);
+    record.meta.shard = shard;
     let summary = gate::summarize(&record, gates);
     Ok(Measured {
         record,
@@ -163,6 +173,7 @@ pub fn write_report(
     let written = report::write_run_report(&record, summary, baseline, &args.reports_dir)
         .context("writing the report")
         .map_err(RunError::Internal)?;
+    sharded::write_recording(&record, args, &written.dir)?;
     if let Some(text) = server_metrics {
         let _ = std::fs::write(written.dir.join("server-metrics.prom"), text);
     }
@@ -181,6 +192,7 @@ pub fn write_report(
         (false, Verdict::GateFailed) => exit::GATE_FAILED,
         (false, Verdict::Invalid) => exit::INVALID,
     };
+    let exit_code = sharded::exit_code(args, exit_code, written.verdict, out);
     let _ = writeln!(
         out,
         "report: {}",
@@ -197,7 +209,7 @@ pub fn write_report(
 
 /// The fault proxies, when some fault needs one.
 async fn start_chaos(sc: &Scenario, args: &RunArgs) -> Result<Option<Chaos>, RunError> {
-    if sc.faults.is_empty() {
+    if sc.faults.is_empty() || !sharded::drives_faults(args) {
         return Ok(None);
     }
     Chaos::start(args.toxiproxy.as_deref())
@@ -259,6 +271,8 @@ async fn drive_load(
         LoadOptions {
             base_url: target.base_url.clone(),
             quiet: args.quiet,
+            shard: args.sharding.shard,
+            start_at: args.sharding.start_at,
         },
         |epoch| {
             if let Some(chaos) = chaos {
@@ -269,7 +283,7 @@ async fn drive_load(
     )
     .await;
     let mut notes = sc.notes.clone();
-    let mut windows = Vec::new();
+    let mut windows = sharded::windows_recorded_elsewhere(sc, args);
     if let Some(t) = timeline.into_inner().expect("not poisoned") {
         let (w, n) = t.finish().await;
         windows = w;
@@ -292,6 +306,7 @@ fn record_of(
             scenario_file: sc.file.clone(),
             seed: sc.seed,
             target: target_description(&sc.target),
+            settings: target_settings(sc),
             model: sc.load.model,
             started_at: loaded.started_at,
             ended_at: loaded.ended_at,
@@ -299,6 +314,7 @@ fn record_of(
             harness_version: env!("CARGO_PKG_VERSION").to_string(),
             git_commit: git_commit(),
             machine: MachineInfo::current(),
+            shard: None,
         },
         recorder: loaded.recorder,
         stages: loaded.stages,
@@ -318,6 +334,22 @@ async fn cleanup_chaos(chaos: Option<&mut Chaos>, notes: &mut Vec<String>) {
 }
 
 /// What was load-tested, as reports name it.
+/// The target's settings as the report lists them (see `RunMeta::settings`).
+fn target_settings(sc: &Scenario) -> Vec<String> {
+    match &sc.target {
+        TargetSpec::Bundled {
+            server_args,
+            gateway_args,
+            ..
+        } => [("server", server_args), ("gateway", gateway_args)]
+            .into_iter()
+            .filter(|(_, args)| !args.is_empty())
+            .map(|(who, args)| format!("{who} {}", args.join(" ")))
+            .collect(),
+        TargetSpec::Url(_) => sc.target_settings.clone(),
+    }
+}
+
 pub fn target_description(spec: &TargetSpec) -> String {
     match spec {
         TargetSpec::Bundled { profile, .. } => {
@@ -327,7 +359,9 @@ pub fn target_description(spec: &TargetSpec) -> String {
     }
 }
 
-/// The server's own `/metrics`, read before it stops, so its counts can be set beside the harness's.
+/// The target's own `/metrics`, read before it stops, so its counts can be
+/// set beside the harness's (a backend that does not serve it is no error:
+/// the file is left out).
 async fn scrape_metrics(server_url: &str) -> Option<String> {
     let client = reqwest::Client::new();
     let resp = client

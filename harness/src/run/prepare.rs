@@ -32,6 +32,19 @@ pub fn prepare(args: &RunArgs) -> Result<(Scenario, Vec<Gate>), RunError> {
     if let Some(url) = &args.target {
         crate::target::check_loopback(url)
             .map_err(|e| RunError::Usage(format!("--target: {e}")))?;
+        // A `[[targets]]` entry for this URL brings its own links (its
+        // `payments`, pointed at its gateway) and settings.
+        let entry = sc
+            .targets
+            .iter()
+            .find(|t| t.spec == TargetSpec::Url(url.trim_end_matches('/').to_string()))
+            .cloned();
+        if let Some(entry) = entry {
+            sc.links
+                .retain(|l| !entry.links.iter().any(|e| e.name == l.name));
+            sc.links.extend(entry.links);
+            sc.target_settings = entry.settings;
+        }
         // `edge` can be put in front of any URL; other links of the bundled
         // server (`payments`) exist on another backend only if it declares them.
         let links: Vec<String> = sc.links.iter().map(|l| l.name.clone()).collect();
@@ -42,7 +55,7 @@ pub fn prepare(args: &RunArgs) -> Result<(Scenario, Vec<Gate>), RunError> {
         for f in dropped {
             sc.notes.push(format!(
                 "fault `{}` was not injected: its link `{}` exists only around the bundled server; \
-                 to inject it into {url}, declare the link in the scenario's `[[links]]`",
+                 to inject it into {url}, declare the link for it in `[[targets]]` (or `[[links]]`)",
                 f.name, f.link
             ));
         }
@@ -61,6 +74,9 @@ pub fn prepare(args: &RunArgs) -> Result<(Scenario, Vec<Gate>), RunError> {
             )));
         }
         sc.set_scale(k);
+    }
+    if let Some(s) = args.sharding.shard {
+        crate::shard::check_plan(&sc, s, args.toxiproxy.as_deref())?;
     }
     load::align_stages(&mut sc);
     let mut gates = std::mem::take(&mut sc.gates);

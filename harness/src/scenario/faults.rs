@@ -3,7 +3,7 @@
 
 use super::error::ScenarioError;
 use super::validate::Validator;
-use super::{duration, raw, TargetSpec};
+use super::{duration, raw, TargetEntry, TargetSpec};
 use crate::chaos::{Fault, Link};
 use std::time::Duration;
 use toml::Spanned;
@@ -12,27 +12,34 @@ use toml::Spanned;
 pub const BUNDLED_LINKS: [&str; 2] = ["edge", "payments"];
 
 impl Validator<'_> {
+    /// `[[links]]` of the scenario's target, or of one `[[targets]]` entry
+    /// (`prefix` names it in errors, e.g. `targets[1].`).
     pub(super) fn links(
         &self,
         links: &[Spanned<raw::Link>],
         target: &TargetSpec,
+        prefix: &str,
     ) -> Result<Vec<Link>, ScenarioError> {
         let mut out: Vec<Link> = Vec::new();
         for (i, l) in links.iter().enumerate() {
             let r = l.get_ref();
             if matches!(target, TargetSpec::Bundled { .. }) {
-                return self.err(l.span(), format!("links[{i}]"), "the bundled server's links (`edge`, `payments`) are wired by the harness: declare `[[links]]` only with `[target] url`");
+                return self.err(l.span(), format!("{prefix}links[{i}]"), "the bundled server's links (`edge`, `payments`) are wired by the harness: declare links only for a backend given by `url`");
             }
             if out.iter().any(|o| o.name == *r.name.get_ref()) {
                 return self.err(
                     r.name.span(),
-                    format!("links[{i}].name"),
+                    format!("{prefix}links[{i}].name"),
                     format!("link {:?} is declared twice", r.name.get_ref()),
                 );
             }
             for (addr, what) in [(&r.listen, "listen"), (&r.upstream, "upstream")] {
                 crate::target::check_loopback_addr(addr.get_ref()).or_else(|e| {
-                    self.err(addr.span(), format!("links[{i}].{what}"), e.to_string())
+                    self.err(
+                        addr.span(),
+                        format!("{prefix}links[{i}].{what}"),
+                        e.to_string(),
+                    )
                 })?;
             }
             out.push(Link {
@@ -158,5 +165,48 @@ impl Validator<'_> {
                 let span = r.attributes.as_ref().map_or(r.kind.span(), Spanned::span);
                 self.err(span, field.to_string(), e.to_string())
             })
+    }
+}
+
+impl Validator<'_> {
+    /// `[[targets]]`: each a backend by `url` (with its own links and
+    /// settings) or the bundled server by `profile`.
+    pub(super) fn target_entries(
+        &self,
+        entries: &[Spanned<raw::TargetEntry>],
+    ) -> Result<Vec<TargetEntry>, ScenarioError> {
+        let mut out = Vec::new();
+        for (i, e) in entries.iter().enumerate() {
+            let r = e.get_ref();
+            let field = format!("targets[{i}]");
+            let spec = match (&r.url, &r.profile) {
+                (Some(url), None) => {
+                    crate::target::check_loopback(url.get_ref())
+                        .or_else(|m| self.err(url.span(), format!("{field}.url"), m.to_string()))?;
+                    TargetSpec::Url(url.get_ref().trim_end_matches('/').to_string())
+                }
+                (None, Some(p)) if ["default", "naive"].contains(&p.get_ref().as_str()) => {
+                    if !r.links.is_empty() {
+                        return self.err(e.span(), format!("{field}.links"), "the bundled server's links (`edge`, `payments`) are wired by the harness: declare links only for a backend given by `url`");
+                    }
+                    TargetSpec::Bundled {
+                        profile: p.get_ref().clone(),
+                        server_args: Vec::new(),
+                        gateway_args: Vec::new(),
+                    }
+                }
+                (None, Some(p)) => {
+                    return self.err(p.span(), format!("{field}.profile"), format!("unknown profile {:?}: expected \"default\" or \"naive\"", p.get_ref()))
+                }
+                _ => return self.err(e.span(), field, "a target is either `url = \"http://127.0.0.1:PORT\"` (a running backend) or `profile = \"default\"` (the bundled server), not both or neither"),
+            };
+            let links = self.links(&r.links, &spec, &format!("{field}."))?;
+            out.push(TargetEntry {
+                spec,
+                links,
+                settings: r.settings.clone(),
+            });
+        }
+        Ok(out)
     }
 }

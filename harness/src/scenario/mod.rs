@@ -46,11 +46,38 @@ pub struct Scenario {
     pub faults: Vec<Fault>,
     /// Links declared for an external target (the bundled server's are wired by the harness).
     pub links: Vec<Link>,
+    /// `[[targets]]`: the backends a comparison may run against, each with
+    /// its own links and settings.
+    pub targets: Vec<TargetEntry>,
+    /// The settings of the `[[targets]]` entry this run's URL target matched.
+    pub target_settings: Vec<String>,
     /// Every request name, indexed by [`Step::request`].
     pub request_names: Vec<String>,
     /// What the command line's overrides changed that the reader must know
     /// (e.g. a fault dropped because its link does not exist on `--target`).
     pub notes: Vec<String>,
+}
+
+/// One `[[targets]]` entry: a backend of a comparison and what only it has.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TargetEntry {
+    pub spec: TargetSpec,
+    /// Its own links (e.g. `payments` pointed at its gateway), so that every
+    /// side of a comparison gets the scenario's faults.
+    pub links: Vec<crate::chaos::Link>,
+    /// How it is set up, in words (e.g. "payment timeout 850 ms"), listed
+    /// beside the bundled server's flags in a comparison.
+    pub settings: Vec<String>,
+}
+
+impl TargetEntry {
+    /// The entry as a `--target` value: its URL or `bundled:<profile>`.
+    pub fn label(&self) -> String {
+        match &self.spec {
+            TargetSpec::Url(url) => url.clone(),
+            TargetSpec::Bundled { profile, .. } => format!("bundled:{profile}"),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -111,7 +138,7 @@ pub struct Step {
     pub think: Think,
     /// Statuses that count as success; empty means any 2xx.
     pub expect: Vec<u16>,
-    /// (capture slot, JSON pointer into the response body).
+    /// (capture slot, JSON pointer into the response body, or `header:NAME`).
     pub captures: Vec<(usize, String)>,
     pub until: Option<Until>,
     /// Wait on the answer as a Server-Sent Event stream until an event matches.
@@ -119,6 +146,12 @@ pub struct Step {
     /// Expected statuses after which the flow ends without error (a declined
     /// card: the customer leaves instead of waiting for the order).
     pub end_flow_on: Vec<u16>,
+    /// The path as written (templates unrendered): how the step is found in
+    /// the target's OpenAPI document.
+    pub route: String,
+    /// `check = "openapi"`: each answer is validated against the response
+    /// schema the target's `/openapi.json` declares for it.
+    pub check_openapi: bool,
 }
 
 impl Step {

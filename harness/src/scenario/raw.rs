@@ -28,6 +28,23 @@ pub struct File {
     pub faults: Vec<S<Fault>>,
     #[serde(default)]
     pub links: Vec<S<Link>>,
+    /// The backends a comparison runs against, each with its own links and
+    /// settings, so that every side gets the same faults.
+    #[serde(default)]
+    pub targets: Vec<S<TargetEntry>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetEntry {
+    #[serde(default)]
+    pub url: Option<S<String>>,
+    #[serde(default)]
+    pub profile: Option<S<String>>,
+    #[serde(default)]
+    pub links: Vec<S<Link>>,
+    #[serde(default)]
+    pub settings: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -101,6 +118,9 @@ pub struct Step {
     pub until_event: Option<S<UntilEvent>>,
     #[serde(default)]
     pub end_flow_on: Option<S<Vec<u16>>>,
+    /// `"openapi"`: check each answer against the target's `/openapi.json`.
+    #[serde(default)]
+    pub check: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -122,6 +122,21 @@ impl Validator<'_> {
             None => Vec::new(),
         };
         let captures = self.captures(field, &s.capture, names)?;
+        let check_openapi = match &s.check {
+            None => false,
+            Some(c) if c.get_ref() == "openapi" => true,
+            Some(c) => {
+                return self.err(
+                    c.span(),
+                    format!("{field}.check"),
+                    format!(
+                        "unknown check {:?}: the one check is \"openapi\" (each answer against \
+                         the response schema of the target's /openapi.json)",
+                        c.get_ref()
+                    ),
+                )
+            }
+        };
         let request_name = s
             .name
             .clone()
@@ -138,6 +153,8 @@ impl Validator<'_> {
             until,
             until_event,
             end_flow_on,
+            route: s.path.get_ref().clone(),
+            check_openapi,
         })
     }
 
@@ -305,11 +322,17 @@ impl Validator<'_> {
     ) -> Result<Vec<(usize, String)>, ScenarioError> {
         let mut out = Vec::new();
         for (name, pointer) in capture {
-            if !pointer.get_ref().is_empty() && !pointer.get_ref().starts_with('/') {
+            let p = pointer.get_ref();
+            let header = p.strip_prefix("header:");
+            let bad_header = header.is_some_and(|h| {
+                reqwest::header::HeaderName::from_bytes(h.trim().as_bytes()).is_err()
+            });
+            if bad_header || (header.is_none() && !p.is_empty() && !p.starts_with('/')) {
                 return self.err(
                     pointer.span(),
                     format!("{field}.capture.{name}"),
-                    "a capture is a JSON pointer such as \"/id\" or \"/items/0/sku\"",
+                    "a capture is a JSON pointer such as \"/id\" or \"/items/0/sku\", \
+                     or a response header such as \"header:ETag\"",
                 );
             }
             out.push((names.learn(name), pointer.get_ref().clone()));

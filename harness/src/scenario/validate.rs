@@ -85,7 +85,8 @@ impl Validator<'_> {
             );
         }
         let gates = self.gates(&raw.gates)?;
-        let links = self.links(&raw.links, &target)?;
+        let links = self.links(&raw.links, &target, "")?;
+        let targets = self.target_entries(&raw.targets)?;
         let faults = self.faults(&raw.faults, &target, &links, total)?;
         Ok(Scenario {
             name,
@@ -99,6 +100,8 @@ impl Validator<'_> {
             gates,
             faults,
             links,
+            targets,
+            target_settings: Vec::new(),
             request_names: self.names,
             notes: Vec::new(),
         })

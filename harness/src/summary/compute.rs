@@ -4,8 +4,8 @@
 use super::figures::{latency, ms, rate, round3};
 use super::windows::{fault_summaries, stage_summaries};
 use super::{
-    GeneratorSummary, PercentilePoint, RequestSummary, RunInfo, SecondSeries, Summary, Timeline,
-    Verdict, SCHEMA_VERSION,
+    FlowFigures, GeneratorSummary, PercentilePoint, RequestSummary, RunInfo, SecondSeries, Summary,
+    Timeline, Verdict, SCHEMA_VERSION,
 };
 use crate::record::{Counts, GeneratorHealth, RunRecord, Second, Series};
 use hdrhistogram::Histogram;
@@ -43,8 +43,14 @@ pub fn compute(run: &RunRecord) -> Summary {
         timeline,
         stages: stage_summaries(run, duration_s),
         faults: fault_summaries(run, duration_s),
-        generator: generator_summary(&run.generator),
+        generator: generator_summary(&run.generator, run.recorder.overall()),
         gates: Vec::new(),
+        shards: Vec::new(),
+        flows: FlowFigures {
+            started: run.generator.scheduled_starts,
+            completed: run.recorder.flows_completed(),
+            goodput_per_s: round3(run.recorder.flows_completed() as f64 / duration_s),
+        },
     }
 }
 
@@ -91,6 +97,10 @@ fn request_summary(name: &str, series: &Series, duration_s: f64) -> RequestSumma
         latency_ms: latency(&series.latency).unwrap_or_default(),
         uncorrected_p50_ms: uncorrected(0.50),
         uncorrected_p99_ms: uncorrected(0.99),
+        gave_up: series.findings.gave_up,
+        schema_checked: series.findings.checked,
+        schema_mismatches: series.findings.schema_mismatches,
+        schema_examples: series.findings.schema_examples.clone(),
         shed_rate: rate(c.shed, c.total),
         error_rate: rate(c.errors(), c.total),
         statuses: series
@@ -146,7 +156,15 @@ fn second_series(seconds: &[Second], duration_s: f64) -> SecondSeries {
     s
 }
 
-fn generator_summary(g: &GeneratorHealth) -> GeneratorSummary {
+fn generator_summary(g: &GeneratorHealth, overall: &Series) -> GeneratorSummary {
+    let saturation = g.saturation();
+    // A generator that fell behind is already the headline; inflation is the
+    // milder finding of one that kept its schedule but not tightly enough.
+    let inflated = if saturation.is_none() && !overall.service.is_empty() {
+        g.inflation(overall.service.value_at_quantile(0.50))
+    } else {
+        None
+    };
     let lag = |q| {
         if g.start_lag.is_empty() {
             0.0
@@ -173,6 +191,7 @@ fn generator_summary(g: &GeneratorHealth) -> GeneratorSummary {
         },
         cpu_max_cores: round3(cpu.iter().copied().fold(0.0, f64::max)),
         peak_rss_mb: round3(g.peak_rss_bytes as f64 / (1024.0 * 1024.0)),
-        saturation: g.saturation(),
+        saturation,
+        inflated,
     }
 }

@@ -45,6 +45,47 @@ pub struct Summary {
     pub generator: GeneratorSummary,
     /// Filled by `gate::judge`, with `verdict` and `verdict_reason`.
     pub gates: Vec<GateResult>,
+    /// A merged run's shards, one row each (`harness merge`); empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<ShardSummary>,
+    /// Flows begun and completed: goodput beside throughput.
+    #[serde(default)]
+    pub flows: FlowFigures,
+}
+
+/// Flows (customers' visits), as opposed to requests. In the closed model a
+/// backend that sheds more ends more flows early (a 503 ends the flow and
+/// skips its think times) and so answers more requests per second; goodput,
+/// the flows that got every answer they expected, does not reward that.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+pub struct FlowFigures {
+    /// Iterations (closed model) or arrivals (open model) begun.
+    pub started: u64,
+    /// Flows whose every step got an expected answer.
+    pub completed: u64,
+    /// Completed flows per second over the run.
+    pub goodput_per_s: f64,
+}
+
+/// One shard of a merged run, as the report's per-shard table shows it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ShardSummary {
+    pub index: u32,
+    /// The shard's run folder, as given to `harness merge`.
+    pub folder: String,
+    pub requests: u64,
+    pub throughput_rps: f64,
+    pub p99_ms: f64,
+    pub scheduled_starts: u64,
+    pub late_starts: u64,
+    pub missed_starts: u64,
+    pub cpu_mean_cores: f64,
+    /// Why this shard's generator fell behind, when it did (the merged run is then invalid).
+    pub saturation: Option<String>,
+    /// When its load started against the common start (or the earliest shard's start), ms.
+    pub start_skew_ms: f64,
+    /// The shard's verdict on its own figures (its gates, judged on its share alone).
+    pub verdict_alone: Verdict,
 }
 
 impl Summary {
@@ -121,6 +162,19 @@ pub struct RequestSummary {
     /// p50 / p99 of the service time alone (actual send → response), what an uncorrected tool reports.
     pub uncorrected_p50_ms: f64,
     pub uncorrected_p99_ms: f64,
+    /// Polls whose last look still did not see the awaited value (also in `http_errors`).
+    #[serde(default)]
+    pub gave_up: u64,
+    /// Answers checked against the target's `/openapi.json`.
+    #[serde(default)]
+    pub schema_checked: u64,
+    /// Checked answers that did not match the contract (also in `http_errors`
+    /// when their status was expected).
+    #[serde(default)]
+    pub schema_mismatches: u64,
+    /// The first distinct reasons of the mismatches.
+    #[serde(default)]
+    pub schema_examples: Vec<String>,
     pub shed_rate: f64,
     pub error_rate: f64,
     /// Count per HTTP status ("0" = no response).
@@ -225,4 +279,8 @@ pub struct GeneratorSummary {
     pub peak_rss_mb: f64,
     /// Why the run is not a measure of the server, when the generator fell behind.
     pub saturation: Option<String>,
+    /// Why the corrected latencies overstate the server's, when the start lag
+    /// is large beside the measured p50 (the run stays valid).
+    #[serde(default)]
+    pub inflated: Option<String>,
 }

@@ -77,9 +77,9 @@ pub struct TargetOptions<'a> {
 pub struct Target {
     /// Where the load goes (through the `edge` proxy when it has faults).
     pub base_url: String,
-    /// The bundled server itself, bypassing any proxy (for reading its
-    /// `/metrics`); `None` for an external target, which gets no request the
-    /// scenario did not ask for.
+    /// The server itself, bypassing any proxy: its `/metrics` is read once
+    /// after the load (bundled or not: every backend of the contract serves
+    /// it), so the report folder keeps the server's own view of the run.
     pub server_url: Option<String>,
     /// What was load-tested, as the report names it.
     pub description: String,
@@ -162,7 +162,7 @@ async fn start_external(
     }
     Ok(Target {
         base_url,
-        server_url: None,
+        server_url: Some(base.clone()),
         description: base,
         children: Vec::new(),
         _data_dir: None,

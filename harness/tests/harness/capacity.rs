@@ -71,6 +71,7 @@ async fn capacity_search_finds_a_backends_known_capacity_within_ten_percent() {
             toxiproxy: None,
             profile: None,
             server_exe: crate::helpers::harness_exe(),
+            sharding: Default::default(),
         },
         slo: "shed-rate<1%".into(),
         start_rate: Some(20.0),

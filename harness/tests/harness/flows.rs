@@ -8,7 +8,7 @@
 use crate::helpers::{report_dir, request, run_cli, summary, write_scenario};
 use std::collections::BTreeSet;
 use std::path::Path;
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn scenario(steps: &str) -> String {
@@ -106,7 +106,8 @@ async fn each_iteration_posts_an_order_then_reads_it_back_by_its_captured_id() {
     assert_eq!(keys.len(), 5, "one idempotency key per iteration: {keys:?}");
     let get_keys: BTreeSet<String> = received
         .iter()
-        .filter(|r| r.method.as_str() == "GET")
+        // Not the harness's own read of /metrics after the load.
+        .filter(|r| r.method.as_str() == "GET" && r.url.path() != "/metrics")
         .map(key)
         .collect();
     assert_eq!(get_keys, keys, "the steps of an iteration share its key");
@@ -176,6 +177,7 @@ async fn a_poll_repeats_until_its_bound_and_a_state_that_never_comes_is_an_error
     let track = request(&s, "GET /orders/{{order_id}}");
     assert_eq!(track["count"], 15, "five flows, three looks each");
     assert_eq!(track["http_errors"], 5, "each flow's last look is an error");
+    assert_eq!(track["gave_up"], 5, "and is counted as a poll that gave up");
     backend.verify().await;
 }
 
@@ -192,6 +194,7 @@ async fn a_status_that_ends_the_flow_on_a_polls_last_look_is_no_error() {
     let track = request(&s, "GET /orders/{{order_id}}");
     assert_eq!(track["count"], 5);
     assert_eq!(track["http_errors"], 0, "{track}");
+    assert_eq!(track["gave_up"], 0, "{track}");
     backend.verify().await;
 }
 
@@ -225,6 +228,7 @@ async fn an_unexpected_status_ends_the_iteration_and_a_503_counts_as_shed() {
         .mount(&backend)
         .await;
     Mock::given(method("GET"))
+        .and(path_regex("^/orders/"))
         .respond_with(ResponseTemplate::new(200))
         .expect(0)
         .mount(&backend)
@@ -252,6 +256,7 @@ async fn the_same_seed_sends_the_same_requests() {
             .mount(&backend)
             .await;
         Mock::given(method("GET"))
+            .and(path_regex("^/orders/"))
             .respond_with(ResponseTemplate::new(200))
             .mount(&backend)
             .await;
@@ -283,6 +288,7 @@ async fn a_status_that_ends_the_flow_is_no_error_and_nothing_follows_it() {
         .mount(&backend)
         .await;
     Mock::given(method("GET"))
+        .and(path_regex("^/orders/"))
         .respond_with(ResponseTemplate::new(200))
         .expect(0)
         .mount(&backend)

@@ -88,3 +88,37 @@ pub fn request<'a>(summary: &'a serde_json::Value, name: &str) -> &'a serde_json
         .find(|r| r["name"] == name)
         .unwrap_or_else(|| panic!("no request {name:?} in the summary"))
 }
+
+/// The project's Python virtual environment (`.venv/`, git-ignored) with
+/// `tools/requirements.txt` installed: `make tools` makes it, and the first
+/// test that needs it makes it when it is missing. Returns its `python`.
+pub fn python_tools() -> PathBuf {
+    static READY: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+    let mut ready = READY.lock().unwrap_or_else(|e| e.into_inner());
+    let venv = repo_file(".venv");
+    let python = venv.join("bin").join("python");
+    let stamp = venv.join(".tools-installed");
+    let requirements = repo_file("tools/requirements.txt");
+    let fresh = std::fs::metadata(&stamp)
+        .and_then(|s| s.modified())
+        .ok()
+        .zip(
+            std::fs::metadata(&requirements)
+                .and_then(|r| r.modified())
+                .ok(),
+        )
+        .is_some_and(|(s, r)| s >= r);
+    if !*ready && !fresh {
+        let make = std::process::Command::new("make")
+            .arg("tools")
+            .current_dir(repo_file(""))
+            .status()
+            .expect("running `make tools` (needs python3 with venv)");
+        assert!(
+            make.success(),
+            "`make tools` failed: the Python tools are missing"
+        );
+    }
+    *ready = true;
+    python
+}

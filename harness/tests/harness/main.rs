@@ -3,13 +3,17 @@
 mod batch;
 mod capacity;
 mod chaos;
+mod contract;
+mod deploy;
 mod events;
 mod flows;
 mod gates;
 mod helpers;
 mod multi;
-mod report;
+mod pacing;
+pub(crate) mod report;
 mod rush_hour;
 mod scenario_errors;
+mod shards;
 mod smoke;
 mod wiring;

@@ -1,6 +1,6 @@
 //! The flagship scenario in short form against the bundled server: the same stages, flows and
 //! incident, with a quarter of the kitchen (four times the preparation time, smaller backlogs) for
-//! a quarter of the customers, in 48 s. At the peak a station's backlog fills and sheds (by station:
+//! a quarter of the customers, in 70 s. At the peak a station's backlog fills and sheds (by station:
 //! one POST per order kind); in the afternoon the shedding falls back; the server's kitchen counts are in
 //! the report's notes.
 
@@ -51,7 +51,7 @@ async fn rush_hour_in_short_form_sheds_at_the_peak_by_station_and_recovers_after
         "run",
         file.to_str().unwrap(),
         "--duration",
-        "48s",
+        "70s",
         "--scale",
         "0.25",
         "--reports-dir",

@@ -180,6 +180,7 @@ fn args(scenario: PathBuf, reports: &Path) -> RunArgs {
         toxiproxy: None,
         profile: None,
         server_exe: crate::helpers::harness_exe(),
+        sharding: Default::default(),
     }
 }
 

@@ -4,33 +4,33 @@ use super::check_token;
 
 /// A store such as `store-7`: ASCII letters, digits, `-` and `_`, 1 to 64 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct StoreId(String);
+pub(crate) struct StoreId(String);
 
 impl StoreId {
-    pub fn parse(value: &str) -> Result<Self, String> {
+    pub(crate) fn parse(value: &str) -> Result<Self, String> {
         let ok = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
         check_token(value, 64, ok, "a store id")?;
         Ok(Self(value.to_owned()))
     }
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
 
 /// The opaque id of an order (a UUID in this server; any short token is accepted when parsing a path).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct OrderId(String);
+pub(crate) struct OrderId(String);
 
 impl OrderId {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self(uuid::Uuid::now_v7().to_string())
     }
-    pub fn parse(value: &str) -> Result<Self, String> {
+    pub(crate) fn parse(value: &str) -> Result<Self, String> {
         let ok = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
         check_token(value, 64, ok, "an order id")?;
         Ok(Self(value.to_owned()))
     }
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
@@ -43,37 +43,32 @@ impl Default for OrderId {
 
 /// The client's `Idempotency-Key`: visible ASCII, 1 to 255 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct IdempotencyKey(String);
+pub(crate) struct IdempotencyKey(String);
 
 impl IdempotencyKey {
-    pub fn parse(value: &str) -> Result<Self, String> {
+    pub(crate) fn parse(value: &str) -> Result<Self, String> {
         check_token(value, 255, |c| c.is_ascii_graphic(), "an idempotency key")?;
         Ok(Self(value.to_owned()))
     }
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
 
-/// A customer's name as printed on the cup: 1 to 100 characters, not only blanks, no control characters.
+/// A customer's name as printed on the cup: 1 to 100 characters, not only blanks, no control
+/// characters; kept without surrounding blanks.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CustomerName(String);
+pub(crate) struct CustomerName(String);
 
 impl CustomerName {
-    pub fn parse(value: &str) -> Result<Self, String> {
+    pub(crate) const MAX_CHARS: usize = 100;
+
+    pub(crate) fn parse(value: &str) -> Result<Self, String> {
+        super::check_text(value, Self::MAX_CHARS, "a name")?;
         let trimmed = value.trim();
-        if trimmed.is_empty() {
-            return Err("a name must not be blank".into());
-        }
-        if trimmed.chars().count() > 100 {
-            return Err("a name must be at most 100 characters".into());
-        }
-        if trimmed.chars().any(char::is_control) {
-            return Err("a name must not contain control characters".into());
-        }
         Ok(Self(trimmed.to_owned()))
     }
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }

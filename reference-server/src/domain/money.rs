@@ -6,16 +6,16 @@ use super::Quantity;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
-pub struct Money(i64);
+pub(crate) struct Money(i64);
 
 impl Money {
     /// A menu price is at most 10,000.00 (in cents) so that any order total fits comfortably.
-    pub const MAX_PRICE_CENTS: i64 = 1_000_000;
+    pub(crate) const MAX_PRICE_CENTS: i64 = 1_000_000;
 
-    pub const ZERO: Money = Money(0);
+    pub(crate) const ZERO: Money = Money(0);
 
     /// A price: 0 to `MAX_PRICE_CENTS` cents.
-    pub fn price(cents: i64) -> Result<Self, String> {
+    pub(crate) fn price(cents: i64) -> Result<Self, String> {
         if (0..=Self::MAX_PRICE_CENTS).contains(&cents) {
             Ok(Self(cents))
         } else {
@@ -25,13 +25,13 @@ impl Money {
             ))
         }
     }
-    pub fn cents(self) -> i64 {
+    pub(crate) fn cents(self) -> i64 {
         self.0
     }
-    pub fn times(self, quantity: Quantity) -> Money {
+    pub(crate) fn times(self, quantity: Quantity) -> Money {
         Money(self.0 * i64::from(quantity.get()))
     }
-    pub fn plus(self, other: Money) -> Money {
+    pub(crate) fn plus(self, other: Money) -> Money {
         Money(self.0 + other.0)
     }
 }

@@ -3,23 +3,23 @@
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::{CustomerName, FieldError, OrderType, Quantity, Sku, StoreId};
+use super::{integer_in, CustomerName, FieldError, OrderType, Quantity, Sku, StoreId};
 
 /// An order line count above this is refused: a coffee order, not a wholesale one.
-pub const MAX_LINES: usize = 50;
+pub(crate) const MAX_LINES: usize = 50;
 
 #[derive(Debug, Clone)]
-pub struct NewOrder {
-    pub store_id: StoreId,
-    pub customer: CustomerName,
-    pub order_type: OrderType,
-    pub items: Vec<(Sku, Quantity)>,
+pub(crate) struct NewOrder {
+    pub(crate) store_id: StoreId,
+    pub(crate) customer: CustomerName,
+    pub(crate) order_type: OrderType,
+    pub(crate) items: Vec<(Sku, Quantity)>,
     /// SHA-256 of the parsed request: an idempotent replay must carry the same request.
-    pub fingerprint: String,
+    pub(crate) fingerprint: String,
 }
 
 /// Parses the JSON body of `POST /orders`, collecting every problem instead of stopping at the first.
-pub fn parse_new_order(body: &Value) -> Result<NewOrder, Vec<FieldError>> {
+pub(crate) fn parse_new_order(body: &Value) -> Result<NewOrder, Vec<FieldError>> {
     let Some(object) = body.as_object() else {
         return Err(vec![FieldError::new("body", "must be a JSON object")]);
     };
@@ -107,18 +107,10 @@ fn parse_items(
                 None
             }
         };
-        let quantity = match line.get("quantity").and_then(Value::as_i64) {
-            Some(q) => Quantity::parse(q)
-                .map_err(|e| errors.push(FieldError::new(format!("items[{i}].quantity"), e)))
-                .ok(),
-            None => {
-                errors.push(FieldError::new(
-                    format!("items[{i}].quantity"),
-                    "is required and must be an integer",
-                ));
-                None
-            }
-        };
+        let quantity = integer_in(line.get("quantity"), 1, Quantity::MAX)
+            .and_then(Quantity::parse)
+            .map_err(|e| errors.push(FieldError::new(format!("items[{i}].quantity"), e)))
+            .ok();
         if let (Some(s), Some(q)) = (sku, quantity) {
             items.push((s, q));
         }

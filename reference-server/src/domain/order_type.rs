@@ -3,11 +3,11 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::FieldError;
+use super::{check_text, integer_in, FieldError};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum OrderType {
+pub(crate) enum OrderType {
     Takeout,
     DineIn { table: u16 },
     Delivery { address: String },
@@ -15,36 +15,37 @@ pub enum OrderType {
 
 impl OrderType {
     /// Tables are numbered 1 to 999.
-    pub const MAX_TABLE: i64 = 999;
+    pub(crate) const MAX_TABLE: i64 = 999;
+    /// Longest delivery address, in characters.
+    pub(crate) const MAX_ADDRESS: usize = 200;
 
     /// Parses `{"kind": ...}` found at JSON path `at`; every problem names its field.
-    pub fn parse(value: &Value, at: &str) -> Result<Self, Vec<FieldError>> {
+    pub(crate) fn parse(value: &Value, at: &str) -> Result<Self, Vec<FieldError>> {
         let Some(object) = value.as_object() else {
             return Err(vec![FieldError::new(at, "must be an object with a `kind`")]);
         };
         let field = |name: &str| format!("{at}.{name}");
         match object.get("kind").and_then(Value::as_str) {
             Some("takeout") => Ok(Self::Takeout),
-            Some("dine_in") => match object.get("table").and_then(Value::as_i64) {
-                Some(t) if (1..=Self::MAX_TABLE).contains(&t) => {
-                    Ok(Self::DineIn { table: t as u16 })
-                }
-                _ => Err(vec![FieldError::new(
+            Some("dine_in") => match integer_in(object.get("table"), 1, Self::MAX_TABLE) {
+                Ok(t) => Ok(Self::DineIn { table: t as u16 }),
+                Err(e) => Err(vec![FieldError::new(
                     field("table"),
-                    format!("must be a table number from 1 to {}", Self::MAX_TABLE),
+                    format!("{e} (a table number)"),
                 )]),
             },
-            Some("delivery") => {
-                match object.get("address").and_then(Value::as_str).map(str::trim) {
-                    Some(a) if !a.is_empty() && a.chars().count() <= 200 => Ok(Self::Delivery {
-                        address: a.to_owned(),
+            Some("delivery") => match object.get("address").and_then(Value::as_str) {
+                Some(a) => match check_text(a, Self::MAX_ADDRESS, "an address") {
+                    Ok(()) => Ok(Self::Delivery {
+                        address: a.trim().to_owned(),
                     }),
-                    _ => Err(vec![FieldError::new(
-                        field("address"),
-                        "must be a non-blank string of at most 200 characters",
-                    )]),
-                }
-            }
+                    Err(e) => Err(vec![FieldError::new(field("address"), e)]),
+                },
+                None => Err(vec![FieldError::new(
+                    field("address"),
+                    "is required and must be a string",
+                )]),
+            },
             _ => Err(vec![FieldError::new(
                 field("kind"),
                 "must be one of takeout, dine_in, delivery",
@@ -81,6 +82,13 @@ mod tests {
     fn a_missing_table_or_unknown_kind_names_the_field() {
         let err = OrderType::parse(&json!({"kind":"dine_in"}), "order_type").unwrap_err();
         assert_eq!(err[0].field, "order_type.table");
+        let err = OrderType::parse(
+            &json!({"kind":"delivery","address":"x\u{0}\u{1b}[31mRED"}),
+            "o",
+        )
+        .unwrap_err();
+        assert_eq!(err[0].field, "o.address");
+        assert!(err[0].problem.contains("control"), "{err:?}");
         let err = OrderType::parse(&json!({"kind":"drone"}), "order_type").unwrap_err();
         assert_eq!(err[0].field, "order_type.kind");
     }

@@ -1,20 +1,20 @@
 //! `Quantity`: how many of one item an order asks for.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Quantity(u32);
+pub(crate) struct Quantity(u32);
 
 impl Quantity {
     /// One order line holds 1 to 99 items: more is a typo or abuse, not a coffee order.
-    pub const MAX: i64 = 99;
+    pub(crate) const MAX: i64 = 99;
 
-    pub fn parse(value: i64) -> Result<Self, String> {
+    pub(crate) fn parse(value: i64) -> Result<Self, String> {
         if (1..=Self::MAX).contains(&value) {
             Ok(Self(value as u32))
         } else {
             Err(format!("must be between 1 and {}, got {value}", Self::MAX))
         }
     }
-    pub fn get(self) -> u32 {
+    pub(crate) fn get(self) -> u32 {
         self.0
     }
 }

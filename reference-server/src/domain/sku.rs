@@ -5,16 +5,16 @@ use std::fmt;
 use super::check_token;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Sku(String);
+pub(crate) struct Sku(String);
 
 impl Sku {
     /// Lowercase ASCII letters, digits and hyphens, 1 to 64 characters.
-    pub fn parse(value: &str) -> Result<Self, String> {
+    pub(crate) fn parse(value: &str) -> Result<Self, String> {
         let ok = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
         check_token(value, 64, ok, "a sku")?;
         Ok(Self(value.to_owned()))
     }
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }

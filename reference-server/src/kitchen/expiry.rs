@@ -3,7 +3,7 @@
 
 use std::{
     collections::{HashMap, VecDeque},
-    sync::{atomic::Ordering::Relaxed, Arc},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -74,7 +74,7 @@ impl Kitchen {
             match outcome {
                 Ok(Expiry::Expired) => {
                     if let Some(station) = self.stop_watching(&id) {
-                        self.metrics.kitchen_expired_total.fetch_add(1, Relaxed);
+                        self.metrics.kitchen_expired_total.increment(1);
                         self.release(station);
                     }
                 }

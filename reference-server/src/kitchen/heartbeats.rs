@@ -52,6 +52,6 @@ async fn requeue(kitchen: &Kitchen, worker: &str, ticket: Ticket) {
     }
     let station = &kitchen.stations[ticket.station];
     station.requeued_total.fetch_add(1, Relaxed);
-    kitchen.metrics.kitchen_queue_depth.fetch_add(1, Relaxed);
+    kitchen.metrics.kitchen_queue_depth.increment((1) as f64);
     station.queue.push_front(ticket);
 }

@@ -142,7 +142,7 @@ impl Kitchen {
             .map(|s| s.capacity.map_or(-1, |c| c as i64))
             .try_fold(0i64, |sum, c| (c >= 0).then_some(sum + c))
             .unwrap_or(-1);
-        metrics.kitchen_backlog_capacity.store(capacity, Relaxed);
+        metrics.kitchen_backlog_capacity.set(capacity as f64);
         Ok(Arc::new(Kitchen {
             stations,
             workers,
@@ -192,7 +192,7 @@ impl Kitchen {
         let station = &self.stations[index];
         match station.try_take() {
             Ok(position) => {
-                self.metrics.kitchen_backlog.fetch_add(1, Relaxed);
+                self.metrics.kitchen_backlog.increment((1) as f64);
                 Ok(Slot {
                     kitchen: self.clone(),
                     station: index,
@@ -202,7 +202,7 @@ impl Kitchen {
             }
             Err(backlog) => {
                 station.shed_total.fetch_add(1, Relaxed);
-                self.metrics.kitchen_shed_total.fetch_add(1, Relaxed);
+                self.metrics.kitchen_shed_total.increment(1);
                 let drain = station.wait_for(backlog, self.prep_time);
                 Err(Shed {
                     station: station.name.clone(),
@@ -221,7 +221,7 @@ impl Kitchen {
 
     fn release(&self, station: usize) {
         self.stations[station].release();
-        self.metrics.kitchen_backlog.fetch_sub(1, Relaxed);
+        self.metrics.kitchen_backlog.decrement((1) as f64);
     }
 
     /// A new order holds its slot: it waits for payment (and may expire) or goes straight to cooking.
@@ -250,7 +250,7 @@ impl Kitchen {
     }
 
     fn enqueue(&self, ticket: Ticket) {
-        self.metrics.kitchen_queue_depth.fetch_add(1, Relaxed);
+        self.metrics.kitchen_queue_depth.increment((1) as f64);
         self.stations[ticket.station].queue.push_back(ticket);
     }
 
@@ -259,7 +259,7 @@ impl Kitchen {
         let station_of = |kind: &str| {
             let index = self.station_for(Kind::parse(kind).unwrap_or(Kind::Takeout));
             self.stations[index].take_unchecked(1);
-            self.metrics.kitchen_backlog.fetch_add(1, Relaxed);
+            self.metrics.kitchen_backlog.increment((1) as f64);
             index
         };
         for (id, kind) in recovered.unpaid {
@@ -343,7 +343,7 @@ impl Kitchen {
         let letter = store
             .read(move |c| store::dead_letters::get_open(c, id))
             .await
-            .map_err(IntoResponse::into_response)?;
+            .map_err(|e| ApiError::from(e).into_response())?;
         let index = self
             .stations
             .iter()
@@ -353,7 +353,7 @@ impl Kitchen {
         let letter = store
             .write(move |c| store::dead_letters::retry(c, id))
             .await
-            .map_err(IntoResponse::into_response)?;
+            .map_err(|e| ApiError::from(e).into_response())?;
         let mut slot = slot;
         slot.armed = false;
         self.enqueue(Ticket {

@@ -30,7 +30,7 @@ pub enum Kind {
 impl Kind {
     pub const ALL: [Kind; 3] = [Kind::DineIn, Kind::Takeout, Kind::Delivery];
 
-    pub fn of(order_type: &OrderType) -> Kind {
+    pub(crate) fn of(order_type: &OrderType) -> Kind {
         match order_type {
             OrderType::DineIn { .. } => Kind::DineIn,
             OrderType::Takeout => Kind::Takeout,

@@ -156,7 +156,7 @@ pub(super) async fn run(kitchen: Arc<Kitchen>, index: usize, kill: CancellationT
             }
             ticket = station.queue.pop() => ticket,
         };
-        kitchen.metrics.kitchen_queue_depth.fetch_sub(1, Relaxed);
+        kitchen.metrics.kitchen_queue_depth.decrement((1) as f64);
         let lease = worker.hold(ticket.clone());
         if !start(&kitchen, index, &ticket).await {
             if worker.complete(lease).is_some() {
@@ -230,7 +230,7 @@ async fn finish(kitchen: &Arc<Kitchen>, index: usize, ticket: Ticket) {
         match committed.await {
             Ok(made) => {
                 if made {
-                    kitchen.metrics.kitchen_ready_total.fetch_add(1, Relaxed);
+                    kitchen.metrics.kitchen_ready_total.increment(1);
                     kitchen.stations[ticket.station]
                         .ready_total
                         .fetch_add(1, Relaxed);

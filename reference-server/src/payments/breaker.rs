@@ -3,7 +3,7 @@
 //! trial call through (half-open): success closes it, failure opens it again.
 
 use std::{
-    sync::{atomic::Ordering::Relaxed, Arc, Mutex},
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
@@ -16,7 +16,7 @@ enum State {
     HalfOpen { trial_running: bool },
 }
 
-pub struct Breaker {
+pub(crate) struct Breaker {
     state: Mutex<State>,
     threshold: u32,
     cooldown: Duration,
@@ -24,7 +24,7 @@ pub struct Breaker {
 }
 
 impl Breaker {
-    pub fn new(threshold: u32, cooldown: Duration, metrics: Arc<Metrics>) -> Self {
+    pub(crate) fn new(threshold: u32, cooldown: Duration, metrics: Arc<Metrics>) -> Self {
         Self {
             state: Mutex::new(State::Closed { failures: 0 }),
             threshold,
@@ -34,7 +34,7 @@ impl Breaker {
     }
 
     /// `Ok` if a call may go out now; `Err(wait)` while the circuit is open.
-    pub fn permit(&self) -> Result<(), Duration> {
+    pub(crate) fn permit(&self) -> Result<(), Duration> {
         let mut state = self.state.lock().expect("breaker lock");
         match *state {
             State::Closed { .. } => Ok(()),
@@ -46,7 +46,7 @@ impl Breaker {
                 *state = State::HalfOpen {
                     trial_running: true,
                 };
-                self.metrics.gateway_circuit_state.store(2, Relaxed);
+                self.metrics.gateway_circuit_state.set(2.0);
                 Ok(())
             }
             State::HalfOpen {
@@ -64,7 +64,7 @@ impl Breaker {
     }
 
     /// A permitted call was not made after all (the order could not be claimed): frees the trial slot.
-    pub fn cancel_trial(&self) {
+    pub(crate) fn cancel_trial(&self) {
         let mut state = self.state.lock().expect("breaker lock");
         if let State::HalfOpen {
             trial_running: true,
@@ -76,7 +76,7 @@ impl Breaker {
         }
     }
 
-    pub fn record(&self, healthy: bool) {
+    pub(crate) fn record(&self, healthy: bool) {
         let mut state = self.state.lock().expect("breaker lock");
         let next = match (*state, healthy) {
             (_, true) => State::Closed { failures: 0 },
@@ -88,9 +88,9 @@ impl Breaker {
             },
         };
         let gauge = match next {
-            State::Closed { .. } => 0,
-            State::Open { .. } => 1,
-            State::HalfOpen { .. } => 2,
+            State::Closed { .. } => 0.0,
+            State::Open { .. } => 1.0,
+            State::HalfOpen { .. } => 2.0,
         };
         if matches!(next, State::Open { .. }) && !matches!(*state, State::Open { .. }) {
             tracing::warn!(
@@ -99,7 +99,7 @@ impl Breaker {
             );
         }
         *state = next;
-        self.metrics.gateway_circuit_state.store(gauge, Relaxed);
+        self.metrics.gateway_circuit_state.set(gauge);
     }
 }
 

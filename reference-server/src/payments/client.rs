@@ -10,14 +10,14 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::json;
 
-pub struct GatewayClient {
+pub(crate) struct GatewayClient {
     http: reqwest::Client,
     charges_url: String,
     timeout: Option<Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Approved { charge_id: String },
     Declined,
     Timeout,
@@ -33,7 +33,7 @@ struct Answer {
 
 impl GatewayClient {
     /// `timeout: None` is the naive profile: a hung gateway holds the request until the request timeout.
-    pub fn new(base_url: &str, timeout: Option<Duration>) -> anyhow::Result<Self> {
+    pub(crate) fn new(base_url: &str, timeout: Option<Duration>) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(2))
             .pool_max_idle_per_host(256)
@@ -45,7 +45,7 @@ impl GatewayClient {
         })
     }
 
-    pub async fn charge(
+    pub(crate) async fn charge(
         &self,
         payment_id: &str,
         order_id: &str,

@@ -6,16 +6,14 @@
 
 mod breaker;
 mod client;
+pub(crate) mod simulator;
 
-use std::{
-    sync::{atomic::Ordering::Relaxed, Arc},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use serde::Serialize;
 use tracing::Instrument;
 
-pub use client::{GatewayClient, Outcome};
+pub(crate) use client::{GatewayClient, Outcome};
 
 use crate::{
     config::ServerConfig,
@@ -30,7 +28,7 @@ use crate::{
 };
 use breaker::Breaker;
 
-pub struct Payments {
+pub(crate) struct Payments {
     client: GatewayClient,
     breaker: Option<Breaker>,
     store: Store,
@@ -39,15 +37,15 @@ pub struct Payments {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Paid {
-    pub order_id: String,
-    pub status: &'static str,
-    pub payment_id: String,
-    pub amount_cents: i64,
+pub(crate) struct Paid {
+    pub(crate) order_id: String,
+    pub(crate) status: &'static str,
+    pub(crate) payment_id: String,
+    pub(crate) amount_cents: i64,
 }
 
 impl Payments {
-    pub fn new(
+    pub(crate) fn new(
         config: &ServerConfig,
         store: Store,
         kitchen: Arc<Kitchen>,
@@ -73,7 +71,7 @@ impl Payments {
 
     /// Runs the payment in its own task: if the client goes away or the request times out, the
     /// charge still completes and is settled, so an order is never left claimed (`pending`).
-    pub async fn pay(
+    pub(crate) async fn pay(
         self: &Arc<Self>,
         order_id: OrderId,
         card_token: String,
@@ -90,9 +88,7 @@ impl Payments {
     async fn pay_now(&self, order_id: OrderId, card_token: String) -> Result<Paid, ApiError> {
         if let Some(breaker) = &self.breaker {
             breaker.permit().map_err(|wait| {
-                self.metrics
-                    .gateway_circuit_open_total
-                    .fetch_add(1, Relaxed);
+                self.metrics.gateway_circuit_open_total.increment(1);
                 ApiError::Unavailable {
                     code: "payments_unavailable",
                     message: "the payment provider is failing; payments are paused".into(),
@@ -108,7 +104,7 @@ impl Payments {
                 if let Some(breaker) = &self.breaker {
                     breaker.cancel_trial();
                 }
-                return Err(e);
+                return Err(e.into());
             }
         };
         let outcome = self
@@ -122,19 +118,19 @@ impl Payments {
             .await;
         let (settlement, healthy, result) = match &outcome {
             Outcome::Approved { .. } => {
-                self.metrics.gateway_approved_total.fetch_add(1, Relaxed);
+                self.metrics.gateway_approved_total.increment(1);
                 (Settlement::Approved, true, Ok(()))
             }
             Outcome::Declined => {
-                self.metrics.gateway_declined_total.fetch_add(1, Relaxed);
+                self.metrics.gateway_declined_total.increment(1);
                 (Settlement::Declined, true, Err(ApiError::PaymentDeclined))
             }
             Outcome::Timeout => {
-                self.metrics.gateway_timeout_total.fetch_add(1, Relaxed);
+                self.metrics.gateway_timeout_total.increment(1);
                 (Settlement::Unknown, false, Err(ApiError::GatewayTimeout))
             }
             Outcome::Failed(why) => {
-                self.metrics.gateway_error_total.fetch_add(1, Relaxed);
+                self.metrics.gateway_error_total.increment(1);
                 tracing::warn!(order_id = order_id.as_str(), error = %why, "payment gateway failed");
                 (Settlement::Unknown, false, Err(ApiError::BadGateway))
             }

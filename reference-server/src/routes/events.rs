@@ -19,7 +19,7 @@ use crate::{
     domain::OrderId,
     error::ApiError,
     kitchen::events::{is_final, OrderSubscription},
-    startup::AppState,
+    state::AppState,
     store::{self, events::StatusEvent},
 };
 

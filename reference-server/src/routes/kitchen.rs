@@ -9,12 +9,11 @@ use axum::{
     routing::{get, post, put},
     Json, Router,
 };
-use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::json_body;
-use crate::{error::ApiError, startup::AppState, store};
+use super::JsonBody;
+use crate::{error::ApiError, state::AppState, store};
 
 /// Most dead letters one `GET /admin/dead-letters` lists.
 const MAX_LISTED: usize = 500;
@@ -37,7 +36,7 @@ fn require_admin(app: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default()
         .as_bytes();
-    let expected = app.config.admin_token.as_bytes();
+    let expected = app.admin_token.as_bytes();
     let same = presented.len() == expected.len()
         && presented
             .iter()
@@ -80,10 +79,9 @@ async fn start(
 async fn settings(
     State(app): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
     require_admin(&app, &headers)?;
-    let body = json_body(&body)?;
     let policy = app.kitchen.retry_policy();
     match body.get("failure_rate") {
         None => {}
@@ -127,9 +125,10 @@ async fn retry(
     headers: HeaderMap,
 ) -> Result<Response, Response> {
     require_admin(&app, &headers).map_err(IntoResponse::into_response)?;
-    let id: i64 = id
-        .parse()
-        .map_err(|_| ApiError::NotFound("dead letter").into_response())?;
+    let id: i64 = match id.parse() {
+        Ok(id) => id,
+        Err(_) => return Err(ApiError::NotFound("dead letter").into_response()),
+    };
     let letter = app.kitchen.retry_dead_letter(id).await?;
     Ok((StatusCode::ACCEPTED, Json(letter)).into_response())
 }

@@ -1,24 +1,23 @@
 //! `GET /menu` (cached, ETag / 304) and `PUT /admin/menu/{sku}` (bearer token).
 
 use axum::{
-    extract::{Path, State},
+    extract::{rejection::PathRejection, Path, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, put},
     Json, Router,
 };
-use bytes::Bytes;
 use serde_json::Value;
 
-use super::json_body;
+use super::{path_segment, JsonBody};
 use crate::{
-    domain::{FieldError, Money, Sku},
+    domain::{integer_in, kind, FieldError, Money, Sku},
     error::ApiError,
-    startup::AppState,
+    state::AppState,
     store::menu::MenuItem,
 };
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/menu", get(menu))
         .route("/admin/menu/{sku}", put(update))
@@ -54,40 +53,49 @@ async fn menu(State(app): State<AppState>, headers: HeaderMap) -> Result<Respons
 
 async fn update(
     State(app): State<AppState>,
-    Path(sku): Path<String>,
+    sku: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> Result<Json<MenuItem>, ApiError> {
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();
-    if !same(presented.as_bytes(), app.config.admin_token.as_bytes()) {
+    if !same(presented.as_bytes(), app.admin_token.as_bytes()) {
         return Err(ApiError::Unauthorized);
     }
-    let sku = Sku::parse(&sku).map_err(|_| ApiError::NotFound("menu item"))?;
-    let body = json_body(&body)?;
-    let mut errors = Vec::new();
-    let price = match body.get("price_cents") {
-        None | Some(Value::Null) => None,
-        Some(v) => match v
-            .as_i64()
-            .ok_or_else(|| "must be an integer".to_owned())
-            .and_then(Money::price)
-        {
-            Ok(m) => Some(m),
-            Err(e) => {
-                errors.push(FieldError::new("price_cents", e));
-                None
-            }
-        },
+    let sku = Sku::parse(&path_segment(sku, "menu item")?)
+        .map_err(|_| ApiError::NotFound("menu item"))?;
+    let (price, available) = parse_update(&body).map_err(ApiError::Validation)?;
+    Ok(Json(app.menu.update(sku, price, available).await?))
+}
+
+/// `{"price_cents"?: integer, "available"?: boolean}` with at least one of them and nothing else;
+/// `null` is not a value of either.
+fn parse_update(body: &Value) -> Result<(Option<Money>, Option<bool>), Vec<FieldError>> {
+    let Some(object) = body.as_object() else {
+        return Err(vec![FieldError::new("body", "must be a JSON object")]);
     };
-    let available = match body.get("available") {
-        None | Some(Value::Null) => None,
+    let mut errors: Vec<FieldError> = object
+        .keys()
+        .filter(|k| !["price_cents", "available"].contains(&k.as_str()))
+        .map(|k| FieldError::new(k.as_str(), "is not a field of a menu update"))
+        .collect();
+    let price = object.get("price_cents").and_then(|v| {
+        integer_in(Some(v), 0, Money::MAX_PRICE_CENTS)
+            .and_then(Money::price)
+            .map_err(|e| errors.push(FieldError::new("price_cents", e)))
+            .ok()
+    });
+    let available = match object.get("available") {
+        None => None,
         Some(Value::Bool(b)) => Some(*b),
-        Some(_) => {
-            errors.push(FieldError::new("available", "must be true or false"));
+        Some(other) => {
+            errors.push(FieldError::new(
+                "available",
+                format!("must be true or false, got {}", kind(other)),
+            ));
             None
         }
     };
@@ -97,10 +105,11 @@ async fn update(
             "must set price_cents and/or available",
         ));
     }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
+    if errors.is_empty() {
+        Ok((price, available))
+    } else {
+        Err(errors)
     }
-    Ok(Json(app.menu.update(sku, price, available).await?))
 }
 
 /// Compares without stopping at the first difference, so timing does not reveal the token.

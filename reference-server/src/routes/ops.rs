@@ -4,42 +4,39 @@ use std::time::Duration;
 
 use axum::{
     extract::State,
-    http::{header, StatusCode},
-    response::IntoResponse,
+    http::header,
+    response::{IntoResponse, Response},
     routing::get,
     Json, Router,
 };
 use serde_json::json;
 
-use crate::startup::AppState;
+use crate::{error::ApiError, state::AppState};
 
-const OPENAPI: &str = include_str!("../openapi.json");
-
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
-        .route(
-            "/openapi.json",
-            get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }),
-        )
+        .route("/openapi.json", get(openapi))
 }
 
 /// Ready when the writer commits a (no-op) command within a second and the server is not stopping.
-async fn ready(State(app): State<AppState>) -> impl IntoResponse {
+async fn ready(State(app): State<AppState>) -> Response {
     let writable = !app.stopping.is_cancelled()
         && matches!(
             tokio::time::timeout(Duration::from_secs(1), app.store.write(|_| Ok(()))).await,
             Ok(Ok(()))
         );
     if writable {
-        (StatusCode::OK, Json(json!({"status": "ready"})))
+        Json(json!({"status": "ready"})).into_response()
     } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "not_ready"})),
-        )
+        ApiError::Unavailable {
+            code: "not_ready",
+            message: "the server is starting, stopping, or its store is not writable".into(),
+            retry_after: Duration::from_secs(1),
+        }
+        .into_response()
     }
 }
 
@@ -47,4 +44,11 @@ async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
     let mut text = app.metrics.render();
     app.kitchen.render_metrics(&mut text);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+}
+
+async fn openapi(State(app): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        app.openapi.clone(),
+    )
 }

@@ -1,24 +1,23 @@
 //! `POST /orders`, `GET /orders/{id}`, `GET /orders/{id}/history` (live events: `routes::events`).
 
 use axum::{
-    extract::{Path, State},
+    extract::{rejection::PathRejection, Path, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
     Json, Router,
 };
-use bytes::Bytes;
 use serde_json::Value;
 
-use super::json_body;
+use super::{path_segment, JsonBody};
 use crate::{
     domain::{parse_new_order, IdempotencyKey, OrderId},
     error::ApiError,
-    startup::AppState,
+    state::AppState,
     store,
 };
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/orders", post(create))
         .route("/orders/{id}", get(read))
@@ -33,7 +32,7 @@ pub fn router() -> Router<AppState> {
 async fn create(
     State(app): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let key = match headers.get("idempotency-key") {
         Some(v) => Some(
@@ -44,7 +43,7 @@ async fn create(
         ),
         None => None,
     };
-    let order = parse_new_order(&json_body(&body)?).map_err(ApiError::Validation)?;
+    let order = parse_new_order(&body).map_err(ApiError::Validation)?;
     let slot = match app.kitchen.try_admit(&order.order_type) {
         Ok(slot) => slot,
         Err(shed) => return Ok(shed.into_response()),
@@ -74,15 +73,15 @@ async fn create(
         .into_response())
 }
 
-fn order_id(raw: &str) -> Result<OrderId, ApiError> {
-    OrderId::parse(raw).map_err(|_| ApiError::NotFound("order"))
+fn order_id(raw: Result<Path<String>, PathRejection>) -> Result<OrderId, ApiError> {
+    OrderId::parse(&path_segment(raw, "order")?).map_err(|_| ApiError::NotFound("order"))
 }
 
 async fn read(
     State(app): State<AppState>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = order_id(&id)?;
+    let id = order_id(id)?;
     Ok(Json(
         app.store.read(move |c| store::orders::get(c, &id)).await?,
     ))
@@ -90,9 +89,9 @@ async fn read(
 
 async fn history(
     State(app): State<AppState>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = order_id(&id)?;
+    let id = order_id(id)?;
     Ok(Json(
         app.store
             .read(move |c| store::orders::history(c, &id))

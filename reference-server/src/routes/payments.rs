@@ -1,32 +1,31 @@
 //! `POST /orders/{id}/payments`.
 
 use axum::{
-    extract::{Path, State},
+    extract::{rejection::PathRejection, Path, State},
     routing::post,
     Json, Router,
 };
-use bytes::Bytes;
 use serde_json::Value;
 
-use super::json_body;
+use super::{path_segment, JsonBody};
 use crate::{
     domain::{FieldError, OrderId},
     error::ApiError,
     payments::Paid,
-    startup::AppState,
+    state::AppState,
 };
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/orders/{id}/payments", post(pay))
 }
 
 async fn pay(
     State(app): State<AppState>,
-    Path(id): Path<String>,
-    body: Bytes,
+    id: Result<Path<String>, PathRejection>,
+    JsonBody(body): JsonBody,
 ) -> Result<Json<Paid>, ApiError> {
-    let id = OrderId::parse(&id).map_err(|_| ApiError::NotFound("order"))?;
-    let body = json_body(&body)?;
+    let id =
+        OrderId::parse(&path_segment(id, "order")?).map_err(|_| ApiError::NotFound("order"))?;
     let mut errors = Vec::new();
     if body.get("method").and_then(Value::as_str) != Some("card") {
         errors.push(FieldError::new("method", "must be \"card\""));

@@ -4,12 +4,11 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
-use super::{kitchen, now_rfc3339, orders};
-use crate::error::ApiError;
+use super::{kitchen, now_rfc3339, orders, StoreError};
 
 /// One parked order.
 #[derive(Debug, Clone, Serialize)]
-pub struct DeadLetter {
+pub(crate) struct DeadLetter {
     pub id: i64,
     pub order_id: String,
     pub station: String,
@@ -20,14 +19,14 @@ pub struct DeadLetter {
 }
 
 /// Moves the order (prepared by `worker`) to the dead-letter table; `None` if it was not its order.
-pub fn bury(
+pub(crate) fn bury(
     conn: &Connection,
     id: &str,
     station: &str,
     worker: &str,
     attempts: u32,
     reason: &str,
-) -> Result<Option<i64>, ApiError> {
+) -> Result<Option<i64>, StoreError> {
     let detail = format!("{reason} (attempt {attempts} of {attempts}; no retry left)");
     let moved = orders::transition_with(
         conn,
@@ -49,7 +48,7 @@ pub fn bury(
 }
 
 /// Dead letters not yet retried, oldest first (at most `limit`), and how many there are in all.
-pub fn list(conn: &Connection, limit: usize) -> Result<(Vec<DeadLetter>, i64), ApiError> {
+pub(crate) fn list(conn: &Connection, limit: usize) -> Result<(Vec<DeadLetter>, i64), StoreError> {
     let total: i64 = conn
         .prepare_cached("SELECT COUNT(*) FROM dead_letters WHERE retried_at IS NULL")?
         .query_row([], |r| r.get(0))?;
@@ -76,16 +75,16 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeadLetter> {
 }
 
 /// The dead letter `id`, for a retry: 404 if unknown, 409 if it was already retried.
-pub fn get_open(conn: &Connection, id: i64) -> Result<DeadLetter, ApiError> {
+pub(crate) fn get_open(conn: &Connection, id: i64) -> Result<DeadLetter, StoreError> {
     let letter = conn
         .prepare_cached(
             "SELECT id, order_id, station, attempts, reason, at, retried_at FROM dead_letters WHERE id = ?1",
         )?
         .query_row(params![id], row)
         .optional()?
-        .ok_or(ApiError::NotFound("dead letter"))?;
+        .ok_or(StoreError::NotFound("dead letter"))?;
     if letter.retried_at.is_some() {
-        return Err(ApiError::conflict(
+        return Err(StoreError::conflict(
             "already_retried",
             format!("dead letter {id} was already sent back to the kitchen"),
         ));
@@ -94,11 +93,11 @@ pub fn get_open(conn: &Connection, id: i64) -> Result<DeadLetter, ApiError> {
 }
 
 /// Sends the order back to the kitchen (`requeued`) and closes the dead letter.
-pub fn retry(conn: &Connection, id: i64) -> Result<DeadLetter, ApiError> {
+pub(crate) fn retry(conn: &Connection, id: i64) -> Result<DeadLetter, StoreError> {
     let mut letter = get_open(conn, id)?;
     let detail = format!("retried from dead letter {id}");
     if !kitchen::requeue(conn, &letter.order_id, &["dead_letter"], "admin", &detail)? {
-        return Err(ApiError::conflict(
+        return Err(StoreError::conflict(
             "not_dead",
             format!("order {} is no longer a dead letter", letter.order_id),
         ));

@@ -4,27 +4,25 @@
 use rusqlite::{params, Connection};
 use serde::Serialize;
 
-use crate::{
-    domain::{Sku, StoreId},
-    error::ApiError,
-};
+use super::StoreError;
+use crate::domain::{Sku, StoreId};
 
 #[derive(Debug, Clone, Serialize)]
-pub struct StockItem {
-    pub sku: String,
-    pub on_hand: i64,
-    pub reserved: i64,
+pub(crate) struct StockItem {
+    pub(crate) sku: String,
+    pub(crate) on_hand: i64,
+    pub(crate) reserved: i64,
 }
 
-fn store_exists(conn: &Connection, store: &StoreId) -> Result<bool, ApiError> {
+fn store_exists(conn: &Connection, store: &StoreId) -> Result<bool, StoreError> {
     Ok(conn
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM stores WHERE id = ?1)")?
         .query_row(params![store.as_str()], |r| r.get(0))?)
 }
 
-pub fn read(conn: &Connection, store: &StoreId) -> Result<Vec<StockItem>, ApiError> {
+pub(crate) fn read(conn: &Connection, store: &StoreId) -> Result<Vec<StockItem>, StoreError> {
     if !store_exists(conn, store)? {
-        return Err(ApiError::NotFound("store"));
+        return Err(StoreError::NotFound("store"));
     }
     let mut statement = conn.prepare_cached(
         "SELECT i.sku, i.on_hand, i.reserved FROM inventory i JOIN menu_items m ON m.sku = i.sku
@@ -44,13 +42,13 @@ pub fn read(conn: &Connection, store: &StoreId) -> Result<Vec<StockItem>, ApiErr
 
 /// Applies every adjustment or none: 404 unknown store, 422 unknown sku, 409 when stock would go
 /// negative. Returns the adjusted items after the change.
-pub fn adjust(
+pub(crate) fn adjust(
     conn: &Connection,
     store: &StoreId,
     adjustments: &[(Sku, i64)],
-) -> Result<Vec<StockItem>, ApiError> {
+) -> Result<Vec<StockItem>, StoreError> {
     if !store_exists(conn, store)? {
-        return Err(ApiError::NotFound("store"));
+        return Err(StoreError::NotFound("store"));
     }
     let mut update = conn.prepare_cached(
         "UPDATE inventory SET on_hand = on_hand + ?3 WHERE store_id = ?1 AND sku = ?2
@@ -68,13 +66,13 @@ pub fn adjust(
                 e => Err(e),
             })?;
         let Some((on_hand, reserved)) = row else {
-            return Err(ApiError::field(
+            return Err(StoreError::invalid(
                 format!("adjustments[{i}].sku"),
                 format!("unknown sku `{sku}`"),
             ));
         };
         if on_hand < 0 {
-            return Err(ApiError::conflict(
+            return Err(StoreError::conflict(
                 "insufficient_stock",
                 format!("adjustments[{i}]: stock of `{sku}` would go negative ({on_hand})"),
             ));
@@ -89,12 +87,12 @@ pub fn adjust(
 }
 
 /// Moves `quantity` of `sku` from on-hand to reserved; false when there is not enough stock.
-pub fn reserve(
+pub(crate) fn reserve(
     conn: &Connection,
     store: &StoreId,
     sku: &Sku,
     quantity: i64,
-) -> Result<bool, ApiError> {
+) -> Result<bool, StoreError> {
     let changed = conn
         .prepare_cached(
             "UPDATE inventory SET on_hand = on_hand - ?3, reserved = reserved + ?3
@@ -105,7 +103,11 @@ pub fn reserve(
 }
 
 /// Settles an order's reservations: `consume` when cooked, otherwise gives the stock back.
-pub fn release_order(conn: &Connection, order_id: &str, consume: bool) -> Result<(), ApiError> {
+pub(crate) fn release_order(
+    conn: &Connection,
+    order_id: &str,
+    consume: bool,
+) -> Result<(), StoreError> {
     let back = if consume { 0 } else { 1 };
     conn.prepare_cached(
         "UPDATE inventory SET reserved = reserved - oi.quantity, on_hand = on_hand + ?2 * oi.quantity

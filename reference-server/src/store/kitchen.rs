@@ -3,8 +3,8 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{inventory, now_rfc3339, orders};
-use crate::{config::CookOn, error::ApiError};
+use super::{inventory, now_rfc3339, orders, StoreError};
+use crate::config::CookOn;
 
 /// Statuses from which a worker may start an order. `preparing` is there for work interrupted by a
 /// restart or by a re-queue whose write failed; one ticket per order keeps it from being started twice.
@@ -12,13 +12,13 @@ const STARTABLE: [&str; 5] = ["paid", "received", "requeued", "retrying", "prepa
 
 /// Marks the order `preparing` by `worker` (attempt `attempt`, ready by `eta`); false if it was not
 /// waiting to be prepared.
-pub fn start(
+pub(crate) fn start(
     conn: &Connection,
     id: &str,
     worker: &str,
     attempt: u32,
     eta: &str,
-) -> Result<bool, ApiError> {
+) -> Result<bool, StoreError> {
     let started = orders::transition_with(
         conn,
         id,
@@ -38,7 +38,7 @@ pub fn start(
 }
 
 /// True if the order is being prepared by `worker` (not re-queued to someone else meanwhile).
-fn held_by(conn: &Connection, id: &str, worker: &str) -> Result<bool, ApiError> {
+fn held_by(conn: &Connection, id: &str, worker: &str) -> Result<bool, StoreError> {
     let row: Option<(String, Option<String>)> = conn
         .prepare_cached("SELECT status, processed_by FROM orders WHERE id = ?1")?
         .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -47,7 +47,12 @@ fn held_by(conn: &Connection, id: &str, worker: &str) -> Result<bool, ApiError> 
 }
 
 /// Marks the order `ready` and consumes its reserved stock; false unless `worker` was preparing it.
-pub fn finish(conn: &Connection, id: &str, worker: &str, attempt: u32) -> Result<bool, ApiError> {
+pub(crate) fn finish(
+    conn: &Connection,
+    id: &str,
+    worker: &str,
+    attempt: u32,
+) -> Result<bool, StoreError> {
     if !held_by(conn, id, worker)? {
         return Ok(false);
     }
@@ -65,13 +70,13 @@ pub fn finish(conn: &Connection, id: &str, worker: &str, attempt: u32) -> Result
 }
 
 /// A failed attempt that will be retried: `retrying`, with why and when.
-pub fn fail(
+pub(crate) fn fail(
     conn: &Connection,
     id: &str,
     worker: &str,
     attempt: u32,
     detail: &str,
-) -> Result<bool, ApiError> {
+) -> Result<bool, StoreError> {
     if !held_by(conn, id, worker)? {
         return Ok(false);
     }
@@ -87,18 +92,18 @@ pub fn fail(
 }
 
 /// Puts an order back in line (its worker went offline, or an operator retried a dead letter).
-pub fn requeue(
+pub(crate) fn requeue(
     conn: &Connection,
     id: &str,
     from: &[&str],
     by: &str,
     detail: &str,
-) -> Result<bool, ApiError> {
+) -> Result<bool, StoreError> {
     orders::transition_with(conn, id, from, "requeued", by, None, Some(detail))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Expiry {
+pub(crate) enum Expiry {
     /// Expired now: its stock is back on hand.
     Expired,
     /// A payment is in flight: look again later.
@@ -107,7 +112,7 @@ pub enum Expiry {
     Settled,
 }
 
-pub fn expire(conn: &Connection, id: &str) -> Result<Expiry, ApiError> {
+pub(crate) fn expire(conn: &Connection, id: &str) -> Result<Expiry, StoreError> {
     let row: Option<(String, String)> = conn
         .prepare_cached("SELECT status, payment_state FROM orders WHERE id = ?1")?
         .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -133,7 +138,7 @@ pub fn expire(conn: &Connection, id: &str) -> Result<Expiry, ApiError> {
 }
 
 /// Work left unfinished by the previous run: order ids with their kind (`takeout`, ...).
-pub struct Recovered {
+pub(crate) struct Recovered {
     pub to_cook: Vec<(String, String)>,
     pub unpaid: Vec<(String, String)>,
 }
@@ -141,12 +146,12 @@ pub struct Recovered {
 /// A payment left `pending` by a crash is reset (its payment id is kept, so a retry cannot charge
 /// twice); orders waiting for the kitchen or for payment are listed in creation order. Dead letters
 /// stay where they are: only an operator sends them back.
-pub fn recover(conn: &Connection, cook_on: CookOn) -> Result<Recovered, ApiError> {
+pub(crate) fn recover(conn: &Connection, cook_on: CookOn) -> Result<Recovered, StoreError> {
     conn.execute(
         "UPDATE orders SET payment_state = 'none' WHERE payment_state = 'pending'",
         [],
     )?;
-    let ids = |statuses: &str| -> Result<Vec<(String, String)>, ApiError> {
+    let ids = |statuses: &str| -> Result<Vec<(String, String)>, StoreError> {
         let sql = format!(
             "SELECT id, json_extract(response, '$.order_type.kind') FROM orders
              WHERE status IN ({statuses}) ORDER BY rowid"

@@ -3,26 +3,24 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
-use crate::{
-    domain::{Money, Sku},
-    error::ApiError,
-};
+use super::StoreError;
+use crate::domain::{Money, Sku};
 
 #[derive(Debug, Clone, Serialize)]
-pub struct MenuItem {
-    pub sku: String,
-    pub name: String,
-    pub price_cents: i64,
-    pub available: bool,
+pub(crate) struct MenuItem {
+    pub(crate) sku: String,
+    pub(crate) name: String,
+    pub(crate) price_cents: i64,
+    pub(crate) available: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Menu {
-    pub version: i64,
-    pub items: Vec<MenuItem>,
+pub(crate) struct Menu {
+    pub(crate) version: i64,
+    pub(crate) items: Vec<MenuItem>,
 }
 
-pub fn read(conn: &Connection) -> Result<Menu, ApiError> {
+pub(crate) fn read(conn: &Connection) -> Result<Menu, StoreError> {
     let version = conn
         .prepare_cached("SELECT value FROM meta WHERE key = 'menu_version'")?
         .query_row([], |r| r.get(0))?;
@@ -42,39 +40,40 @@ pub fn read(conn: &Connection) -> Result<Menu, ApiError> {
     Ok(Menu { version, items })
 }
 
-/// Changes price and/or availability; 404 for an unknown sku; bumps the menu version.
-pub fn update(
+/// Changes price and/or availability; 404 for an unknown sku. Bumps the menu version (and so the
+/// ETag) only when something changed: a repeated update leaves caches valid.
+pub(crate) fn update(
     conn: &Connection,
     sku: &Sku,
     price: Option<Money>,
     available: Option<bool>,
-) -> Result<MenuItem, ApiError> {
-    let changed = conn.execute(
-        "UPDATE menu_items SET price_cents = COALESCE(?2, price_cents), available = COALESCE(?3, available)
-         WHERE sku = ?1",
-        params![sku.as_str(), price.map(Money::cents), available],
-    )?;
-    if changed == 0 {
-        return Err(ApiError::NotFound("menu item"));
+) -> Result<MenuItem, StoreError> {
+    let current = item(conn, sku)?.ok_or(StoreError::NotFound("menu item"))?;
+    let wanted = MenuItem {
+        price_cents: price.map_or(current.price_cents, Money::cents),
+        available: available.unwrap_or(current.available),
+        ..current.clone()
+    };
+    if wanted.price_cents == current.price_cents && wanted.available == current.available {
+        return Ok(current);
     }
-    conn.execute(
-        "UPDATE meta SET value = value + 1 WHERE key = 'menu_version'",
-        [],
-    )?;
-    let item = conn
-        .query_row(
-            "SELECT sku, name, price_cents, available FROM menu_items WHERE sku = ?1",
-            params![sku.as_str()],
-            |r| {
-                Ok(MenuItem {
-                    sku: r.get(0)?,
-                    name: r.get(1)?,
-                    price_cents: r.get(2)?,
-                    available: r.get(3)?,
-                })
-            },
-        )
-        .optional()?
-        .ok_or(ApiError::NotFound("menu item"))?;
-    Ok(item)
+    conn.prepare_cached("UPDATE menu_items SET price_cents = ?2, available = ?3 WHERE sku = ?1")?
+        .execute(params![sku.as_str(), wanted.price_cents, wanted.available])?;
+    conn.prepare_cached("UPDATE meta SET value = value + 1 WHERE key = 'menu_version'")?
+        .execute([])?;
+    Ok(wanted)
+}
+
+fn item(conn: &Connection, sku: &Sku) -> Result<Option<MenuItem>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT sku, name, price_cents, available FROM menu_items WHERE sku = ?1")?
+        .query_row(params![sku.as_str()], |r| {
+            Ok(MenuItem {
+                sku: r.get(0)?,
+                name: r.get(1)?,
+                price_cents: r.get(2)?,
+                available: r.get(3)?,
+            })
+        })
+        .optional()?)
 }

@@ -2,13 +2,14 @@
 //! (see `writer`); reads run on a small pool of read-only connections on blocking threads. The SQL
 //! of each resource lives in its own submodule and runs inside those two entry points.
 
-pub mod dead_letters;
-pub mod events;
-pub mod inventory;
-pub mod kitchen;
-pub mod menu;
-pub mod orders;
-pub mod payments;
+pub(crate) mod dead_letters;
+mod error;
+pub(crate) mod events;
+pub(crate) mod inventory;
+pub(crate) mod kitchen;
+pub(crate) mod menu;
+pub(crate) mod orders;
+pub(crate) mod payments;
 mod schema;
 mod writer;
 
@@ -21,7 +22,10 @@ use anyhow::Context;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{mpsc, Semaphore};
 
-use crate::{config::ServerConfig, error::ApiError, metrics::Metrics};
+pub(crate) use error::StoreError;
+pub(crate) use schema::SEED_MENU;
+
+use crate::{config::ServerConfig, metrics::Metrics};
 use writer::{Job, Msg};
 
 /// Write commands waiting for the writer; a full queue makes callers wait (backpressure), and the
@@ -29,7 +33,7 @@ use writer::{Job, Msg};
 const WRITE_QUEUE: usize = 8192;
 
 #[derive(Clone)]
-pub struct Store {
+pub(crate) struct Store {
     writer: mpsc::Sender<Msg>,
     writer_thread: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
     reads: Arc<ReadPool>,
@@ -44,7 +48,7 @@ struct ReadPool {
 
 impl Store {
     /// Opens (creating and seeding on first start) the database in `config.data_dir` and starts the writer.
-    pub fn open(config: &ServerConfig, metrics: Arc<Metrics>) -> anyhow::Result<Store> {
+    pub(crate) fn open(config: &ServerConfig, metrics: Arc<Metrics>) -> anyhow::Result<Store> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
         let path: PathBuf = config.data_dir.join("coffee.sqlite3");
@@ -84,23 +88,23 @@ impl Store {
 
     /// Runs `f` inside the writer's current transaction (in its own savepoint: an error undoes only
     /// this command) and answers after the transaction has COMMITTED.
-    pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
+    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         self.enqueue(f).await?.await
     }
 
     /// Queues `f` for the writer and returns once it is queued, with a future of its committed
     /// result. Commands queued one after the other by a task are applied in that order.
-    pub async fn enqueue<T, F>(
+    pub(crate) async fn enqueue<T, F>(
         &self,
         f: F,
-    ) -> Result<impl std::future::Future<Output = Result<T, ApiError>>, ApiError>
+    ) -> Result<impl std::future::Future<Output = Result<T, StoreError>>, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let sink = self.events.clone();
@@ -118,7 +122,7 @@ impl Store {
                         }
                         result
                     }
-                    Err(e) => Err(ApiError::Internal(anyhow::anyhow!("commit failed: {e}"))),
+                    Err(e) => Err(StoreError::Internal(anyhow::anyhow!("commit failed: {e}"))),
                 };
                 let _ = reply.send(outcome);
             })
@@ -130,10 +134,10 @@ impl Store {
     }
 
     /// Runs `f` on a read-only connection on a blocking thread; sees every acknowledged write.
-    pub async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let pool = self.reads.clone();
         let _permit = pool.permits.acquire().await.map_err(|_| stopped())?;
@@ -150,11 +154,11 @@ impl Store {
             result
         })
         .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("read task failed: {e}")))?
+        .map_err(|e| StoreError::Internal(anyhow::anyhow!("read task failed: {e}")))?
     }
 
     /// Lets the writer finish every queued command, commit, and stop; waits for its thread.
-    pub async fn close(&self) {
+    pub(crate) async fn close(&self) {
         let _ = self.writer.send(Msg::Stop).await;
         let thread = self
             .writer_thread
@@ -167,16 +171,12 @@ impl Store {
     }
 }
 
-fn stopped() -> ApiError {
-    ApiError::Unavailable {
-        code: "shutting_down",
-        message: "the store is shutting down".into(),
-        retry_after: std::time::Duration::from_secs(1),
-    }
+fn stopped() -> StoreError {
+    StoreError::ShuttingDown
 }
 
 /// Current time as RFC 3339 (UTC), the format of every timestamp in the API.
-pub fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .expect("formatting the current time")

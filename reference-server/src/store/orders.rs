@@ -6,83 +6,41 @@ use serde_json::{json, Value};
 
 use super::{
     events::{self, StatusEvent},
-    inventory, now_rfc3339,
+    inventory, now_rfc3339, StoreError,
 };
-use crate::{
-    domain::{IdempotencyKey, Money, NewOrder, OrderId, Sku},
-    error::ApiError,
-};
+use crate::domain::{IdempotencyKey, Money, NewOrder, OrderId, Sku};
 
 /// The answer to `POST /orders`, already serialized (it is stored as is, and sent as is).
-pub struct Created {
-    pub id: String,
-    pub body: String,
+pub(crate) struct Created {
+    pub(crate) id: String,
+    pub(crate) body: String,
     /// True for a replayed `Idempotency-Key`: the first answer again, nothing created.
-    pub replay: bool,
+    pub(crate) replay: bool,
 }
 
-pub fn create(
+/// Creates the order (or finds the first answer to a replayed key): checks the store, prices and
+/// reserves every line, numbers it, and stores the answer that `POST /orders` sends.
+pub(crate) fn create(
     conn: &Connection,
     order: &NewOrder,
     key: Option<&IdempotencyKey>,
     estimated_ready_at: &str,
-) -> Result<Created, ApiError> {
+) -> Result<Created, StoreError> {
     if let Some(key) = key {
-        let previous: Option<(String, String, String)> = conn
-            .prepare_cached(
-                "SELECT id, fingerprint, response FROM orders WHERE idempotency_key = ?1",
-            )?
-            .query_row(params![key.as_str()], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .optional()?;
-        if let Some((id, fingerprint, response)) = previous {
-            if fingerprint != order.fingerprint {
-                return Err(ApiError::field(
-                    "Idempotency-Key",
-                    "was already used with a different request body",
-                ));
-            }
-            return Ok(Created {
-                id,
-                body: response,
-                replay: true,
-            });
+        if let Some(previous) = replay(conn, order, key)? {
+            return Ok(previous);
         }
     }
     let store_known: bool = conn
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM stores WHERE id = ?1)")?
         .query_row(params![order.store_id.as_str()], |r| r.get(0))?;
     if !store_known {
-        return Err(ApiError::field(
+        return Err(StoreError::invalid(
             "store_id",
             format!("unknown store `{}`", order.store_id.as_str()),
         ));
     }
-    let mut lines = Vec::with_capacity(order.items.len());
-    let mut total = Money::ZERO;
-    for (i, (sku, quantity)) in order.items.iter().enumerate() {
-        let price = unit_price(conn, sku)?.ok_or_else(|| {
-            ApiError::field(format!("items[{i}].sku"), format!("unknown sku `{sku}`"))
-        })?;
-        let Some(price) = price else {
-            return Err(ApiError::conflict(
-                "unavailable",
-                format!("`{sku}` is not available today"),
-            ));
-        };
-        let quantity_i64 = i64::from(quantity.get());
-        if !inventory::reserve(conn, &order.store_id, sku, quantity_i64)? {
-            return Err(ApiError::conflict(
-                "out_of_stock",
-                format!("`{sku}` is out of stock at {}", order.store_id.as_str()),
-            ));
-        }
-        let line_total = price.times(*quantity);
-        total = total.plus(line_total);
-        lines.push(json!({"sku": sku.as_str(), "quantity": quantity.get(),
-                          "unit_price_cents": price.cents(), "line_total_cents": line_total.cents()}));
-    }
+    let (lines, total) = price_and_reserve(conn, order)?;
     let seq: i64 = conn
         .prepare_cached(
             "UPDATE meta SET value = value + 1 WHERE key = 'order_seq' RETURNING value",
@@ -126,8 +84,69 @@ pub fn create(
     })
 }
 
+/// The first answer to `key`, if it was used before with the same request; an error if it was
+/// used with a different one.
+fn replay(
+    conn: &Connection,
+    order: &NewOrder,
+    key: &IdempotencyKey,
+) -> Result<Option<Created>, StoreError> {
+    let previous: Option<(String, String, String)> = conn
+        .prepare_cached("SELECT id, fingerprint, response FROM orders WHERE idempotency_key = ?1")?
+        .query_row(params![key.as_str()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    let Some((id, fingerprint, response)) = previous else {
+        return Ok(None);
+    };
+    if fingerprint != order.fingerprint {
+        return Err(StoreError::invalid(
+            "Idempotency-Key",
+            "was already used with a different request body",
+        ));
+    }
+    Ok(Some(Created {
+        id,
+        body: response,
+        replay: true,
+    }))
+}
+
+/// Prices every line at today's menu price and reserves its stock; the lines as answered and
+/// the total. Any unknown, unavailable or out-of-stock item refuses the whole order.
+fn price_and_reserve(
+    conn: &Connection,
+    order: &NewOrder,
+) -> Result<(Vec<Value>, Money), StoreError> {
+    let mut lines = Vec::with_capacity(order.items.len());
+    let mut total = Money::ZERO;
+    for (i, (sku, quantity)) in order.items.iter().enumerate() {
+        let price = unit_price(conn, sku)?.ok_or_else(|| {
+            StoreError::invalid(format!("items[{i}].sku"), format!("unknown sku `{sku}`"))
+        })?;
+        let Some(price) = price else {
+            return Err(StoreError::conflict(
+                "unavailable",
+                format!("`{sku}` is not available today"),
+            ));
+        };
+        if !inventory::reserve(conn, &order.store_id, sku, i64::from(quantity.get()))? {
+            return Err(StoreError::conflict(
+                "out_of_stock",
+                format!("`{sku}` is out of stock at {}", order.store_id.as_str()),
+            ));
+        }
+        let line_total = price.times(*quantity);
+        total = total.plus(line_total);
+        lines.push(json!({"sku": sku.as_str(), "quantity": quantity.get(),
+                          "unit_price_cents": price.cents(), "line_total_cents": line_total.cents()}));
+    }
+    Ok((lines, total))
+}
+
 /// `None` for an unknown sku, `Some(None)` for a known but unavailable one.
-fn unit_price(conn: &Connection, sku: &Sku) -> Result<Option<Option<Money>>, ApiError> {
+fn unit_price(conn: &Connection, sku: &Sku) -> Result<Option<Option<Money>>, StoreError> {
     let row: Option<(i64, bool)> = conn
         .prepare_cached("SELECT price_cents, available FROM menu_items WHERE sku = ?1")?
         .query_row(params![sku.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -135,19 +154,19 @@ fn unit_price(conn: &Connection, sku: &Sku) -> Result<Option<Option<Money>>, Api
     Ok(row.map(|(cents, available)| available.then(|| Money::price(cents).unwrap_or(Money::ZERO))))
 }
 
-pub fn add_event(
+pub(crate) fn add_event(
     conn: &Connection,
     order_id: &str,
     status: &str,
     by: &str,
     at: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     add_event_with(conn, order_id, status, by, at, None, None)
 }
 
 /// A history row with the kitchen attempt it belongs to and a note (why it failed, who re-queued).
 /// Every history row goes through here, so every status change reaches the live streams.
-pub fn add_event_with(
+pub(crate) fn add_event_with(
     conn: &Connection,
     order_id: &str,
     status: &str,
@@ -155,7 +174,7 @@ pub fn add_event_with(
     at: &str,
     attempt: Option<u32>,
     detail: Option<&str>,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO order_events (order_id, status, at, by, attempt, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
@@ -173,7 +192,7 @@ pub fn add_event_with(
 }
 
 /// The order as created, with its current status.
-pub fn get(conn: &Connection, id: &OrderId) -> Result<Value, ApiError> {
+pub(crate) fn get(conn: &Connection, id: &OrderId) -> Result<Value, StoreError> {
     type Row = (String, String, Option<String>, Option<String>);
     let row: Option<Row> = conn
         .prepare_cached(
@@ -183,25 +202,25 @@ pub fn get(conn: &Connection, id: &OrderId) -> Result<Value, ApiError> {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })
         .optional()?;
-    let (response, status, processed_by, ready_at) = row.ok_or(ApiError::NotFound("order"))?;
+    let (response, status, processed_by, ready_at) = row.ok_or(StoreError::NotFound("order"))?;
     let mut order: Value =
-        serde_json::from_str(&response).map_err(|e| ApiError::Internal(e.into()))?;
+        serde_json::from_str(&response).map_err(|e| StoreError::Internal(e.into()))?;
     order["status"] = Value::String(status);
     order["processed_by"] = processed_by.map_or(Value::Null, Value::String);
     order["estimated_ready_at"] = ready_at.map_or(Value::Null, Value::String);
     Ok(order)
 }
 
-pub fn history(conn: &Connection, id: &OrderId) -> Result<Value, ApiError> {
+pub(crate) fn history(conn: &Connection, id: &OrderId) -> Result<Value, StoreError> {
     let events = history_events(conn, id.as_str())?;
     if events.is_empty() {
-        return Err(ApiError::NotFound("order"));
+        return Err(StoreError::NotFound("order"));
     }
     Ok(json!({"order_id": id.as_str(), "events": events}))
 }
 
 /// Every history row of an order, oldest first (empty for an unknown order).
-pub fn history_events(conn: &Connection, id: &str) -> Result<Vec<StatusEvent>, ApiError> {
+pub(crate) fn history_events(conn: &Connection, id: &str) -> Result<Vec<StatusEvent>, StoreError> {
     let mut statement = conn.prepare_cached(
         "SELECT rowid, status, at, by, attempt, detail FROM order_events WHERE order_id = ?1 ORDER BY rowid",
     )?;
@@ -222,18 +241,18 @@ pub fn history_events(conn: &Connection, id: &str) -> Result<Vec<StatusEvent>, A
 }
 
 /// Moves an order to `to` if its status is one of `from`; records who did it. False if it was not.
-pub fn transition(
+pub(crate) fn transition(
     conn: &Connection,
     id: &str,
     from: &[&str],
     to: &str,
     by: &str,
-) -> Result<bool, ApiError> {
+) -> Result<bool, StoreError> {
     transition_with(conn, id, from, to, by, None, None)
 }
 
 /// `transition` with the kitchen attempt and a note recorded in the history row.
-pub fn transition_with(
+pub(crate) fn transition_with(
     conn: &Connection,
     id: &str,
     from: &[&str],
@@ -241,7 +260,7 @@ pub fn transition_with(
     by: &str,
     attempt: Option<u32>,
     detail: Option<&str>,
-) -> Result<bool, ApiError> {
+) -> Result<bool, StoreError> {
     let status: Option<String> = conn
         .prepare_cached("SELECT status FROM orders WHERE id = ?1")?
         .query_row(params![id], |r| r.get(0))

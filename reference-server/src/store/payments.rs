@@ -4,24 +4,24 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{now_rfc3339, orders};
-use crate::{domain::OrderId, error::ApiError};
+use super::{now_rfc3339, orders, StoreError};
+use crate::domain::OrderId;
 
-pub struct PaymentStart {
-    pub amount_cents: i64,
-    pub payment_id: String,
+pub(crate) struct PaymentStart {
+    pub(crate) amount_cents: i64,
+    pub(crate) payment_id: String,
 }
 
 /// How a gateway call ended, as far as the order is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Settlement {
+pub(crate) enum Settlement {
     Approved,
     Declined,
     /// Timeout or error: the charge may or may not exist; the same payment id is reused next time.
     Unknown,
 }
 
-pub fn begin(conn: &Connection, id: &OrderId) -> Result<PaymentStart, ApiError> {
+pub(crate) fn begin(conn: &Connection, id: &OrderId) -> Result<PaymentStart, StoreError> {
     let row: Option<(String, String, Option<String>, i64)> = conn
         .prepare_cached(
             "SELECT status, payment_state, payment_id, total_cents FROM orders WHERE id = ?1",
@@ -30,22 +30,22 @@ pub fn begin(conn: &Connection, id: &OrderId) -> Result<PaymentStart, ApiError> 
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })
         .optional()?;
-    let (status, state, payment_id, amount_cents) = row.ok_or(ApiError::NotFound("order"))?;
+    let (status, state, payment_id, amount_cents) = row.ok_or(StoreError::NotFound("order"))?;
     match (state.as_str(), status.as_str()) {
         ("paid", _) => {
-            return Err(ApiError::conflict(
+            return Err(StoreError::conflict(
                 "already_paid",
                 "this order is already paid",
             ))
         }
         ("pending", _) => {
-            return Err(ApiError::conflict(
+            return Err(StoreError::conflict(
                 "payment_in_progress",
                 "a payment for this order is in progress",
             ))
         }
         (_, "expired") => {
-            return Err(ApiError::conflict(
+            return Err(StoreError::conflict(
                 "order_expired",
                 "this order expired unpaid",
             ))
@@ -63,7 +63,11 @@ pub fn begin(conn: &Connection, id: &OrderId) -> Result<PaymentStart, ApiError> 
     })
 }
 
-pub fn settle(conn: &Connection, id: &OrderId, outcome: Settlement) -> Result<(), ApiError> {
+pub(crate) fn settle(
+    conn: &Connection,
+    id: &OrderId,
+    outcome: Settlement,
+) -> Result<(), StoreError> {
     let id = id.as_str();
     match outcome {
         Settlement::Approved => {

@@ -8,7 +8,7 @@ use rusqlite::{params, Connection};
 use crate::config::{ServerConfig, Synchronous};
 
 /// The menu seeded on first start: sku, name, price in cents.
-pub const SEED_MENU: [(&str, &str, i64); 12] = [
+pub(crate) const SEED_MENU: [(&str, &str, i64); 12] = [
     ("espresso", "Espresso", 300),
     ("americano", "Americano", 350),
     ("latte", "Latte", 450),
@@ -73,7 +73,7 @@ fn add_missing_columns(conn: &Connection) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn open_writer(path: &Path, synchronous: Synchronous) -> anyhow::Result<Connection> {
+pub(crate) fn open_writer(path: &Path, synchronous: Synchronous) -> anyhow::Result<Connection> {
     let conn =
         Connection::open(path).with_context(|| format!("opening database {}", path.display()))?;
     let sync = match synchronous {
@@ -89,7 +89,7 @@ pub fn open_writer(path: &Path, synchronous: Synchronous) -> anyhow::Result<Conn
     Ok(conn)
 }
 
-pub fn migrate_and_seed(conn: &Connection, config: &ServerConfig) -> anyhow::Result<()> {
+pub(crate) fn migrate_and_seed(conn: &Connection, config: &ServerConfig) -> anyhow::Result<()> {
     conn.execute_batch(SCHEMA).context("creating the schema")?;
     add_missing_columns(conn)?;
     let seeded: bool = conn

@@ -3,25 +3,31 @@
 //! and only then answers every caller. Under load many writes share a commit (and its fsync); an
 //! answer is never sent before its data is durable. `max_batch = 1` is the naive commit-per-write.
 
-use std::sync::{atomic::Ordering::Relaxed, Arc};
+use std::sync::Arc;
 
 use rusqlite::Connection;
 use tokio::sync::mpsc;
 
-use crate::{error::ApiError, metrics::Metrics};
+use super::StoreError;
+use crate::metrics::Metrics;
 
 /// Called once the transaction holding the command has committed (`Ok`) or failed (`Err`).
-pub type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
+pub(crate) type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
 /// A write command: runs inside the open transaction and returns how to answer its caller.
-pub type Job = Box<dyn FnOnce(&Connection) -> Reply + Send>;
+pub(crate) type Job = Box<dyn FnOnce(&Connection) -> Reply + Send>;
 
-pub enum Msg {
+pub(crate) enum Msg {
     Job(Job),
     /// Commit what is queued before this message, then stop.
     Stop,
 }
 
-pub fn run(conn: Connection, mut rx: mpsc::Receiver<Msg>, max_batch: usize, metrics: Arc<Metrics>) {
+pub(crate) fn run(
+    conn: Connection,
+    mut rx: mpsc::Receiver<Msg>,
+    max_batch: usize,
+    metrics: Arc<Metrics>,
+) {
     let mut batch = Vec::with_capacity(max_batch);
     let mut stopping = false;
     while !stopping && rx.blocking_recv_many(&mut batch, max_batch) > 0 {
@@ -45,15 +51,13 @@ pub fn run(conn: Connection, mut rx: mpsc::Receiver<Msg>, max_batch: usize, metr
             .and_then(|()| conn.execute_batch("COMMIT"))
             .map_err(|e| {
                 let _ = conn.execute_batch("ROLLBACK");
-                metrics.db_failed_commits_total.fetch_add(1, Relaxed);
+                metrics.db_failed_commits_total.increment(1);
                 tracing::error!(error = %e, "commit failed");
                 e.to_string()
             });
         if committed.is_ok() {
-            metrics.db_commits_total.fetch_add(1, Relaxed);
-            metrics
-                .db_writes_total
-                .fetch_add(replies.len() as u64, Relaxed);
+            metrics.db_commits_total.increment(1);
+            metrics.db_writes_total.increment(replies.len() as u64);
         }
         for reply in replies {
             reply(committed.clone());
@@ -63,10 +67,10 @@ pub fn run(conn: Connection, mut rx: mpsc::Receiver<Msg>, max_batch: usize, metr
 }
 
 /// Runs one command in a savepoint so that its failure (say, out of stock) undoes only its own changes.
-pub fn in_savepoint<T>(
+pub(crate) fn in_savepoint<T>(
     conn: &Connection,
-    f: impl FnOnce(&Connection) -> Result<T, ApiError>,
-) -> Result<T, ApiError> {
+    f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
     conn.prepare_cached("SAVEPOINT cmd")?.execute([])?;
     let result = f(conn);
     if result.is_err() {

@@ -48,3 +48,46 @@ fn the_gateway_subcommand_announces_the_port_it_picked() {
         .unwrap();
     assert_ne!(port, 0);
 }
+
+#[test]
+fn without_an_admin_token_one_is_drawn_printed_once_on_stderr_and_works() {
+    let data = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let token = loop {
+        let mut log = String::new();
+        assert_ne!(stderr.read_line(&mut log).unwrap(), 0, "no token printed");
+        if let Some((_, token)) = log.trim().split_once("choose one): ") {
+            break token.to_owned();
+        }
+    };
+    assert!(token.len() >= 32, "{token}");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let status = |bearer: String| {
+        let put = reqwest::Client::new()
+            .put(format!("{url}/admin/menu/latte"))
+            .bearer_auth(bearer)
+            .json(&serde_json::json!({"available": true}))
+            .send();
+        runtime.block_on(put).unwrap().status().as_u16()
+    };
+    assert_eq!(status("admin-secret".into()), 401);
+    assert_eq!(status(token), 200);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

@@ -11,7 +11,7 @@ use crate::{
     stations::create_of_kind,
     workers::admin,
 };
-use reference_server::config::{CookOn, Profile, ServerConfig};
+use reference_server::{CookOn, Profile, ServerConfig};
 
 fn always_failing(c: &mut ServerConfig) {
     c.cook_on = CookOn::Received;
@@ -24,7 +24,7 @@ async fn admin_get(app: &TestApp, path: &str) -> Value {
     let response = app
         .client
         .get(app.url(path))
-        .bearer_auth("admin-secret")
+        .bearer_auth(crate::helpers::ADMIN_TOKEN)
         .send()
         .await
         .unwrap();
@@ -36,7 +36,7 @@ async fn set_failure_rate(app: &TestApp, rate: f64) {
     let response = app
         .client
         .put(app.url("/admin/kitchen"))
-        .bearer_auth("admin-secret")
+        .bearer_auth(crate::helpers::ADMIN_TOKEN)
         .json(&json!({"failure_rate": rate}))
         .send()
         .await

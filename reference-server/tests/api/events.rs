@@ -10,7 +10,7 @@ use crate::{
     kitchen::mount_approving_gateway,
     stations::create_of_kind,
 };
-use reference_server::config::CookOn;
+use reference_server::CookOn;
 
 /// Reads Server-Sent Events from `response` until it ends or `limit` events came; each event as
 /// (event name, data parsed as JSON).

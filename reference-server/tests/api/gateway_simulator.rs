@@ -2,12 +2,12 @@
 
 use serde_json::{json, Value};
 
-use reference_server::{config::GatewayConfig, gateway::Gateway};
+use reference_server::{GatewayConfig, GatewaySimulator};
 
 use crate::helpers::{client, spawn_app_with};
 
 async fn start_gateway(decline_rate: f64) -> String {
-    let gateway = Gateway::build(GatewayConfig {
+    let gateway = GatewaySimulator::build(GatewayConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         latency_median_ms: 2,
         latency_p99_ms: 10,

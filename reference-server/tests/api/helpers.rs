@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use reference_server::{config::ServerConfig, startup::Application};
+use reference_server::{Application, ServerConfig};
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 use wiremock::MockServer;
@@ -16,9 +16,12 @@ pub struct TestApp {
     pub server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
+/// The admin token the test servers are configured with.
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
 /// Test defaults: a fast kitchen and short payment timeouts so that every test takes seconds.
 pub fn test_config(data_dir: &std::path::Path, gateway: &str) -> ServerConfig {
-    let cli = <reference_server::config::Cli as clap::Parser>::parse_from([
+    let cli = <reference_server::Cli as clap::Parser>::parse_from([
         "reference-server",
         "--listen",
         "127.0.0.1:0",
@@ -37,7 +40,7 @@ pub fn test_config(data_dir: &std::path::Path, gateway: &str) -> ServerConfig {
     ]);
     let mut config = cli.server;
     config.data_dir = data_dir.to_path_buf();
-    config.admin_token = "admin-secret".into();
+    config.admin_token = Some(ADMIN_TOKEN.into());
     config
 }
 
@@ -168,4 +171,54 @@ impl TestApp {
 
 pub fn uuid_key() -> String {
     format!("key-{}", uuid::Uuid::new_v4())
+}
+
+impl TestApp {
+    /// The server's socket address, for tests that speak raw HTTP/1.1.
+    pub fn socket_addr(&self) -> SocketAddr {
+        self.address
+            .strip_prefix("http://")
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
+    /// Sends `request` as raw bytes and returns everything the server wrote until it closed the
+    /// connection or `wait` passed.
+    pub async fn raw(&self, request: &[u8], wait: std::time::Duration) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(self.socket_addr())
+            .await
+            .unwrap();
+        stream.write_all(request).await.unwrap();
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(wait, stream.read_to_end(&mut answer)).await;
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+}
+
+/// Asserts that `body` is the error envelope with `code`.
+pub fn assert_envelope(body: &Value, code: &str) {
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+}
+
+/// The status, headers and JSON body of a raw HTTP/1.1 answer.
+pub fn parse_raw(answer: &str) -> (u16, String, Value) {
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((answer, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (
+        status,
+        head.to_ascii_lowercase(),
+        serde_json::from_str(body).unwrap_or(Value::Null),
+    )
 }

@@ -169,7 +169,7 @@ async fn an_unpaid_order_expires_and_gives_back_its_slot_and_stock() {
 
 #[tokio::test]
 async fn with_pay_at_pickup_an_order_is_cooked_without_waiting_for_payment() {
-    let app = spawn_app_with(|c| c.cook_on = reference_server::config::CookOn::Received).await;
+    let app = spawn_app_with(|c| c.cook_on = reference_server::CookOn::Received).await;
     let order = app.create_order().await;
     wait_for_status(&app, order["id"].as_str().unwrap(), "ready").await;
     assert_eq!(app.metric("kitchen_ready_total").await, 1.0);

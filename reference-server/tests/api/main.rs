@@ -2,10 +2,12 @@
 //! temporary directory and a `wiremock` payment gateway (or the bundled gateway simulator).
 
 mod cli;
+mod contract;
 mod dead_letters;
 mod durability;
 mod events;
 mod gateway_simulator;
+mod hardening;
 mod helpers;
 mod inventory;
 mod kitchen;

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, spawn_app_with, TestApp};
+use crate::helpers::{spawn_app, spawn_app_with, TestApp, ADMIN_TOKEN};
 
 async fn put_item(app: &TestApp, sku: &str, token: Option<&str>, body: Value) -> reqwest::Response {
     let mut request = app
@@ -91,7 +91,7 @@ async fn an_admin_change_needs_the_token_and_shows_at_once_with_a_new_etag() {
     let response = put_item(
         &app,
         "latte",
-        Some("admin-secret"),
+        Some(ADMIN_TOKEN),
         json!({"price_cents": 475}),
     )
     .await;
@@ -122,7 +122,7 @@ async fn admin_changes_to_unknown_items_or_with_bad_bodies_are_refused() {
         put_item(
             &app,
             "unicorn",
-            Some("admin-secret"),
+            Some(ADMIN_TOKEN),
             json!({"available": false})
         )
         .await
@@ -132,7 +132,7 @@ async fn admin_changes_to_unknown_items_or_with_bad_bodies_are_refused() {
     let response = put_item(
         &app,
         "latte",
-        Some("admin-secret"),
+        Some(ADMIN_TOKEN),
         json!({"price_cents": -5, "available": "yes"}),
     )
     .await;
@@ -154,7 +154,7 @@ async fn an_unavailable_item_cannot_be_ordered() {
         put_item(
             &app,
             "latte",
-            Some("admin-secret"),
+            Some(ADMIN_TOKEN),
             json!({"available": false})
         )
         .await
@@ -177,7 +177,7 @@ async fn concurrent_readers_after_an_invalidation_cause_one_store_read() {
         let response = put_item(
             &app,
             "mocha",
-            Some("admin-secret"),
+            Some(ADMIN_TOKEN),
             json!({"price_cents": 510 + round}),
         )
         .await;

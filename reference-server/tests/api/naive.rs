@@ -1,7 +1,7 @@
 //! The naive profile: no cache, no admission control, a commit per write, no payment timeout.
 
 use crate::helpers::{order_body, spawn_app_with, uuid_key};
-use reference_server::config::Profile;
+use reference_server::Profile;
 
 #[tokio::test]
 async fn the_naive_profile_reads_the_store_for_every_menu_request() {

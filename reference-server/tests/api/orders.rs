@@ -71,6 +71,7 @@ async fn an_unknown_sku_or_store_is_a_422_naming_the_field() {
     let response = app
         .client
         .post(app.url("/orders"))
+        .header("content-type", "application/json")
         .body("{not json")
         .send()
         .await

@@ -7,7 +7,7 @@ use crate::{
     helpers::{spawn_app_with, uuid_key, TestApp},
     kitchen::wait_for_status,
 };
-use reference_server::config::CookOn;
+use reference_server::CookOn;
 
 /// Three one-worker stations with a backlog of two each.
 pub const SMALL_KITCHEN: &str = "grill:dine_in:1:2,counter:takeout:1:2,packing:delivery:1:2";

@@ -11,7 +11,7 @@ use crate::{
     kitchen::wait_for_status,
     stations::create_of_kind,
 };
-use reference_server::config::{CookOn, Profile, ServerConfig};
+use reference_server::{CookOn, Profile, ServerConfig};
 
 /// Two counter workers, a slow preparation, and heartbeats fast enough to lose a worker in 300 ms.
 fn two_counter_workers(c: &mut ServerConfig) {
@@ -25,7 +25,7 @@ fn two_counter_workers(c: &mut ServerConfig) {
 pub async fn admin(app: &TestApp, path: &str) -> reqwest::Response {
     app.client
         .post(app.url(path))
-        .bearer_auth("admin-secret")
+        .bearer_auth(crate::helpers::ADMIN_TOKEN)
         .send()
         .await
         .expect("admin POST")

@@ -3,6 +3,7 @@
 //!
 //! - accuracy: p50/p99 against a backend that answers after 50 ms, 1,000 users;
 //! - open model: achieved arrival rate against the target rate;
+//! - open-model pacing: start lag at 2,000 arrivals/s, and CPU beside k6;
 //! - stall honesty: p99 when the backend stalls for 1 s, corrected vs uncorrected;
 //! - cost: request rate on the reference server's `GET /health` vs bare goose and oha;
 //! - memory: peak RSS with 5,000 users, harness vs bare goose.
@@ -10,6 +11,7 @@
 //! Every figure is the median of `--rounds` rounds. Each tool runs for a
 //! bounded time; every child process is killed when the bench ends.
 
+mod pacing;
 mod sections;
 mod tools;
 
@@ -36,6 +38,9 @@ pub(crate) struct Args {
     /// Where the harness writes its reports during the bench.
     #[arg(long, default_value = "target/bench-reports")]
     reports: PathBuf,
+    /// Run only these sections (accuracy, open, pacing, cost, memory); all by default.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
 }
 
 fn main() -> Result<()> {
@@ -44,9 +49,21 @@ fn main() -> Result<()> {
         "harness benchmarks: {} round(s) of {} s each, medians",
         args.rounds, args.seconds
     );
-    accuracy(&args)?;
-    open_rate_and_stall(&args)?;
-    cost(&args)?;
-    memory(&args)?;
+    let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
+    if wanted("accuracy") {
+        accuracy(&args)?;
+    }
+    if wanted("open") {
+        open_rate_and_stall(&args)?;
+    }
+    if wanted("pacing") {
+        pacing::open_pacing(&args)?;
+    }
+    if wanted("cost") {
+        cost(&args)?;
+    }
+    if wanted("memory") {
+        memory(&args)?;
+    }
     Ok(())
 }

@@ -1,9 +1,10 @@
 //! A pump's reaction to its proxy's toxics changing while the connection is
 //! open: new toxics apply to data read from then on, removed timing toxics
-//! release the data they delay, and a removed timeout releases what it held.
+//! release the data they delay, and a removed timeout closes the connection.
 
 use super::{Piece, Pump};
 use crate::plane::stage::Stage;
+use crate::plane::ActiveToxic;
 use crate::{Stream, ToxicKind};
 use std::sync::Arc;
 use tokio::time::Instant;
@@ -12,10 +13,12 @@ impl Pump {
     /// Brings the chain in line with the proxy's toxics for this direction.
     pub(super) fn apply_toxics(&mut self) {
         let set = Arc::clone(&self.toxics.borrow_and_update());
-        let wanted = match self.stream {
+        let all = match self.stream {
             Stream::Upstream => &set.upstream,
             Stream::Downstream => &set.downstream,
         };
+        // HTTP toxics act in the HTTP front, never on the bytes here.
+        let wanted: Vec<&ActiveToxic> = all.iter().filter(|t| !t.toxic.kind.is_http()).collect();
         if wanted.len() == self.chain.len()
             && wanted.iter().zip(&self.chain).all(|(w, s)| w.id == s.id)
         {
@@ -24,7 +27,7 @@ impl Pump {
         let now = Instant::now();
         let mut old = std::mem::take(&mut self.chain);
         let mut retime = false;
-        for toxic in wanted {
+        for toxic in wanted.iter().copied() {
             if let Some(pos) = old.iter().position(|s| s.id == toxic.id) {
                 self.chain.push(old.remove(pos));
                 continue;
@@ -48,16 +51,17 @@ impl Pump {
         }
         // Whatever is left in `old` was removed.
         retime |= old.iter().any(|s| s.active && s.is_timing());
-        let released_hold = !self.held.is_empty() || self.held_eof.is_some();
-        let still_holding = self
-            .chain
-            .iter()
-            .any(|s| s.active && matches!(s.kind, ToxicKind::Timeout { .. }));
         if retime {
             self.retime(now);
         }
-        if released_hold && !still_holding {
-            self.release_held();
+        // Toxiproxy's timeout toxic closes its stream when it is removed
+        // (its cleanup), whether or not its toxicity draw hit this connection.
+        if old
+            .iter()
+            .any(|s| matches!(s.kind, ToxicKind::Timeout { .. }))
+        {
+            self.read_done = true;
+            self.push(Piece::Kill { due: now });
         }
     }
 
@@ -80,7 +84,7 @@ impl Pump {
                 Piece::Data { arrival, bytes, .. } => {
                     let mut pieces = vec![(arrival, bytes)];
                     for stage in &mut timing {
-                        pieces = stage.time(arrival, pieces);
+                        pieces = stage.time(pieces);
                     }
                     for (due, bytes) in pieces {
                         self.push(Piece::Data {
@@ -96,16 +100,6 @@ impl Pump {
                 }),
                 other => self.push(other),
             }
-        }
-    }
-
-    fn release_held(&mut self) {
-        self.held_bytes = 0;
-        for (arrival, bytes) in std::mem::take(&mut self.held) {
-            self.ingest(arrival, bytes);
-        }
-        if let Some(at) = self.held_eof.take() {
-            self.on_eof(at);
         }
     }
 }

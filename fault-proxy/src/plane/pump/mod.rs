@@ -8,11 +8,12 @@ mod changes;
 
 use super::clock;
 use super::stage::{ms, Stage};
-use super::ToxicSet;
+use super::{ByteCounters, ToxicSet};
 use crate::{Stream, ToxicKind};
 use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::io;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::io::Interest;
 use tokio::net::TcpStream;
@@ -70,13 +71,11 @@ pub(crate) struct Pump {
     dst: Arc<TcpStream>,
     stream: Stream,
     toxics: watch::Receiver<Arc<ToxicSet>>,
+    /// This direction's bytes read and written, for `/metrics`.
+    bytes: Arc<ByteCounters>,
     chain: Vec<Stage>,
     queue: VecDeque<Piece>,
     queued_bytes: usize,
-    /// Data a timeout toxic holds back, with its arrival time.
-    held: VecDeque<(Instant, Bytes)>,
-    held_bytes: usize,
-    held_eof: Option<Instant>,
     /// No more reading: EOF seen, or a toxic ended the stream.
     read_done: bool,
     /// The deadline registered with the timer thread for this pump.
@@ -89,18 +88,17 @@ impl Pump {
         dst: Arc<TcpStream>,
         stream: Stream,
         toxics: watch::Receiver<Arc<ToxicSet>>,
+        bytes: Arc<ByteCounters>,
     ) -> Pump {
         Pump {
             src,
             dst,
             stream,
             toxics,
+            bytes,
             chain: Vec::new(),
             queue: VecDeque::new(),
             queued_bytes: 0,
-            held: VecDeque::new(),
-            held_bytes: 0,
-            held_eof: None,
             read_done: false,
             armed: None,
         }
@@ -119,7 +117,7 @@ impl Pump {
                 return end;
             }
             let timer = self.next_timer();
-            let can_read = !self.read_done && self.queued_bytes + self.held_bytes < MAX_BUFFERED;
+            let can_read = !self.read_done && self.queued_bytes < MAX_BUFFERED;
             tokio::select! {
                 biased;
                 changed = self.toxics.changed() => {
@@ -151,10 +149,12 @@ impl Pump {
         match read_some(&self.src, &mut buf) {
             Ok(0) => self.on_eof(Instant::now()),
             Ok(n) => {
-                if self.queue.is_empty() && self.held.is_empty() && !self.touches_data() {
+                self.bytes.received.fetch_add(n as u64, Ordering::Relaxed);
+                if self.queue.is_empty() && !self.touches_data() {
                     if write_all(&self.dst, &buf).await.is_err() {
                         return Some(End::Killed);
                     }
+                    self.bytes.sent.fetch_add(n as u64, Ordering::Relaxed);
                 } else {
                     let bytes = if n < CHUNK / 4 {
                         Bytes::copy_from_slice(&buf)
@@ -172,16 +172,17 @@ impl Pump {
     }
 
     fn touches_data(&self) -> bool {
-        self.chain
-            .iter()
-            .any(|s| s.active && !matches!(s.kind, ToxicKind::SlowClose { .. }))
+        self.chain.iter().any(|s| {
+            s.active && !matches!(s.kind, ToxicKind::SlowClose { .. } | ToxicKind::Noop {})
+        })
     }
 
     /// Runs one chunk through the chain and queues what comes out.
     fn ingest(&mut self, arrival: Instant, bytes: Bytes) {
         let now = Instant::now();
-        // Nothing passes a timeout toxic, wherever it sits in the chain: the
-        // chunk is held whole until the toxic goes, then runs the chain then.
+        // Nothing passes a timeout toxic, wherever it sits in the chain: as in
+        // Toxiproxy the data is dropped (removing the toxic closes the
+        // connection, so nothing after it could be delivered intact anyway).
         let timeout = self
             .chain
             .iter_mut()
@@ -193,8 +194,6 @@ impl Pump {
                     stage.deadline = Some(now + ms(timeout));
                 }
             }
-            self.held_bytes += bytes.len();
-            self.held.push_back((arrival, bytes));
             return;
         }
         let mut pieces = vec![(arrival, bytes)];
@@ -229,7 +228,7 @@ impl Pump {
                         end_after = Some(Piece::Kill { due: now });
                     }
                 }
-                _ if stage.is_timing() => pieces = stage.time(arrival, pieces),
+                _ if stage.is_timing() => pieces = stage.time(pieces),
                 _ => {}
             }
         }
@@ -276,14 +275,6 @@ impl Pump {
 
     fn on_eof(&mut self, at: Instant) {
         self.read_done = true;
-        let holding = self
-            .chain
-            .iter()
-            .any(|s| s.active && matches!(s.kind, ToxicKind::Timeout { .. }));
-        if holding || !self.held.is_empty() {
-            self.held_eof = Some(at);
-            return;
-        }
         if let Some(stage) = self
             .chain
             .iter()
@@ -331,8 +322,6 @@ impl Pump {
             for stage in &mut self.chain {
                 stage.deadline = None;
             }
-            self.held.clear();
-            self.held_bytes = 0;
             self.read_done = true;
             self.push(Piece::Kill { due: now });
         }
@@ -351,6 +340,8 @@ impl Pump {
                     if write_all(&self.dst, &bytes).await.is_err() {
                         return Some(End::Killed);
                     }
+                    let sent = bytes.len() as u64;
+                    self.bytes.sent.fetch_add(sent, Ordering::Relaxed);
                 }
                 Piece::Eof { .. } => {
                     // Half-close: the other direction may still be talking.

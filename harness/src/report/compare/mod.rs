@@ -2,11 +2,18 @@
 //! backends, or before/after a change) set side by side in one self-contained
 //! compare.html with overlaid charts, plus compare.json and compare.md. The
 //! runs are read back from their summary.json, so any two report folders can
-//! be compared.
+//! be compared. Runs of the same backend (its repeats) are combined into one
+//! column, and a difference is marked only beyond the noise (see `noise`);
+//! what one side got and another did not (a fault) heads the report as
+//! "not comparable on: ...".
 
 mod charts;
+mod fairness;
+mod noise;
+mod print;
 mod table;
 
+pub use print::print_comparison_table;
 pub use table::{MetricRow, RequestComparison};
 
 use super::output::{create_run_dir, point_latest};
@@ -15,17 +22,16 @@ use crate::summary::{FaultSummary, Summary, Verdict};
 use anyhow::{bail, Context, Result};
 use minijinja::{context, Value};
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
-
-/// The whole-run rows printed on the terminal (compare.html has them all).
-const PRINTED: [&str; 6] = ["throughput", "p50", "p95", "p99", "shed-rate", "error-rate"];
 
 /// One run to compare: its summary and the label it goes by in the report.
 #[derive(Clone, Debug)]
 pub struct CompareRun {
     pub label: String,
+    /// The backend it measured: runs with the same backend are its repeats
+    /// and share one column.
+    pub backend: String,
     /// Where it was read from (a run folder or a summary.json).
     pub source: String,
     pub summary: Summary,
@@ -34,20 +40,63 @@ pub struct CompareRun {
 impl CompareRun {
     /// A run just written by `write_run_report`, labelled e.g. by its target.
     pub fn from_report(label: impl Into<String>, report: &super::RunReport) -> Self {
+        let label = label.into();
         CompareRun {
-            label: label.into(),
+            backend: label.clone(),
+            label,
             source: report.dir.display().to_string(),
             summary: report.summary.clone(),
         }
     }
 }
 
+/// One backend of the comparison: which runs are its repeats.
+#[derive(Clone, Debug)]
+pub struct Column {
+    pub label: String,
+    /// Indices into the runs.
+    pub runs: Vec<usize>,
+}
+
+/// A backend as compare.json names it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ColumnRef {
+    pub label: String,
+    /// The labels of its runs.
+    pub runs: Vec<String>,
+}
+
 /// What compare.json holds.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Comparison {
     pub runs: Vec<RunRef>,
+    /// One per backend, in the order the figures' `values` are.
+    #[serde(default)]
+    pub columns: Vec<ColumnRef>,
+    /// What one backend got and another did not (a fault, settings): the
+    /// figures of those backends do not measure the same thing.
+    #[serde(default)]
+    pub not_comparable: Vec<String>,
+    /// Why no difference can be marked at all, when that is so.
+    #[serde(default)]
+    pub no_stars: Option<String>,
     /// "all requests" first, then every request name any run has.
     pub requests: Vec<RequestComparison>,
+}
+
+/// Groups runs by backend, in the order each backend first appears.
+fn columns(runs: &[CompareRun]) -> Vec<Column> {
+    let mut columns: Vec<Column> = Vec::new();
+    for (i, run) in runs.iter().enumerate() {
+        match columns.iter_mut().find(|c| c.label == run.backend) {
+            Some(c) => c.runs.push(i),
+            None => columns.push(Column {
+                label: run.backend.clone(),
+                runs: vec![i],
+            }),
+        }
+    }
+    columns
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -111,6 +160,12 @@ pub fn load_runs(paths: &[PathBuf]) -> Result<Vec<CompareRun>> {
             n += 1;
         }
         runs.push(CompareRun {
+            // Folders of one target are its repeats; otherwise each run stands alone.
+            backend: if targets_differ {
+                summary.run.meta.target.clone()
+            } else {
+                label.clone()
+            },
             label,
             source: path.display().to_string(),
             summary,
@@ -119,9 +174,21 @@ pub fn load_runs(paths: &[PathBuf]) -> Result<Vec<CompareRun>> {
     Ok(runs)
 }
 
-/// The figures side by side.
+/// The figures side by side, one column per backend.
 pub fn compare(runs: &[CompareRun]) -> Comparison {
+    let columns = columns(runs);
+    let summaries: Vec<&Summary> = runs.iter().map(|r| &r.summary).collect();
+    let few = columns.iter().any(|c| c.runs.len() < noise::MIN_RUNS);
     Comparison {
+        columns: columns
+            .iter()
+            .map(|c| ColumnRef {
+                label: c.label.clone(),
+                runs: c.runs.iter().map(|&i| runs[i].label.clone()).collect(),
+            })
+            .collect(),
+        not_comparable: fairness::not_comparable(runs, &columns),
+        no_stars: few.then(|| noise::TOO_FEW_RUNS.to_string()),
         runs: runs
             .iter()
             .map(|r| RunRef {
@@ -137,7 +204,7 @@ pub fn compare(runs: &[CompareRun]) -> Comparison {
                 faults: r.summary.faults.clone(),
             })
             .collect(),
-        requests: table::request_comparisons(runs),
+        requests: table::request_comparisons(&summaries, &columns),
     }
 }
 
@@ -189,44 +256,4 @@ pub fn write_comparison_files(runs: &[CompareRun], dir: &Path) -> Result<Compari
     let json = serde_json::to_vec_pretty(&comparison).context("serialising compare.json")?;
     std::fs::write(dir.join("compare.json"), json).context("writing compare.json")?;
     Ok(comparison)
-}
-
-/// The whole-run figures, one column per run, the best of each row marked `*`.
-pub fn print_comparison_table(cmp: &Comparison, out: &mut dyn Write) -> std::io::Result<()> {
-    let Some(all) = cmp.requests.first() else {
-        return Ok(());
-    };
-    let width = cmp
-        .runs
-        .iter()
-        .map(|r| r.label.chars().count())
-        .max()
-        .unwrap_or(0)
-        .max(12);
-    write!(out, "{:<12}", "")?;
-    for run in &cmp.runs {
-        write!(out, "  {:>width$}", run.label)?;
-    }
-    writeln!(out)?;
-    for row in all
-        .metrics
-        .iter()
-        .filter(|m| PRINTED.contains(&m.metric.as_str()))
-    {
-        write!(out, "{:<12}", row.metric)?;
-        for (i, value) in row.values.iter().enumerate() {
-            let text = match value {
-                None => "-".to_string(),
-                Some(v) => match row.unit.as_str() {
-                    "%" => format!("{:.2}%", v * 100.0),
-                    "ms" => format!("{v:.2} ms"),
-                    unit => format!("{v:.1}{unit}"),
-                },
-            };
-            let mark = if row.best == Some(i) { "*" } else { " " };
-            write!(out, "  {:>w$}{mark}", text, w = width - 1)?;
-        }
-        writeln!(out)?;
-    }
-    Ok(())
 }

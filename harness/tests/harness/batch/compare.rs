@@ -59,10 +59,10 @@ async fn two_targets_get_the_same_scenario_and_one_comparison_naming_them() {
         let n = server.received_requests().await.unwrap().len();
         assert!(n > 20, "{} got only {n} requests", server.uri());
     }
-    // The fast backend has the better p95, and the printed table marks it.
+    // One run each: however far apart, nothing is marked, and the output says why.
     let p95 = out.lines().find(|l| l.starts_with("p95 ")).unwrap();
-    let best = p95.find('*').expect("a best value is marked");
-    assert!(best < p95.rfind("ms").unwrap(), "{p95}");
+    assert!(!p95.contains('*'), "{p95}");
+    assert!(out.contains("note: no difference is marked"), "{out}");
 }
 
 /// The value of one metric's row in compare.json's "all requests" table.
@@ -151,4 +151,80 @@ async fn compare_names_a_path_that_is_not_a_run() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("does not exist"), "{err}");
+}
+
+/// Every row of compare.json with a star, as "request / metric".
+fn starred(json: &serde_json::Value) -> Vec<String> {
+    json["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| {
+            r["metrics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|m| !m["best"].is_null())
+                .map(move |m| format!("{} / {} = {}", r["name"], m["metric"], m["values"]))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_a_a_comparison_with_repeats_combines_each_backends_runs_and_marks_no_star() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (backend(DELAY_MS).await, backend(DELAY_MS).await);
+    let mut args = batch(dir.path(), None);
+    args.targets = vec![a.uri(), b.uri()];
+    args.repeat = 5;
+    let (code, out) = run(&args).await;
+    assert_eq!(code, 0, "{out}");
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(reported(&out).join("compare.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(json["runs"].as_array().unwrap().len(), 10);
+    let columns = json["columns"].as_array().unwrap();
+    assert_eq!(columns.len(), 2, "one column per backend: {columns:?}");
+    assert_eq!(columns[0]["runs"].as_array().unwrap().len(), 5);
+    assert!(
+        json["no_stars"].is_null(),
+        "enough runs to mark differences"
+    );
+    assert_eq!(starred(&json), Vec::<String>::new(), "identical backends");
+    assert!(json["not_comparable"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn with_repeats_a_real_difference_is_starred_on_the_faster_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let (fast, slow) = (backend(5).await, backend(DELAY_MS).await);
+    let mut args = batch(dir.path(), None);
+    args.targets = vec![slow.uri(), fast.uri()];
+    args.repeat = 3;
+    let (code, out) = run(&args).await;
+    assert_eq!(code, 0, "{out}");
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(reported(&out).join("compare.json")).unwrap(),
+    )
+    .unwrap();
+    let all = &json["requests"][0]["metrics"];
+    let row = |metric: &str| {
+        all.as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["metric"] == metric)
+            .unwrap_or_else(|| panic!("no {metric} row"))
+            .clone()
+    };
+    assert_eq!(row("p95")["best"], 1, "{}", row("p95"));
+    assert_eq!(
+        row("goodput")["best"],
+        1,
+        "closed model: {}",
+        row("goodput")
+    );
+    // The printed table marks the same figure.
+    let p95 = out.lines().rfind(|l| l.starts_with("p95 ")).unwrap();
+    assert!(p95.trim_end().ends_with('*'), "{p95}");
 }

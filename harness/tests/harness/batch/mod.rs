@@ -8,6 +8,7 @@
 
 mod baseline;
 mod compare;
+mod fairness;
 mod flags;
 
 use crate::helpers::{harness_exe, one_attack_at_a_time, write_scenario};
@@ -72,6 +73,7 @@ fn batch(dir: &Path, target: Option<&MockServer>) -> BatchArgs {
             toxiproxy: None,
             profile: None,
             server_exe: harness_exe(),
+            sharding: Default::default(),
         },
         targets: Vec::new(),
         repeat: 1,

@@ -47,7 +47,27 @@ fn comparing_two_runs_renders_one_page_whose_table_matches_their_summaries() {
     let p50 = all.metrics.iter().find(|m| m.metric == "p50").unwrap();
     assert_eq!(p50.values[0], Some(runs[0].summary.overall.latency_ms.p50));
     assert_eq!(p50.values[1], Some(runs[1].summary.overall.latency_ms.p50));
-    assert_eq!(p50.best, Some(0), "the faster run has the better p50");
+    assert_eq!(
+        p50.best, None,
+        "one run per backend cannot tell a difference from noise"
+    );
+    let why = c
+        .no_stars
+        .as_deref()
+        .expect("the report says why nothing is marked");
+    assert!(why.contains("--repeat 3"), "{why}");
+    assert_eq!(
+        c.not_comparable.len(),
+        1,
+        "the fault reached one side only: {:?}",
+        c.not_comparable
+    );
+    assert!(
+        c.not_comparable[0]
+            .starts_with("edge-latency applied to bundled reference-server (naive profile) only"),
+        "{:?}",
+        c.not_comparable
+    );
     assert!(
         (p50.change_vs_first[1].unwrap() - 1.0).abs() < 0.01,
         "twice as slow: {:?}",

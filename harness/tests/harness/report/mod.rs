@@ -8,7 +8,7 @@ mod compare;
 mod figures;
 mod hlog;
 mod outputs;
-mod schema;
+pub(crate) mod schema;
 mod size;
 
 use harness::gate;
@@ -40,6 +40,7 @@ pub fn synthetic_run(
             scenario_file: "scenarios/synthetic.toml".into(),
             seed: 42,
             target: "http://127.0.0.1:9".into(),
+            settings: Vec::new(),
             model: LoadModel::Open,
             started_at,
             ended_at: started_at + Duration::seconds(seconds as i64),
@@ -47,6 +48,7 @@ pub fn synthetic_run(
             harness_version: "0.1.0".into(),
             git_commit: Some("0123456789abcdef".into()),
             machine: MachineInfo::current(),
+            shard: None,
         },
         recorder,
         stages: vec![

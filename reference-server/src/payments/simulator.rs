@@ -34,13 +34,15 @@ struct Simulator {
     charges: Mutex<HashMap<String, (StatusCode, Value)>>,
 }
 
-pub struct Gateway {
+/// The simulator's bound listener and router, ready to serve.
+pub struct GatewaySimulator {
     listener: tokio::net::TcpListener,
     router: Router,
 }
 
-impl Gateway {
-    pub async fn build(config: GatewayConfig) -> anyhow::Result<Gateway> {
+impl GatewaySimulator {
+    /// Binds `config.listen` and prepares the routes (`POST /charges`, `GET /health`).
+    pub async fn build(config: GatewayConfig) -> anyhow::Result<GatewaySimulator> {
         config.validate().map_err(anyhow::Error::msg)?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
@@ -58,15 +60,17 @@ impl Gateway {
             .route("/charges", post(charge))
             .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
             .with_state(simulator);
-        Ok(Gateway { listener, router })
+        Ok(GatewaySimulator { listener, router })
     }
 
+    /// The address it listens on (port 0 resolved).
     pub fn local_addr(&self) -> SocketAddr {
         self.listener
             .local_addr()
             .expect("a bound listener has an address")
     }
 
+    /// Serves until `shutdown` completes.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,

@@ -1,0 +1,134 @@
+//! The shards added up into one run record: histograms added bucket by
+//! bucket (so every percentile of the merged run, whole-run, per request,
+//! per second, per stage and per fault window, is the percentile of the union
+//! of the samples), counts summed, the generator's health combined; and the
+//! per-shard rows of the report.
+
+use super::shards::ShardRun;
+use crate::record::{GeneratorHealth, RunMeta, RunRecord};
+use crate::summary::ShardSummary;
+
+/// The merged record of shards read and checked by `shards::read_all`, in
+/// order of index. Stages and fault windows are shard 0's: it drove the
+/// faults, and every shard ran the same stages.
+pub fn merged_record(runs: &[ShardRun]) -> RunRecord {
+    let first = &runs[0];
+    let mut recorder = first.recording.recorder.clone();
+    let mut generator = first.recording.generator.clone();
+    for r in &runs[1..] {
+        recorder.merge(&r.recording.recorder);
+        add_generator(&mut generator, &r.recording.generator);
+    }
+    let run = &first.summary.run.meta;
+    let started_at = runs
+        .iter()
+        .map(|r| r.summary.run.meta.started_at)
+        .min()
+        .unwrap_or(run.started_at);
+    let ended_at = runs
+        .iter()
+        .map(|r| r.summary.run.meta.ended_at)
+        .max()
+        .unwrap_or(run.ended_at);
+    let mut notes = Vec::new();
+    for r in runs {
+        let index = r.recording.shard.index;
+        notes.extend(
+            r.summary
+                .run
+                .notes
+                .iter()
+                .map(|n| format!("shard {index}: {n}")),
+        );
+    }
+    RunRecord {
+        meta: RunMeta {
+            scenario: run.scenario.clone(),
+            description: run.description.clone(),
+            scenario_file: run.scenario_file.clone(),
+            seed: run.seed,
+            target: run.target.clone(),
+            model: run.model,
+            started_at,
+            ended_at,
+            planned_duration_s: run.planned_duration_s,
+            harness_version: env!("CARGO_PKG_VERSION").to_string(),
+            git_commit: run.git_commit.clone(),
+            machine: run.machine.clone(),
+            shard: None,
+            settings: run.settings.clone(),
+        },
+        recorder,
+        stages: first.recording.stages.clone(),
+        faults: first.recording.faults.clone(),
+        generator,
+        interrupted: runs.iter().any(|r| r.recording.interrupted),
+        notes,
+    }
+}
+
+/// Start lags add up; CPU adds up second by second (the cores the whole
+/// generator used); the peak memory is the largest shard's.
+fn add_generator(total: &mut GeneratorHealth, shard: &GeneratorHealth) {
+    total
+        .start_lag
+        .add(&shard.start_lag)
+        .expect("auto-resizing histograms add");
+    total.late_starts += shard.late_starts;
+    total.missed_starts += shard.missed_starts;
+    total.scheduled_starts += shard.scheduled_starts;
+    if total.cpu_per_second.len() < shard.cpu_per_second.len() {
+        total.cpu_per_second.resize(shard.cpu_per_second.len(), 0.0);
+    }
+    for (t, c) in total.cpu_per_second.iter_mut().zip(&shard.cpu_per_second) {
+        *t += c;
+    }
+    total.peak_rss_bytes = total.peak_rss_bytes.max(shard.peak_rss_bytes);
+}
+
+/// The per-shard table: each shard's share and health, its start against the
+/// common start (or, without one, against the earliest shard's).
+pub fn shard_rows(runs: &[ShardRun]) -> Vec<ShardSummary> {
+    let earliest = runs
+        .iter()
+        .filter_map(|r| r.summary.run.meta.shard.as_ref().map(|s| s.started_at))
+        .min();
+    runs.iter()
+        .map(|r| {
+            let s = &r.summary;
+            let info = s.run.meta.shard.as_ref();
+            let skew = info.and_then(|i| i.start_skew_ms).or_else(|| {
+                let (i, e) = (info?, earliest?);
+                Some(((i.started_at - e).as_seconds_f64() * 1e6).round() / 1e3)
+            });
+            ShardSummary {
+                index: r.recording.shard.index,
+                folder: r.dir.display().to_string(),
+                requests: s.overall.count,
+                throughput_rps: s.overall.throughput_rps,
+                p99_ms: s.overall.latency_ms.p99,
+                scheduled_starts: s.generator.scheduled_starts,
+                late_starts: s.generator.late_starts,
+                missed_starts: s.generator.missed_starts,
+                cpu_mean_cores: s.generator.cpu_mean_cores,
+                saturation: s.generator.saturation.clone(),
+                start_skew_ms: skew.unwrap_or(0.0),
+                verdict_alone: s.verdict,
+            }
+        })
+        .collect()
+}
+
+/// Why the merged run is invalid although its combined start lags may look
+/// fine: one shard's generator fell behind, so its share was not the load planned.
+pub fn saturated_shards(rows: &[ShardSummary]) -> Option<String> {
+    let behind: Vec<String> = rows
+        .iter()
+        .filter_map(|r| {
+            r.saturation
+                .as_ref()
+                .map(|why| format!("shard {}: {why}", r.index))
+        })
+        .collect();
+    (!behind.is_empty()).then(|| behind.join("; "))
+}
