@@ -81,14 +81,15 @@ pub struct ServerConfig {
     /// printed once on stderr: the server never runs with a well-known credential.
     #[arg(long, env = "ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
-    /// Kitchen workers (baristas) cooking in parallel.
+    /// Workers of each default kitchen station (see `--stations`).
     #[arg(long, env = "COFFEE_KITCHEN_WORKERS", default_value_t = 16)]
     pub kitchen_workers: usize,
     /// Preparation time of one order; capacity = workers / prep time (16 / 50 ms = 320 orders/s).
     #[arg(long, env = "COFFEE_PREP_TIME_MS", default_value_t = 50)]
     pub prep_time_ms: u64,
-    /// Orders admitted and not yet ready (unpaid ones included) beyond which `POST /orders` sheds
-    /// with 503. Default: about 6 s of kitchen work, so a waiting customer is not lied to.
+    /// Orders admitted to a default station and not yet ready (unpaid ones included) beyond which
+    /// `POST /orders` sheds with 503. Default: about 6 s of a station's work, so a waiting customer
+    /// is not lied to.
     #[arg(long, env = "COFFEE_KITCHEN_BACKLOG", default_value_t = 2000)]
     pub kitchen_backlog: usize,
     #[arg(long, env = "COFFEE_COOK_ON", value_enum, default_value_t = CookOn::Paid)]
@@ -96,6 +97,28 @@ pub struct ServerConfig {
     /// An unpaid order expires after this long and frees its kitchen slot and its stock.
     #[arg(long, env = "COFFEE_UNPAID_EXPIRY_MS", default_value_t = 120_000)]
     pub unpaid_expiry_ms: u64,
+    /// Kitchen stations as `name:kinds:workers:backlog`, comma separated, kinds joined by `+`
+    /// (`dine_in`, `takeout`, `delivery`), e.g. `grill:dine_in:4:500,counter:takeout+delivery:8:900`.
+    /// Default: `grill` (dine_in), `counter` (takeout) and `packing` (delivery), each with
+    /// `--kitchen-workers` workers and a backlog of `--kitchen-backlog`.
+    #[arg(long, env = "COFFEE_STATIONS")]
+    pub stations: Option<String>,
+    /// Share of preparations that fail (0..1); a failed one is retried with exponential backoff.
+    #[arg(long, env = "COFFEE_PREP_FAILURE_RATE", default_value_t = 0.0)]
+    pub prep_failure_rate: f64,
+    /// Attempts at preparing one order before it goes to the dead-letter table (naive: no limit).
+    #[arg(long, env = "COFFEE_PREP_MAX_ATTEMPTS", default_value_t = 3)]
+    pub prep_max_attempts: u32,
+    /// Wait before the second attempt; doubled for each attempt after it.
+    #[arg(long, env = "COFFEE_RETRY_BACKOFF_MS", default_value_t = 100)]
+    pub retry_backoff_ms: u64,
+    /// How often a kitchen worker reports that it is alive.
+    #[arg(long, env = "COFFEE_HEARTBEAT_MS", default_value_t = 250)]
+    pub heartbeat_ms: u64,
+    /// A worker silent for this long is offline and its orders go back on its station's queue.
+    /// Several heartbeats long, so one slow commit on a loaded machine does not count as a death.
+    #[arg(long, env = "COFFEE_HEARTBEAT_TIMEOUT_MS", default_value_t = 2_000)]
+    pub heartbeat_timeout_ms: u64,
     /// Timeout of one call to the payment gateway (the naive profile has none).
     #[arg(long, env = "COFFEE_PAYMENT_TIMEOUT_MS", default_value_t = 5_000)]
     pub payment_timeout_ms: u64,
@@ -189,6 +212,22 @@ impl ServerConfig {
         if let Some((flag, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(format!("{flag} must be at least 1"));
         }
+        if !(0.0..=1.0).contains(&self.prep_failure_rate) {
+            return Err(format!(
+                "--prep-failure-rate must be between 0 and 1, got {}",
+                self.prep_failure_rate
+            ));
+        }
+        if self.prep_max_attempts == 0 || self.heartbeat_ms == 0 {
+            return Err("--prep-max-attempts and --heartbeat-ms must be at least 1".into());
+        }
+        if self.heartbeat_timeout_ms <= self.heartbeat_ms {
+            return Err(format!(
+                "--heartbeat-timeout-ms ({}) must exceed --heartbeat-ms ({})",
+                self.heartbeat_timeout_ms, self.heartbeat_ms
+            ));
+        }
+        self.station_specs()?;
         if self.initial_stock < 0 {
             return Err("--initial-stock must not be negative".into());
         }
@@ -215,6 +254,17 @@ impl ServerConfig {
     }
     pub(crate) fn prep_time(&self) -> Duration {
         Duration::from_millis(self.prep_time_ms)
+    }
+    /// The kitchen stations: `--stations` parsed, or the default layout.
+    pub fn station_specs(&self) -> Result<Vec<crate::kitchen::StationSpec>, String> {
+        match &self.stations {
+            Some(spec) => crate::kitchen::StationSpec::parse_list(spec)
+                .map_err(|e| format!("--stations (COFFEE_STATIONS): {e}")),
+            None => Ok(crate::kitchen::StationSpec::default_layout(
+                self.kitchen_workers,
+                self.kitchen_backlog,
+            )),
+        }
     }
     /// The timeouts and cap of client connections.
     pub(crate) fn connection_limits(&self) -> crate::http::ConnectionLimits {

@@ -53,7 +53,9 @@ impl Application {
             let (config, metrics) = (config.clone(), metrics.clone());
             tokio::task::spawn_blocking(move || Store::open(&config, metrics)).await??
         };
-        let kitchen = Kitchen::new(&config, metrics.clone());
+        let kitchen = Kitchen::new(&config, metrics.clone())?;
+        let events = kitchen.events().clone();
+        store.publish_events_to(Arc::new(move |written| events.publish(written)));
         let cook_on = config.cook_on;
         let recovered = store
             .write(move |c| store::kitchen::recover(c, cook_on))
@@ -215,6 +217,8 @@ fn router(state: AppState) -> Router {
         .merge(routes::payments::router())
         .merge(routes::inventory::router())
         .merge(routes::ops::router())
+        .merge(routes::kitchen::router())
+        .merge(routes::events::router())
         .fallback(layers::no_such_route)
         .layer(middleware)
         .with_state(state)

@@ -1,5 +1,6 @@
 //! One iteration of a flow: its steps in order, templates rendered, captures
-//! taken from JSON answers, `until` polls bounded, think times slept. Each
+//! taken from JSON answers, `until` polls bounded, `until_event` waits read
+//! from an event stream (`sse`), think times slept. Each
 //! request becomes one [`Sample`]; a step whose answer is not what it expects
 //! ends the iteration (the steps after it depend on it).
 
@@ -160,13 +161,20 @@ impl Engine {
     ) -> Answer {
         let due = look.due;
         let req = self.request(user, step, iteration, key, captures);
-        let wants_body = !step.captures.is_empty() || step.until.is_some();
+        let wants_body =
+            !step.captures.is_empty() || step.until.is_some() || step.until_event.is_some();
         let sent = Instant::now();
         let exchange = async {
             let resp = req.send().await?;
             let status = resp.status().as_u16();
             let headers = captured_headers(step, resp.headers());
-            let bytes = resp.bytes().await?;
+            let bytes = match &step.until_event {
+                Some(wait) if resp.status().is_success() => {
+                    let deadline = tokio::time::Instant::from_std(due + wait.timeout);
+                    super::sse::first_match(resp, wait, deadline).await?.into()
+                }
+                _ => resp.bytes().await?,
+            };
             Ok::<_, reqwest::Error>((status, bytes, headers))
         };
         let result = tokio::select! {
@@ -235,10 +243,18 @@ impl Engine {
         let mut url = String::with_capacity(self.base_url.len() + 32);
         url.push_str(&self.base_url);
         step.path.render_into(&mut vars, &mut url);
+        // An event wait is bounded by its own timeout (plus the request timeout to connect).
+        let timeout = step
+            .until_event
+            .as_ref()
+            .map_or(self.timeout, |u| u.timeout + self.timeout);
         let mut req = user
             .client
             .request(step.method.clone(), url)
-            .timeout(self.timeout);
+            .timeout(timeout);
+        if step.until_event.is_some() {
+            req = req.header(reqwest::header::ACCEPT, "text/event-stream");
+        }
         for (name, value) in &step.headers {
             let rendered = value.render(&mut vars);
             match reqwest::header::HeaderValue::from_str(&rendered) {
@@ -298,13 +314,19 @@ fn classify<B: AsRef<[u8]>>(
                 .flatten();
             // The last look of a poll that still does not see its value is
             // an error: the flow waited on a state that never came (an
-            // order never ready is the kitchen falling behind).
+            // order never ready is the kitchen falling behind). So is an
+            // event wait that ends without its event.
+            let misses = |pointer: &str, equals: &serde_json::Value| {
+                body.as_ref().and_then(|b| b.pointer(pointer)) != Some(equals)
+            };
             let gave_up = look.last
                 && outcome == Outcome::Ok
                 && !step.end_flow_on.contains(&status)
-                && step.until.as_ref().is_some_and(|u| {
-                    body.as_ref().and_then(|b| b.pointer(&u.pointer)) != Some(&u.equals)
-                });
+                && (step
+                    .until
+                    .as_ref()
+                    .is_some_and(|u| misses(&u.pointer, &u.equals))
+                    || (step.until_event.as_ref()).is_some_and(|u| misses(&u.pointer, &u.equals)));
             let outcome = if gave_up { Outcome::HttpError } else { outcome };
             (status, outcome, body, gave_up)
         }

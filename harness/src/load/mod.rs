@@ -10,6 +10,7 @@ mod pacer;
 mod procstat;
 mod progress;
 mod sink;
+mod sse;
 
 pub use flow::UserState;
 pub use pacer::Schedule;

@@ -153,6 +153,9 @@ pub async fn measure(
         Some(url) => scrape_metrics(&metrics_client, url).await,
         None => None,
     };
+    if let Some(text) = &server_metrics {
+        notes.extend(crate::target::kitchen_notes(text));
+    }
     target.stop().await;
     cleanup_chaos(chaos.as_mut(), &mut notes).await;
     let mut loaded = loaded.map_err(RunError::Internal)?;

@@ -144,6 +144,8 @@ pub struct Step {
     /// (capture slot, JSON pointer into the response body, or `header:NAME`).
     pub captures: Vec<(usize, String)>,
     pub until: Option<Until>,
+    /// Wait on the answer as a Server-Sent Event stream until an event matches.
+    pub until_event: Option<UntilEvent>,
     /// Expected statuses after which the flow ends without error (a declined
     /// card: the customer leaves instead of waiting for the order).
     pub end_flow_on: Vec<u16>,
@@ -213,6 +215,16 @@ pub struct Until {
     pub equals: serde_json::Value,
     pub every: Duration,
     pub max: u32,
+}
+
+/// Read a step's answer as Server-Sent Events until one event's JSON data has `pointer` equal to
+/// `equals`; the step is one request timed from its start to that event, and a stream that ends
+/// or runs past `timeout` without it is an error, as a poll that runs out is.
+#[derive(Clone, Debug)]
+pub struct UntilEvent {
+    pub pointer: String,
+    pub equals: serde_json::Value,
+    pub timeout: Duration,
 }
 
 /// Reads and validates a scenario file.

@@ -118,6 +118,8 @@ pub struct Step {
     #[serde(default)]
     pub until: Option<S<Until>>,
     #[serde(default)]
+    pub until_event: Option<S<UntilEvent>>,
+    #[serde(default)]
     pub end_flow_on: Option<S<Vec<u16>>>,
     /// `"openapi"`: check each answer against the target's `/openapi.json`.
     #[serde(default)]
@@ -131,6 +133,14 @@ pub struct Until {
     pub equals: toml::Value,
     pub every: S<String>,
     pub max: S<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UntilEvent {
+    pub pointer: S<String>,
+    pub equals: toml::Value,
+    pub timeout: S<String>,
 }
 
 #[derive(Debug, Deserialize)]

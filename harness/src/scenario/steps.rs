@@ -1,11 +1,11 @@
 //! Flows and their steps: methods, templated paths, headers and bodies,
-//! think times, expected statuses, captures and polls. A `{{name}}` must be
+//! think times, expected statuses, captures, polls and event waits. A `{{name}}` must be
 //! built in, a `[data]` list, or captured by an earlier step of the flow.
 
 use super::error::ScenarioError;
 use super::template::{Names, Template};
 use super::validate::Validator;
-use super::{duration, raw, BodyNode, Flow, Step, Think, Until};
+use super::{duration, raw, BodyNode, Flow, Step, Think, Until, UntilEvent};
 use crate::record::RequestIdx;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -113,6 +113,10 @@ impl Validator<'_> {
             Some(u) => Some(self.until(field, u)?),
             None => None,
         };
+        let until_event = match &s.until_event {
+            Some(u) => Some(self.until_event(field, &method, s.until.is_some(), u)?),
+            None => None,
+        };
         let end_flow_on = match &s.end_flow_on {
             Some(e) => self.end_flow_on(field, e, &expect)?,
             None => Vec::new(),
@@ -147,9 +151,50 @@ impl Validator<'_> {
             expect,
             captures,
             until,
+            until_event,
             end_flow_on,
             route: s.path.get_ref().clone(),
             check_openapi,
+        })
+    }
+
+    fn until_event(
+        &self,
+        field: &str,
+        method: &reqwest::Method,
+        polls: bool,
+        u: &Spanned<raw::UntilEvent>,
+    ) -> Result<UntilEvent, ScenarioError> {
+        let r = u.get_ref();
+        let at = format!("{field}.until_event");
+        if polls || method != reqwest::Method::GET {
+            return self.err(
+                u.span(),
+                at,
+                "`until_event` waits on a GET's event stream; it cannot go with `until` (a poll) or another method",
+            );
+        }
+        if !r.pointer.get_ref().starts_with('/') {
+            return self.err(
+                r.pointer.span(),
+                format!("{at}.pointer"),
+                "a JSON pointer into each event's data, such as \"/status\"",
+            );
+        }
+        let timeout = self.duration(&r.timeout, &format!("{at}.timeout"))?;
+        if timeout.is_zero() {
+            return self.err(
+                r.timeout.span(),
+                format!("{at}.timeout"),
+                "the wait needs a timeout above zero, e.g. \"5m\"",
+            );
+        }
+        let equals = serde_json::to_value(&r.equals)
+            .or_else(|e| self.err(u.span(), format!("{at}.equals"), e.to_string()))?;
+        Ok(UntilEvent {
+            pointer: r.pointer.get_ref().clone(),
+            equals,
+            timeout,
         })
     }
 

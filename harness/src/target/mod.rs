@@ -7,10 +7,12 @@
 //! only when a fault needs them; they always listen on loopback.
 
 mod child;
+mod kitchen;
 pub mod remote;
 pub mod tls;
 
 pub use child::{wait_ready, ChildServer};
+pub use kitchen::kitchen_notes;
 pub use remote::{check_url, Connection};
 pub use tls::{ConnectOptions, Tls};
 

@@ -1,7 +1,9 @@
 //! HTTP routes, one router per resource, merged in `startup`. Handlers parse their input into domain
 //! values and call the services in `AppState`; every failure is an `ApiError`.
 
+pub(crate) mod events;
 pub(crate) mod inventory;
+pub(crate) mod kitchen;
 pub(crate) mod menu;
 pub(crate) mod ops;
 pub(crate) mod orders;

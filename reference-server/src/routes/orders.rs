@@ -1,4 +1,4 @@
-//! `POST /orders`, `GET /orders/{id}`, `GET /orders/{id}/history`.
+//! `POST /orders`, `GET /orders/{id}`, `GET /orders/{id}/history` (live events: `routes::events`).
 
 use axum::{
     extract::{rejection::PathRejection, Path, State},
@@ -24,7 +24,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/orders/{id}/history", get(history))
 }
 
-/// Validates, then takes a kitchen slot (503 at once if the backlog is full, before any database
+/// Validates, then takes a slot on a station for the order's kind (503 at once, naming the station,
+/// if its backlog is full, before any database
 /// work), then creates the order in the writer and answers 201 only after its commit. A replayed
 /// `Idempotency-Key` gives back its slot and answers the first answer again; because admission
 /// comes first, a replay that arrives while the kitchen is full gets the 503 too (retry later).
@@ -43,10 +44,14 @@ async fn create(
         None => None,
     };
     let order = parse_new_order(&body).map_err(ApiError::Validation)?;
-    let slot = app.kitchen.try_admit()?;
+    let slot = match app.kitchen.try_admit(&order.order_type) {
+        Ok(slot) => slot,
+        Err(shed) => return Ok(shed.into_response()),
+    };
+    let ready_at = slot.estimated_ready_at();
     let created = app
         .store
-        .write(move |c| store::orders::create(c, &order, key.as_ref()))
+        .write(move |c| store::orders::create(c, &order, key.as_ref(), &ready_at))
         .await?;
     // A replay drops its slot here: nothing new to cook.
     if !created.replay {

@@ -2,7 +2,9 @@
 //! (see `writer`); reads run on a small pool of read-only connections on blocking threads. The SQL
 //! of each resource lives in its own submodule and runs inside those two entry points.
 
+pub(crate) mod dead_letters;
 mod error;
+pub(crate) mod events;
 pub(crate) mod inventory;
 pub(crate) mod kitchen;
 pub(crate) mod menu;
@@ -13,7 +15,7 @@ mod writer;
 
 use std::{
     path::PathBuf,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, OnceLock},
 };
 
 use anyhow::Context;
@@ -35,6 +37,8 @@ pub(crate) struct Store {
     writer: mpsc::Sender<Msg>,
     writer_thread: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
     reads: Arc<ReadPool>,
+    /// Where committed status events go (the kitchen's live streams); set once at start.
+    events: Arc<OnceLock<events::EventSink>>,
 }
 
 struct ReadPool {
@@ -73,7 +77,13 @@ impl Store {
                 permits: Semaphore::new(connections.len()),
                 connections: Mutex::new(connections),
             }),
+            events: Arc::default(),
         })
+    }
+
+    /// Sends every status event to `sink` once its command has committed; the first call wins.
+    pub fn publish_events_to(&self, sink: events::EventSink) {
+        let _ = self.events.set(sink);
     }
 
     /// Runs `f` inside the writer's current transaction (in its own savepoint: an error undoes only
@@ -97,11 +107,21 @@ impl Store {
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let (reply, answer) = tokio::sync::oneshot::channel();
+        let sink = self.events.clone();
         let job: Job = Box::new(move |conn| {
             let result = writer::in_savepoint(conn, f);
+            // Taken even on failure: a rolled-back command's events never happened.
+            let written = events::take();
             Box::new(move |committed: Result<(), String>| {
                 let outcome = match committed {
-                    Ok(()) => result,
+                    Ok(()) => {
+                        if let (Ok(_), Some(sink)) = (&result, sink.get()) {
+                            if !written.is_empty() {
+                                sink(written);
+                            }
+                        }
+                        result
+                    }
                     Err(e) => Err(StoreError::Internal(anyhow::anyhow!("commit failed: {e}"))),
                 };
                 let _ = reply.send(outcome);

@@ -4,7 +4,10 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Value};
 
-use super::{inventory, now_rfc3339, StoreError};
+use super::{
+    events::{self, StatusEvent},
+    inventory, now_rfc3339, StoreError,
+};
 use crate::domain::{IdempotencyKey, Money, NewOrder, OrderId, Sku};
 
 /// The answer to `POST /orders`, already serialized (it is stored as is, and sent as is).
@@ -21,6 +24,7 @@ pub(crate) fn create(
     conn: &Connection,
     order: &NewOrder,
     key: Option<&IdempotencyKey>,
+    estimated_ready_at: &str,
 ) -> Result<Created, StoreError> {
     if let Some(key) = key {
         if let Some(previous) = replay(conn, order, key)? {
@@ -49,11 +53,12 @@ pub(crate) fn create(
         "id": id.as_str(), "number": number, "store_id": order.store_id.as_str(), "status": "received",
         "customer": {"name": order.customer.as_str()}, "order_type": order.order_type,
         "total_cents": total.cents(), "items": lines, "created_at": created_at,
+        "processed_by": null, "estimated_ready_at": estimated_ready_at,
     })
     .to_string();
     conn.prepare_cached(
-        "INSERT INTO orders (id, number, store_id, status, total_cents, idempotency_key, fingerprint, response, created_at)
-         VALUES (?1, ?2, ?3, 'received', ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO orders (id, number, store_id, status, total_cents, idempotency_key, fingerprint, response, created_at, estimated_ready_at)
+         VALUES (?1, ?2, ?3, 'received', ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![
         id.as_str(),
@@ -63,7 +68,8 @@ pub(crate) fn create(
         key.map(IdempotencyKey::as_str),
         order.fingerprint,
         body,
-        created_at
+        created_at,
+        estimated_ready_at
     ])?;
     let mut insert_item = conn
         .prepare_cached("INSERT INTO order_items (order_id, sku, quantity) VALUES (?1, ?2, ?3)")?;
@@ -155,39 +161,83 @@ pub(crate) fn add_event(
     by: &str,
     at: &str,
 ) -> Result<(), StoreError> {
+    add_event_with(conn, order_id, status, by, at, None, None)
+}
+
+/// A history row with the kitchen attempt it belongs to and a note (why it failed, who re-queued).
+/// Every history row goes through here, so every status change reaches the live streams.
+pub(crate) fn add_event_with(
+    conn: &Connection,
+    order_id: &str,
+    status: &str,
+    by: &str,
+    at: &str,
+    attempt: Option<u32>,
+    detail: Option<&str>,
+) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO order_events (order_id, status, at, by) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO order_events (order_id, status, at, by, attempt, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
-    .execute(params![order_id, status, at, by])?;
+    .execute(params![order_id, status, at, by, attempt, detail])?;
+    events::record(StatusEvent {
+        seq: conn.last_insert_rowid(),
+        order_id: order_id.to_owned(),
+        status: status.to_owned(),
+        at: at.to_owned(),
+        by: by.to_owned(),
+        attempt,
+        detail: detail.map(str::to_owned),
+    });
     Ok(())
 }
 
 /// The order as created, with its current status.
 pub(crate) fn get(conn: &Connection, id: &OrderId) -> Result<Value, StoreError> {
-    let row: Option<(String, String)> = conn
-        .prepare_cached("SELECT response, status FROM orders WHERE id = ?1")?
-        .query_row(params![id.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+    type Row = (String, String, Option<String>, Option<String>);
+    let row: Option<Row> = conn
+        .prepare_cached(
+            "SELECT response, status, processed_by, estimated_ready_at FROM orders WHERE id = ?1",
+        )?
+        .query_row(params![id.as_str()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
         .optional()?;
-    let (response, status) = row.ok_or(StoreError::NotFound("order"))?;
+    let (response, status, processed_by, ready_at) = row.ok_or(StoreError::NotFound("order"))?;
     let mut order: Value =
         serde_json::from_str(&response).map_err(|e| StoreError::Internal(e.into()))?;
     order["status"] = Value::String(status);
+    order["processed_by"] = processed_by.map_or(Value::Null, Value::String);
+    order["estimated_ready_at"] = ready_at.map_or(Value::Null, Value::String);
     Ok(order)
 }
 
 pub(crate) fn history(conn: &Connection, id: &OrderId) -> Result<Value, StoreError> {
-    let mut statement = conn.prepare_cached(
-        "SELECT status, at, by FROM order_events WHERE order_id = ?1 ORDER BY rowid",
-    )?;
-    let events: Vec<Value> = statement
-        .query_map(params![id.as_str()], |r| {
-            Ok(json!({"status": r.get::<_, String>(0)?, "at": r.get::<_, String>(1)?, "by": r.get::<_, String>(2)?}))
-        })?
-        .collect::<Result<_, _>>()?;
+    let events = history_events(conn, id.as_str())?;
     if events.is_empty() {
         return Err(StoreError::NotFound("order"));
     }
     Ok(json!({"order_id": id.as_str(), "events": events}))
+}
+
+/// Every history row of an order, oldest first (empty for an unknown order).
+pub(crate) fn history_events(conn: &Connection, id: &str) -> Result<Vec<StatusEvent>, StoreError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT rowid, status, at, by, attempt, detail FROM order_events WHERE order_id = ?1 ORDER BY rowid",
+    )?;
+    let events = statement
+        .query_map(params![id], |r| {
+            Ok(StatusEvent {
+                seq: r.get(0)?,
+                order_id: id.to_owned(),
+                status: r.get(1)?,
+                at: r.get(2)?,
+                by: r.get(3)?,
+                attempt: r.get(4)?,
+                detail: r.get(5)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(events)
 }
 
 /// Moves an order to `to` if its status is one of `from`; records who did it. False if it was not.
@@ -198,6 +248,19 @@ pub(crate) fn transition(
     to: &str,
     by: &str,
 ) -> Result<bool, StoreError> {
+    transition_with(conn, id, from, to, by, None, None)
+}
+
+/// `transition` with the kitchen attempt and a note recorded in the history row.
+pub(crate) fn transition_with(
+    conn: &Connection,
+    id: &str,
+    from: &[&str],
+    to: &str,
+    by: &str,
+    attempt: Option<u32>,
+    detail: Option<&str>,
+) -> Result<bool, StoreError> {
     let status: Option<String> = conn
         .prepare_cached("SELECT status FROM orders WHERE id = ?1")?
         .query_row(params![id], |r| r.get(0))
@@ -206,7 +269,7 @@ pub(crate) fn transition(
         Some(s) if from.contains(&s.as_str()) => {
             conn.prepare_cached("UPDATE orders SET status = ?2 WHERE id = ?1")?
                 .execute(params![id, to])?;
-            add_event(conn, id, to, by, &now_rfc3339())?;
+            add_event_with(conn, id, to, by, &now_rfc3339(), attempt, detail)?;
             Ok(true)
         }
         _ => Ok(false),

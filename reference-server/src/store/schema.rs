@@ -41,7 +41,37 @@ CREATE TABLE IF NOT EXISTS order_items (order_id TEXT NOT NULL, sku TEXT NOT NUL
 CREATE INDEX IF NOT EXISTS order_items_by_order ON order_items (order_id);
 CREATE TABLE IF NOT EXISTS order_events (order_id TEXT NOT NULL, status TEXT NOT NULL, at TEXT NOT NULL, by TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS order_events_by_order ON order_events (order_id);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id INTEGER PRIMARY KEY, order_id TEXT NOT NULL, station TEXT NOT NULL, attempts INTEGER NOT NULL,
+    reason TEXT NOT NULL, at TEXT NOT NULL, retried_at TEXT);
 ";
+
+/// Columns added after the first release: (table, column, type). Added to an older database at start.
+const ADDED_COLUMNS: [(&str, &str, &str); 4] = [
+    ("orders", "processed_by", "TEXT"),
+    ("orders", "estimated_ready_at", "TEXT"),
+    ("order_events", "attempt", "INTEGER"),
+    ("order_events", "detail", "TEXT"),
+];
+
+fn add_missing_columns(conn: &Connection) -> anyhow::Result<()> {
+    for (table, column, kind) in ADDED_COLUMNS {
+        let present: bool = conn
+            .query_row(
+                &format!(
+                    "SELECT EXISTS (SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1)"
+                ),
+                params![column],
+                |r| r.get(0),
+            )
+            .with_context(|| format!("reading the columns of {table}"))?;
+        if !present {
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))
+                .with_context(|| format!("adding {table}.{column}"))?;
+        }
+    }
+    Ok(())
+}
 
 pub(crate) fn open_writer(path: &Path, synchronous: Synchronous) -> anyhow::Result<Connection> {
     let conn =
@@ -61,6 +91,7 @@ pub(crate) fn open_writer(path: &Path, synchronous: Synchronous) -> anyhow::Resu
 
 pub(crate) fn migrate_and_seed(conn: &Connection, config: &ServerConfig) -> anyhow::Result<()> {
     conn.execute_batch(SCHEMA).context("creating the schema")?;
+    add_missing_columns(conn)?;
     let seeded: bool = conn
         .query_row(
             "SELECT EXISTS (SELECT 1 FROM meta WHERE key = 'seeded')",

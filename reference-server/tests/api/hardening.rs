@@ -166,7 +166,7 @@ async fn without_a_configured_token_the_old_default_token_is_refused() {
     let response = app
         .client
         .put(app.url("/admin/menu/latte"))
-        .bearer_auth("admin-secret")
+        .bearer_auth(crate::helpers::ADMIN_TOKEN)
         .json(&json!({"price_cents": 1}))
         .send()
         .await

@@ -3,7 +3,9 @@
 
 mod cli;
 mod contract;
+mod dead_letters;
 mod durability;
+mod events;
 mod gateway_simulator;
 mod hardening;
 mod helpers;
@@ -15,3 +17,5 @@ mod ops;
 mod orders;
 mod payments;
 mod shutdown;
+mod stations;
+mod workers;

@@ -67,6 +67,14 @@ async fn the_openapi_document_describes_every_route() {
         ("/ready", "get"),
         ("/metrics", "get"),
         ("/openapi.json", "get"),
+        ("/orders/{id}/events", "get"),
+        ("/events", "get"),
+        ("/workers", "get"),
+        ("/admin/workers/{name}/stop", "post"),
+        ("/admin/workers/{name}/start", "post"),
+        ("/admin/kitchen", "put"),
+        ("/admin/dead-letters", "get"),
+        ("/admin/dead-letters/{id}/retry", "post"),
     ] {
         assert!(
             paths.get(route).and_then(|p| p.get(verb)).is_some(),

@@ -1,0 +1,95 @@
+//! The flagship scenario in short form against the bundled server: the same stages, flows and
+//! incident, with a quarter of the kitchen (four times the preparation time, smaller backlogs) for
+//! a quarter of the customers, in 70 s. At the peak a station's backlog fills and sheds (by station:
+//! one POST per order kind); in the afternoon the shedding falls back; the server's kitchen counts are in
+//! the report's notes.
+
+use crate::helpers::{repo_file, report_dir, run_cli, summary, write_scenario};
+
+const POSTS: [&str; 3] = [
+    "POST /orders dine_in (grill)",
+    "POST /orders takeout (counter)",
+    "POST /orders delivery (packing)",
+];
+
+fn shed_in(s: &serde_json::Value, stage: &str, request: &str) -> f64 {
+    let stage = s["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|st| st["name"] == stage)
+        .unwrap_or_else(|| panic!("stage {stage}"));
+    stage["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == request)
+        .map_or(0.0, |r| r["figures"]["shed_rate"].as_f64().unwrap())
+}
+
+#[tokio::test]
+async fn rush_hour_in_short_form_sheds_at_the_peak_by_station_and_recovers_after_it() {
+    let text = std::fs::read_to_string(repo_file("scenarios/rush-hour.toml")).unwrap();
+    let full_kitchen = "grill:dine_in:5:100,counter:takeout:6:120,packing:delivery:2:40";
+    assert!(
+        text.contains(full_kitchen),
+        "the scenario's kitchen is as this test expects"
+    );
+    let text = text
+        .replace(
+            full_kitchen,
+            "grill:dine_in:5:12,counter:takeout:6:14,packing:delivery:2:5",
+        )
+        .replace(
+            "\"--prep-time-ms\", \"250\"",
+            "\"--prep-time-ms\", \"1000\"",
+        );
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_scenario(dir.path(), "rush-hour.toml", &text);
+    let reports = dir.path().join("reports");
+    let (_, out) = run_cli(&[
+        "run",
+        file.to_str().unwrap(),
+        "--duration",
+        "70s",
+        "--scale",
+        "0.25",
+        "--reports-dir",
+        reports.to_str().unwrap(),
+    ])
+    .await;
+    let s = summary(&report_dir(&out));
+    let peak: Vec<f64> = POSTS.iter().map(|p| shed_in(&s, "peak", p)).collect();
+    let (worst, most) = peak
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .unwrap();
+    assert!(*most > 0.0, "a station sheds at the peak: {peak:?}");
+    for post in POSTS {
+        assert_eq!(
+            shed_in(&s, "doors open", post),
+            0.0,
+            "{post} before the rush"
+        );
+    }
+    let after = shed_in(&s, "afternoon", POSTS[worst]);
+    assert!(
+        after < *most,
+        "{} recovers after the peak: {after} vs {most}",
+        POSTS[worst]
+    );
+    let notes: Vec<&str> = s["run"]["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n.as_str())
+        .collect();
+    let station = ["grill", "counter", "packing"][worst];
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains(&format!("station {station}:")) && !n.contains(" 0 shed")),
+        "the server's own count of {station}'s 503s is in the notes: {notes:#?}"
+    );
+}
