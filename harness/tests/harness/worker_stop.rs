@@ -1,0 +1,188 @@
+//! `type = "worker_stop"` faults against the bundled server: the window is
+//! recorded like a proxy fault, the worker is started again at its end, and
+//! the orders the station re-queued in it are reported; bad ones are refused
+//! with file, line and field.
+
+use crate::helpers::{report_dir, run_cli, summary, write_scenario};
+use std::path::Path;
+
+/// Paid takeout orders keep both counter workers busy; counter-1 holds a
+/// 1.5 s order when it is stopped at 2 s, and
+/// it misses its heartbeats (300 ms) well within the 3 s window.
+const SCENARIO: &str = r#"name = "worker-stop"
+seed = 7
+
+[target]
+profile = "default"
+server_args = [
+  "--stations", "grill:dine_in:1:20,counter:takeout:2:40,packing:delivery:1:20",
+  "--prep-time-ms", "1500",
+  "--heartbeat-ms", "50",
+  "--heartbeat-timeout-ms", "300",
+]
+
+[load]
+model = "closed"
+timeout = "5s"
+[[load.stages]]
+duration = "7s"
+users = 4
+
+[[flows]]
+name = "takeout"
+[[flows.steps]]
+name = "POST /orders takeout"
+method = "POST"
+path = "/orders"
+headers = { "Idempotency-Key" = "{{idempotency_key}}" }
+body = { store_id = "store-1", customer = { name = "Ada" }, order_type = { kind = "takeout" }, items = [{ sku = "latte", quantity = 1 }] }
+expect = [201, 503]
+capture = { order_id = "/id" }
+[[flows.steps]]
+name = "POST /orders/{id}/payments"
+method = "POST"
+path = "/orders/{{order_id}}/payments"
+body = { method = "card", card_token = "tok_visa" }
+expect = [200, 402]
+think = "200ms"
+
+[[faults]]
+name = "counter-1-down"
+at = "2s"
+duration = "3s"
+link = "kitchen"
+type = "worker_stop"
+attributes = { worker = "counter-1" }
+"#;
+
+#[tokio::test]
+async fn a_worker_stop_window_is_recorded_undone_and_its_requeued_orders_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_scenario(dir.path(), "worker-stop.toml", SCENARIO);
+    let reports = dir.path().join("reports");
+    let (code, out) = run_cli(&[
+        "run",
+        file.to_str().unwrap(),
+        "--reports-dir",
+        reports.to_str().unwrap(),
+    ])
+    .await;
+    let report = report_dir(&out);
+    let s = summary(&report);
+    let faults = s["faults"].as_array().expect("faults in summary.json");
+    assert_eq!(faults.len(), 1, "{faults:#?} (exit {code})");
+    let w = &faults[0];
+    assert_eq!(w["name"], "counter-1-down");
+    assert_eq!(w["link"], "kitchen");
+    let (start, end) = (w["start_s"].as_f64().unwrap(), w["end_s"].as_f64().unwrap());
+    assert!((1.9..2.6).contains(&start), "window opens at 2 s: {start}");
+    assert!((4.9..5.8).contains(&end), "window closes at 5 s: {end}");
+    assert!(w["before"].is_object() && w["during"].is_object() && w["after"].is_object());
+    let toxic = w["toxic"].as_str().unwrap();
+    let requeued: u64 = toxic
+        .split(": ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("a re-queued count in {toxic:?}"));
+    assert!(
+        toxic.starts_with("worker_stop counter-1 (station counter)"),
+        "{toxic}"
+    );
+    assert!(
+        requeued >= 1,
+        "counter-1's held order is re-queued: {toxic}"
+    );
+    let notes = s["run"]["notes"].to_string();
+    assert!(
+        notes.contains(&format!("station counter re-queued {requeued} orders")),
+        "{notes}"
+    );
+    // The server's /metrics, read after the window closed: counter-1 is back.
+    let metrics = std::fs::read_to_string(report.join("server-metrics.prom")).unwrap();
+    assert!(
+        metrics.contains("kitchen_worker_online{worker=\"counter-1\",station=\"counter\"} 1"),
+        "counter-1 is started again at the window's end"
+    );
+    // The admin token the harness made is in no report file.
+    for entry in std::fs::read_dir(&report).unwrap() {
+        let path = entry.unwrap().path();
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            let token_like = text.match_indices("harness-").any(|(i, _)| {
+                let rest = &text[i + 8..];
+                rest.len() >= 32 && rest[..32].chars().all(|c| c.is_ascii_hexdigit())
+            });
+            assert!(!token_like, "no admin token in {path:?}");
+            assert!(!text.contains("--admin-token"), "{path:?}");
+        }
+    }
+}
+
+fn refused(text: &str) -> harness::scenario::ScenarioError {
+    harness::scenario::parse(text, Path::new("scenarios/bad.toml"))
+        .expect_err("the scenario is refused")
+}
+
+fn line_of(text: &str, needle: &str) -> usize {
+    text[..text.find(needle).expect("in the text")]
+        .matches('\n')
+        .count()
+        + 1
+}
+
+#[test]
+fn a_worker_stop_without_a_worker_is_refused_with_file_line_and_field() {
+    let text = SCENARIO.replace(
+        "attributes = { worker = \"counter-1\" }",
+        "attributes = { name = \"counter-1\" }",
+    );
+    let e = refused(&text);
+    let line = line_of(&text, "attributes = { name");
+    assert_eq!(e.line, line, "{e}");
+    assert_eq!(e.field, "faults[0].attributes.name", "{e}");
+    assert!(
+        e.to_string()
+            .starts_with(&format!("scenarios/bad.toml:{line}:")),
+        "{e}"
+    );
+    let text = SCENARIO.replace("attributes = { worker = \"counter-1\" }\n", "");
+    let e = refused(&text);
+    assert_eq!(e.field, "faults[0].attributes", "{e}");
+    assert!(
+        e.to_string().contains("needs `attributes = { worker"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_worker_stop_on_an_unknown_worker_or_a_network_link_is_refused() {
+    let text = SCENARIO.replace("worker = \"counter-1\"", "worker = \"counter-3\"");
+    let e = refused(&text);
+    assert_eq!(e.field, "faults[0].attributes.worker", "{e}");
+    assert!(e.to_string().contains("counter-1, counter-2"), "{e}");
+    let text = SCENARIO.replace("link = \"kitchen\"", "link = \"edge\"");
+    let e = refused(&text);
+    assert_eq!(e.line, line_of(&text, "link = \"edge\""), "{e}");
+    assert_eq!(e.field, "faults[0].link", "{e}");
+}
+
+#[test]
+fn a_worker_stop_against_a_url_target_needs_the_admin_token_of_its_routes() {
+    let bundled =
+        SCENARIO[SCENARIO.find("[target]").unwrap()..SCENARIO.find("[load]").unwrap()].to_string();
+    let text = SCENARIO.replace(&bundled, "[target]\nurl = \"http://127.0.0.1:9\"\n\n");
+    let e = refused(&text);
+    assert_eq!(e.field, "faults[0].attributes.admin_token", "{e}");
+    assert_eq!(e.line, line_of(&text, "attributes = {"), "{e}");
+    assert!(
+        e.to_string().contains("POST /admin/workers/{name}/stop"),
+        "{e}"
+    );
+    let ok = text.replace(
+        "worker = \"counter-1\"",
+        "worker = \"counter-1\", admin_token = \"a-chosen-token\"",
+    );
+    let sc = harness::scenario::parse(&ok, Path::new("ok.toml")).expect("accepted");
+    assert_eq!(sc.worker_stops.len(), 1);
+    assert!(sc.faults.is_empty(), "a worker stop is no proxy fault");
+}
