@@ -186,3 +186,105 @@ fn a_worker_stop_against_a_url_target_needs_the_admin_token_of_its_routes() {
     assert_eq!(sc.worker_stops.len(), 1);
     assert!(sc.faults.is_empty(), "a worker stop is no proxy fault");
 }
+
+mod undone {
+    //! The timeline alone against a real bundled server: a window cut short
+    //! (Ctrl-C, an error) or dropped (a panic) still starts its worker again.
+
+    use crate::helpers::harness_exe;
+    use harness::chaos::kitchen::{KitchenAdmin, KitchenTimeline, WorkerStop};
+    use harness::redact::Secret;
+    use harness::target::ChildServer;
+    use std::time::Duration;
+    use tokio::time::Instant;
+
+    const TOKEN: &str = "a-test-admin-token";
+
+    async fn server(dir: &std::path::Path) -> ChildServer {
+        let args: Vec<String> = [
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "--payment-gateway-url",
+            "http://127.0.0.1:9",
+            "--admin-token",
+            TOKEN,
+        ]
+        .map(String::from)
+        .to_vec();
+        let s = ChildServer::spawn("reference server", &harness_exe(), &args, &dir.join("log"))
+            .await
+            .unwrap();
+        harness::target::wait_ready(&reqwest::Client::new(), &s.url(), Duration::from_secs(10))
+            .await
+            .unwrap();
+        s
+    }
+
+    async fn state(url: &str, worker: &str) -> String {
+        let w: serde_json::Value = reqwest::get(format!("{url}/workers"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        w["workers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["name"] == worker)
+            .map(|x| x["state"].as_str().unwrap().to_string())
+            .unwrap()
+    }
+
+    /// A timeline whose one window (`counter-1`, 60 s) is open.
+    async fn open_window(url: &str) -> KitchenTimeline {
+        let admin = KitchenAdmin {
+            client: reqwest::Client::new(),
+            server_url: url.to_string(),
+            token: Secret::new(TOKEN.into()),
+        };
+        let stop = WorkerStop {
+            name: "long".into(),
+            at: Duration::ZERO,
+            duration: Duration::from_secs(60),
+            worker: "counter-1".into(),
+            admin_token: None,
+        };
+        let timeline = KitchenTimeline::start(admin, vec![stop], Instant::now());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while state(url, "counter-1").await == "online" {
+            assert!(Instant::now() < deadline, "counter-1 is stopped");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        timeline
+    }
+
+    #[tokio::test]
+    async fn a_window_cut_short_starts_its_worker_again_and_is_recorded_to_its_real_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = server(dir.path()).await;
+        let timeline = open_window(&s.url()).await;
+        let (windows, notes) = timeline.finish().await;
+        assert_eq!(state(&s.url(), "counter-1").await, "online", "{notes:?}");
+        assert_eq!(windows.len(), 1, "{notes:?}");
+        assert!(windows[0].end_s < 5.0, "closed early: {:?}", windows[0]);
+        assert!(
+            windows[0].toxic.contains("orders re-queued"),
+            "{:?}",
+            windows[0]
+        );
+        s.stop().await;
+    }
+
+    #[tokio::test]
+    async fn a_timeline_dropped_mid_window_starts_its_worker_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = server(dir.path()).await;
+        let timeline = open_window(&s.url()).await;
+        drop(timeline);
+        assert_eq!(state(&s.url(), "counter-1").await, "online");
+        s.stop().await;
+    }
+}
