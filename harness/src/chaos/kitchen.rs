@@ -156,6 +156,21 @@ pub async fn preflight(admin: &KitchenAdmin, stops: &[WorkerStop]) -> anyhow::Re
     Ok(())
 }
 
+/// The windows as planned, for a shard that does not drive the faults (shard 0 does).
+pub fn planned_windows(stops: &[WorkerStop]) -> Vec<FaultWindow> {
+    stops
+        .iter()
+        .map(|s| FaultWindow {
+            name: s.name.clone(),
+            link: LINK.to_string(),
+            toxic: format!("worker_stop {}", s.worker),
+            planned_start_s: s.at.as_secs_f64(),
+            start_s: s.at.as_secs_f64(),
+            end_s: (s.at + s.duration).as_secs_f64(),
+        })
+        .collect()
+}
+
 #[derive(Default)]
 struct Outcome {
     windows: Vec<FaultWindow>,

@@ -288,3 +288,44 @@ mod undone {
         s.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_worker_stop_against_a_backend_without_the_kitchen_routes_runs_nothing() {
+    // A backend outside the system under test that has no `/workers`.
+    let backend = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(wiremock::ResponseTemplate::new(404))
+        .mount(&backend)
+        .await;
+    let bundled = &SCENARIO[SCENARIO.find("[target]").unwrap()..SCENARIO.find("[load]").unwrap()];
+    let text = SCENARIO
+        .replace(
+            bundled,
+            &format!("[target]\nurl = \"{}\"\n\n", backend.uri()),
+        )
+        .replace(
+            "worker = \"counter-1\"",
+            "worker = \"counter-1\", admin_token = \"a-chosen-token\"",
+        );
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_scenario(dir.path(), "no-kitchen.toml", &text);
+    let reports = dir.path().join("reports");
+    let (code, out) = run_cli(&[
+        "run",
+        file.to_str().unwrap(),
+        "--reports-dir",
+        reports.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(code, 3, "{out}");
+    let requests = backend.received_requests().await.unwrap();
+    assert!(
+        requests.iter().all(|r| r.url.path() == "/workers"),
+        "only the pre-flight GET /workers was sent: {:?}",
+        requests
+            .iter()
+            .map(|r| r.url.path().to_string())
+            .collect::<Vec<_>>()
+    );
+    assert!(!requests.is_empty(), "the pre-flight asked for /workers");
+}
