@@ -201,6 +201,16 @@ impl<'a> Printer<'a> {
                 show_duration(f.at + f.duration)
             ));
         }
+        for w in &sc.worker_stops {
+            self.line(format!(
+                "  fault {:<14} on link {:<10} worker_stop {} from {} to {} (admin routes)",
+                w.name,
+                crate::chaos::kitchen::LINK,
+                w.worker,
+                show_duration(w.at),
+                show_duration(w.at + w.duration)
+            ));
+        }
         if !sc.faults.is_empty() {
             self.links(sc);
         }

@@ -184,6 +184,7 @@ async fn run_step(
         .max((rate * 30.0).ceil() as usize)
         .clamp(64, 20_000);
     sc.faults.clear();
+    sc.worker_stops.clear();
     let mut sink = std::io::sink();
     let outcome = run::run_scenario(sc, slo.to_vec(), args, &mut sink).await?;
     // The step ran with the SLO as its gates: its summary holds their results.

@@ -3,6 +3,7 @@
 //! timeline, and the guarantee that a run leaves no proxy and no toxic behind
 //! (on finish, on cleanup, and on drop when a panic skips both).
 
+pub mod kitchen;
 mod orphans;
 mod timeline;
 

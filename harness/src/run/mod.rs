@@ -15,6 +15,7 @@ pub use prepare::prepare;
 pub use sharded::Sharding;
 
 use crate::baseline::BaselineComparison;
+use crate::chaos::kitchen::{KitchenAdmin, KitchenTimeline};
 use crate::chaos::Chaos;
 use crate::exit;
 use crate::gate;
@@ -145,9 +146,18 @@ pub async fn measure(
         }
     };
     let connection = target.connection.clone();
+    let kitchen = match kitchen_admin(&sc, &target, &client, args).await {
+        Ok(k) => k,
+        Err(e) => {
+            target.stop().await;
+            cleanup_chaos(chaos.as_mut(), &mut Vec::new()).await;
+            return Err(RunError::Target(e));
+        }
+    };
     let sc = Arc::new(sc);
     let metrics_client = client.clone();
-    let (loaded, windows, mut notes) = drive_load(&sc, &target, client, chaos.as_ref(), args).await;
+    let (loaded, windows, mut notes) =
+        drive_load(&sc, &target, client, chaos.as_ref(), kitchen, args).await;
     notes.extend(target.died());
     let server_metrics = match &target.server_url {
         Some(url) => scrape_metrics(&metrics_client, url).await,
@@ -284,9 +294,11 @@ async fn drive_load(
     target: &Target,
     client: reqwest::Client,
     chaos: Option<&Chaos>,
+    kitchen: Option<KitchenAdmin>,
     args: &RunArgs,
 ) -> (anyhow::Result<LoadResult>, Vec<FaultWindow>, Vec<String>) {
     let timeline = Mutex::new(None);
+    let kitchen_timeline = Mutex::new(None);
     let loaded = load::run(
         Arc::clone(sc),
         LoadOptions {
@@ -301,6 +313,13 @@ async fn drive_load(
                 *timeline.lock().expect("not poisoned") =
                     Some(chaos.start_timeline(sc.faults.clone(), epoch.into()));
             }
+            if let Some(admin) = kitchen.clone() {
+                *kitchen_timeline.lock().expect("not poisoned") = Some(KitchenTimeline::start(
+                    admin,
+                    sc.worker_stops.clone(),
+                    epoch.into(),
+                ));
+            }
         },
     )
     .await;
@@ -311,7 +330,36 @@ async fn drive_load(
         windows = w;
         notes.extend(n);
     }
+    if let Some(t) = kitchen_timeline.into_inner().expect("not poisoned") {
+        let (w, n) = t.finish().await;
+        windows.extend(w);
+        windows.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
+        notes.extend(n);
+    }
     (loaded, windows, notes)
+}
+
+/// The kitchen admin access for the run's worker stops (shard 0 only, as
+/// for every fault), after checking that the target has each worker.
+async fn kitchen_admin(
+    sc: &Scenario,
+    target: &Target,
+    client: &reqwest::Client,
+    args: &RunArgs,
+) -> anyhow::Result<Option<KitchenAdmin>> {
+    if !sharded::drives_faults(args) {
+        return Ok(None);
+    }
+    let admin = KitchenAdmin::for_run(
+        &sc.worker_stops,
+        target.server_url.as_deref(),
+        target.admin_token.clone(),
+        client.clone(),
+    );
+    if let Some(admin) = &admin {
+        crate::chaos::kitchen::preflight(admin, &sc.worker_stops).await?;
+    }
+    Ok(admin)
 }
 
 /// What the run hands to the summary and the report.
@@ -367,7 +415,7 @@ fn target_settings(sc: &Scenario) -> Vec<String> {
         } => [("server", server_args), ("gateway", gateway_args)]
             .into_iter()
             .filter(|(_, args)| !args.is_empty())
-            .map(|(who, args)| format!("{who} {}", args.join(" ")))
+            .map(|(who, args)| format!("{who} {}", crate::redact::scrub(&args.join(" "))))
             .collect(),
         TargetSpec::Url(_) => sc.target_settings.clone(),
     }

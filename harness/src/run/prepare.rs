@@ -58,6 +58,18 @@ pub fn prepare(args: &RunArgs) -> Result<(Scenario, Vec<Gate>), RunError> {
                 f.name, f.link
             ));
         }
+        // A worker stop written for the bundled server has no admin token for another backend.
+        let (kept, dropped): (Vec<_>, Vec<_>) = std::mem::take(&mut sc.worker_stops)
+            .into_iter()
+            .partition(|w| w.admin_token.is_some());
+        sc.worker_stops = kept;
+        for w in dropped {
+            sc.notes.push(format!(
+                "fault `{}` (worker_stop {}) was not injected: {url} needs its admin token \
+                 (`attributes.admin_token`, e.g. \"{{{{env.ADMIN_TOKEN}}}}\")",
+                w.name, w.worker
+            ));
+        }
         sc.target = TargetSpec::Url(url.clone());
     }
     if let Some(d) = args.duration {

@@ -68,7 +68,12 @@ pub(super) async fn route_through_shard_zero(
 pub(super) fn windows_recorded_elsewhere(sc: &Scenario, args: &RunArgs) -> Vec<FaultWindow> {
     match drives_faults(args) {
         true => Vec::new(),
-        false => shard::planned_windows(&sc.faults),
+        false => {
+            let mut w = shard::planned_windows(&sc.faults);
+            w.extend(crate::chaos::kitchen::planned_windows(&sc.worker_stops));
+            w.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
+            w
+        }
     }
 }
 

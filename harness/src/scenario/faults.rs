@@ -68,6 +68,9 @@ impl Validator<'_> {
         for (i, f) in faults.iter().enumerate() {
             let field = format!("faults[{i}]");
             let r = f.get_ref();
+            if r.kind.get_ref() == crate::chaos::kitchen::KIND {
+                continue; // a kitchen fault, not a toxic: see `kitchen_faults.rs`
+            }
             let name = r.name.get_ref().clone();
             if out.iter().any(|o| o.name == name) {
                 return self.err(

@@ -9,6 +9,7 @@ mod duration;
 mod env;
 mod error;
 mod faults;
+mod kitchen_faults;
 mod raw;
 mod steps;
 mod template;
@@ -45,6 +46,8 @@ pub struct Scenario {
     pub gates: Vec<Gate>,
     /// The fault timeline, each fault on a known link.
     pub faults: Vec<Fault>,
+    /// Kitchen workers taken away for a window (`type = "worker_stop"`).
+    pub worker_stops: Vec<crate::chaos::kitchen::WorkerStop>,
     /// Links declared for an external target (the bundled server's are wired by the harness).
     pub links: Vec<Link>,
     /// `[[targets]]`: the backends a comparison may run against, each with
@@ -257,6 +260,10 @@ impl Scenario {
         for fault in &mut self.faults {
             fault.at = scale(fault.at);
             fault.duration = scale(fault.duration);
+        }
+        for stop in &mut self.worker_stops {
+            stop.at = scale(stop.at);
+            stop.duration = scale(stop.duration);
         }
     }
 

@@ -88,6 +88,7 @@ impl Validator<'_> {
         let links = self.links(&raw.links, &target, "")?;
         let targets = self.target_entries(&raw.targets)?;
         let faults = self.faults(&raw.faults, &target, &links, total)?;
+        let worker_stops = self.worker_stops(&raw.faults, &target, total)?;
         Ok(Scenario {
             name,
             description: raw.description.trim().to_string(),
@@ -99,6 +100,7 @@ impl Validator<'_> {
             flows,
             gates,
             faults,
+            worker_stops,
             links,
             targets,
             target_settings: Vec::new(),

@@ -97,6 +97,9 @@ pub struct Target {
     /// that host is pointed at the proxy's loopback address, so TLS still
     /// sees (and checks the certificate for) the real name.
     route: Option<(String, SocketAddr)>,
+    /// The bundled server's admin token: the scenario's `--admin-token`, or
+    /// one made for this run (never written to a report).
+    pub admin_token: Option<crate::redact::Secret>,
     children: Vec<ChildServer>,
     _data_dir: Option<tempfile::TempDir>,
 }
@@ -196,6 +199,7 @@ async fn start_external(
         description: crate::redact::url(&base),
         connection,
         route,
+        admin_token: None,
         children: Vec::new(),
         _data_dir: None,
     })
@@ -281,6 +285,7 @@ async fn start_bundled(
         profile.into(),
     ];
     args.extend(server_args.iter().cloned());
+    let admin_token = bundled_admin_token(&mut args);
     let server = ChildServer::spawn(
         "reference server",
         &opts.exe,
@@ -298,11 +303,33 @@ async fn start_bundled(
         base_url,
         connection: Connection::bundled(&server_url),
         route: None,
+        admin_token: Some(admin_token),
         server_url: Some(server_url),
         description: format!("bundled reference-server ({profile} profile)"),
         children: vec![gateway, server],
         _data_dir: Some(dir),
     })
+}
+
+/// The admin token the scenario's `server_args` give (`--admin-token X` or
+/// `--admin-token=X`), or a random one for this run added to `args`, so the
+/// bundled server never runs with a token someone could guess. Registered as
+/// a secret: it is masked wherever it could be written.
+fn bundled_admin_token(args: &mut Vec<String>) -> crate::redact::Secret {
+    let given = args
+        .iter()
+        .position(|a| a == "--admin-token")
+        .and_then(|i| args.get(i + 1).cloned())
+        .or_else(|| {
+            args.iter()
+                .find_map(|a| a.strip_prefix("--admin-token=").map(str::to_string))
+        });
+    let token = given.unwrap_or_else(|| {
+        let made = format!("harness-{}", uuid::Uuid::new_v4().simple());
+        args.extend(["--admin-token".to_string(), made.clone()]);
+        made
+    });
+    crate::redact::Secret::new(token)
 }
 
 /// Puts a fault proxy on the bundled link `name` in front of `upstream`;

@@ -18,3 +18,4 @@ mod scenario_errors;
 mod shards;
 mod smoke;
 mod wiring;
+mod worker_stop;

@@ -92,4 +92,18 @@ async fn rush_hour_in_short_form_sheds_at_the_peak_by_station_and_recovers_after
             .any(|n| n.contains(&format!("station {station}:")) && !n.contains(" 0 shed")),
         "the server's own count of {station}'s 503s is in the notes: {notes:#?}"
     );
+    let incident = s["faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "counter-1-down")
+        .expect("the kitchen incident is a fault window");
+    assert_eq!(incident["link"], "kitchen");
+    assert!(
+        incident["toxic"]
+            .as_str()
+            .unwrap()
+            .contains("orders re-queued"),
+        "{incident:#}"
+    );
 }
