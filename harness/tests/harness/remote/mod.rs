@@ -326,7 +326,7 @@ async fn a_dry_run_against_a_remote_url_prints_the_plan_and_exits_0_without_conn
         "target: https://staging.example.invalid (remote",
         "verified (system trust store)",
         "stage peak",
-        "ramp 400 users → 1200 users",
+        "ramp 300 users → 1200 users",
         "peak: 1200 users",
         "flow order-pay-wait",
         "weight 7 (70 %)",
