@@ -2,7 +2,10 @@
 //! its own answers) completed at start with what holds for every route, so that no answer of the
 //! server is left out: the framing errors any request can get (400, 414, 431), the body errors of
 //! routes with a body (408, 413, 415), the 503s any request can get (handling deadline, shutdown),
-//! `X-Request-Id` on every answer, and the enums of this server's skus and stores.
+//! `X-Request-Id` on every answer, and the enums of this server's skus and stores. It also states
+//! this server's values of what the contract's prose promises (`info.description`): the seeded data
+//! (`x-seed-data`), the kitchen's stations and times (`x-kitchen`) and the payment gateway's timeout
+//! and circuit breaker (`x-payment-gateway`), so that a scenario or a second backend can rely on them.
 
 use bytes::Bytes;
 use serde_json::{json, Map, Value};
@@ -22,6 +25,7 @@ pub(crate) fn document(config: &ServerConfig) -> anyhow::Result<Bytes> {
     schemas["StoreId"]["enum"] = (1..=config.stores)
         .map(|n| json!(format!("store-{n}")))
         .collect();
+    describe_server(&mut doc, config)?;
     doc["components"]["headers"] = json!({"RequestId": {
         "description": "The client's own X-Request-Id when it is 1 to 128 visible ASCII characters, else one drawn by the server",
         "required": true,
@@ -37,6 +41,66 @@ pub(crate) fn document(config: &ServerConfig) -> anyhow::Result<Bytes> {
         }
     }
     Ok(Bytes::from(serde_json::to_vec(&doc)?))
+}
+
+/// Writes this server's seeded data, kitchen and gateway settings into the root extensions.
+fn describe_server(doc: &mut Value, config: &ServerConfig) -> anyhow::Result<()> {
+    let menu: Vec<Value> = SEED_MENU
+        .iter()
+        .map(|(sku, name, price)| json!({"sku": sku, "name": name, "price_cents": price}))
+        .collect();
+    doc["x-seed-data"] = json!({
+        "description": "Written on the first start of an empty data directory; a reused data \
+                        directory keeps its earlier state (menu changes, stock, orders)",
+        "stores": {"count": config.stores, "first": "store-1", "last": format!("store-{}", config.stores)},
+        "menu": menu,
+        "stock_per_store_per_sku": config.initial_stock,
+    });
+    let naive = config.naive();
+    let stations: Vec<Value> = config
+        .station_specs()
+        .map_err(anyhow::Error::msg)?
+        .iter()
+        .map(|s| {
+            let kinds: Vec<&str> = s.kinds.iter().map(|k| k.as_str()).collect();
+            json!({"name": s.name, "order_types": kinds, "workers": s.workers,
+                   "backlog": (!naive).then_some(s.backlog)})
+        })
+        .collect();
+    let cook_on = match config.cook_on {
+        crate::config::CookOn::Paid => "paid",
+        crate::config::CookOn::Received => "received",
+    };
+    doc["x-kitchen"] = json!({
+        "description": "backlog: orders admitted to the station and not yet ready beyond which POST \
+                        /orders answers 503 (null: unbounded, the naive profile); max_attempts null: \
+                        no limit",
+        "cook_on": cook_on,
+        "prep_time_ms": config.prep_time_ms,
+        "unpaid_expiry_ms": config.unpaid_expiry_ms,
+        "stations": stations,
+        "max_attempts": (!naive).then_some(config.prep_max_attempts),
+        "retry_backoff_ms": config.retry_backoff_ms,
+        "heartbeat_timeout_ms": (!naive).then_some(config.heartbeat_timeout_ms),
+        "statuses": ["received", "paid", "preparing", "retrying", "requeued", "ready", "expired", "dead_letter"],
+        "terminal": ["ready", "expired", "dead_letter"],
+    });
+    let gateway = doc["x-payment-gateway"]
+        .as_object_mut()
+        .ok_or_else(|| anyhow::anyhow!("openapi.json has no x-payment-gateway"))?;
+    gateway.insert(
+        "timeout_ms".into(),
+        json!((!naive).then_some(config.payment_timeout_ms)),
+    );
+    gateway.insert(
+        "breaker".into(),
+        match naive {
+            true => Value::Null,
+            false => json!({"threshold": config.breaker_threshold,
+                            "cooldown_ms": config.breaker_cooldown_ms}),
+        },
+    );
+    Ok(())
 }
 
 /// Adds the answers every operation can give and `X-Request-Id` on each.
@@ -146,5 +210,40 @@ mod tests {
             .unwrap();
         assert_eq!(stores.len(), 20);
         assert_eq!(stores[0], "store-1");
+    }
+
+    #[test]
+    fn the_seed_the_kitchen_and_the_gateway_are_stated_with_this_servers_values() {
+        let cli = <crate::config::Cli as clap::Parser>::parse_from([
+            "reference-server",
+            "--stores",
+            "3",
+            "--initial-stock",
+            "40",
+            "--payment-timeout-ms",
+            "850",
+            "--stations",
+            "grill:dine_in:4:300,counter:takeout+delivery:6:400",
+        ]);
+        let doc: Value = serde_json::from_slice(&document(&cli.server).unwrap()).unwrap();
+        let seed = &doc["x-seed-data"];
+        assert_eq!(seed["stores"]["last"], "store-3");
+        assert_eq!(seed["stock_per_store_per_sku"], 40);
+        assert_eq!(
+            seed["menu"][2],
+            json!({"sku": "latte", "name": "Latte", "price_cents": 450})
+        );
+        let stations = &doc["x-kitchen"]["stations"];
+        assert_eq!(stations[1]["order_types"], json!(["takeout", "delivery"]));
+        assert_eq!(stations[1]["backlog"], 400);
+        assert_eq!(doc["x-kitchen"]["unpaid_expiry_ms"], 120_000);
+        let gateway = &doc["x-payment-gateway"];
+        assert_eq!(gateway["timeout_ms"], 850);
+        assert_eq!(
+            gateway["breaker"],
+            json!({"threshold": 5, "cooldown_ms": 10_000})
+        );
+        assert_eq!(gateway["request"]["path"], "/charges");
+        assert!(gateway["request"]["headers"]["Idempotency-Key"].is_string());
     }
 }

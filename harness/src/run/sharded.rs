@@ -39,7 +39,9 @@ pub(super) fn drives_faults(args: &RunArgs) -> bool {
 }
 
 /// A shard that does not drive the faults loads the target through shard
-/// 0's proxy, found on the same Toxiproxy (waiting for it until the start).
+/// 0's proxy, found on the same Toxiproxy (waiting for it until the start),
+/// routed as a proxy of its own would be: a named host keeps its name (TLS
+/// checks the certificate for it) and resolves to the proxy.
 pub(super) async fn route_through_shard_zero(
     sc: &Scenario,
     args: &RunArgs,
@@ -58,9 +60,12 @@ pub(super) async fn route_through_shard_zero(
             Duration::try_from(at - OffsetDateTime::now_utc()).unwrap_or_default()
         });
     let deadline = std::time::Instant::now() + wait;
-    target.base_url = shard::base_url_through_links(sc, &target.base_url, api, deadline)
+    let proxy = shard::proxy_in_front(sc, &target.base_url, api, deadline)
         .await
         .map_err(RunError::Proxy)?;
+    if let Some(proxy) = proxy {
+        target.send_through(&proxy).await.map_err(RunError::Proxy)?;
+    }
     Ok(())
 }
 

@@ -156,16 +156,17 @@ pub fn check_plan(sc: &Scenario, shard: Shard, toxiproxy: Option<&str>) -> Resul
     Ok(())
 }
 
-/// The URL a shard that does not drive the faults loads: the listen address
-/// of shard 0's proxy on the link in front of the target (read from the
-/// Toxiproxy API, waiting for shard 0 to make it until `deadline`), so its
-/// traffic meets the same toxics as shard 0's.
-pub async fn base_url_through_links(
+/// Where a shard that does not drive the faults sends its load: the listen
+/// address (`host:port`) of shard 0's proxy on the link in front of the
+/// target (read from the Toxiproxy API, waiting for shard 0 to make it until
+/// `deadline`), so its traffic meets the same toxics as shard 0's; `None`
+/// when no faulted link fronts the target.
+pub async fn proxy_in_front(
     sc: &Scenario,
     base_url: &str,
     toxiproxy: &str,
     deadline: std::time::Instant,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<Option<String>> {
     use anyhow::Context;
     let url = reqwest::Url::parse(base_url).context("the target URL")?;
     let authority = format!(
@@ -187,7 +188,7 @@ pub async fn base_url_through_links(
                 .then(|| "edge".to_string())
         });
     let Some(link) = link.filter(|l| sc.faults.iter().any(|f| &f.link == l)) else {
-        return Ok(base_url.to_string());
+        return Ok(None);
     };
     let client =
         fault_proxy::Client::new(toxiproxy).with_context(|| format!("--toxiproxy {toxiproxy}"))?;
@@ -212,7 +213,7 @@ pub async fn base_url_through_links(
         }
         _ => proxy.listen.clone(),
     };
-    Ok(format!("{}://{listen}", url.scheme()))
+    Ok(Some(listen))
 }
 
 /// The fault windows a shard that does not drive the faults records: the

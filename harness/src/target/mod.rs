@@ -138,6 +138,22 @@ impl Target {
         builder.build().context("building the HTTP client")
     }
 
+    /// Sends the load through a fault proxy made elsewhere (shard 0's, on a
+    /// shared Toxiproxy) listening at `proxy` (`host:port`), routed as a link
+    /// of this run's own would be ([`through_proxy`]).
+    pub async fn send_through(&mut self, proxy: &str) -> anyhow::Result<()> {
+        let url = reqwest::Url::parse(&self.base_url).context("the target URL")?;
+        let addr = tokio::net::lookup_host(proxy)
+            .await
+            .with_context(|| format!("resolving the proxy address {proxy}"))?
+            .next()
+            .with_context(|| format!("the proxy address {proxy} resolves to nothing"))?;
+        let (base_url, route) = through_proxy(&url, addr);
+        self.base_url = base_url;
+        self.route = route;
+        Ok(())
+    }
+
     /// Why the target is gone, if a bundled child exited during the run.
     pub fn died(&mut self) -> Option<String> {
         self.children.iter_mut().find_map(ChildServer::exited)

@@ -82,6 +82,9 @@ async fn settings(
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
     require_admin(&app, &headers)?;
+    if !body.is_object() {
+        return Err(ApiError::field("body", "must be a JSON object"));
+    }
     let policy = app.kitchen.retry_policy();
     match body.get("failure_rate") {
         None => {}
@@ -111,7 +114,16 @@ async fn dead_letters(
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     require_admin(&app, &headers)?;
-    let limit = query.limit.unwrap_or(100).clamp(1, MAX_LISTED);
+    let limit = match query.limit {
+        None => 100,
+        Some(n) if (1..=MAX_LISTED).contains(&n) => n,
+        Some(_) => {
+            return Err(ApiError::field(
+                "limit",
+                format!("must be 1 to {MAX_LISTED}"),
+            ))
+        }
+    };
     let (letters, total) = app
         .store
         .read(move |c| store::dead_letters::list(c, limit))

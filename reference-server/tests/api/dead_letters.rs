@@ -154,3 +154,35 @@ async fn the_naive_profile_retries_a_failing_order_without_limit() {
     }
     assert_eq!(app.metric("kitchen_dead_letters_total").await, 0.0);
 }
+
+#[tokio::test]
+async fn a_limit_outside_the_listed_range_and_a_settings_body_that_is_not_an_object_are_refused() {
+    let app = spawn_app_with(|_| {}).await;
+    for limit in ["0", "501"] {
+        let response = app
+            .client
+            .get(app.url(&format!("/admin/dead-letters?limit={limit}")))
+            .bearer_auth(crate::helpers::ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 422, "limit={limit}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["fields"][0]["field"], "limit", "{body}");
+    }
+    assert_eq!(
+        admin_get(&app, "/admin/dead-letters?limit=500").await["total"],
+        0
+    );
+    let response = app
+        .client
+        .put(app.url("/admin/kitchen"))
+        .bearer_auth(crate::helpers::ADMIN_TOKEN)
+        .json(&json!([null, null]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["fields"][0]["field"], "body", "{body}");
+}

@@ -326,10 +326,10 @@ async fn a_dry_run_against_a_remote_url_prints_the_plan_and_exits_0_without_conn
         "target: https://staging.example.invalid (remote",
         "verified (system trust store)",
         "stage peak",
-        "ramp 400 users → 1200 users",
+        "ramp 300 users → 1200 users",
         "peak: 1200 users",
-        "flow order-pay-wait",
-        "weight 7 (70 %)",
+        "flow takeout",
+        "weight 3 (30 %)",
         "fault edge-latency",
         "link edge",
         "p99 < 1s",
@@ -377,5 +377,57 @@ async fn an_edge_fault_in_front_of_an_https_target_passes_tls_through_with_the_r
     assert_eq!(s["faults"][0]["name"], "slow-edge");
     let max = s["overall"]["latency_ms"]["max"].as_f64().unwrap();
     assert!(max >= 150.0, "the latency toxic applied: max {max} ms");
+    assert!(backend.hits() > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shard_sending_through_shard_zeros_proxy_keeps_the_https_name_for_the_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = https::pki(dir.path(), false);
+    let backend = https::start(&pki, false).await;
+    // `harness proxy` on a free port: the Toxiproxy both shards share.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let api = format!("http://127.0.0.1:{port}");
+    let mut proxy = tokio::process::Command::new(crate::helpers::harness_exe())
+        .args(["proxy", "--listen", &format!("127.0.0.1:{port}")])
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let with_fault = format!(
+        "{MENU}\n[[faults]]\nname = \"slow-edge\"\nat = \"200ms\"\nduration = \"500ms\"\nlink = \"edge\"\ntype = \"latency\"\nattributes = {{ latency = 150 }}\n"
+    );
+    let file = write_scenario(dir.path(), "sharded-tls.toml", &with_fault);
+    let (_, at) = crate::shards::start_at(std::time::Duration::from_secs(3));
+    let ca = pki.ca.to_str().unwrap();
+    let shards = crate::shards::run_shards(
+        dir.path(),
+        &file,
+        &backend.url,
+        2,
+        &at,
+        &["--toxiproxy", &api, "--ca-cert", ca],
+    )
+    .await;
+    let _ = proxy.kill().await;
+    for (i, (code, folder)) in shards.iter().enumerate() {
+        assert_eq!(*code, 0, "shard {i}: {}", folder.display());
+        let s = summary(folder);
+        // Shard 1 reached the backend through shard 0's proxy and checked the
+        // certificate for `localhost` on every connection.
+        assert_eq!(
+            s["requests"][0]["errors"], 0,
+            "shard {i}: {}",
+            s["requests"][0]
+        );
+        let max = s["overall"]["latency_ms"]["max"].as_f64().unwrap();
+        assert!(
+            max >= 150.0,
+            "shard {i}: the latency toxic applied: max {max} ms"
+        );
+    }
     assert!(backend.hits() > 0);
 }
