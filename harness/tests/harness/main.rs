@@ -8,6 +8,7 @@ mod deploy;
 mod flows;
 mod gates;
 mod helpers;
+mod http_faults;
 mod multi;
 mod pacing;
 mod remote;
