@@ -78,6 +78,8 @@ fn ten_minute_run() -> RunRecord {
             planned_start_s: 200.0,
             start_s: 200.0,
             end_s: 260.0,
+            http_requests: None,
+            traffic: None,
         }],
         generator: GeneratorHealth::default(),
         interrupted: false,

@@ -167,6 +167,8 @@ pub fn planned_windows(stops: &[WorkerStop]) -> Vec<FaultWindow> {
             planned_start_s: s.at.as_secs_f64(),
             start_s: s.at.as_secs_f64(),
             end_s: (s.at + s.duration).as_secs_f64(),
+            http_requests: None,
+            traffic: None,
         })
         .collect()
 }
@@ -330,6 +332,9 @@ async fn run_window(
         planned_start_s: fault.at.as_secs_f64(),
         start_s,
         end_s,
+        // Not a proxied link: no request share, no byte counters.
+        http_requests: None,
+        traffic: None,
     });
 }
 

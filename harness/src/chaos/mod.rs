@@ -6,6 +6,7 @@
 pub mod kitchen;
 mod orphans;
 mod timeline;
+mod traffic;
 
 pub use timeline::Timeline;
 
@@ -25,6 +26,9 @@ pub struct Link {
     pub listen: String,
     /// Where it forwards to (`host:port`).
     pub upstream: String,
+    /// Declared `protocol = "http"`: the proxy reads HTTP/1.1 requests, so it
+    /// also takes the per-request `http_*` toxics (built-in proxy only).
+    pub http: bool,
 }
 
 /// A toxic applied on a link for a window of the run.
@@ -62,6 +66,13 @@ pub enum ChaosError {
         "the proxy for link `{link}` reports listen address `{listen}`, which does not resolve"
     )]
     BadListen { link: String, listen: String },
+    #[error("link `{link}` is declared `protocol = \"http\"`, but the fault proxy at {url} did not make it an HTTP proxy ({source}): a real Toxiproxy has TCP proxies only; HTTP toxics (http_status, http_latency, http_reset) need the built-in proxy, so leave out --toxiproxy")]
+    HttpUnsupported {
+        link: String,
+        url: String,
+        #[source]
+        source: ClientError,
+    },
     #[error("some fault proxies could not be removed: {0}")]
     Cleanup(String),
 }
@@ -139,19 +150,44 @@ impl Chaos {
             return Err(ChaosError::DuplicateLink(link.name.clone()));
         }
         let name = proxy_name(&link.name);
-        let new = NewProxy::new(&name, &link.listen, &link.upstream);
-        let failed = |source| ChaosError::Link {
-            link: link.name.clone(),
-            listen: link.listen.clone(),
-            upstream: link.upstream.clone(),
-            source,
+        let mut new = NewProxy::new(&name, &link.listen, &link.upstream);
+        if link.http {
+            new = new.http();
+        }
+        let url = self.client.base_url().to_string();
+        let failed = |source: ClientError| match source {
+            // The proxy came back without `protocol: http`: a server that
+            // does not know HTTP proxies (a real Toxiproxy ignores the field).
+            ClientError::Mismatch { ref what, .. } if link.http && what.ends_with("protocol") => {
+                ChaosError::HttpUnsupported {
+                    link: link.name.clone(),
+                    url: url.clone(),
+                    source,
+                }
+            }
+            source => ChaosError::Link {
+                link: link.name.clone(),
+                listen: link.listen.clone(),
+                upstream: link.upstream.clone(),
+                source,
+            },
         };
-        let proxy = match self.client.create_proxy(&new).await {
+        let created = match self.client.create_proxy(&new).await {
             Err(e) if e.status() == Some(reqwest::StatusCode::CONFLICT) => {
                 self.client.delete_proxy(&name).await.map_err(failed)?;
-                self.client.create_proxy(&new).await.map_err(failed)?
+                self.client.create_proxy(&new).await
             }
-            other => other.map_err(failed)?,
+            other => other,
+        };
+        let proxy = match created.map_err(failed) {
+            Ok(proxy) => proxy,
+            Err(e) => {
+                if matches!(e, ChaosError::HttpUnsupported { .. }) {
+                    // It was made, as a plain TCP proxy: it must not stay behind.
+                    let _ = self.client.delete_proxy(&name).await;
+                }
+                return Err(e);
+            }
         };
         self.links.insert(link.name.clone(), name);
         let bad = || ChaosError::BadListen {
@@ -177,7 +213,16 @@ impl Chaos {
     /// Starts the fault timeline: each fault's toxic is added at
     /// `run_start + at` and removed at `run_start + at + duration`.
     pub fn start_timeline(&self, faults: Vec<Fault>, run_start: tokio::time::Instant) -> Timeline {
-        Timeline::start(self.client.clone(), self.links.clone(), faults, run_start)
+        // The built-in proxy's byte counters move as data flows; Toxiproxy's
+        // only when a connection closes.
+        let live_counters = self.builtin.is_some();
+        Timeline::start(
+            self.client.clone(),
+            self.links.clone(),
+            faults,
+            run_start,
+            live_counters,
+        )
     }
 
     /// Removes every proxy this run made (and so their toxics) and stops the

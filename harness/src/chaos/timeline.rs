@@ -2,8 +2,8 @@
 //! opens and removes it when the window closes (or when the run stops first),
 //! recording the window's real start and end.
 
-use super::Fault;
-use crate::record::FaultWindow;
+use super::{traffic, Fault};
+use crate::record::{FaultWindow, HttpShare};
 use fault_proxy::Client;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -31,6 +31,7 @@ impl Timeline {
         links: BTreeMap<String, String>,
         faults: Vec<Fault>,
         run_start: Instant,
+        live_counters: bool,
     ) -> Timeline {
         let stop = CancellationToken::new();
         let outcome = Arc::new(Mutex::new(Outcome::default()));
@@ -50,8 +51,11 @@ impl Timeline {
                 client.clone(),
                 proxy,
                 fault,
-                run_start,
-                stop.clone(),
+                Clock {
+                    run_start,
+                    stop: stop.clone(),
+                },
+                live_counters,
                 outcome.clone(),
             ));
         }
@@ -93,14 +97,23 @@ fn note(outcome: &Mutex<Outcome>, text: String) {
     outcome.lock().expect("fault outcome lock").notes.push(text);
 }
 
+/// The run's start and its stop signal, as each fault task sees them.
+struct Clock {
+    run_start: Instant,
+    stop: CancellationToken,
+}
+
+/// One fault: add the toxic, wait out the window, then read what it did
+/// (the link's bytes, an HTTP toxic's counts) before removing it.
 async fn run_fault(
     client: Client,
     proxy: String,
     fault: Fault,
-    run_start: Instant,
-    stop: CancellationToken,
+    clock: Clock,
+    live_counters: bool,
     outcome: Arc<Mutex<Outcome>>,
 ) {
+    let Clock { run_start, stop } = clock;
     let since_start = |at: Instant| at.saturating_duration_since(run_start).as_secs_f64();
     tokio::select! {
         _ = stop.cancelled() => {
@@ -124,10 +137,30 @@ async fn run_fault(
         return;
     }
     let start_s = since_start(Instant::now());
+    let bytes_at_start = traffic::read(&client, &proxy).await;
     tokio::select! {
         _ = stop.cancelled() => {}
         _ = sleep_until(run_start + fault.at + fault.duration) => {}
     }
+    // Read while the toxic is still there: its counts go with it.
+    let http_requests = if fault.toxic.kind.is_http() {
+        match client.http_requests(&proxy, &fault.toxic.name).await {
+            Ok(n) => Some(HttpShare::new(n.requests, n.affected)),
+            Err(e) => {
+                note(
+                    &outcome,
+                    format!(
+                        "fault `{}`: the share of requests it affected could not be read ({e})",
+                        fault.name
+                    ),
+                );
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let bytes_at_end = traffic::read(&client, &proxy).await;
     let removed = match client.remove_toxic(&proxy, &fault.toxic.name).await {
         Err(e) if !e.is_not_found() => {
             // One retry: a busy API (Toxiproxy #412) often answers the second time.
@@ -155,5 +188,7 @@ async fn run_fault(
             planned_start_s: fault.at.as_secs_f64(),
             start_s,
             end_s,
+            http_requests,
+            traffic: Some(traffic::judge(bytes_at_start, bytes_at_end, live_counters)),
         });
 }

@@ -15,7 +15,10 @@ mod run;
 
 pub use findings::{Finding, Findings};
 pub use generator::GeneratorHealth;
-pub use run::{FaultWindow, LoadModel, MachineInfo, RunMeta, RunRecord, ShardInfo, StageMark};
+pub use run::{
+    FaultWindow, HttpShare, LinkTraffic, LoadModel, MachineInfo, RunMeta, RunRecord, ShardInfo,
+    StageMark,
+};
 
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;

@@ -86,6 +86,44 @@ pub struct FaultWindow {
     pub planned_start_s: f64,
     pub start_s: f64,
     pub end_s: f64,
+    /// An HTTP toxic's counts over its window, read just before it was removed.
+    #[serde(default)]
+    pub http_requests: Option<HttpShare>,
+    /// Whether anything crossed the link during the window; `None` when not
+    /// measured (a shard that does not drive the faults, an older recording).
+    #[serde(default)]
+    pub traffic: Option<LinkTraffic>,
+}
+
+/// Requests an HTTP toxic saw during its window, and those it acted on.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HttpShare {
+    pub requests: u64,
+    pub affected: u64,
+    /// `affected / requests`; `None` when no request reached the toxic.
+    pub affected_share: Option<f64>,
+}
+
+impl HttpShare {
+    pub fn new(requests: u64, affected: u64) -> HttpShare {
+        HttpShare {
+            requests,
+            affected,
+            affected_share: (requests > 0).then(|| affected as f64 / requests as f64),
+        }
+    }
+}
+
+/// What the fault proxy's byte counters say about a link during a window.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum LinkTraffic {
+    /// Bytes went through the link's proxy (both directions, as read).
+    Crossed { bytes: u64 },
+    /// Not a byte: no request met the fault, whatever the figures say.
+    Idle,
+    /// The counters could not tell (why says what was missing).
+    Unknown { why: String },
 }
 
 /// A run's whole record: what the report is made from.

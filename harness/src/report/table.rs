@@ -56,6 +56,23 @@ pub fn print_summary_table(summary: &Summary, out: &mut dyn Write) -> io::Result
         )?;
     }
     for f in &summary.faults {
+        if let Some(h) = &f.http_requests {
+            writeln!(
+                out,
+                "fault {}: affected {} of {} requests through the proxy{}",
+                f.name,
+                h.affected,
+                h.requests,
+                h.affected_share
+                    .map_or(String::new(), |s| format!(" ({:.1} %)", s * 100.0))
+            )?;
+        }
+        if let Some(w) = &f.warning {
+            writeln!(out, "fault {}: warning: {w}", f.name)?;
+            if matches!(f.traffic, Some(crate::record::LinkTraffic::Idle)) {
+                continue;
+            }
+        }
         let p95 = |w: &super::summary::WindowFigures| {
             w.latency_ms
                 .map_or("-".to_string(), |l| format!("{:.1}", l.p95))

@@ -263,7 +263,15 @@ async fn start_target(
         Ok(t) => Ok(t),
         Err(e) => {
             cleanup_chaos(chaos.as_mut(), &mut Vec::new()).await;
-            Err(RunError::Target(e))
+            // A proxy that could not be put on a link is the proxy's failure.
+            let proxy = e
+                .chain()
+                .any(|c| c.downcast_ref::<crate::chaos::ChaosError>().is_some());
+            Err(if proxy {
+                RunError::Proxy(e)
+            } else {
+                RunError::Target(e)
+            })
         }
     }
 }

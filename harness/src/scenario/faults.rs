@@ -11,6 +11,10 @@ use toml::Spanned;
 /// Links the harness wires itself around the bundled server.
 pub const BUNDLED_LINKS: [&str; 2] = ["edge", "payments"];
 
+/// The bundled links that carry HTTP/1.1 through an HTTP proxy: `payments`
+/// (the server's plain calls to its gateway). `edge` stays a TCP link.
+pub const BUNDLED_HTTP_LINKS: [&str; 1] = ["payments"];
+
 impl Validator<'_> {
     /// `[[links]]` of the scenario's target, or of one `[[targets]]` entry
     /// (`prefix` names it in errors, e.g. `targets[1].`).
@@ -48,10 +52,22 @@ impl Validator<'_> {
                     e.to_string(),
                 )
             })?;
+            let http = match r.protocol.as_ref().map(|p| (p.get_ref().as_str(), p.span())) {
+                None | Some(("tcp", _)) => false,
+                Some(("http", _)) => true,
+                Some((other, span)) => {
+                    return self.err(
+                        span,
+                        format!("{prefix}links[{i}].protocol"),
+                        format!("unknown protocol {other:?}: expected \"tcp\" (bytes, the default) or \"http\" (plain HTTP/1.1, which also takes http_status, http_latency and http_reset)"),
+                    )
+                }
+            };
             out.push(Link {
                 name: r.name.get_ref().clone(),
                 listen: r.listen.get_ref().clone(),
                 upstream: r.upstream.get_ref().clone(),
+                http,
             });
         }
         Ok(out)
@@ -62,6 +78,7 @@ impl Validator<'_> {
         faults: &[Spanned<raw::Fault>],
         target: &TargetSpec,
         links: &[Link],
+        targets: &[TargetEntry],
         total: Duration,
     ) -> Result<Vec<Fault>, ScenarioError> {
         let mut out: Vec<Fault> = Vec::new();
@@ -94,6 +111,9 @@ impl Validator<'_> {
             let link = r.link.get_ref().clone();
             self.known_link(&r.link, &field, target, links)?;
             let toxic = self.toxic(f, &field, &name)?;
+            if toxic.kind.is_http() {
+                self.http_link(&r.kind, &field, &link, target, links, targets)?;
+            }
             out.push(Fault {
                 name,
                 at,
@@ -141,6 +161,50 @@ impl Validator<'_> {
             format!("{field}.link"),
             format!("unknown link {name:?}: the links are {choices}"),
         )
+    }
+
+    /// An HTTP toxic needs an HTTP link: on the scenario's target and on
+    /// every `[[targets]]` entry that declares the link itself.
+    fn http_link(
+        &self,
+        kind: &Spanned<String>,
+        field: &str,
+        link: &str,
+        target: &TargetSpec,
+        links: &[Link],
+        targets: &[TargetEntry],
+    ) -> Result<(), ScenarioError> {
+        let is_http = |spec: &TargetSpec, links: &[Link]| match spec {
+            TargetSpec::Bundled { .. } => BUNDLED_HTTP_LINKS.contains(&link),
+            TargetSpec::Url(_) => links.iter().any(|l| l.name == link && l.http),
+        };
+        let refuse = |whose: String| {
+            self.err(
+                kind.span(),
+                format!("{field}.type"),
+                format!(
+                    "`{}` acts per HTTP request, but link `{link}`{whose} is not declared `protocol = \"http\"`; \
+                     declare it so in its `[[links]]` entry (plain HTTP/1.1 only), or use a TCP toxic \
+                     (latency, timeout, reset_peer, ...)",
+                    kind.get_ref()
+                ),
+            )
+        };
+        if !is_http(target, links) {
+            let whose = match target {
+                TargetSpec::Bundled { .. } => " (the bundled server's)".to_string(),
+                TargetSpec::Url(_) => String::new(),
+            };
+            return refuse(whose);
+        }
+        for (i, entry) in targets.iter().enumerate() {
+            let declares = entry.links.iter().any(|l| l.name == link);
+            let bundled = matches!(entry.spec, TargetSpec::Bundled { .. });
+            if (declares || bundled) && !is_http(&entry.spec, &entry.links) {
+                return refuse(format!(" of targets[{i}]"));
+            }
+        }
+        Ok(())
     }
 
     /// The fault's toxic, as `fault_proxy` builds it from kind, stream,

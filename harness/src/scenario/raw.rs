@@ -166,4 +166,8 @@ pub struct Link {
     pub name: S<String>,
     pub listen: S<String>,
     pub upstream: S<String>,
+    /// `"http"` for a link that carries plain HTTP/1.1 and so takes HTTP
+    /// toxics; `"tcp"` (the default) passes bytes, whatever they are.
+    #[serde(default)]
+    pub protocol: Option<S<String>>,
 }

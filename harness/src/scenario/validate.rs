@@ -87,7 +87,7 @@ impl Validator<'_> {
         let gates = self.gates(&raw.gates)?;
         let links = self.links(&raw.links, &target, "")?;
         let targets = self.target_entries(&raw.targets)?;
-        let faults = self.faults(&raw.faults, &target, &links, total)?;
+        let faults = self.faults(&raw.faults, &target, &links, &targets, total)?;
         let worker_stops = self.worker_stops(&raw.faults, &target, total)?;
         Ok(Scenario {
             name,

@@ -228,6 +228,8 @@ pub fn planned_windows(faults: &[crate::chaos::Fault]) -> Vec<crate::record::Fau
             planned_start_s: f.at.as_secs_f64(),
             start_s: f.at.as_secs_f64(),
             end_s: (f.at + f.duration).as_secs_f64(),
+            http_requests: None,
+            traffic: None,
         })
         .collect()
 }

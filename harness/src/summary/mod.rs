@@ -264,6 +264,16 @@ pub struct FaultSummary {
     /// before the fault; `None` when it never came back before the run ended
     /// (or there was nothing to compare with).
     pub recovery_s: Option<f64>,
+    /// An HTTP toxic's requests in the window and the share it acted on.
+    #[serde(default)]
+    pub http_requests: Option<crate::record::HttpShare>,
+    /// What crossed the link during the window, by the proxy's byte counters.
+    #[serde(default)]
+    pub traffic: Option<crate::record::LinkTraffic>,
+    /// Why the before/during/after figures do not show this fault's effect:
+    /// no request crossed its link, or whether any did is unknown.
+    #[serde(default)]
+    pub warning: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

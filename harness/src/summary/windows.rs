@@ -7,7 +7,7 @@
 
 use super::figures::{latency, rate, round3};
 use super::{FaultSummary, NamedWindow, RequestWindow, StageSummary, WindowFigures};
-use crate::record::{Counts, RunRecord, Second};
+use crate::record::{Counts, LinkTraffic, RunRecord, Second};
 use hdrhistogram::Histogram;
 use std::ops::Range;
 
@@ -62,9 +62,26 @@ pub(super) fn fault_summaries(run: &RunRecord, duration_s: f64) -> Vec<FaultSumm
                 during: d,
                 after: a,
                 requests,
+                http_requests: f.http_requests,
+                warning: f.traffic.as_ref().and_then(|t| warning(&f.link, t)),
+                traffic: f.traffic.clone(),
             }
         })
         .collect()
+}
+
+/// The warning a window's traffic calls for: figures of a link nothing
+/// crossed describe the run, not the fault.
+fn warning(link: &str, traffic: &LinkTraffic) -> Option<String> {
+    match traffic {
+        LinkTraffic::Crossed { .. } => None,
+        LinkTraffic::Idle => Some(format!(
+            "no request crossed link `{link}` during this window: the fault met no traffic, so figures before, during and after it say nothing about it"
+        )),
+        LinkTraffic::Unknown { why } => Some(format!(
+            "traffic through link `{link}` unknown during this window ({why}): the figures may not show the fault"
+        )),
+    }
 }
 
 pub(super) fn stage_summaries(run: &RunRecord, duration_s: f64) -> Vec<StageSummary> {

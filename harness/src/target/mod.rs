@@ -190,6 +190,8 @@ async fn start_external(
             name: "edge".into(),
             listen: "127.0.0.1:0".into(),
             upstream: authority.clone(),
+            // Whatever the target speaks (TLS, HTTP/2) passes as bytes.
+            http: false,
         });
         for link in opts
             .links
@@ -286,7 +288,8 @@ async fn start_bundled(
     .await?;
     let mut gateway_url = gateway.url();
     if opts.faulted_links.contains("payments") {
-        gateway_url = proxy_link(chaos.as_deref_mut(), "payments", gateway.addr).await?;
+        // The gateway speaks plain HTTP/1.1, so its link takes HTTP toxics too.
+        gateway_url = proxy_link(chaos.as_deref_mut(), "payments", gateway.addr, true).await?;
     }
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).context("creating the server's data directory")?;
@@ -313,7 +316,8 @@ async fn start_bundled(
     let server_url = server.url();
     let mut base_url = server_url.clone();
     if opts.faulted_links.contains("edge") {
-        base_url = proxy_link(chaos, "edge", server.addr).await?;
+        // A plain TCP link: the load's own connections pass as bytes.
+        base_url = proxy_link(chaos, "edge", server.addr, false).await?;
     }
     Ok(Target {
         base_url,
@@ -348,12 +352,13 @@ fn bundled_admin_token(args: &mut Vec<String>) -> crate::redact::Secret {
     crate::redact::Secret::new(token)
 }
 
-/// Puts a fault proxy on the bundled link `name` in front of `upstream`;
-/// returns the URL that goes through it.
+/// Puts a fault proxy (an HTTP one when `http`) on the bundled link `name`
+/// in front of `upstream`; returns the URL that goes through it.
 async fn proxy_link(
     chaos: Option<&mut Chaos>,
     name: &str,
     upstream: SocketAddr,
+    http: bool,
 ) -> anyhow::Result<String> {
     let chaos = chaos.with_context(|| format!("a fault on `{name}` needs the fault proxy"))?;
     let addr = chaos
@@ -361,6 +366,7 @@ async fn proxy_link(
             name: name.into(),
             listen: "127.0.0.1:0".into(),
             upstream: upstream.to_string(),
+            http,
         })
         .await
         .with_context(|| format!("putting a fault proxy on link {name:?}"))?;

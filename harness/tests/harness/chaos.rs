@@ -113,6 +113,7 @@ fn edge(upstream: SocketAddr) -> Link {
         name: "edge".into(),
         listen: "127.0.0.1:0".into(),
         upstream: upstream.to_string(),
+        http: false,
     }
 }
 

@@ -40,6 +40,8 @@ fn run() -> RunRecord {
         planned_start_s: 4.0,
         start_s: 4.0,
         end_s: 6.0,
+        http_requests: None,
+        traffic: None,
     });
     run
 }

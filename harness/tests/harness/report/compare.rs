@@ -22,6 +22,8 @@ fn two_runs(root: &std::path::Path) -> Vec<std::path::PathBuf> {
         planned_start_s: 3.0,
         start_s: 3.0,
         end_s: 5.0,
+        http_requests: None,
+        traffic: None,
     });
     [a, b]
         .iter()

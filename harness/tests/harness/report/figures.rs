@@ -71,6 +71,8 @@ fn fault_windows_get_before_during_after_figures_and_a_recovery_time() {
         planned_start_s: 10.0,
         start_s: 10.0,
         end_s: 20.0,
+        http_requests: None,
+        traffic: None,
     });
     let summary = gate::summarize(&run, &gates(&["p95 < 100ms during payments-latency"]));
     let f = &summary.faults[0];

@@ -69,6 +69,8 @@ fn the_html_report_is_self_contained_and_holds_its_charts() {
         planned_start_s: 4.0,
         start_s: 4.01,
         end_s: 6.02,
+        http_requests: None,
+        traffic: None,
     });
     let written = write_report(&run, &gates(&["p95 < 250ms"]), root.path()).unwrap();
     let html = std::fs::read_to_string(written.dir.join("index.html")).unwrap();

@@ -31,6 +31,8 @@ fn a_ten_minute_report_stays_small() {
         planned_start_s: 200.0,
         start_s: 200.0,
         end_s: 260.0,
+        http_requests: None,
+        traffic: None,
     });
     let root = tempfile::tempdir().unwrap();
     let started = std::time::Instant::now();
