@@ -57,7 +57,10 @@ pub(super) async fn route_through_shard_zero(
         .sharding
         .start_at
         .map_or(Duration::from_secs(30), |at| {
+            // Until the common start, plus the lateness a shard is allowed:
+            // shard 0 may still be putting its proxy up when the others look.
             Duration::try_from(at - OffsetDateTime::now_utc()).unwrap_or_default()
+                + shard::START_TOLERANCE
         });
     let deadline = std::time::Instant::now() + wait;
     let proxy = shard::proxy_in_front(sc, &target.base_url, api, deadline)

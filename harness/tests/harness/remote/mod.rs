@@ -386,22 +386,12 @@ async fn a_shard_sending_through_shard_zeros_proxy_keeps_the_https_name_for_the_
     let pki = https::pki(dir.path(), false);
     let backend = https::start(&pki, false).await;
     // `harness proxy` on a free port: the Toxiproxy both shards share.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let api = format!("http://127.0.0.1:{port}");
-    let mut proxy = tokio::process::Command::new(crate::helpers::harness_exe())
-        .args(["proxy", "--listen", &format!("127.0.0.1:{port}")])
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let (api, mut proxy) = crate::shards::spawn_proxy().await;
     let with_fault = format!(
         "{MENU}\n[[faults]]\nname = \"slow-edge\"\nat = \"200ms\"\nduration = \"500ms\"\nlink = \"edge\"\ntype = \"latency\"\nattributes = {{ latency = 150 }}\n"
     );
     let file = write_scenario(dir.path(), "sharded-tls.toml", &with_fault);
-    let (_, at) = crate::shards::start_at(std::time::Duration::from_secs(3));
+    let (_, at) = crate::shards::start_at(std::time::Duration::from_secs(6));
     let ca = pki.ca.to_str().unwrap();
     let shards = crate::shards::run_shards(
         dir.path(),

@@ -138,3 +138,27 @@ pub async fn run_shards(
     }
     out
 }
+
+/// `harness proxy` on a free loopback port, the Toxiproxy the shards share;
+/// returns once its API answers, so no shard starts before it.
+pub async fn spawn_proxy() -> (String, tokio::process::Child) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let api = format!("http://127.0.0.1:{port}");
+    let child = tokio::process::Command::new(crate::helpers::harness_exe())
+        .args(["proxy", "--listen", &format!("127.0.0.1:{port}")])
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if client.get(format!("{api}/version")).send().await.is_ok() {
+            return (api, child);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("harness proxy did not answer on {api} within 10 s");
+}

@@ -1,7 +1,7 @@
 //! Each shard runs its own share, at the common start, and says so in its
 //! summary.json; bad shard settings run nothing.
 
-use super::{run_shards, start_at, Backend, ARRIVALS, SCENARIO};
+use super::{run_shards, spawn_proxy, start_at, Backend, ARRIVALS, SCENARIO};
 use crate::helpers::{run_cli, summary, write_scenario};
 use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime};
@@ -113,17 +113,7 @@ async fn bad_shard_settings_run_nothing() {
 async fn shard_zero_drives_the_fault_and_every_shard_meets_it() {
     let backend = Backend::start(|_| Duration::from_millis(1)).await;
     // `harness proxy` on a free port, for the run's length.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let api = format!("http://127.0.0.1:{port}");
-    let mut proxy = tokio::process::Command::new(crate::helpers::harness_exe())
-        .args(["proxy", "--listen", &format!("127.0.0.1:{port}")])
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let (api, mut proxy) = spawn_proxy().await;
     let dir = tempfile::tempdir().unwrap();
     let faulted = format!(
         "{SCENARIO}\n[[faults]]\nname = \"slow-edge\"\nat = \"1500ms\"\nduration = \"1s\"\n\
