@@ -231,9 +231,11 @@ async fn a_token_from_the_environment_reaches_the_backend_and_no_report_file_hol
     let file = write_scenario(dir.path(), "token.toml", TOKEN_SCENARIO);
     // A password in the target's URL is a secret too.
     let password = "pw-c09e4412";
-    let target = backend
-        .uri()
-        .replace("http://", &format!("http://ci:{password}@"));
+    // The same loopback backend, with credentials in the URL's user part.
+    let mut with_password = reqwest::Url::parse(&backend.uri()).unwrap();
+    with_password.set_username("ci").unwrap();
+    with_password.set_password(Some(password)).unwrap();
+    let target = with_password.to_string();
     let (code, out) = run_cli(&[
         "run",
         file.to_str().unwrap(),
