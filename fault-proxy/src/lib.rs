@@ -9,6 +9,8 @@ mod server;
 mod toxic;
 
 pub use client::{Client, ClientError, DEFAULT_TIMEOUT};
-pub use model::{ErrorBody, HttpRequests, NewProxy, Protocol, Proxy, ProxyUpdate};
+pub use model::{
+    check_listen, ErrorBody, HttpRequests, ListenError, NewProxy, Protocol, Proxy, ProxyUpdate,
+};
 pub use server::{stop_signal, Server, VERSION};
 pub use toxic::{toxic_types, Stream, Toxic, ToxicError, ToxicKind};

@@ -1,6 +1,6 @@
 //! `fault-proxy [--listen ADDR]`: the built-in Toxiproxy-compatible server on
 //! its own (as `toxiproxy-server`), on loopback port 8474 unless told
-//! otherwise; SIGTERM or SIGINT stops it (exit 0).
+//! otherwise (never beyond loopback); SIGTERM or SIGINT stops it (exit 0).
 
 use std::process::ExitCode;
 
@@ -16,6 +16,14 @@ fn main() -> ExitCode {
             }
         }
     }
+    // The API drives faults: like every proxy, it stays on this machine.
+    let addr = match fault_proxy::check_listen(&listen) {
+        Ok(addr) => addr,
+        Err(e) => {
+            eprintln!("error: --listen: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -28,7 +36,7 @@ fn main() -> ExitCode {
         }
     };
     let served = runtime.block_on(async {
-        let server = fault_proxy::Server::bind(&listen).await?;
+        let server = fault_proxy::Server::bind(addr).await?;
         println!("fault proxy: Toxiproxy API on {}", server.url());
         server.run_until_signal().await
     });

@@ -91,7 +91,7 @@ impl Entry {
     /// Toxiproxy's `Differs`: the new listen address is resolved before it is
     /// compared, so `localhost:3310` is the same as a stored `127.0.0.1:3310`.
     fn differs(&self, listen: &str, upstream: &str) -> Result<bool, ApiError> {
-        let resolved = listen::resolve(listen).map_err(ApiError::internal)?;
+        let resolved = checked_listen(listen)?;
         Ok(resolved.to_string() != self.listen || upstream != self.upstream)
     }
 }
@@ -131,8 +131,7 @@ impl Registry {
         if entry.listener.is_some() {
             return Ok(());
         }
-        let addr = listen::resolve(&entry.listen)
-            .map_err(|e| ApiError::internal(format!("listen tcp: {e}")))?;
+        let addr = checked_listen(&entry.listen)?;
         let bound = listen::bind(addr).map_err(ApiError::internal)?;
         let real = bound
             .local_addr()
@@ -192,6 +191,7 @@ impl Registry {
 
     pub async fn create(&self, input: ProxyInput) -> Result<Proxy, ApiError> {
         check_required(&input, "")?;
+        checked_listen(&input.listen)?;
         let mut proxies = self.proxies.lock().await;
         if proxies.contains_key(&input.name) {
             return Err(ApiError::proxy_exists());
@@ -211,6 +211,7 @@ impl Registry {
         let mut seen = std::collections::HashSet::new();
         for (i, input) in inputs.iter().enumerate() {
             check_required(input, &format!(" at proxy {}", i + 1))?;
+            checked_listen(&input.listen)?;
             if !seen.insert(input.name.as_str()) {
                 return Err(ApiError::internal(format!(
                     "duplicate proxy name \"{}\"",
@@ -260,6 +261,9 @@ impl Registry {
             .get_mut(name)
             .ok_or_else(ApiError::proxy_not_found)?;
         let enabled = patch.enabled.unwrap_or(entry.listener.is_some());
+        if let Some(listen) = &patch.listen {
+            checked_listen(listen)?;
+        }
         let listen = patch.listen.unwrap_or_else(|| entry.listen.clone());
         let upstream = patch.upstream.unwrap_or_else(|| entry.upstream.clone());
         let protocol = patch.protocol.unwrap_or(entry.protocol);
@@ -308,6 +312,12 @@ impl Registry {
         }
         Ok(())
     }
+}
+
+/// A listen address by the rule scenario files follow too (loopback only),
+/// refused as a bad body (400).
+fn checked_listen(listen: &str) -> Result<std::net::SocketAddr, ApiError> {
+    crate::check_listen(listen).map_err(ApiError::bad_body)
 }
 
 fn check_required(input: &ProxyInput, at: &str) -> Result<(), ApiError> {

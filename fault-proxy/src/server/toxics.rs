@@ -1,10 +1,11 @@
 //! The toxics of the built-in server's proxies: add, show, update, remove,
-//! with Toxiproxy's checks in its order, and the HTTP toxics' request counts.
+//! with Toxiproxy's checks in its order, then the rules scenario files follow
+//! too (`toxic::rules`: values in range), and the HTTP toxics' request counts.
 
 use super::error::ApiError;
 use super::registry::{Registry, ToxicPatch};
 use crate::plane::ActiveToxic;
-use crate::toxic::WireToxic;
+use crate::toxic::{check_toxicity, WireToxic};
 use crate::{HttpRequests, Protocol, Stream, Toxic, ToxicKind};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -47,11 +48,12 @@ impl Registry {
         if kind.is_http() && entry.protocol != Protocol::Http {
             return Err(ApiError::needs_http(kind.type_name()));
         }
+        let toxicity = check_toxicity(wire.toxicity.unwrap_or(1.0)).map_err(ApiError::bad_body)?;
         let toxic = Toxic {
             name,
             kind,
             stream,
-            toxicity: wire.toxicity.unwrap_or(1.0),
+            toxicity,
         };
         let counters = if toxic.kind.is_http() {
             self.metrics
@@ -94,9 +96,11 @@ impl Registry {
             .kind
             .patched(&patch.attributes)
             .map_err(ApiError::bad_body)?;
+        let toxicity = check_toxicity(patch.toxicity.unwrap_or(current.toxicity))
+            .map_err(ApiError::bad_body)?;
         let toxic = Toxic {
             kind,
-            toxicity: patch.toxicity.unwrap_or(current.toxicity),
+            toxicity,
             ..current
         };
         let id = self.next_id();

@@ -1,11 +1,13 @@
 //! The toxic model: `Stream`, `ToxicKind` (a type with its attributes) and
 //! `Toxic`, with a one-line human description. Its JSON form is in `wire`,
-//! the validation of hand-written toxics in `parts`.
+//! the rules every toxic follows in `rules`, hand-written toxics in `parts`.
 
 mod parts;
+mod rules;
 mod wire;
 
-pub use parts::ToxicError;
+pub(crate) use rules::toxicity as check_toxicity;
+pub use rules::ToxicError;
 pub(crate) use wire::WireToxic;
 
 use serde::{Deserialize, Serialize};
@@ -209,10 +211,11 @@ impl ToxicKind {
         serde_json::to_value(self).unwrap_or_else(|_| Value::Object(Map::new()))
     }
 
-    /// Builds a kind the way Toxiproxy's server does: unknown attributes are
-    /// ignored, missing ones are 0, a value of the wrong JSON type is an error
-    /// (`Err` carries the attribute's name and what was wrong).
-    pub fn from_wire(kind: &str, attributes: &Value) -> Result<Option<ToxicKind>, String> {
+    /// Builds a kind from a JSON body, as Toxiproxy's server reads one:
+    /// unknown attributes are ignored and missing ones are 0; the values
+    /// follow `rules` (where Toxiproxy would store a latency of -100, say).
+    /// `Ok(None)` for an unknown type.
+    pub fn from_wire(kind: &str, attributes: &Value) -> Result<Option<ToxicKind>, ToxicError> {
         let Some(spec) = spec(kind) else {
             return Ok(None);
         };
@@ -220,23 +223,24 @@ impl ToxicKind {
         let map = match attributes {
             Value::Object(map) => map,
             Value::Null => &empty,
-            other => return Err(format!("attributes must be an object, got {other}")),
+            other => {
+                return Err(ToxicError::AttributesNotATable {
+                    kind: kind.into(),
+                    got: other.to_string(),
+                })
+            }
         };
         let mut values = [0u64; 3];
         for (slot, name) in values.iter_mut().zip(spec.attributes) {
-            if let Some(value) = map.get(*name) {
-                *slot = wire_integer(value).ok_or_else(|| {
-                    format!("attribute {name} must be a whole number, got {value}")
-                })?;
-            }
+            *slot = rules::attribute(kind, name, map.get(*name).unwrap_or(&0.into()))?;
         }
         let built = build(kind, values);
-        check_status(&built)?;
+        rules::kind(&built)?;
         Ok(Some(built))
     }
 
     /// A copy with the attributes present in `patch` replaced (Toxiproxy's update).
-    pub fn patched(&self, patch: &Value) -> Result<ToxicKind, String> {
+    pub fn patched(&self, patch: &Value) -> Result<ToxicKind, ToxicError> {
         let mut merged = match self.attributes() {
             Value::Object(map) => map,
             _ => Map::new(),
@@ -244,20 +248,16 @@ impl ToxicKind {
         match patch {
             Value::Object(map) => merged.extend(map.clone()),
             Value::Null => {}
-            other => return Err(format!("attributes must be an object, got {other}")),
+            other => {
+                return Err(ToxicError::AttributesNotATable {
+                    kind: self.type_name().into(),
+                    got: other.to_string(),
+                })
+            }
         }
         ToxicKind::from_wire(self.type_name(), &Value::Object(merged))
             .map(|kind| kind.unwrap_or_else(|| self.clone()))
     }
-}
-
-/// Toxiproxy decodes attributes into Go `int64`s: negative values are accepted
-/// there and behave as 0, so they are clamped here rather than refused.
-fn wire_integer(value: &Value) -> Option<u64> {
-    if let Some(n) = value.as_u64() {
-        return Some(n);
-    }
-    value.as_i64().map(|n| n.max(0) as u64)
 }
 
 fn build(kind: &str, v: [u64; 3]) -> ToxicKind {
@@ -286,16 +286,6 @@ fn build(kind: &str, v: [u64; 3]) -> ToxicKind {
         },
         "http_reset" => ToxicKind::HttpReset { bytes: v[0] },
         _ => ToxicKind::LimitData { bytes: v[0] },
-    }
-}
-
-/// An `http_status` toxic must give a status an answer can carry.
-pub(crate) fn check_status(kind: &ToxicKind) -> Result<(), String> {
-    match kind {
-        ToxicKind::HttpStatus { status, .. } if !(100..=599).contains(status) => Err(format!(
-            "attribute status must be an HTTP status from 100 to 599, got {status}"
-        )),
-        _ => Ok(()),
     }
 }
 

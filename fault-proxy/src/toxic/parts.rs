@@ -1,48 +1,15 @@
-//! Validation of hand-written toxics (a scenario's faults): strict where the
-//! wire form is lenient, with errors that name the attribute and what is allowed.
+//! Hand-written toxics (a scenario's faults): the rules of `rules`, and two
+//! of their own, since a typo there is no client's habit to tolerate: every
+//! attribute must belong to the type, and its main attribute must be given.
 
-use super::{build, spec, toxic_types, Stream, Toxic, ToxicKind};
+use super::rules::{self, ToxicError};
+use super::{build, spec, Stream, Toxic};
 use serde_json::{Map, Value};
-
-/// Why a hand-written toxic was refused.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum ToxicError {
-    #[error("unknown toxic type `{kind}`; expected one of: {}", allowed_types())]
-    UnknownType { kind: String },
-    #[error("toxic `{kind}` has no attribute `{attribute}`; allowed: {}", allowed.join(", "))]
-    UnknownAttribute {
-        kind: String,
-        attribute: String,
-        allowed: Vec<&'static str>,
-    },
-    #[error("toxic `{kind}` needs attribute `{attribute}`")]
-    MissingAttribute {
-        kind: String,
-        attribute: &'static str,
-    },
-    #[error("attribute `{attribute}` of toxic `{kind}` {problem}")]
-    BadAttribute {
-        kind: String,
-        attribute: String,
-        problem: String,
-    },
-    #[error("attributes of toxic `{kind}` must be a table of numbers, got {got}")]
-    AttributesNotATable { kind: String, got: String },
-    #[error("toxicity must be a number from 0 to 1, got {0}")]
-    Toxicity(f32),
-    #[error("a toxic needs a non-empty name")]
-    EmptyName,
-}
-
-fn allowed_types() -> String {
-    toxic_types().collect::<Vec<_>>().join(", ")
-}
 
 impl Toxic {
     /// Builds and validates a toxic from its parts (as a scenario file gives
-    /// them): the type must be known, every attribute must belong to it and be
-    /// a whole number ≥ 0, its main attribute must be present, and the slicer's
-    /// `size_variation` must stay below `average_size`.
+    /// them): the type must be known, every attribute must belong to it, its
+    /// main attribute must be present, and the values follow `rules`.
     pub fn from_parts(
         name: &str,
         kind: &str,
@@ -53,9 +20,7 @@ impl Toxic {
         if name.trim().is_empty() {
             return Err(ToxicError::EmptyName);
         }
-        if !(0.0..=1.0).contains(&toxicity) || toxicity.is_nan() {
-            return Err(ToxicError::Toxicity(toxicity));
-        }
+        let toxicity = rules::toxicity(toxicity)?;
         let spec = spec(kind).ok_or_else(|| ToxicError::UnknownType { kind: kind.into() })?;
         let empty = Map::new();
         let map = match attributes {
@@ -83,46 +48,10 @@ impl Toxic {
         }
         let mut values = [0u64; 3];
         for (slot, attribute) in values.iter_mut().zip(spec.attributes) {
-            let Some(value) = map.get(*attribute) else {
-                continue;
-            };
-            *slot = strict_integer(value).ok_or_else(|| ToxicError::BadAttribute {
-                kind: kind.into(),
-                attribute: (*attribute).into(),
-                problem: format!("must be a whole number ≥ 0, got {value}"),
-            })?;
+            *slot = rules::attribute(kind, attribute, map.get(*attribute).unwrap_or(&0.into()))?;
         }
         let built = build(kind, values);
-        if let ToxicKind::Slicer {
-            average_size,
-            size_variation,
-            ..
-        } = built
-        {
-            if average_size == 0 {
-                return Err(ToxicError::BadAttribute {
-                    kind: kind.into(),
-                    attribute: "average_size".into(),
-                    problem: "must be at least 1 byte".into(),
-                });
-            }
-            if size_variation >= average_size {
-                return Err(ToxicError::BadAttribute {
-                    kind: kind.into(),
-                    attribute: "size_variation".into(),
-                    problem: format!("must be smaller than average_size ({average_size})"),
-                });
-            }
-        }
-        if let ToxicKind::HttpStatus { status, .. } = built {
-            if !(100..=599).contains(&status) {
-                return Err(ToxicError::BadAttribute {
-                    kind: kind.into(),
-                    attribute: "status".into(),
-                    problem: format!("must be an HTTP status from 100 to 599, got {status}"),
-                });
-            }
-        }
+        rules::kind(&built)?;
         Ok(Toxic {
             name: name.into(),
             kind: built,
@@ -130,15 +59,6 @@ impl Toxic {
             toxicity,
         })
     }
-}
-
-/// Hand-written values must be exact: TOML integers, or floats with no fraction.
-fn strict_integer(value: &Value) -> Option<u64> {
-    if let Some(n) = value.as_u64() {
-        return Some(n);
-    }
-    let f = value.as_f64()?;
-    (f >= 0.0 && f.fract() == 0.0 && f <= u64::MAX as f64).then_some(f as u64)
 }
 
 #[cfg(test)]

@@ -6,5 +6,6 @@ mod compat;
 mod helpers;
 mod http;
 mod signals;
+mod strict;
 mod toxics;
 mod toxiproxy;

@@ -37,8 +37,10 @@ impl Validator<'_> {
                     format!("link {:?} is declared twice", r.name.get_ref()),
                 );
             }
-            // The proxy listens here, so on loopback; it may forward anywhere.
-            crate::target::check_loopback_addr(r.listen.get_ref()).or_else(|e| {
+            // The proxy listens here, so on loopback (the rule its API
+            // follows too; kept as the address it means, so no Toxiproxy
+            // reads `:3310` as every interface); it may forward anywhere.
+            let listen = fault_proxy::check_listen(r.listen.get_ref()).or_else(|e| {
                 self.err(
                     r.listen.span(),
                     format!("{prefix}links[{i}].listen"),
@@ -65,7 +67,7 @@ impl Validator<'_> {
             };
             out.push(Link {
                 name: r.name.get_ref().clone(),
-                listen: r.listen.get_ref().clone(),
+                listen: listen.to_string(),
                 upstream: r.upstream.get_ref().clone(),
                 http,
             });

@@ -27,24 +27,8 @@ use std::time::Duration;
 /// An address refused before anything starts.
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
-    #[error("{0:?} is not on this machine: the harness's own listeners (fault proxies, the bundled server) stay on loopback (127.0.0.1, [::1], localhost)")]
-    NotLoopback(String),
-    #[error("{0:?} is not a loopback address with a port, e.g. 127.0.0.1:0")]
-    BadAddr(String),
     #[error("{0:?} is not a host and port, e.g. staging.example.com:443 or 127.0.0.1:8080")]
     BadUpstream(String),
-}
-
-/// Refuses a listen address (`host:port`) that is not on loopback.
-pub fn check_loopback_addr(addr: &str) -> Result<SocketAddr, TargetError> {
-    let a: SocketAddr = addr
-        .replace("localhost", "127.0.0.1")
-        .parse()
-        .map_err(|_| TargetError::BadAddr(addr.into()))?;
-    if !a.ip().is_loopback() {
-        return Err(TargetError::NotLoopback(addr.into()));
-    }
-    Ok(a)
 }
 
 /// Checks a link's upstream: any `host:port`, on this machine or not (the
@@ -409,12 +393,5 @@ mod tests {
         assert!(check_upstream_addr("staging.example.invalid").is_err());
         assert!(check_upstream_addr("a b:80").is_err());
         assert!(check_upstream_addr("host:0").is_err());
-    }
-
-    #[test]
-    fn link_addresses_must_be_loopback() {
-        assert!(check_loopback_addr("127.0.0.1:0").is_ok());
-        assert!(check_loopback_addr("192.168.1.1:80").is_err());
-        assert!(check_loopback_addr("nope").is_err());
     }
 }
