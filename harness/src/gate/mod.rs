@@ -29,9 +29,21 @@ pub fn evaluate(summary: &Summary, gates: &[Gate]) -> Vec<GateResult> {
 /// The run's verdict and why: an invalid run (generator behind schedule) is
 /// invalid whatever its gates say, since its figures measure the generator.
 pub fn verdict(summary: &Summary) -> (Verdict, String) {
-    if let Some(why) = &summary.generator.saturation {
-        return (Verdict::Invalid, why.clone());
+    if let Some(why) = summary.generator.saturation.as_ref() {
+        if summary.generator.invalidates() {
+            return (Verdict::Invalid, why.clone());
+        }
     }
+    let (verdict, reason) = gates_verdict(summary);
+    // A saturated host that leaves the verdict standing is said beside it.
+    match summary.generator.warning() {
+        Some(why) => (verdict, format!("{reason}; but {why}")),
+        None => (verdict, reason),
+    }
+}
+
+/// The verdict the gates alone give.
+fn gates_verdict(summary: &Summary) -> (Verdict, String) {
     let failed: Vec<String> = summary
         .gates
         .iter()

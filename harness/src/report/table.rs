@@ -101,7 +101,9 @@ pub fn print_summary_table(summary: &Summary, out: &mut dyn Write) -> io::Result
             g.actual
         )?;
     }
-    if let Some(why) = &summary.generator.saturation {
+    if let Some(why) = summary.generator.warning() {
+        writeln!(out, "WARNING: {why}")?;
+    } else if let Some(why) = &summary.generator.saturation {
         writeln!(out, "INVALID: {why}")?;
     } else if let Some(why) = &summary.generator.inflated {
         writeln!(out, "note: {why}")?;
