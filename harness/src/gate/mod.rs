@@ -1,6 +1,8 @@
 //! Gates judged against a run's summary, and the run's verdict: the step
 //! between `summary` (the figures) and `report` (which renders them).
 
+mod recovery;
+
 use crate::record::RunRecord;
 use crate::slo::{Gate, Metric, Permille, Unit};
 use crate::summary::{self, GateResult, Latency, Summary, Verdict, WindowFigures};
@@ -14,6 +16,7 @@ pub fn summarize(run: &RunRecord, gates: &[Gate]) -> Summary {
 
 /// Fills the summary's gate results, verdict and the reason for it.
 pub fn judge(summary: &mut Summary, gates: &[Gate]) {
+    recovery::judge_recoveries(summary, gates);
     summary.gates = evaluate(summary, gates);
     let (verdict, reason) = verdict(summary);
     summary.verdict = verdict;

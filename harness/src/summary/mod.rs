@@ -13,11 +13,13 @@ mod compute;
 mod figures;
 mod file;
 mod host;
+mod recovery;
 mod verdict;
 mod windows;
 
 pub use compute::compute;
 pub use file::{read, write, SUMMARY_FILE};
+pub use recovery::NOT_MEASURABLE;
 pub use verdict::{GateResult, Verdict};
 
 use crate::record::RunMeta;
@@ -275,6 +277,33 @@ pub struct FaultSummary {
     /// no request crossed its link, or whether any did is unknown.
     #[serde(default)]
     pub warning: Option<String>,
+    /// What `recovery_s` was judged against, or why it could not be.
+    #[serde(default)]
+    pub recovery: Option<Recovery>,
+}
+
+/// How a fault's recovery was judged.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Recovery {
+    pub basis: RecoveryBasis,
+    /// The gates judged second by second (basis `gates`), as written.
+    #[serde(default)]
+    pub gates: Vec<String>,
+    /// "recovery not measurable: the system was already degraded before the
+    /// fault (...)" when the seconds before it were not steady or already
+    /// over the gates; `recovery_s` is then null.
+    pub not_measurable: Option<String>,
+}
+
+/// What "recovered" means for a fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecoveryBasis {
+    /// Every whole-run gate that can be judged on one second held again,
+    /// for 3 seconds with traffic in a row.
+    Gates,
+    /// The p95 back within 20 % of the steady state before the fault.
+    P95,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
