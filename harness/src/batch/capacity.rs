@@ -204,7 +204,7 @@ async fn run_step(
             .filter(|r| !r.passed)
             .map(|r| r.message.clone())
             .collect(),
-        saturated: summary.generator.saturation.is_some(),
+        saturated: summary.generator.invalidates(),
         report_dir: relative(&outcome.report_dir),
     })
 }

@@ -1,6 +1,8 @@
 //! Gates judged against a run's summary, and the run's verdict: the step
 //! between `summary` (the figures) and `report` (which renders them).
 
+mod recovery;
+
 use crate::record::RunRecord;
 use crate::slo::{Gate, Metric, Permille, Unit};
 use crate::summary::{self, GateResult, Latency, Summary, Verdict, WindowFigures};
@@ -14,6 +16,7 @@ pub fn summarize(run: &RunRecord, gates: &[Gate]) -> Summary {
 
 /// Fills the summary's gate results, verdict and the reason for it.
 pub fn judge(summary: &mut Summary, gates: &[Gate]) {
+    recovery::judge_recoveries(summary, gates);
     summary.gates = evaluate(summary, gates);
     let (verdict, reason) = verdict(summary);
     summary.verdict = verdict;
@@ -29,9 +32,21 @@ pub fn evaluate(summary: &Summary, gates: &[Gate]) -> Vec<GateResult> {
 /// The run's verdict and why: an invalid run (generator behind schedule) is
 /// invalid whatever its gates say, since its figures measure the generator.
 pub fn verdict(summary: &Summary) -> (Verdict, String) {
-    if let Some(why) = &summary.generator.saturation {
-        return (Verdict::Invalid, why.clone());
+    if let Some(why) = summary.generator.saturation.as_ref() {
+        if summary.generator.invalidates() {
+            return (Verdict::Invalid, why.clone());
+        }
     }
+    let (verdict, reason) = gates_verdict(summary);
+    // A saturated host that leaves the verdict standing is said beside it.
+    match summary.generator.warning() {
+        Some(why) => (verdict, format!("{reason}; but {why}")),
+        None => (verdict, reason),
+    }
+}
+
+/// The verdict the gates alone give.
+fn gates_verdict(summary: &Summary) -> (Verdict, String) {
     let failed: Vec<String> = summary
         .gates
         .iter()

@@ -1,6 +1,8 @@
-//! The harness process's own CPU use and memory, read from /proc once a
-//! second, so a report can tell a busy generator from a slow server.
+//! The harness process's own CPU use and memory, and the whole host's CPU,
+//! read from /proc once a second, so a report can tell a busy generator or a
+//! busy machine from a slow server.
 
+use crate::record::HostSecond;
 use std::time::Instant;
 
 /// Linux reports CPU time in clock ticks of 1/100 s on every architecture
@@ -55,9 +57,100 @@ impl CpuMeter {
     }
 }
 
+/// The host's CPU counters: (busy, steal, all) in ticks over every core,
+/// from the first (`cpu `) line of /proc/stat, and `procs_running`.
+fn host_ticks() -> Option<(u64, u64, u64, u32)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    parse_stat(&stat)
+}
+
+fn parse_stat(stat: &str) -> Option<(u64, u64, u64, u32)> {
+    let cpu = stat.lines().find(|l| l.starts_with("cpu "))?;
+    // user nice system idle iowait irq softirq steal (guest time is in user).
+    let t: Vec<u64> = cpu
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .map(|v| v.parse().ok())
+        .collect::<Option<_>>()?;
+    let [user, nice, system, idle, iowait, irq, softirq, steal] = t[..] else {
+        return None;
+    };
+    let busy = user + nice + system + irq + softirq + steal;
+    let running = stat
+        .lines()
+        .find_map(|l| l.strip_prefix("procs_running "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    Some((busy, steal, busy + idle + iowait, running))
+}
+
+/// The one-minute load average from /proc/loadavg.
+fn load_1m() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Turns successive readings of /proc/stat into the host's CPU per interval.
+pub struct HostMeter {
+    last: Option<(u64, u64, u64)>,
+}
+
+impl HostMeter {
+    pub fn new() -> HostMeter {
+        HostMeter {
+            last: host_ticks().map(|(b, s, a, _)| (b, s, a)),
+        }
+    }
+
+    /// The host's CPU since the previous call; `None` without /proc, or
+    /// when no tick passed.
+    pub fn sample(&mut self) -> Option<HostSecond> {
+        let (busy, steal, all, running) = host_ticks()?;
+        let last = self.last.replace((busy, steal, all))?;
+        let span = all.checked_sub(last.2).filter(|s| *s > 0)? as f64;
+        Some(HostSecond {
+            busy: (busy.saturating_sub(last.0) as f64 / span).min(1.0),
+            steal: (steal.saturating_sub(last.1) as f64 / span).min(1.0),
+            run_queue: running,
+            load_1m: load_1m(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_hosts_counters_are_read_from_proc_stat() {
+        let stat = "cpu  100 5 50 800 20 3 2 10 0 0\ncpu0 50 2 25 400 10 1 1 5 0 0\n\
+                    intr 1\nprocs_running 3\nprocs_blocked 0\n";
+        assert_eq!(parse_stat(stat), Some((170, 10, 990, 3)));
+        assert_eq!(parse_stat("cpu0 1 2 3\n"), None);
+    }
+
+    #[test]
+    fn the_host_meter_sees_this_process_spinning() {
+        let mut meter = HostMeter::new();
+        let start = Instant::now();
+        let mut x = 0u64;
+        while start.elapsed().as_millis() < 300 {
+            x = x.wrapping_mul(31).wrapping_add(7);
+        }
+        std::hint::black_box(x);
+        let host = meter.sample().expect("/proc/stat is readable");
+        // One core of this machine's was busy the whole time, whatever else ran.
+        let stat = std::fs::read_to_string("/proc/stat").unwrap();
+        let cores = stat
+            .lines()
+            .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
+            .count() as f64;
+        assert!(host.busy >= 0.8 / cores, "{host:?}");
+        assert!(host.run_queue >= 1, "{host:?}");
+    }
 
     #[test]
     fn a_busy_loop_shows_as_cpu_use_and_memory_is_nonzero() {

@@ -3,7 +3,7 @@
 //! owns the [`Recorder`] and the generator's health, and drives the live
 //! progress once a second.
 
-use super::procstat::{peak_rss_bytes, CpuMeter};
+use super::procstat::{peak_rss_bytes, CpuMeter, HostMeter};
 use super::progress::Progress;
 use crate::record::{Finding, GeneratorHealth, Recorder, RequestIdx, Sample};
 use std::time::{Duration, Instant};
@@ -58,6 +58,7 @@ impl Aggregator {
             let mut recorder = Recorder::new(names);
             let mut health = GeneratorHealth::default();
             let mut cpu = CpuMeter::new();
+            let mut host = HostMeter::new();
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let handle = |ev: Event, recorder: &mut Recorder, health: &mut GeneratorHealth| match ev
@@ -81,7 +82,12 @@ impl Aggregator {
                         if let Some(cores) = cpu.sample() {
                             health.cpu_per_second.push(cores);
                         }
+                        // The host's seconds start with the load, as the timeline's do.
+                        let second = host.sample();
                         if let Some(start) = epoch.get() {
+                            if Instant::now() >= *start {
+                                health.host.extend(second);
+                            }
                             progress.update(&recorder, start.elapsed().as_secs());
                         }
                     }

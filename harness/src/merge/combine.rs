@@ -85,6 +85,16 @@ fn add_generator(total: &mut GeneratorHealth, shard: &GeneratorHealth) {
         *t += c;
     }
     total.peak_rss_bytes = total.peak_rss_bytes.max(shard.peak_rss_bytes);
+    // Shards may share a host or not: each second, the busiest host is the run's.
+    if total.host.len() < shard.host.len() {
+        total.host.resize(shard.host.len(), Default::default());
+    }
+    for (t, h) in total.host.iter_mut().zip(&shard.host) {
+        t.busy = t.busy.max(h.busy);
+        t.steal = t.steal.max(h.steal);
+        t.run_queue = t.run_queue.max(h.run_queue);
+        t.load_1m = t.load_1m.max(h.load_1m);
+    }
 }
 
 /// The per-shard table: each shard's share and health, its start against the
@@ -112,7 +122,12 @@ pub fn shard_rows(runs: &[ShardRun]) -> Vec<ShardSummary> {
                 late_starts: s.generator.late_starts,
                 missed_starts: s.generator.missed_starts,
                 cpu_mean_cores: s.generator.cpu_mean_cores,
-                saturation: s.generator.saturation.clone(),
+                // A shard's warning (a busy host it kept its schedule on) does not invalidate the merge.
+                saturation: s
+                    .generator
+                    .saturation
+                    .clone()
+                    .filter(|_| s.generator.invalidates()),
                 start_skew_ms: skew.unwrap_or(0.0),
                 verdict_alone: s.verdict,
             }

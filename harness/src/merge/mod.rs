@@ -84,6 +84,7 @@ pub fn merge(args: &MergeArgs, out: &mut dyn Write) -> Result<u8, MergeError> {
     summary.shards = combine::shard_rows(&runs);
     if let Some(why) = combine::saturated_shards(&summary.shards) {
         summary.generator.saturation = Some(why);
+        summary.generator.saturation_effect = Some(crate::summary::SaturationEffect::Invalid);
         crate::gate::judge(&mut summary, &all_gates);
     }
     let dir = output_dir(args, &record)?;

@@ -34,6 +34,8 @@ pub struct GeneratorHealth {
     pub cpu_per_second: Vec<f64>,
     /// Peak resident set size of the harness process, bytes.
     pub peak_rss_bytes: u64,
+    /// The whole host's CPU, one entry per second of the load.
+    pub host: Vec<super::HostSecond>,
 }
 
 impl Default for GeneratorHealth {
@@ -45,6 +47,7 @@ impl Default for GeneratorHealth {
             scheduled_starts: 0,
             cpu_per_second: Vec::new(),
             peak_rss_bytes: 0,
+            host: Vec::new(),
         }
     }
 }

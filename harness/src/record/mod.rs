@@ -11,10 +11,12 @@
 
 mod findings;
 mod generator;
+mod host;
 mod run;
 
 pub use findings::{Finding, Findings};
 pub use generator::GeneratorHealth;
+pub use host::{host_saturation, HostSaturation, HostSecond};
 pub use run::{
     FaultWindow, HttpShare, LinkTraffic, LoadModel, MachineInfo, RunMeta, RunRecord, ShardInfo,
     StageMark,

@@ -24,9 +24,9 @@ fn junit_time(t: OffsetDateTime) -> String {
 fn base_context(summary: &Summary) -> Value {
     let mut rows: Vec<&crate::summary::RequestSummary> = summary.requests.iter().collect();
     rows.push(&summary.overall);
-    let failures = summary.gates.iter().filter(|g| !g.passed).count()
-        + usize::from(summary.generator.saturation.is_some());
-    let tests = summary.gates.len() + usize::from(summary.generator.saturation.is_some());
+    let invalid = summary.generator.invalidates();
+    let failures = summary.gates.iter().filter(|g| !g.passed).count() + usize::from(invalid);
+    let tests = summary.gates.len() + usize::from(invalid);
     context! {
         run => Value::from_serialize(&summary.run),
         verdict => Value::from_serialize(summary.verdict),
@@ -37,7 +37,9 @@ fn base_context(summary: &Summary) -> Value {
             crate::summary::Verdict::GateFailed => "❌",
             crate::summary::Verdict::Invalid => "⚠️",
         },
-        saturation => &summary.generator.saturation,
+        // Only a saturation that invalidates the run: templates headline it so.
+        saturation => summary.generator.saturation.as_ref().filter(|_| invalid),
+        host_warning => summary.generator.warning(),
         rows => Value::from_serialize(&rows),
         overall => Value::from_serialize(&summary.overall),
         gates => Value::from_serialize(&summary.gates),

@@ -79,17 +79,24 @@ pub fn print_summary_table(summary: &Summary, out: &mut dyn Write) -> io::Result
         };
         writeln!(
             out,
-            "fault {} ({:.1}s-{:.1}s): p95 {} → {} → {} ms, recovered {}",
+            "fault {} ({:.1}s-{:.1}s): p95 {} → {} → {} ms, {}",
             f.name,
             f.start_s,
             f.end_s,
             p95(&f.before),
             p95(&f.during),
             p95(&f.after),
-            f.recovery_s
-                .map_or("not by the end of the run".to_string(), |s| format!(
-                    "after {s:.0}s"
-                ))
+            match (&f.recovery, f.recovery_s) {
+                (
+                    Some(crate::summary::Recovery {
+                        not_measurable: Some(why),
+                        ..
+                    }),
+                    _,
+                ) => why.clone(),
+                (_, Some(s)) => format!("recovered after {s:.0}s"),
+                (_, None) => "recovered not by the end of the run".to_string(),
+            }
         )?;
     }
     for g in &summary.gates {
@@ -101,7 +108,9 @@ pub fn print_summary_table(summary: &Summary, out: &mut dyn Write) -> io::Result
             g.actual
         )?;
     }
-    if let Some(why) = &summary.generator.saturation {
+    if let Some(why) = summary.generator.warning() {
+        writeln!(out, "WARNING: {why}")?;
+    } else if let Some(why) = &summary.generator.saturation {
         writeln!(out, "INVALID: {why}")?;
     } else if let Some(why) = &summary.generator.inflated {
         writeln!(out, "note: {why}")?;

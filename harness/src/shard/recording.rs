@@ -8,7 +8,8 @@
 //! HdrHistogram's compressed V2 payloads in base64, as in the `.hlog` lines.
 
 use crate::record::{
-    Counts, FaultWindow, Findings, GeneratorHealth, Recorder, RunRecord, Second, Series, StageMark,
+    Counts, FaultWindow, Findings, GeneratorHealth, HostSecond, Recorder, RunRecord, Second,
+    Series, StageMark,
 };
 use crate::report::hlog;
 use anyhow::{Context, Result};
@@ -66,6 +67,8 @@ struct GeneratorFile {
     scheduled_starts: u64,
     cpu_per_second: Vec<f64>,
     peak_rss_bytes: u64,
+    #[serde(default)]
+    host: Vec<HostSecond>,
 }
 
 /// A shard's record, read back from its run folder.
@@ -111,6 +114,7 @@ pub fn write(run: &RunRecord, shard: Shard, dir: &Path) -> Result<()> {
             scheduled_starts: g.scheduled_starts,
             cpu_per_second: g.cpu_per_second.clone(),
             peak_rss_bytes: g.peak_rss_bytes,
+            host: g.host.clone(),
         },
         stages: run.stages.clone(),
         faults: run.faults.clone(),
@@ -167,6 +171,7 @@ pub fn read(dir: &Path) -> Result<Recording> {
         scheduled_starts: g.scheduled_starts,
         cpu_per_second: g.cpu_per_second,
         peak_rss_bytes: g.peak_rss_bytes,
+        host: g.host,
     };
     Ok(Recording {
         shard: file.shard,

@@ -7,7 +7,7 @@ use super::{
     FlowFigures, GeneratorSummary, PercentilePoint, RequestSummary, RunInfo, SecondSeries, Summary,
     Timeline, Verdict, SCHEMA_VERSION,
 };
-use crate::record::{Counts, GeneratorHealth, RunRecord, Second, Series};
+use crate::record::{Counts, GeneratorHealth, LoadModel, RunRecord, Second, Series};
 use hdrhistogram::Histogram;
 
 /// Highest "nines" level of the distribution (5 = p99.999), and its resolution.
@@ -43,7 +43,7 @@ pub fn compute(run: &RunRecord) -> Summary {
         timeline,
         stages: stage_summaries(run, duration_s),
         faults: fault_summaries(run, duration_s),
-        generator: generator_summary(&run.generator, run.recorder.overall()),
+        generator: generator_summary(&run.generator, run.recorder.overall(), run.meta.model),
         gates: Vec::new(),
         shards: Vec::new(),
         flows: FlowFigures {
@@ -156,15 +156,29 @@ fn second_series(seconds: &[Second], duration_s: f64) -> SecondSeries {
     s
 }
 
-fn generator_summary(g: &GeneratorHealth, overall: &Series) -> GeneratorSummary {
-    let saturation = g.saturation();
-    // A generator that fell behind is already the headline; inflation is the
-    // milder finding of one that kept its schedule but not tightly enough.
-    let inflated = if saturation.is_none() && !overall.service.is_empty() {
-        g.inflation(overall.service.value_at_quantile(0.50))
-    } else {
+fn generator_summary(g: &GeneratorHealth, overall: &Series, model: LoadModel) -> GeneratorSummary {
+    let inflated = if overall.service.is_empty() {
         None
+    } else {
+        g.inflation(overall.service.value_at_quantile(0.50))
     };
+    let cpu = &g.cpu_per_second;
+    let cpu_mean_cores = if cpu.is_empty() {
+        0.0
+    } else {
+        round3(cpu.iter().sum::<f64>() / cpu.len() as f64)
+    };
+    let (saturation, saturation_effect) = super::host::saturation(
+        g,
+        model,
+        g.saturation(),
+        inflated.as_deref(),
+        cpu_mean_cores,
+    );
+    // A generator that fell behind (or a host that broke its schedule) is
+    // already the headline; inflation is the milder finding of one that kept
+    // its schedule but not tightly enough.
+    let inflated = inflated.filter(|_| saturation.is_none());
     let lag = |q| {
         if g.start_lag.is_empty() {
             0.0
@@ -172,7 +186,6 @@ fn generator_summary(g: &GeneratorHealth, overall: &Series) -> GeneratorSummary 
             ms(g.start_lag.value_at_quantile(q))
         }
     };
-    let cpu = &g.cpu_per_second;
     GeneratorSummary {
         scheduled_starts: g.scheduled_starts,
         late_starts: g.late_starts,
@@ -184,14 +197,13 @@ fn generator_summary(g: &GeneratorHealth, overall: &Series) -> GeneratorSummary 
         } else {
             ms(g.start_lag.max())
         },
-        cpu_mean_cores: if cpu.is_empty() {
-            0.0
-        } else {
-            round3(cpu.iter().sum::<f64>() / cpu.len() as f64)
-        },
+        cpu_mean_cores,
         cpu_max_cores: round3(cpu.iter().copied().fold(0.0, f64::max)),
         peak_rss_mb: round3(g.peak_rss_bytes as f64 / (1024.0 * 1024.0)),
         saturation,
         inflated,
+        saturation_effect,
+        cpu_per_second: cpu.iter().map(|&c| round3(c)).collect(),
+        host: super::host::host_summary(&g.host),
     }
 }

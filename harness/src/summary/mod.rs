@@ -12,11 +12,14 @@
 mod compute;
 mod figures;
 mod file;
+mod host;
+mod recovery;
 mod verdict;
 mod windows;
 
 pub use compute::compute;
 pub use file::{read, write, SUMMARY_FILE};
+pub use recovery::NOT_MEASURABLE;
 pub use verdict::{GateResult, Verdict};
 
 use crate::record::RunMeta;
@@ -274,6 +277,33 @@ pub struct FaultSummary {
     /// no request crossed its link, or whether any did is unknown.
     #[serde(default)]
     pub warning: Option<String>,
+    /// What `recovery_s` was judged against, or why it could not be.
+    #[serde(default)]
+    pub recovery: Option<Recovery>,
+}
+
+/// How a fault's recovery was judged.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Recovery {
+    pub basis: RecoveryBasis,
+    /// The gates judged second by second (basis `gates`), as written.
+    #[serde(default)]
+    pub gates: Vec<String>,
+    /// "recovery not measurable: the system was already degraded before the
+    /// fault (...)" when the seconds before it were not steady or already
+    /// over the gates; `recovery_s` is then null.
+    pub not_measurable: Option<String>,
+}
+
+/// What "recovered" means for a fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecoveryBasis {
+    /// Every whole-run gate that can be judged on one second held again,
+    /// for 3 seconds with traffic in a row.
+    Gates,
+    /// The p95 back within 20 % of the steady state before the fault.
+    P95,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -293,4 +323,55 @@ pub struct GeneratorSummary {
     /// is large beside the measured p50 (the run stays valid).
     #[serde(default)]
     pub inflated: Option<String>,
+    /// What `saturation` does to the verdict; `None` when it is null.
+    #[serde(default)]
+    pub saturation_effect: Option<SaturationEffect>,
+    /// The harness process's CPU per second of the run, in cores.
+    #[serde(default)]
+    pub cpu_per_second: Vec<f64>,
+    /// The whole host's CPU per second of the load.
+    #[serde(default)]
+    pub host: HostSummary,
+}
+
+impl GeneratorSummary {
+    /// Whether `saturation` makes the run invalid (it does unless it is a
+    /// warning, see `summary::host`).
+    pub fn invalidates(&self) -> bool {
+        self.saturation.is_some() && self.saturation_effect != Some(SaturationEffect::Warning)
+    }
+
+    /// The saturation, when it is only a warning.
+    pub fn warning(&self) -> Option<&str> {
+        self.saturation.as_deref().filter(|_| !self.invalidates())
+    }
+}
+
+/// What a saturated generator or host does to the verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SaturationEffect {
+    /// The figures measure the generator or the host: the run is INVALID.
+    Invalid,
+    /// The latencies include the host's queueing; the verdict stands.
+    Warning,
+}
+
+/// The whole host's CPU, one entry per second of the load (second i of the
+/// timeline), and whether it was saturated by the rule in `record::host`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct HostSummary {
+    /// All cores' busy share (steal included), %.
+    pub busy_pct: Vec<f64>,
+    /// Share stolen by the hypervisor, %.
+    pub steal_pct: Vec<f64>,
+    /// Runnable threads at the end of each second.
+    pub run_queue: Vec<u32>,
+    /// The one-minute load average at the end of each second.
+    pub load_1m: Vec<f64>,
+    pub busy_mean_pct: f64,
+    /// Seconds with the cores at least 90 % busy, when the rule says saturated (else 0).
+    pub saturated_seconds: u64,
+    pub saturated_share: f64,
+    pub saturated: bool,
 }

@@ -35,6 +35,8 @@ pub(super) fn fault_summaries(run: &RunRecord, duration_s: f64) -> Vec<FaultSumm
                 ]
             };
             let [b, d, a] = figures(overall);
+            // Without a steady state before the fault, "back to before" means nothing.
+            let steady = super::recovery::steady(overall, before.clone());
             let requests = run
                 .recorder
                 .requests()
@@ -57,7 +59,9 @@ pub(super) fn fault_summaries(run: &RunRecord, duration_s: f64) -> Vec<FaultSumm
                 end_s: f.end_s,
                 recovery_s: b
                     .latency_ms
+                    .filter(|_| steady.is_ok())
                     .and_then(|l| recovery_s(overall, f.end_s, l.p95)),
+                recovery: Some(super::recovery::p95_basis(steady)),
                 before: b,
                 during: d,
                 after: a,

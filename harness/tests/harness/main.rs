@@ -1,6 +1,7 @@
 //! The harness's integration tests: one binary, one module per feature.
 
 mod batch;
+mod busy_host;
 mod capacity;
 mod chaos;
 mod contract;

@@ -48,7 +48,16 @@ pub fn run_charts(summary: &Summary) -> (Vec<Chart>, Vec<String>) {
             distribution,
         ),
     ];
-    for (id, title, caption, draw) in specs {
+    let host_cpu: (&str, &str, &str, Draw) = (
+        "host-cpu",
+        "Host CPU over time",
+        "Share of all the machine's cores busy each second (every process: the generator, the \
+         server if it runs here, anything else), and the share the hypervisor stole. At 90 % or \
+         more the latencies include the host's queueing.",
+        host_cpu,
+    );
+    let host = (!summary.generator.host.busy_pct.is_empty()).then_some(host_cpu);
+    for (id, title, caption, draw) in specs.into_iter().chain(host) {
         match draw(summary) {
             Ok(svg) => charts.push(Chart {
                 id: id.into(),
@@ -183,6 +192,21 @@ fn shed_and_errors(summary: &Summary) -> anyhow::Result<String> {
         lines,
     )
     .render()
+}
+
+fn host_cpu(summary: &Summary) -> anyhow::Result<String> {
+    let host = &summary.generator.host;
+    // Second i of the host's samples ends i + 1 s after the load started.
+    let t: Vec<u32> = (0..host.busy_pct.len() as u32).collect();
+    let series = |v: &[f64]| {
+        let values: Vec<Option<f64>> = v.iter().map(|&x| Some(x)).collect();
+        downsample(&t, &values, Fold::Mean)
+    };
+    let lines = vec![
+        line("host busy", RGBColor(214, 39, 40), series(&host.busy_pct)),
+        line("steal", RGBColor(127, 127, 127), series(&host.steal_pct)),
+    ];
+    time_chart(summary, "Host CPU over time", "% of all cores", lines).render()
 }
 
 fn distribution(summary: &Summary) -> anyhow::Result<String> {

@@ -8,6 +8,7 @@ mod compare;
 mod figures;
 mod hlog;
 mod outputs;
+mod recovery;
 pub(crate) mod schema;
 mod size;
 
