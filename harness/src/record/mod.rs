@@ -16,8 +16,8 @@ mod run;
 pub use findings::{Finding, Findings};
 pub use generator::GeneratorHealth;
 pub use run::{
-    FaultWindow, HttpShare, LinkTraffic, LoadModel, MachineInfo, RunMeta, RunRecord, ShardInfo,
-    StageMark,
+    Aborted, FaultWindow, HttpShare, LinkTraffic, LoadModel, MachineInfo, RunMeta, RunRecord,
+    ShardInfo, StageMark,
 };
 
 use hdrhistogram::Histogram;

@@ -291,6 +291,7 @@ mod tests {
             faults: Vec::new(),
             generator,
             interrupted: false,
+            aborted: None,
             notes: Vec::new(),
         }
     }
