@@ -4,11 +4,11 @@
 # dashboard and with `--dashboard` and 3 pages subscribed to its event
 # stream, alternated; the generator's mean CPU (summary.json's
 # generator.cpu_mean_cores) side by side, medians of $DASH_RUNS runs each.
-# Needs the release build (bench/run.sh builds it).
+# Needs the release build (bench/run.sh builds it; HARNESS= and BENCH_BACKEND= point elsewhere).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-H=target/release/harness
-B=target/release/bench-backend
+H=${HARNESS:-target/release/harness}
+B=${BENCH_BACKEND:-target/release/bench-backend}
 RUNS=${DASH_RUNS:-5}
 out=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$out"' EXIT

@@ -15,6 +15,9 @@ pub struct WatchedGate {
     pub gate: Gate,
     /// `Some(grace)`: the first failed window ending at or after `grace` aborts the run.
     pub abort_after: Option<Duration>,
+    /// A gate judged `during` a stage or fault: the planned seconds of it
+    /// (shown live; the final verdict uses the real ones). Such a gate never aborts.
+    pub during_s: Option<(u64, u64)>,
 }
 
 /// One window gate's state, as the dashboard shows it.
@@ -49,14 +52,14 @@ pub struct GateWatch {
 
 impl GateWatch {
     /// `names`: the scenario's request names. Gates without a window, and
-    /// gates scoped `during` a fault or stage (judged when the run ends),
-    /// are left out.
+    /// gates scoped `during` a fault or stage the plan does not have, are
+    /// left out.
     pub fn new(gates: &[WatchedGate], names: &[String]) -> GateWatch {
         let gates = gates
             .iter()
             .filter_map(|w| {
                 let window = w.gate.window?;
-                if w.gate.during.is_some() {
+                if w.gate.during.is_some() && w.during_s.is_none() {
                     return None;
                 }
                 let request = match &w.gate.request {
@@ -96,8 +99,13 @@ impl GateWatch {
                 },
             };
             while (g.pushed as u64) < elapsed_s {
-                g.slider.push(seconds.get(g.pushed).unwrap_or(&empty));
+                let at = g.pushed as u64;
                 g.pushed += 1;
+                // Only the seconds of its stage or fault count for a `during` gate.
+                if g.watched.during_s.is_some_and(|(a, b)| at < a || at >= b) {
+                    continue;
+                }
+                g.slider.push(seconds.get(at as usize).unwrap_or(&empty));
                 if !g.slider.is_full() {
                     continue;
                 }
@@ -110,10 +118,10 @@ impl GateWatch {
                     continue;
                 }
                 g.failed += 1;
-                let due = g
-                    .watched
-                    .abort_after
-                    .is_some_and(|grace| f64::from(j.end_s) >= grace.as_secs_f64());
+                let due = g.watched.during_s.is_none()
+                    && g.watched
+                        .abort_after
+                        .is_some_and(|grace| f64::from(j.end_s) >= grace.as_secs_f64());
                 if due && abort.is_none() {
                     abort = Some(Aborted {
                         gate: g.watched.gate.to_string(),
@@ -173,7 +181,25 @@ mod tests {
         WatchedGate {
             gate: text.parse().unwrap(),
             abort_after: abort_after.map(Duration::from_secs),
+            during_s: None,
         }
+    }
+
+    #[test]
+    fn a_gate_judged_during_a_stage_slides_over_its_seconds_only_and_never_aborts() {
+        let r = recorder_with(2, 20);
+        let mut during = watched("p95 < 500ms over 3s during peak", Some(0));
+        during.during_s = Some((10, 16));
+        let mut w = GateWatch::new(&[during], r.names());
+        assert_eq!(
+            w.advance(&r, 20),
+            None,
+            "failed windows, but a `during` gate does not abort"
+        );
+        let state = &w.states()[0];
+        // Windows of the seconds 10..16 only: ending at 13, 14, 15, 16.
+        assert_eq!((state.judged, state.failed), (4, 4));
+        assert_eq!(state.last_end_s, Some(16));
     }
 
     #[test]
@@ -214,7 +240,7 @@ mod tests {
     }
 
     #[test]
-    fn gates_without_a_window_or_judged_during_a_window_are_not_watched() {
+    fn gates_without_a_window_or_during_an_unknown_window_are_not_watched() {
         let names = vec!["GET /".to_string()];
         let w = GateWatch::new(
             &[

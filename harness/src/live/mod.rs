@@ -49,9 +49,36 @@ pub fn watched_gates(sc: &Scenario, gates: &[Gate], opts: &LiveOptions) -> Vec<W
             WatchedGate {
                 gate: g.clone(),
                 abort_after: declared.or(everyone),
+                during_s: g.during.as_deref().and_then(|name| planned_span(sc, name)),
             }
         })
         .collect()
+}
+
+/// The planned whole seconds of a fault (or, failing that, a stage) named `name`.
+fn planned_span(sc: &Scenario, name: &str) -> Option<(u64, u64)> {
+    let fault = sc
+        .faults
+        .iter()
+        .map(|f| (f.name.as_str(), f.at, f.duration))
+        .chain(
+            sc.worker_stops
+                .iter()
+                .map(|w| (w.name.as_str(), w.at, w.duration)),
+        )
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, at, d)| (at.as_secs_f64().floor(), (at + d).as_secs_f64().ceil()));
+    let stage = || {
+        sc.load
+            .stages
+            .iter()
+            .zip(sc.stage_bounds())
+            .find(|(st, _)| st.name == name)
+            .map(|(_, (a, b))| (a.round(), b.round()))
+    };
+    fault
+        .or_else(stage)
+        .map(|(a, b)| (a.max(0.0) as u64, b.max(0.0) as u64))
 }
 
 /// The aggregator's once-a-second look at the run.
