@@ -255,3 +255,91 @@ async fn the_page_updates_live_and_ends_on_the_figures_of_summary_json() {
         "{gate_row}"
     );
 }
+
+#[tokio::test]
+async fn a_token_is_checked_on_every_request_and_at_most_a_few_pages_listen() {
+    let hub =
+        harness::live::dashboard::Hub::start("127.0.0.1:0".parse().unwrap(), Some("s3cret".into()))
+            .await
+            .unwrap();
+    let url = hub.url().to_string();
+    let base = url.split('?').next().unwrap().to_string();
+    assert!(url.ends_with("/?token=s3cret"), "{url}");
+    let client = reqwest::Client::new();
+    let status = |r: reqwest::Response| r.status().as_u16();
+    assert_eq!(status(client.get(&base).send().await.unwrap()), 401);
+    assert_eq!(
+        status(client.get(format!("{base}events")).send().await.unwrap()),
+        401
+    );
+    assert_eq!(
+        status(
+            client
+                .get(format!("{base}?token=wrong"))
+                .send()
+                .await
+                .unwrap()
+        ),
+        401
+    );
+    assert_eq!(status(client.get(&url).send().await.unwrap()), 200);
+    let bearer = client
+        .get(&base)
+        .bearer_auth("s3cret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status(bearer), 200);
+    // Event streams are capped: the first few are served, the next refused.
+    let mut open = Vec::new();
+    for _ in 0..harness::live::dashboard::MAX_CLIENTS {
+        let r = client
+            .get(format!("{base}events?token=s3cret"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        open.push(r);
+    }
+    let refused = client
+        .get(format!("{base}events?token=s3cret"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 503);
+    // A page that goes away frees its place.
+    drop(open.pop());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = client
+            .get(format!("{base}events?token=s3cret"))
+            .send()
+            .await
+            .unwrap();
+        if r.status().as_u16() == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the freed place was never given back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_dashboard_off_loopback_without_a_token_is_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_scenario(dir.path(), "live.toml", &menu_scenario(1, 1, "1s", ""));
+    let (code, out) = crate::helpers::run_cli(&[
+        "run",
+        file.to_str().unwrap(),
+        "--target",
+        "http://127.0.0.1:9",
+        "--dashboard",
+        "0.0.0.0:0",
+    ])
+    .await;
+    assert_eq!(code, 2, "{out}");
+    assert!(!out.contains("dashboard:"), "nothing was served: {out}");
+}
