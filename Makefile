@@ -13,7 +13,7 @@ VENV := .venv
 SCHEMATHESIS := schemathesis==4.32.5
 
 .DEFAULT_GOAL := run
-.PHONY: run help build release test ci fmt lint serve proxy compare capacity bench fuzz clean-reports tools validate-manifests
+.PHONY: run help build release test ci fmt lint serve proxy compare capacity bench fuzz clean-reports tools validate-manifests chromium
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -59,7 +59,11 @@ capacity: release ## highest arrival rate that meets the SLO (SLO="p95<250ms,she
 bench: ## benchmarks: prints every figure the issues name, side by side with wrk/oha
 	bash bench/run.sh
 
-tools: .venv/.tools-installed ## the Python tools the tests use, in .venv/ (HdrHistogram's reader, kubernetes-validate)
+tools: .venv/.tools-installed chromium ## the tools the tests use: Python ones in .venv/ (HdrHistogram's reader, kubernetes-validate), headless Chromium
+
+chromium: # the dashboard's browser test: Debian's chromium, installed when missing
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { apt-get update -qq && apt-get install -y -qq chromium; }
 
 .venv/.tools-installed: tools/requirements.txt
 	python3 -m venv .venv

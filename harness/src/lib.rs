@@ -18,6 +18,7 @@ pub mod contract;
 pub mod dry_run;
 pub mod exit;
 pub mod gate;
+pub mod live;
 pub mod load;
 pub mod merge;
 pub mod record;

@@ -83,6 +83,7 @@ fn ten_minute_run() -> RunRecord {
         }],
         generator: GeneratorHealth::default(),
         interrupted: false,
+        aborted: None,
         notes: vec![],
     }
 }

@@ -186,7 +186,12 @@ async fn run_step(
     sc.faults.clear();
     sc.worker_stops.clear();
     let mut sink = std::io::sink();
-    let outcome = run::run_scenario(sc, slo.to_vec(), args, &mut sink).await?;
+    let mut args = args.clone();
+    args.live.context = Some(format!(
+        "capacity step at {rate:.1}/s (held {} s)",
+        hold.as_secs()
+    ));
+    let outcome = run::run_scenario(sc, slo.to_vec(), &args, &mut sink).await?;
     // The step ran with the SLO as its gates: its summary holds their results.
     let summary = &outcome.summary;
     let results = &summary.gates;

@@ -141,7 +141,11 @@ async fn run_all(
             if !single {
                 let _ = writeln!(out, "run {round} of {}: {}", args.repeat, lane.label);
             }
-            let (sc, gates, run_args) = plan::prepare(&args.run, lane.target.as_ref())?;
+            let (sc, gates, mut run_args) = plan::prepare(&args.run, lane.target.as_ref())?;
+            if !single {
+                run_args.live.context =
+                    Some(format!("run {round} of {}: {}", args.repeat, lane.label));
+            }
             let measured = run::measure(sc, &gates, &run_args, out).await?;
             let judged_last = args.judging() && round == args.repeat && i == last_lane;
             if judged_last && !measured.record.interrupted {

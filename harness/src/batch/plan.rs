@@ -184,6 +184,7 @@ path = "/menu"
             server_exe: PathBuf::from("harness"),
             connect: Default::default(),
             sharding: Default::default(),
+            live: Default::default(),
         }
     }
 

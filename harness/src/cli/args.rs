@@ -73,6 +73,55 @@ pub struct RunCmd {
     /// first stage; refuse (exit 2) when it passed more than 2 s ago. Default: HARNESS_START_AT.
     #[arg(long, value_name = "RFC3339")]
     pub start_at: Option<String>,
+    /// Stop the run at the first failed window of any window gate (a gate ending in
+    /// `over <duration>`, e.g. 'p95 < 500ms over 10s'): users stopped, faults removed, the
+    /// report written with what was measured and marked aborted; exit 1.
+    #[arg(long)]
+    pub abort_on_fail: bool,
+    #[command(flatten)]
+    pub dashboard: DashboardArgs,
+}
+
+/// `--dashboard [ADDR]` and its token.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DashboardArgs {
+    /// Serve a live dashboard of the run (one self-contained page, Server-Sent Events at
+    /// /events, one snapshot a second) at ADDR; default 127.0.0.1 and a free port. Its URL
+    /// is printed at the start. An address other than loopback needs --dashboard-token.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:0")]
+    pub dashboard: Option<SocketAddr>,
+    /// The token every dashboard request must carry (`?token=` or `Authorization: Bearer`).
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "HARNESS_DASHBOARD_TOKEN",
+        hide_env_values = true
+    )]
+    pub dashboard_token: Option<String>,
+}
+
+impl DashboardArgs {
+    /// Refuses, before anything runs, an address that is not loopback without a token.
+    pub fn check(&self) -> Result<(), crate::live::dashboard::DashboardError> {
+        match self.dashboard {
+            Some(addr) => crate::live::dashboard::check(addr, self.dashboard_token.as_deref()),
+            None => Ok(()),
+        }
+    }
+
+    /// Starts the dashboard when asked for, printing its URL.
+    pub async fn start(
+        &self,
+        out: &mut dyn std::io::Write,
+    ) -> Result<Option<crate::live::dashboard::Hub>, crate::live::dashboard::DashboardError> {
+        let Some(addr) = self.dashboard else {
+            return Ok(None);
+        };
+        let hub = crate::live::dashboard::Hub::start(addr, self.dashboard_token.clone()).await?;
+        let _ = writeln!(out, "dashboard: {}", hub.url());
+        let _ = out.flush();
+        Ok(Some(hub))
+    }
 }
 
 /// `--shard` and `--start-at`, or else the environment an Indexed Job sets.
@@ -183,6 +232,10 @@ pub(super) fn run_args(cmd: RunCmd) -> Result<BatchArgs, RunArgsError> {
         server_exe,
         connect: cmd.connect.options(),
         sharding,
+        live: crate::live::LiveOptions {
+            abort_on_fail: cmd.abort_on_fail,
+            ..Default::default()
+        },
     };
     Ok(BatchArgs {
         run,
@@ -245,6 +298,8 @@ pub struct CapacityCmd {
     pub server_exe: Option<PathBuf>,
     #[command(flatten)]
     pub connect: ConnectArgs,
+    #[command(flatten)]
+    pub dashboard: DashboardArgs,
 }
 
 pub(super) fn capacity_args(cmd: CapacityCmd) -> anyhow::Result<CapacityArgs> {
@@ -268,6 +323,7 @@ pub(super) fn capacity_args(cmd: CapacityCmd) -> anyhow::Result<CapacityArgs> {
             server_exe,
             connect: cmd.connect.options(),
             sharding: Default::default(),
+            live: Default::default(),
         },
         slo: cmd.slo,
         start_rate: cmd.start_rate,

@@ -142,6 +142,11 @@ pub async fn execute(cli: Cli, out: &mut dyn Write) -> u8 {
     match cli.command {
         Command::Run(cmd) => {
             let dry_run = cmd.connect.dry_run;
+            let dashboard = cmd.dashboard.clone();
+            if let Err(e) = dashboard.check() {
+                eprintln!("error: {e}");
+                return exit::USAGE;
+            }
             let mut args = match run_args(*cmd) {
                 Ok(a) => a,
                 Err(e) => {
@@ -150,6 +155,15 @@ pub async fn execute(cli: Cli, out: &mut dyn Write) -> u8 {
                 }
             };
             batch::targets_from_scenario(&mut args);
+            if !dry_run {
+                match dashboard.start(out).await {
+                    Ok(hub) => args.run.live.dashboard = hub,
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return exit::USAGE;
+                    }
+                }
+            }
             let result = if dry_run {
                 crate::dry_run::run_plan(&args, out)
             } else if args.is_single() {
@@ -157,6 +171,9 @@ pub async fn execute(cli: Cli, out: &mut dyn Write) -> u8 {
             } else {
                 batch::run_batch(&args, out).await
             };
+            if let Some(hub) = &args.run.live.dashboard {
+                hub.finish().await;
+            }
             result.unwrap_or_else(|e| {
                 eprintln!("error: {}", redact::scrub(&e.to_string()));
                 e.exit_code()
@@ -164,17 +181,34 @@ pub async fn execute(cli: Cli, out: &mut dyn Write) -> u8 {
         }
         Command::Capacity(cmd) => {
             let dry_run = cmd.connect.dry_run;
-            let args = match capacity_args(*cmd) {
+            let dashboard = cmd.dashboard.clone();
+            if let Err(e) = dashboard.check() {
+                eprintln!("error: {e}");
+                return exit::USAGE;
+            }
+            let mut args = match capacity_args(*cmd) {
                 Ok(a) => a,
                 Err(e) => {
                     eprintln!("error: {e:#}");
                     return exit::INTERNAL;
                 }
             };
+            if !dry_run {
+                match dashboard.start(out).await {
+                    Ok(hub) => args.run.live.dashboard = hub,
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return exit::USAGE;
+                    }
+                }
+            }
             let result = match dry_run {
                 true => crate::dry_run::capacity_plan(&args, out),
                 false => batch::capacity(&args, out).await,
             };
+            if let Some(hub) = &args.run.live.dashboard {
+                hub.finish().await;
+            }
             result.unwrap_or_else(|e| {
                 eprintln!("error: {}", redact::scrub(&e.to_string()));
                 e.exit_code()

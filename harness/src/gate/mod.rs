@@ -1,26 +1,150 @@
 //! Gates judged against a run's summary, and the run's verdict: the step
 //! between `summary` (the figures) and `report` (which renders them).
+//! Window gates (`over <duration>`) are judged on the record's per-second
+//! histograms (see [`window`]).
+
+pub mod window;
 
 mod recovery;
 
 use crate::record::RunRecord;
 use crate::slo::{Gate, Metric, Permille, Unit};
-use crate::summary::{self, GateResult, Latency, Summary, Verdict, WindowFigures};
+use crate::summary::{self, GateResult, Latency, Summary, Verdict, WindowFigures, WindowVerdict};
 
 /// The figures of a run, judged against `gates`: what a finished run reports.
 pub fn summarize(run: &RunRecord, gates: &[Gate]) -> Summary {
     let mut summary = summary::compute(run);
-    judge(&mut summary, gates);
+    let windows = window_verdicts(run, &summary, gates);
+    judge_with(&mut summary, gates, &windows);
     summary
 }
 
-/// Fills the summary's gate results, verdict and the reason for it.
+/// Fills the summary's gate results, verdict and the reason for it. A window
+/// gate keeps the windows it was judged on before (by [`summarize`]).
 pub fn judge(summary: &mut Summary, gates: &[Gate]) {
     recovery::judge_recoveries(summary, gates);
-    summary.gates = evaluate(summary, gates);
+    let windows: Vec<Option<WindowVerdict>> = gates
+        .iter()
+        .map(|g| {
+            summary
+                .gates
+                .iter()
+                .find(|r| &r.gate == g)
+                .and_then(|r| r.window.clone())
+        })
+        .collect();
+    judge_with(summary, gates, &windows);
+}
+
+fn judge_with(summary: &mut Summary, gates: &[Gate], windows: &[Option<WindowVerdict>]) {
+    summary.gates = gates
+        .iter()
+        .zip(windows)
+        .map(|(g, w)| match (g.window, w) {
+            (Some(_), Some(w)) => window_result(g, w.clone()),
+            _ => evaluate_one(summary, g),
+        })
+        .collect();
     let (verdict, reason) = verdict(summary);
     summary.verdict = verdict;
     summary.verdict_reason = reason;
+    if let Some(abort) = &summary.run.aborted_by {
+        let at = summary.run.aborted_at_s.unwrap_or_default();
+        if summary.verdict == Verdict::Pass {
+            summary.verdict = Verdict::GateFailed;
+        }
+        summary.verdict_reason = format!(
+            "aborted at {at:.0} s: a window of `{abort}` failed; {}",
+            summary.verdict_reason
+        );
+    }
+}
+
+/// Each window gate judged on the run's per-second histograms, in the
+/// seconds of its `during` fault or stage when it names one; `None` for a
+/// gate without a window or whose scope the run does not have (then
+/// `evaluate_one` says why it fails).
+fn window_verdicts(
+    run: &RunRecord,
+    summary: &Summary,
+    gates: &[Gate],
+) -> Vec<Option<WindowVerdict>> {
+    let complete = (summary.run.duration_s.floor() as usize).max(1);
+    gates
+        .iter()
+        .map(|g| {
+            let w = g.window?;
+            let seconds = match &g.request {
+                None => &run.recorder.overall().seconds,
+                Some(name) => {
+                    &run.recorder
+                        .requests()
+                        .find(|(n, _)| *n == name.as_str())?
+                        .1
+                        .seconds
+                }
+            };
+            let range = match &g.during {
+                None => 0..complete,
+                Some(name) => {
+                    let (start, end) = summary
+                        .fault(name)
+                        .map(|f| (f.during.start_s, f.during.end_s))
+                        .or_else(|| {
+                            summary
+                                .stage(name)
+                                .map(|s| (s.figures.start_s, s.figures.end_s))
+                        })?;
+                    start as usize..end as usize
+                }
+            };
+            let judged = window::judge_all(seconds, range, g, w);
+            Some(window::verdict(g, w, &judged))
+        })
+        .collect()
+}
+
+/// A window gate's result from its windows.
+fn window_result(gate: &Gate, v: WindowVerdict) -> GateResult {
+    let threshold = gate.threshold.canonical();
+    let passed = window::holds(&v);
+    let worst = v.worst.clone();
+    let message = match &worst {
+        None => format!(
+            "{gate}: no request completed in any {} s window{}, so there is nothing to judge",
+            v.length_s,
+            scope_words(gate)
+        ),
+        Some(w) => format!(
+            "{}{} over {} s windows: worst {} ({:.0}-{:.0} s); {} of {} windows failed ({:.1}%{}); \
+             the gate requires {} {} in every window",
+            gate.metric.label(),
+            scope_words(gate),
+            v.length_s,
+            w.actual,
+            w.start_s,
+            w.end_s,
+            v.failed,
+            v.judged,
+            v.failed_share * 100.0,
+            if v.tolerated_share > 0.0 {
+                format!(", at most {:.1}% allowed", v.tolerated_share * 100.0)
+            } else {
+                String::new()
+            },
+            gate.comparison.symbol(),
+            gate.threshold
+        ),
+    };
+    GateResult {
+        gate: gate.clone(),
+        passed,
+        actual: worst.as_ref().map_or("n/a".into(), |w| w.actual.clone()),
+        actual_value: worst.as_ref().map(|w| w.value),
+        threshold_value: threshold,
+        message,
+        window: Some(v),
+    }
 }
 
 /// Judges every gate against `summary`. A gate that names a request or a fault
@@ -81,6 +205,7 @@ fn evaluate_one(summary: &Summary, gate: &Gate) -> GateResult {
         actual_value: None,
         threshold_value: threshold,
         message,
+        window: None,
     };
     let figures = match figures(summary, gate) {
         Ok(f) => f,
@@ -109,6 +234,7 @@ fn evaluate_one(summary: &Summary, gate: &Gate) -> GateResult {
         actual: shown,
         actual_value: Some(actual),
         threshold_value: threshold,
+        window: None,
     }
 }
 
@@ -252,7 +378,7 @@ fn figures(summary: &Summary, gate: &Gate) -> Result<Figures, String> {
 }
 
 /// A canonical value written in the gate's own unit.
-fn show(canonical: f64, unit: Unit) -> String {
+pub(crate) fn show(canonical: f64, unit: Unit) -> String {
     let v = match unit {
         Unit::Micros => canonical * 1000.0,
         Unit::Millis | Unit::PerSecond => canonical,

@@ -11,10 +11,12 @@ mod procstat;
 mod progress;
 mod sink;
 mod sse;
+mod stop;
 
 pub use flow::UserState;
 pub use pacer::Schedule;
 pub use procstat::peak_rss_bytes;
+pub use stop::{AbortSignal, StopReason, Watch};
 
 use crate::record::{GeneratorHealth, LoadModel, Recorder, StageMark};
 use crate::scenario::{Flow, Scenario};
@@ -55,6 +57,8 @@ pub(crate) struct Engine {
     stop: CancellationToken,
     /// Drop requests in flight (Ctrl-C).
     abort: CancellationToken,
+    /// Raised by a window gate that aborts.
+    gate_abort: AbortSignal,
     schedule: Option<Schedule>,
     /// The target's contract, when a step checks its answers against it.
     contract: Option<crate::contract::Contract>,
@@ -117,6 +121,9 @@ pub struct LoadOptions {
     pub shard: Option<Shard>,
     /// Wait for this wall-clock instant before the first stage.
     pub start_at: Option<OffsetDateTime>,
+    /// Looks at the recorder once a second (window gates, dashboard); an
+    /// abort it raises stops the run.
+    pub watch: Option<Box<dyn Watch>>,
 }
 
 /// What the load engine measured.
@@ -124,7 +131,10 @@ pub struct LoadResult {
     pub recorder: Recorder,
     pub generator: GeneratorHealth,
     pub stages: Vec<StageMark>,
+    /// Stopped by Ctrl-C or SIGTERM (`stopped` is `Interrupted`).
     pub interrupted: bool,
+    /// Why the load ended before its planned end, when it did.
+    pub stopped: Option<StopReason>,
     pub started_at: OffsetDateTime,
     pub ended_at: OffsetDateTime,
     /// Seconds from the epoch to the end of the load.
@@ -150,13 +160,19 @@ pub fn align_stages(scenario: &mut Scenario) {
 /// with the epoch when the load starts (the fault timeline hangs on it).
 pub async fn run(
     scenario: Arc<Scenario>,
-    opts: LoadOptions,
+    mut opts: LoadOptions,
     on_start: impl FnOnce(Instant),
 ) -> anyhow::Result<LoadResult> {
     let epoch = Arc::new(OnceLock::new());
     let progress = Progress::new(scenario.load.total(), opts.quiet);
-    let (sink, aggregator) =
-        Aggregator::start(scenario.request_names.clone(), progress, Arc::clone(&epoch));
+    let gate_abort = AbortSignal::default();
+    let watch = opts.watch.take().map(|w| (w, gate_abort.clone()));
+    let (sink, aggregator) = Aggregator::start(
+        scenario.request_names.clone(),
+        progress,
+        Arc::clone(&epoch),
+        watch,
+    );
     let (epoch_tx, epoch_rx) = tokio::sync::oneshot::channel();
     let clock_at_wait = OffsetDateTime::now_utc();
     let start_at = opts.start_at.map(|at| {
@@ -165,7 +181,13 @@ pub async fn run(
     });
     let (contract, contract_note) =
         crate::contract::Contract::fetch(&opts.base_url, &scenario, &opts.client).await;
-    let engine = engine(&scenario, &opts, start_at, sink, epoch, epoch_tx, contract);
+    let channels = Channels {
+        sink,
+        epoch,
+        epoch_tx,
+        gate_abort,
+    };
+    let engine = engine(&scenario, &opts, start_at, channels, contract);
     if let Some(at) = start_at {
         wait_for_start(&engine, at).await;
     }
@@ -191,10 +213,11 @@ pub async fn run(
     let (attacked, conducted) = tokio::join!(attack, conduct(&engine, epoch_rx, signals, on_start));
     engine.stop.cancel();
     let Conducted {
-        interrupted,
+        stopped,
         timed,
         mut notes,
     } = conducted;
+    let interrupted = stopped == Some(StopReason::Interrupted);
     notes.extend(contract_note);
     for task in timed {
         let _ = task.await;
@@ -216,6 +239,7 @@ pub async fn run(
         generator,
         stages: stage_marks(&scenario, elapsed_s),
         interrupted,
+        stopped,
         started_at: now_utc - Duration::from_secs_f64(elapsed_s),
         ended_at: now_utc,
         elapsed_s,
@@ -249,17 +273,29 @@ async fn wait_for_start(engine: &Engine, at: Instant) {
     }
 }
 
+/// What the engine shares with the aggregator and the conductor.
+struct Channels {
+    sink: Sink,
+    epoch: Arc<OnceLock<Instant>>,
+    epoch_tx: tokio::sync::oneshot::Sender<Instant>,
+    gate_abort: AbortSignal,
+}
+
 /// The engine every user shares: the plan, where to send, the flows' weights,
 /// the open model's schedule, and the signals that stop the users.
 fn engine(
     scenario: &Arc<Scenario>,
     opts: &LoadOptions,
     start_at: Option<Instant>,
-    sink: Sink,
-    epoch: Arc<OnceLock<Instant>>,
-    epoch_tx: tokio::sync::oneshot::Sender<Instant>,
+    channels: Channels,
     contract: Option<crate::contract::Contract>,
 ) -> Arc<Engine> {
+    let Channels {
+        sink,
+        epoch,
+        epoch_tx,
+        gate_abort,
+    } = channels;
     let mut cum = 0;
     let weights = scenario
         .weighted_flows()
@@ -281,6 +317,7 @@ fn engine(
         epoch_tx: Mutex::new(Some(epoch_tx)),
         stop: CancellationToken::new(),
         abort: CancellationToken::new(),
+        gate_abort,
         schedule,
         contract,
         weights,
@@ -290,7 +327,7 @@ fn engine(
 }
 
 struct Conducted {
-    interrupted: bool,
+    stopped: Option<StopReason>,
     timed: Vec<tokio::task::JoinHandle<()>>,
     notes: Vec<String>,
 }
@@ -316,7 +353,7 @@ async fn conduct(
 ) -> Conducted {
     let Signals { goose_done, cut } = signals;
     let mut out = Conducted {
-        interrupted: false,
+        stopped: None,
         timed: Vec::new(),
         notes: Vec::new(),
     };
@@ -356,10 +393,15 @@ async fn conduct(
             _ = tick.tick() => {}
             _ = goose_done.cancelled() => break,
         }
-        if engine.interrupted() {
+        // One stop path for every reason: a failed window that aborts, Ctrl-C, SIGTERM.
+        let reason = match engine.gate_abort.raised() {
+            Some(why) => Some(StopReason::Aborted(why.clone())),
+            None => engine.interrupted().then_some(StopReason::Interrupted),
+        };
+        if let Some(reason) = reason {
             // Make sure goose stops too (a SIGTERM may predate its attack).
             goose::trigger_killswitch("stop requested");
-            out.interrupted = true;
+            out.stopped = Some(reason);
             engine.stop.cancel();
             engine.abort.cancel();
             break;

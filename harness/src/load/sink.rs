@@ -5,6 +5,7 @@
 
 use super::procstat::{peak_rss_bytes, CpuMeter, HostMeter};
 use super::progress::Progress;
+use super::stop::{AbortSignal, Watch};
 use crate::record::{Finding, GeneratorHealth, Recorder, RequestIdx, Sample};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
@@ -51,6 +52,7 @@ impl Aggregator {
         names: Vec<String>,
         mut progress: Progress,
         epoch: std::sync::Arc<std::sync::OnceLock<Instant>>,
+        mut watch: Option<(Box<dyn Watch>, AbortSignal)>,
     ) -> (Sink, Aggregator) {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let (finish, mut finished) = oneshot::channel();
@@ -88,7 +90,13 @@ impl Aggregator {
                             if Instant::now() >= *start {
                                 health.host.extend(second);
                             }
-                            progress.update(&recorder, start.elapsed().as_secs());
+                            let elapsed = start.elapsed().as_secs();
+                            progress.update(&recorder, elapsed);
+                            if let Some((watch, signal)) = &mut watch {
+                                if let Some(why) = watch.second(&recorder, &health, elapsed) {
+                                    signal.raise(why);
+                                }
+                            }
                         }
                     }
                 }

@@ -5,7 +5,7 @@
 //! per-shard rows of the report.
 
 use super::shards::ShardRun;
-use crate::record::{GeneratorHealth, RunMeta, RunRecord};
+use crate::record::{Aborted, GeneratorHealth, RunMeta, RunRecord};
 use crate::summary::ShardSummary;
 
 /// The merged record of shards read and checked by `shards::read_all`, in
@@ -64,8 +64,33 @@ pub fn merged_record(runs: &[ShardRun]) -> RunRecord {
         faults: first.recording.faults.clone(),
         generator,
         interrupted: runs.iter().any(|r| r.recording.interrupted),
+        aborted: aborted_shard(runs, &mut notes),
         notes,
     }
+}
+
+/// The first shard a window gate stopped early (the merged run is aborted
+/// by it), each such shard named in the notes.
+fn aborted_shard(runs: &[ShardRun], notes: &mut Vec<String>) -> Option<Aborted> {
+    let mut first: Option<Aborted> = None;
+    for r in runs {
+        let run = &r.summary.run;
+        if let Some(gate) = &run.aborted_by {
+            let at_s = run.aborted_at_s.unwrap_or(run.duration_s);
+            notes.push(format!(
+                "shard {} was aborted at {at_s:.0} s: a window of `{gate}` failed",
+                r.recording.shard.index
+            ));
+            if first.as_ref().is_none_or(|f| at_s < f.at_s) {
+                first = Some(Aborted {
+                    gate: gate.clone(),
+                    at_s,
+                    actual: String::new(),
+                });
+            }
+        }
+    }
+    first
 }
 
 /// Start lags add up; CPU adds up second by second (the cores the whole
@@ -130,6 +155,7 @@ pub fn shard_rows(runs: &[ShardRun]) -> Vec<ShardSummary> {
                     .filter(|_| s.generator.invalidates()),
                 start_skew_ms: skew.unwrap_or(0.0),
                 verdict_alone: s.verdict,
+                aborted_by: s.run.aborted_by.clone(),
             }
         })
         .collect()

@@ -18,8 +18,8 @@ pub use findings::{Finding, Findings};
 pub use generator::GeneratorHealth;
 pub use host::{host_saturation, HostSaturation, HostSecond};
 pub use run::{
-    FaultWindow, HttpShare, LinkTraffic, LoadModel, MachineInfo, RunMeta, RunRecord, ShardInfo,
-    StageMark,
+    Aborted, FaultWindow, HttpShare, LinkTraffic, LoadModel, MachineInfo, RunMeta, RunRecord,
+    ShardInfo, StageMark,
 };
 
 use hdrhistogram::Histogram;

@@ -136,6 +136,8 @@ pub struct RunRecord {
     pub generator: GeneratorHealth,
     /// Stopped early by Ctrl-C (the report says so).
     pub interrupted: bool,
+    /// Stopped early because a window gate that aborts failed a window.
+    pub aborted: Option<Aborted>,
     /// Problems met during the run that the reader must see (target died, a fault could not be removed, ...).
     pub notes: Vec<String>,
 }
@@ -157,4 +159,16 @@ pub struct ShardInfo {
     pub started_at: OffsetDateTime,
     /// `started_at - start_at`, ms; `None` without a common start.
     pub start_skew_ms: Option<f64>,
+}
+
+/// A run stopped at the first failed window of a gate that aborts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Aborted {
+    /// The gate's text, e.g. "p95 < 500ms over 10s".
+    pub gate: String,
+    /// When the run was stopped, seconds since the load started (the end
+    /// of the window that failed).
+    pub at_s: f64,
+    /// The failing window's value in the gate's unit, e.g. "1.2s".
+    pub actual: String,
 }

@@ -53,6 +53,8 @@ pub struct RunArgs {
     pub connect: ConnectOptions,
     /// This process's shard of a sharded run, and the shards' common start.
     pub sharding: Sharding,
+    /// What the run watches as it goes: window gates that abort, the dashboard.
+    pub live: crate::live::LiveOptions,
 }
 
 /// Why a run could not happen; each maps to an exit code (see [`crate::exit`]).
@@ -156,8 +158,9 @@ pub async fn measure(
     };
     let sc = Arc::new(sc);
     let metrics_client = client.clone();
+    let watch = crate::live::Watcher::new(&sc, gates, &args.live);
     let (loaded, windows, mut notes) =
-        drive_load(&sc, &target, client, chaos.as_ref(), kitchen, args).await;
+        drive_load(&sc, &target, client, chaos.as_ref(), kitchen, args, watch).await;
     notes.extend(target.died());
     let server_metrics = match &target.server_url {
         Some(url) => scrape_metrics(&metrics_client, url).await,
@@ -172,6 +175,15 @@ pub async fn measure(
     notes.append(&mut loaded.notes);
     connect::finish_notes(&connection, &tls, &mut notes);
     let shard = sharded::shard_info(args, &loaded);
+    if let Some(load::StopReason::Aborted(a)) = &loaded.stopped {
+        notes.push(format!(
+            "the run was aborted at {:.0} s of {:.0} s planned: a window of `{}` failed ({}), and the gate stops the run at its first failed window",
+            a.at_s,
+            sc.load.total().as_secs_f64(),
+            a.gate,
+            a.actual
+        ));
+    }
     let mut record = record_of(&sc, loaded, windows, notes, connection);
     record.meta.shard = shard;
     let summary = gate::summarize(&record, gates);
@@ -198,6 +210,7 @@ pub fn write_report(
     let written = report::write_run_report(&record, summary, baseline, &args.reports_dir)
         .context("writing the report")
         .map_err(RunError::Internal)?;
+    args.live.show_final(&written.summary);
     sharded::write_recording(&record, args, &written.dir)?;
     if let Some(text) = server_metrics {
         let _ = std::fs::write(written.dir.join("server-metrics.prom"), text);
@@ -209,6 +222,13 @@ pub fn write_report(
         let _ = writeln!(
             out,
             "interrupted: the report holds what was measured until the run was stopped (Ctrl-C or SIGTERM)"
+        );
+    }
+    if let Some(a) = &record.aborted {
+        let _ = writeln!(
+            out,
+            "aborted at {:.0} s: a window of `{}` failed ({}); the report holds what was measured until then",
+            a.at_s, a.gate, a.actual
         );
     }
     let exit_code = match (record.interrupted, &written.verdict) {
@@ -304,6 +324,7 @@ async fn drive_load(
     chaos: Option<&Chaos>,
     kitchen: Option<KitchenAdmin>,
     args: &RunArgs,
+    watch: Option<crate::live::Watcher>,
 ) -> (anyhow::Result<LoadResult>, Vec<FaultWindow>, Vec<String>) {
     let timeline = Mutex::new(None);
     let kitchen_timeline = Mutex::new(None);
@@ -315,6 +336,7 @@ async fn drive_load(
             client,
             shard: args.sharding.shard,
             start_at: args.sharding.start_at,
+            watch: watch.map(|w| Box::new(w) as Box<dyn load::Watch>),
         },
         |epoch| {
             if let Some(chaos) = chaos {
@@ -401,6 +423,10 @@ fn record_of(
         faults,
         generator: loaded.generator,
         interrupted: loaded.interrupted,
+        aborted: match loaded.stopped {
+            Some(load::StopReason::Aborted(why)) => Some(why),
+            _ => None,
+        },
         notes,
     }
 }

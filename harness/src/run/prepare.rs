@@ -97,5 +97,16 @@ pub fn prepare(args: &RunArgs) -> Result<(Scenario, Vec<Gate>), RunError> {
                 .map_err(|e| RunError::Usage(format!("--gate {g:?}: {e}")))?,
         );
     }
+    if args.live.abort_on_fail
+        && !gates
+            .iter()
+            .any(|g| g.window.is_some() && g.during.is_none())
+    {
+        return Err(RunError::Usage(
+            "--abort-on-fail stops the run at the first failed window of a window gate, and this run has none: \
+             add one ending in `over <duration>` (e.g. --gate 'p95 < 500ms over 10s')"
+                .into(),
+        ));
+    }
     Ok((sc, gates))
 }

@@ -44,6 +44,8 @@ pub struct Scenario {
     pub data: Vec<(String, Vec<String>)>,
     pub flows: Vec<Flow>,
     pub gates: Vec<Gate>,
+    /// Window gates declared with `abort = true`: a failed window stops the run.
+    pub aborts: Vec<GateAbort>,
     /// The fault timeline, each fault on a known link.
     pub faults: Vec<Fault>,
     /// Kitchen workers taken away for a window (`type = "worker_stop"`).
@@ -62,6 +64,14 @@ pub struct Scenario {
     pub notes: Vec<String>,
     /// `[target] http2 = true`: offer HTTP/2 to an https target.
     pub http2: bool,
+}
+
+/// A window gate whose first failed window (ending `after` or later) stops the run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GateAbort {
+    pub gate: Gate,
+    /// Grace from the start: windows ending earlier do not stop the run.
+    pub after: Duration,
 }
 
 /// One `[[targets]]` entry: a backend of a comparison and what only it has.

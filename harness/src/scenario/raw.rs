@@ -23,7 +23,7 @@ pub struct File {
     #[serde(default)]
     pub flows: Vec<S<Flow>>,
     #[serde(default)]
-    pub gates: Vec<S<String>>,
+    pub gates: Vec<S<GateEntry>>,
     #[serde(default)]
     pub faults: Vec<S<Fault>>,
     #[serde(default)]
@@ -32,6 +32,26 @@ pub struct File {
     /// settings, so that every side gets the same faults.
     #[serde(default)]
     pub targets: Vec<S<TargetEntry>>,
+}
+
+/// A gate: its text, or a table with the text and whether a failed window
+/// stops the run (`{ gate = "p95 < 500ms over 10s", abort = true, after = "30s" }`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum GateEntry {
+    Text(String),
+    Table(GateTable),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateTable {
+    // Plain values: an untagged enum cannot carry spans; errors point at the entry.
+    pub gate: String,
+    #[serde(default)]
+    pub abort: bool,
+    #[serde(default)]
+    pub after: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -84,7 +84,7 @@ impl Validator<'_> {
                 "every flow has `at`: at least one flow must make up the load (no `at`)",
             );
         }
-        let gates = self.gates(&raw.gates)?;
+        let (gates, aborts) = self.gates(&raw.gates)?;
         let links = self.links(&raw.links, &target, "")?;
         let targets = self.target_entries(&raw.targets)?;
         let faults = self.faults(&raw.faults, &target, &links, &targets, total)?;
@@ -99,6 +99,7 @@ impl Validator<'_> {
             data,
             flows,
             gates,
+            aborts,
             faults,
             worker_stops,
             links,
@@ -140,21 +141,62 @@ impl Validator<'_> {
             .collect()
     }
 
-    /// The scenario's `gates = [...]`, each parsed.
-    fn gates(&self, gates: &[Spanned<String>]) -> Result<Vec<Gate>, ScenarioError> {
-        gates
-            .iter()
-            .enumerate()
-            .map(|(i, g)| {
-                g.get_ref().parse::<Gate>().or_else(|e| {
-                    self.err(
-                        g.span(),
-                        format!("gates[{i}]"),
-                        format!("bad gate {:?}: {e}", g.get_ref()),
-                    )
-                })
-            })
-            .collect()
+    /// The scenario's `gates = [...]`, each parsed, and those that abort.
+    fn gates(
+        &self,
+        gates: &[Spanned<raw::GateEntry>],
+    ) -> Result<(Vec<Gate>, Vec<super::GateAbort>), ScenarioError> {
+        let mut parsed = Vec::new();
+        let mut aborts = Vec::new();
+        for (i, g) in gates.iter().enumerate() {
+            let field = format!("gates[{i}]");
+            let span = g.span();
+            let (text, table) = match g.get_ref() {
+                raw::GateEntry::Text(t) => (t.as_str(), None),
+                raw::GateEntry::Table(t) => (t.gate.as_str(), Some(t)),
+            };
+            let gate = text
+                .parse::<Gate>()
+                .or_else(|e| self.err(span.clone(), &field, format!("bad gate {text:?}: {e}")))?;
+            if let Some(t) = table {
+                if t.after.is_some() && !t.abort {
+                    return self.err(
+                        span,
+                        format!("{field}.after"),
+                        "`after` is the grace before a failed window stops the run: it needs `abort = true`",
+                    );
+                }
+                if t.abort {
+                    if gate.window.is_none() {
+                        return self.err(
+                            span,
+                            format!("{field}.abort"),
+                            format!(
+                                "only a window gate can stop the run early: end {text:?} in `over <duration>` (e.g. `over 10s`)"
+                            ),
+                        );
+                    }
+                    if gate.during.is_some() {
+                        return self.err(
+                            span,
+                            format!("{field}.abort"),
+                            "a gate judged `during` a fault or stage is judged when the run ends and cannot stop it; drop `during` or `abort`",
+                        );
+                    }
+                    let after = match &t.after {
+                        Some(a) => duration::parse(a)
+                            .or_else(|m| self.err(span.clone(), format!("{field}.after"), m))?,
+                        None => std::time::Duration::ZERO,
+                    };
+                    aborts.push(super::GateAbort {
+                        gate: gate.clone(),
+                        after,
+                    });
+                }
+            }
+            parsed.push(gate);
+        }
+        Ok((parsed, aborts))
     }
 
     fn target(&self, target: Option<&Spanned<raw::Target>>) -> Result<TargetSpec, ScenarioError> {

@@ -296,6 +296,7 @@ mod tests {
             faults: Vec::new(),
             generator,
             interrupted: false,
+            aborted: None,
             notes: Vec::new(),
         }
     }

@@ -8,6 +8,11 @@
 //! optionally the request it is scoped to (`for <request name>`) and the
 //! window it is judged in (`during <fault or stage name>`). `Display` writes the same
 //! text back, so a gate survives a round trip through summary.json.
+//!
+//! A window gate ends in `over <duration>` (optionally `at most N% of
+//! windows`): it is judged every second on the sliding window of that length
+//! rather than once on the whole run, so a collapse at the peak is not
+//! diluted by the quiet minutes around it.
 
 mod parse;
 mod tolerance;
@@ -194,6 +199,25 @@ pub struct Gate {
     /// A fault (or, failing that, stage) name; the gate is judged on the
     /// figures measured during that fault's window or that stage.
     pub during: Option<String>,
+    /// `over 10s`: judged every second on the sliding window of that many
+    /// seconds instead of once on the whole run.
+    pub window: Option<Window>,
+}
+
+/// A window gate's window: `over <length> [at most <N>% of windows]`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Window {
+    /// Whole seconds; at least one.
+    pub length_s: u32,
+    /// The share of windows (in %) allowed to fail; `None`: none may.
+    pub tolerated_percent: Option<f64>,
+}
+
+impl Window {
+    /// The share of windows allowed to fail, as a fraction (0 without `at most`).
+    pub fn tolerated_share(self) -> f64 {
+        self.tolerated_percent.map_or(0.0, |p| p / 100.0)
+    }
 }
 
 impl fmt::Display for Gate {
@@ -205,6 +229,12 @@ impl fmt::Display for Gate {
             self.comparison.symbol(),
             self.threshold
         )?;
+        if let Some(w) = &self.window {
+            write!(f, " over {}s", w.length_s)?;
+            if let Some(p) = w.tolerated_percent {
+                write!(f, " at most {p}% of windows")?;
+            }
+        }
         if let Some(request) = &self.request {
             write!(f, " for {request}")?;
         }

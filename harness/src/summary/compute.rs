@@ -71,6 +71,8 @@ fn run_info(run: &RunRecord, duration_s: f64) -> RunInfo {
         meta: run.meta.clone(),
         duration_s: round3(duration_s),
         interrupted: run.interrupted,
+        aborted_by: run.aborted.as_ref().map(|a| a.gate.clone()),
+        aborted_at_s: run.aborted.as_ref().map(|a| round3(a.at_s)),
         notes: run.notes.clone(),
     }
 }

@@ -20,7 +20,7 @@ mod windows;
 pub use compute::compute;
 pub use file::{read, write, SUMMARY_FILE};
 pub use recovery::NOT_MEASURABLE;
-pub use verdict::{GateResult, Verdict};
+pub use verdict::{GateResult, Verdict, WindowVerdict, WorstWindow};
 
 use crate::record::RunMeta;
 use serde::{Deserialize, Serialize};
@@ -89,6 +89,9 @@ pub struct ShardSummary {
     pub start_skew_ms: f64,
     /// The shard's verdict on its own figures (its gates, judged on its share alone).
     pub verdict_alone: Verdict,
+    /// The window gate that stopped this shard early, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aborted_by: Option<String>,
 }
 
 impl Summary {
@@ -120,6 +123,12 @@ pub struct RunInfo {
     pub duration_s: f64,
     /// Stopped early by Ctrl-C; figures cover what was measured until then.
     pub interrupted: bool,
+    /// The window gate whose failed window stopped the run early, as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aborted_by: Option<String>,
+    /// When the run was aborted, seconds since the load started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aborted_at_s: Option<f64>,
     pub notes: Vec<String>,
 }
 

@@ -39,4 +39,39 @@ pub struct GateResult {
     pub threshold_value: f64,
     /// A sentence for the report: what was measured against what.
     pub message: String,
+    /// A window gate's windows: the worst and the share that failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<WindowVerdict>,
+}
+
+/// How a window gate (`over <duration>`) fared over the run's sliding windows.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct WindowVerdict {
+    /// The window's length, seconds.
+    pub length_s: u32,
+    /// Windows judged (those with a value: a latency needs a completed request).
+    pub judged: u32,
+    /// Windows whose value broke the gate.
+    pub failed: u32,
+    /// `failed / judged` (0 when nothing was judged).
+    pub failed_share: f64,
+    /// The share of windows allowed to fail (`at most N% of windows`; 0 otherwise).
+    pub tolerated_share: f64,
+    /// The window farthest on the failing side (the highest latency or rate,
+    /// the lowest throughput); `None` when nothing was judged.
+    pub worst: Option<WorstWindow>,
+    /// The end of the first window that failed, seconds since the run started.
+    pub first_failed_end_s: Option<f64>,
+}
+
+/// One window of a window gate: where it lies and what it measured.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct WorstWindow {
+    pub start_s: f64,
+    pub end_s: f64,
+    /// In canonical units (ms, fraction, /s).
+    pub value: f64,
+    /// In the gate's own unit, e.g. "812ms".
+    pub actual: String,
+    pub passed: bool,
 }

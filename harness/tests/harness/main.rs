@@ -11,6 +11,7 @@ mod flows;
 mod gates;
 mod helpers;
 mod http_faults;
+mod live;
 mod multi;
 mod pacing;
 mod remote;

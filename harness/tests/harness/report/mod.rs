@@ -70,6 +70,7 @@ pub fn synthetic_run(
         faults: Vec::new(),
         generator: GeneratorHealth::default(),
         interrupted: false,
+        aborted: None,
         notes: Vec::new(),
     }
 }

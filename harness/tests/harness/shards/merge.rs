@@ -231,6 +231,32 @@ async fn a_shard_whose_generator_fell_behind_makes_the_merged_run_invalid() {
     );
 }
 
+#[tokio::test]
+async fn a_shard_stopped_by_a_window_gate_is_named_and_the_merged_run_is_aborted_by_it() {
+    let root = tempfile::tempdir().unwrap();
+    let few: Vec<Sample> = (0..500)
+        .map(|k| sample(0, Outcome::Ok, k * 10, 5))
+        .collect();
+    let s0 = write_shard(root.path(), 0, 2, &few, |_| {});
+    let s1 = write_shard(root.path(), 1, 2, &few, |r| {
+        r.aborted = Some(harness::record::Aborted {
+            gate: "p95 < 500ms over 2s".into(),
+            at_s: 4.0,
+            actual: "1.2s".into(),
+        });
+    });
+    let out = root.path().join("merged");
+    let (code, text) = merge(&[s0, s1], &out, &[]).await;
+    assert_eq!(code, 1, "an aborted run fails: {text}");
+    let merged = assert_valid_summary(&out);
+    assert_eq!(merged["run"]["aborted_by"], "p95 < 500ms over 2s");
+    assert_eq!(merged["run"]["aborted_at_s"], 4.0);
+    assert_eq!(merged["shards"][1]["aborted_by"], "p95 < 500ms over 2s");
+    assert!(merged["shards"][0].get("aborted_by").is_none());
+    let notes = merged["run"]["notes"].to_string();
+    assert!(notes.contains("shard 1 was aborted at 4 s"), "{notes}");
+}
+
 /// Arrival k's answer takes 300 ms when k % 20 == 1 (so only on shard 1 of
 /// 2), 2 ms otherwise.
 fn tail_in_shard_one(k: u64) -> Duration {

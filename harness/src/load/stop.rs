@@ -1,0 +1,45 @@
+//! Why a run stopped before its planned end. Ctrl-C, SIGTERM and a window
+//! gate that aborts all go through the same stop path (`conduct`): users
+//! stopped, requests in flight dropped; the caller then removes the faults,
+//! stops the bundled server and writes the report of what was measured.
+
+use crate::record::{Aborted, GeneratorHealth, Recorder};
+use std::sync::{Arc, OnceLock};
+
+/// Why the load ended early.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StopReason {
+    /// Ctrl-C or SIGTERM.
+    Interrupted,
+    /// A window gate that aborts failed a window.
+    Aborted(Aborted),
+}
+
+/// Raised once by whoever judges the run as it goes; read by the conductor.
+#[derive(Clone, Debug, Default)]
+pub struct AbortSignal(Arc<OnceLock<Aborted>>);
+
+impl AbortSignal {
+    /// Asks the run to stop; the first reason given is kept.
+    pub fn raise(&self, why: Aborted) {
+        let _ = self.0.set(why);
+    }
+
+    pub fn raised(&self) -> Option<&Aborted> {
+        self.0.get()
+    }
+}
+
+/// Looks at what was recorded once a second while the load runs (the window
+/// gates that abort, the dashboard). Called from the aggregator, so it must
+/// be quick: a few histogram additions, a snapshot handed over.
+pub trait Watch: Send {
+    /// `elapsed_s` whole seconds have passed since the load started: every
+    /// second before it is complete. An `Aborted` stops the run.
+    fn second(
+        &mut self,
+        recorder: &Recorder,
+        health: &GeneratorHealth,
+        elapsed_s: u64,
+    ) -> Option<Aborted>;
+}
