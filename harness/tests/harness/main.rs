@@ -9,6 +9,7 @@ mod events;
 mod flows;
 mod gates;
 mod helpers;
+mod history;
 mod http_faults;
 mod multi;
 mod pacing;

@@ -187,6 +187,7 @@ fn args(scenario: PathBuf, reports: &Path) -> RunArgs {
         server_exe: crate::helpers::harness_exe(),
         connect: Default::default(),
         sharding: Default::default(),
+        history: Default::default(),
     }
 }
 

@@ -54,6 +54,7 @@ fn batch(dir: &Path, text: &str, targets: Vec<String>, gates: Vec<String>) -> Ba
             profile: None,
             server_exe: harness_exe(),
             sharding: Default::default(),
+            history: Default::default(),
             connect: Default::default(),
         },
         targets,

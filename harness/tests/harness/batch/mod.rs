@@ -75,6 +75,7 @@ fn batch(dir: &Path, target: Option<&MockServer>) -> BatchArgs {
             server_exe: harness_exe(),
             connect: Default::default(),
             sharding: Default::default(),
+            history: Default::default(),
         },
         targets: Vec::new(),
         repeat: 1,
