@@ -7,7 +7,8 @@
 //! renderer). `run` makes one run; `batch` makes several (repeats, targets,
 //! a baseline, the `capacity` search) and concludes from them in memory.
 //! `slo` is the text of gates and tolerances; `baseline` judges runs against
-//! earlier ones; `exit` holds the exit codes.
+//! earlier ones; `exit` holds the exit codes. `history` records every run
+//! and finds change points across them.
 
 pub mod baseline;
 pub mod batch;
@@ -18,6 +19,7 @@ pub mod contract;
 pub mod dry_run;
 pub mod exit;
 pub mod gate;
+pub mod history;
 pub mod live;
 pub mod load;
 pub mod merge;

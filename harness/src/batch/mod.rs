@@ -98,6 +98,9 @@ pub fn targets_from_scenario(args: &mut BatchArgs) {
 /// comparison, the baseline verdict or the spread; returns the exit code.
 pub async fn run_batch(args: &BatchArgs, out: &mut dyn Write) -> Result<u8, RunError> {
     let mut plan = Plan::new(args)?;
+    for line in &plan.from_history {
+        let _ = writeln!(out, "{line}");
+    }
     let (worst, verdict) = run_all(args, &mut plan, out).await?;
     let lanes = &plan.lanes;
     if worst == exit::INTERRUPTED {

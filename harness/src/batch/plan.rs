@@ -6,6 +6,7 @@ use super::compare;
 use super::target::{target_override, TargetOverride};
 use super::{BatchArgs, Lane};
 use crate::baseline::DEFAULT_TOLERANCES;
+use crate::history;
 use crate::run::{self, RunArgs, RunError};
 use crate::scenario::Scenario;
 use crate::slo::{parse_tolerances, Gate, Tolerance};
@@ -17,6 +18,8 @@ pub(super) struct Plan {
     pub(super) tolerances: Vec<Tolerance>,
     /// The `--baseline` runs, read from their folders.
     pub(super) baseline: Vec<Summary>,
+    /// With `--baseline history`: which recorded runs the baseline is, for the output.
+    pub(super) from_history: Vec<String>,
 }
 
 impl Plan {
@@ -45,9 +48,10 @@ impl Plan {
             }
             false => Vec::new(),
         };
-        let baseline = args
+        let mut baseline = args
             .baseline
             .iter()
+            .filter(|p| history_spec(p).is_none())
             .map(|p| {
                 compare::check_run_path(p)
                     .and_then(|()| summary::read(p).map_err(|e| format!("{e:#}")))
@@ -60,12 +64,46 @@ impl Plan {
         for lane in &lanes {
             prepare(&args.run, lane.target.as_ref())?;
         }
+        let mut from_history = Vec::new();
+        if let Some(recorded) = history_baseline(args, &lanes)? {
+            from_history = recorded.describe();
+            baseline.extend(recorded.summaries);
+        }
         Ok(Plan {
             lanes,
             tolerances,
             baseline,
+            from_history,
         })
     }
+}
+
+/// `--baseline history` or `history:last=N`, when that is what `p` says.
+fn history_spec(p: &std::path::Path) -> Option<Result<history::baseline::Spec, String>> {
+    p.to_str().and_then(history::baseline::parse_spec)
+}
+
+/// The recorded runs of the candidate's scenario and target since their
+/// last change point, when a `--baseline` names the history.
+fn history_baseline(
+    args: &BatchArgs,
+    lanes: &[Lane],
+) -> Result<Option<history::baseline::HistoryBaseline>, RunError> {
+    let Some(spec) = args.baseline.iter().find_map(|p| history_spec(p)) else {
+        return Ok(None);
+    };
+    let spec = spec.map_err(RunError::Usage)?;
+    let candidate = lanes.last().expect("a batch has a lane");
+    let (sc, _, run_args) = prepare(&args.run, candidate.target.as_ref())?;
+    let file = run_args
+        .history
+        .path
+        .clone()
+        .unwrap_or_else(|| run_args.reports_dir.join(history::FILE_NAME));
+    let target = run::target_description(&sc.target);
+    history::baseline::from_history(&file, &sc.name, &target, spec)
+        .map(Some)
+        .map_err(RunError::Usage)
 }
 
 /// One lane per backend, in the order runs go: the baseline target first,
@@ -185,6 +223,7 @@ path = "/menu"
             connect: Default::default(),
             sharding: Default::default(),
             live: Default::default(),
+            history: Default::default(),
         }
     }
 

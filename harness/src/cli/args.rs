@@ -2,6 +2,7 @@
 //! library's own argument types.
 
 use super::connect::ConnectArgs;
+use super::history::HistoryFlags;
 use crate::batch::{BatchArgs, CapacityArgs};
 use crate::run::{RunArgs, Sharding};
 use crate::shard::{self, Shard, ShardError};
@@ -50,6 +51,8 @@ pub struct RunCmd {
     pub repeat: usize,
     /// Judge this run against an earlier one (its folder or summary.json; repeatable):
     /// exit 1 when it is worse beyond --max-regression, 5 when noise hides the answer.
+    /// `history` (or `history:last=N`): against the recorded runs of the same scenario and
+    /// target since their last change point (the newest N of them).
     #[arg(long, value_name = "RUN")]
     pub baseline: Vec<PathBuf>,
     /// Run this backend as the baseline, interleaved with the candidate in the same job.
@@ -80,6 +83,8 @@ pub struct RunCmd {
     pub abort_on_fail: bool,
     #[command(flatten)]
     pub dashboard: DashboardArgs,
+    #[command(flatten)]
+    pub history: HistoryFlags,
 }
 
 /// `--dashboard [ADDR]` and its token.
@@ -171,6 +176,8 @@ pub struct MergeCmd {
     /// No summary table; only the verdict and the report's path.
     #[arg(long, short)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub history: HistoryFlags,
 }
 
 #[derive(Debug, clap::Args)]
@@ -236,6 +243,7 @@ pub(super) fn run_args(cmd: RunCmd) -> Result<BatchArgs, RunArgsError> {
             abort_on_fail: cmd.abort_on_fail,
             ..Default::default()
         },
+        history: cmd.history.options(),
     };
     Ok(BatchArgs {
         run,
@@ -324,6 +332,11 @@ pub(super) fn capacity_args(cmd: CapacityCmd) -> anyhow::Result<CapacityArgs> {
             connect: cmd.connect.options(),
             sharding: Default::default(),
             live: Default::default(),
+            // A capacity step is not a run of the scenario as written.
+            history: crate::history::HistoryOptions {
+                off: true,
+                ..Default::default()
+            },
         },
         slo: cmd.slo,
         start_rate: cmd.start_rate,

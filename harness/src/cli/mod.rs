@@ -5,9 +5,11 @@
 
 mod args;
 mod connect;
+mod history;
 
 pub use args::{CapacityCmd, CompareCmd, MergeCmd, ProxyCmd, RunCmd};
 pub use connect::ConnectArgs;
+pub use history::{HistoryAction, HistoryCmd, HistoryFlags};
 
 use crate::batch;
 use crate::exit;
@@ -51,6 +53,11 @@ Examples:
       One report and one verdict (exit code) for the whole sharded run.
   harness proxy --listen 127.0.0.1:8474
       Serve the built-in Toxiproxy-compatible fault proxy.
+  harness run scenarios/smoke.toml --baseline history
+      Judge the run against the recorded runs since their last change point
+      (every run is recorded in reports/history.db unless --no-history).
+  harness history --scenario smoke -o reports/trends
+      Trends and change points across recorded runs: history.html, .md, .json.
 
 Exit codes:
   0 pass · 1 an SLO gate failed (or a baseline regression, or a side of a
@@ -84,6 +91,9 @@ pub enum Command {
     Merge(MergeCmd),
     /// Serve the built-in Toxiproxy-compatible fault proxy (HTTP API and data plane).
     Proxy(ProxyCmd),
+    /// Trends and change points of the recorded runs (history.html, .md, .json), or
+    /// `history import` to record runs made before the history existed.
+    History(HistoryCmd),
     /// Run the bundled reference server (used by `run` to start it as a child process).
     #[command(hide = true, disable_help_flag = true)]
     ReferenceServer {
@@ -229,6 +239,7 @@ pub async fn execute(cli: Cli, out: &mut dyn Write) -> u8 {
                 baseline: cmd.baseline,
                 max_regression: cmd.max_regression,
                 quiet: cmd.quiet,
+                history: cmd.history.options(),
             };
             crate::merge::merge(&args, out).unwrap_or_else(|e| {
                 eprintln!("error: {e}");
@@ -253,6 +264,7 @@ pub async fn execute(cli: Cli, out: &mut dyn Write) -> u8 {
                 }
             }
         }
+        Command::History(cmd) => history::history(cmd, out),
         Command::ReferenceServer { .. } => {
             eprintln!("error: `reference-server` runs only as its own process");
             exit::USAGE

@@ -37,6 +37,8 @@ pub struct MergeArgs {
     /// How much worse than the baseline a figure may get (default [`DEFAULT_TOLERANCES`]).
     pub max_regression: Option<String>,
     pub quiet: bool,
+    /// Where the merged run is recorded.
+    pub history: crate::history::HistoryOptions,
 }
 
 /// Why a merge could not happen.
@@ -113,6 +115,16 @@ pub fn merge(args: &MergeArgs, out: &mut dyn Write) -> Result<u8, MergeError> {
         let warnings = baseline::mismatches(base, std::slice::from_ref(&summary));
         let _ = report::baseline::print_verdict(cmp, &warnings, &dir, out);
         code = exit::worse(code, baseline::exit_code(cmp.verdict));
+    }
+    let recorded = crate::history::record_line(
+        &args.history,
+        &args.reports_dir,
+        &summary,
+        &record.recorder,
+        Some(&dir),
+    );
+    if let Some(line) = recorded {
+        let _ = writeln!(out, "{line}");
     }
     let _ = writeln!(out, "report: {}", dir.join("index.html").display());
     Ok(code)

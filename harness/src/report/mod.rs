@@ -14,6 +14,7 @@ pub mod baseline;
 pub mod capacity;
 pub mod charts;
 pub mod compare;
+pub mod history;
 pub mod hlog;
 pub mod output;
 pub mod render;

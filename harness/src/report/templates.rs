@@ -24,6 +24,8 @@ pub fn environment() -> Environment<'static> {
             include_str!("../../templates/capacity.html"),
         ),
         ("capacity.md", include_str!("../../templates/capacity.md")),
+        ("history.html", include_str!("../../templates/history.html")),
+        ("history.md", include_str!("../../templates/history.md")),
     ] {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("the embedded template {name} does not parse: {e:#}"));

@@ -55,6 +55,8 @@ pub struct RunArgs {
     pub sharding: Sharding,
     /// What the run watches as it goes: window gates that abort, the dashboard.
     pub live: crate::live::LiveOptions,
+    /// Where the run is recorded (`--history`, `--no-history`, `--meta`).
+    pub history: crate::history::HistoryOptions,
 }
 
 /// Why a run could not happen; each maps to an exit code (see [`crate::exit`]).
@@ -238,6 +240,7 @@ pub fn write_report(
         (false, Verdict::Invalid) => exit::INVALID,
     };
     let exit_code = sharded::exit_code(args, exit_code, written.verdict, out);
+    record_history(args, &written, &record, out);
     let _ = writeln!(
         out,
         "report: {}",
@@ -250,6 +253,29 @@ pub fn write_report(
         interrupted: record.interrupted,
         exit_code,
     })
+}
+
+/// Records the run in the history (a shard's share is not a run: `harness
+/// merge` records the merged one); a failure is a note, never the run's.
+fn record_history(
+    args: &RunArgs,
+    written: &report::RunReport,
+    record: &RunRecord,
+    out: &mut dyn Write,
+) {
+    if args.sharding.shard.is_some() {
+        return;
+    }
+    let line = crate::history::record_line(
+        &args.history,
+        &args.reports_dir,
+        &written.summary,
+        &record.recorder,
+        Some(&written.dir),
+    );
+    if let Some(line) = line {
+        let _ = writeln!(out, "{line}");
+    }
 }
 
 /// The fault proxies, when some fault needs one.

@@ -74,6 +74,7 @@ async fn capacity_search_finds_a_backends_known_capacity_within_ten_percent() {
             connect: Default::default(),
             sharding: Default::default(),
             live: Default::default(),
+            history: Default::default(),
         },
         slo: "shed-rate<1%".into(),
         start_rate: Some(20.0),

@@ -10,6 +10,7 @@ mod events;
 mod flows;
 mod gates;
 mod helpers;
+mod history;
 mod http_faults;
 mod live;
 mod multi;

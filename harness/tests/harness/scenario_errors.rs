@@ -188,6 +188,7 @@ fn args(scenario: PathBuf, reports: &Path) -> RunArgs {
         connect: Default::default(),
         sharding: Default::default(),
         live: Default::default(),
+        history: Default::default(),
     }
 }
 

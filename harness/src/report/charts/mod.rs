@@ -9,11 +9,13 @@ mod distribution;
 mod rate;
 mod run;
 mod timechart;
+mod trend;
 
 pub use distribution::{DistributionChart, DistributionLine};
 pub use rate::{RateChart, RateLine};
 pub use run::run_charts;
 pub use timechart::{Band, Line, Mark, TimeChart};
+pub use trend::{TrendChart, TrendLine};
 
 use plotters::style::RGBColor;
 

@@ -55,6 +55,7 @@ fn batch(dir: &Path, text: &str, targets: Vec<String>, gates: Vec<String>) -> Ba
             server_exe: harness_exe(),
             sharding: Default::default(),
             live: Default::default(),
+            history: Default::default(),
             connect: Default::default(),
         },
         targets,

@@ -76,6 +76,7 @@ fn batch(dir: &Path, target: Option<&MockServer>) -> BatchArgs {
             connect: Default::default(),
             sharding: Default::default(),
             live: Default::default(),
+            history: Default::default(),
         },
         targets: Vec::new(),
         repeat: 1,

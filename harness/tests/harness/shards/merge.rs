@@ -195,6 +195,7 @@ async fn shards_that_are_not_one_run_are_refused() {
             baseline: Vec::new(),
             max_regression: None,
             quiet: true,
+            history: Default::default(),
         },
         &mut Vec::new(),
     )
