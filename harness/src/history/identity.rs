@@ -193,6 +193,7 @@ mod tests {
             faults: Vec::new(),
             generator: GeneratorHealth::default(),
             interrupted: false,
+            aborted: None,
             notes: Vec::new(),
         };
         crate::gate::summarize(&record, &[])
