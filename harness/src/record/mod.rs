@@ -15,7 +15,7 @@ mod host;
 mod run;
 
 pub use findings::{Finding, Findings};
-pub use generator::GeneratorHealth;
+pub use generator::{GeneratorHealth, MIN_LATE_STARTS};
 pub use host::{host_saturation, HostSaturation, HostSecond};
 pub use run::{
     Aborted, FaultWindow, HttpShare, LinkTraffic, LoadModel, MachineInfo, RunMeta, RunRecord,

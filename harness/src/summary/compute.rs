@@ -170,13 +170,8 @@ fn generator_summary(g: &GeneratorHealth, overall: &Series, model: LoadModel) ->
     } else {
         round3(cpu.iter().sum::<f64>() / cpu.len() as f64)
     };
-    let (saturation, saturation_effect) = super::host::saturation(
-        g,
-        model,
-        g.saturation(),
-        inflated.as_deref(),
-        cpu_mean_cores,
-    );
+    let (saturation, saturation_effect) =
+        super::host::saturation(g, model, g.saturation(), cpu_mean_cores);
     // A generator that fell behind (or a host that broke its schedule) is
     // already the headline; inflation is the milder finding of one that kept
     // its schedule but not tightly enough.

@@ -2,9 +2,10 @@
 //! verdict, per load model (see README, "Generator health"):
 //!
 //! - open model: the run is INVALID when the host was saturated *and* the
-//!   start lag suffered (starts over 10 ms late, or a p99 start lag over
-//!   10 % of the measured p50): the schedule was then the host's, not the
-//!   scenario's. With the start lag intact it is a warning.
+//!   start lag suffered: over [`HURT_LATE_SHARE`] of starts (and at least
+//!   [`MIN_LATE_STARTS`]) more than 10 ms late. The schedule was then the
+//!   host's, not the scenario's. Otherwise a warning (a start lag that is
+//!   merely large beside the p50 is already reported as inflation).
 //! - closed model: a warning. Its users wait for each answer, so there is no
 //!   schedule to fall behind; the latencies include the host's queueing and
 //!   the verdict says so, but it stands.
@@ -12,6 +13,13 @@
 use super::figures::round3;
 use super::{HostSummary, SaturationEffect};
 use crate::record::{host_saturation, GeneratorHealth, HostSecond, LoadModel};
+
+/// On a saturated host, the open model's start lag suffered when more than
+/// this share of starts were over 10 ms late...
+pub const HURT_LATE_SHARE: f64 = 0.01;
+
+/// ...and at least this many (as for a generator that fell behind).
+pub const MIN_LATE_STARTS: u64 = crate::record::MIN_LATE_STARTS;
 
 /// The host's per-second CPU as summary.json carries it.
 pub(super) fn host_summary(seconds: &[HostSecond]) -> HostSummary {
@@ -40,7 +48,6 @@ pub(super) fn saturation(
     g: &GeneratorHealth,
     model: LoadModel,
     behind: Option<String>,
-    inflated: Option<&str>,
     cpu_mean_cores: f64,
 ) -> (Option<String>, Option<SaturationEffect>) {
     let Some(host) = host_saturation(&g.host) else {
@@ -61,13 +68,15 @@ pub(super) fn saturation(
             Some(SaturationEffect::Invalid),
         );
     }
-    let lag_hurt = g.late_starts > 0 || inflated.is_some();
+    let late_share = g.late_starts as f64 / g.scheduled_starts.max(1) as f64;
+    let lag_hurt = g.late_starts >= MIN_LATE_STARTS && late_share > HURT_LATE_SHARE;
     match model {
         LoadModel::Open if lag_hurt => (
             Some(format!(
-                "{named}: the open model's start lag suffered (p99 {:.3} ms), so the arrivals kept \
-                 the host's pace, not the schedule's, and the latencies include the host's queueing; \
-                 the run is invalid",
+                "{named}: the open model's start lag suffered ({:.1} % of starts over 10 ms late, \
+                 p99 {:.3} ms), so the arrivals kept the host's pace, not the schedule's, and the \
+                 latencies include the host's queueing; the run is invalid",
+                late_share * 100.0,
                 g.start_lag.value_at_quantile(0.99) as f64 / 1000.0
             )),
             Some(SaturationEffect::Invalid),
@@ -113,7 +122,7 @@ mod tests {
         // Recorded on a quiet 2-core host: one spike, the rest well under 90 %.
         let g = health(&[0.35, 0.41, 0.97, 0.38, 0.4, 0.36, 0.52, 0.39], 40);
         for model in [LoadModel::Open, LoadModel::Closed] {
-            assert_eq!(saturation(&g, model, None, None, 0.3), (None, None));
+            assert_eq!(saturation(&g, model, None, 0.3), (None, None));
         }
         assert!(!host_summary(&g.host).saturated);
     }
@@ -121,7 +130,7 @@ mod tests {
     #[test]
     fn a_saturated_host_is_a_warning_in_the_closed_model() {
         let g = health(&[1.0, 0.99, 0.98, 0.5, 1.0, 1.0, 0.97, 0.99, 1.0, 1.0], 0);
-        let (why, effect) = saturation(&g, LoadModel::Closed, None, None, 0.91);
+        let (why, effect) = saturation(&g, LoadModel::Closed, None, 0.91);
         let why = why.expect("named");
         assert_eq!(effect, Some(SaturationEffect::Warning));
         assert!(
@@ -139,20 +148,29 @@ mod tests {
     fn a_saturated_host_invalidates_an_open_run_only_when_its_start_lag_suffered() {
         let busy = [1.0; 5];
         let kept = health(&busy, 40);
-        let (_, effect) = saturation(&kept, LoadModel::Open, None, None, 0.5);
+        let (_, effect) = saturation(&kept, LoadModel::Open, None, 0.5);
         assert_eq!(effect, Some(SaturationEffect::Warning));
-        let (why, effect) = saturation(&kept, LoadModel::Open, None, Some("lag"), 0.5);
-        assert_eq!(effect, Some(SaturationEffect::Invalid));
-        assert!(why.unwrap().contains("start lag suffered"));
-        let late = health(&busy, 20_000);
-        let (_, effect) = saturation(&late, LoadModel::Open, None, None, 0.5);
+        // 20 of 1,000 starts over 10 ms late (2 %).
+        let mut late = health(&busy, 40);
+        for _ in 0..20 {
+            late.record_start_lag(20_000);
+        }
+        let (why, effect) = saturation(&late, LoadModel::Open, None, 0.5);
         assert_eq!(effect, Some(SaturationEffect::Invalid), "late starts");
+        assert!(why.unwrap().contains("start lag suffered (2.0 %"));
+        // A few late starts (under 1 %) on a busy host are a warning still.
+        let mut few = health(&busy, 40);
+        for _ in 0..5 {
+            few.record_start_lag(20_000);
+        }
+        let (_, effect) = saturation(&few, LoadModel::Open, None, 0.5);
+        assert_eq!(effect, Some(SaturationEffect::Warning));
     }
 
     #[test]
     fn a_generator_behind_on_a_saturated_host_names_both() {
         let g = health(&[1.0; 4], 40);
-        let (why, effect) = saturation(&g, LoadModel::Closed, Some("behind".into()), None, 1.0);
+        let (why, effect) = saturation(&g, LoadModel::Closed, Some("behind".into()), 1.0);
         assert_eq!(effect, Some(SaturationEffect::Invalid));
         assert!(why.unwrap().starts_with("behind; host CPU saturated 100 %"));
     }

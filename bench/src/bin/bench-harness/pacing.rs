@@ -11,6 +11,12 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+/// The open model's start-lag target at 2,000 arrivals/s, p99, µs.
+const TARGET_P99_US: f64 = 200.0;
+
+/// Runs behind the start-lag figures, whatever `--rounds` says.
+const PACING_ROUNDS: usize = 5;
+
 /// Where bench/tools.sh installs k6.
 const K6: &str = ".bench-tools/venv/bin/k6";
 
@@ -20,10 +26,19 @@ pub(crate) fn open_pacing(args: &Args) -> Result<()> {
     let have_k6 = Path::new(K6).exists();
     let (mut lag50, mut lag99, mut gap, mut ours_cpu, mut k6_cpu) =
         (vec![], vec![], vec![], vec![], vec![]);
-    for _ in 0..args.rounds {
+    // The start lag's figure is a median of at least 5 runs.
+    let rounds = args.rounds.max(PACING_ROUNDS);
+    let mut unsaid = 0;
+    for _ in 0..rounds {
         let (s, cpu_s) = harness_run(args, &url)?;
         lag50.push(1000.0 * num(&s, "/generator/start_lag_p50_ms"));
-        lag99.push(1000.0 * num(&s, "/generator/start_lag_p99_ms"));
+        let p99_us = 1000.0 * num(&s, "/generator/start_lag_p99_ms");
+        lag99.push(p99_us);
+        // A run that misses the target must say so in its report.
+        let said = !s["generator"]["inflated"].is_null() || !s["generator"]["saturation"].is_null();
+        if p99_us > TARGET_P99_US && !said {
+            unsaid += 1;
+        }
         gap.push(num(&s, "/overall/latency_ms/p50") - num(&s, "/overall/uncorrected_p50_ms"));
         ours_cpu.push(cpu_s / args.seconds as f64);
         if have_k6 {
@@ -34,9 +49,15 @@ pub(crate) fn open_pacing(args: &Args) -> Result<()> {
         "  start lag p50:                          {:>8.1} µs   (target < 50 µs)",
         median(lag50)
     );
+    let p99 = median(lag99.clone());
     println!(
-        "  start lag p99:                          {:>8.1} µs   (target < 200 µs)",
-        median(lag99)
+        "  start lag p99 (median of {rounds}):            {p99:>8.1} µs   (target <= {TARGET_P99_US:.0} µs: {})",
+        if p99 <= TARGET_P99_US { "met" } else { "NOT met" }
+    );
+    println!(
+        "  runs over the target whose report said so: {} of {}",
+        lag99.iter().filter(|v| **v > TARGET_P99_US).count() - unsaid,
+        lag99.iter().filter(|v| **v > TARGET_P99_US).count()
     );
     println!(
         "  corrected minus uncorrected p50:        {:>8.3} ms   (target < 0.1 ms)",
