@@ -54,6 +54,18 @@ pub fn run_plan(args: &BatchArgs, out: &mut dyn Write) -> Result<u8, RunError> {
         p.line(format!("baseline run: {}", b.display()));
     }
     p.scenario(&sc, &gates);
+    for w in crate::live::watched_gates(&sc, &gates, &args.run.live) {
+        if let Some(after) = w.abort_after {
+            let when = match after.is_zero() {
+                true => "from the start".to_string(),
+                false => format!("ending at {} or later", show_duration(after)),
+            };
+            p.line(format!(
+                "abort: the run stops at the first failed window of `{}` {when}",
+                w.gate
+            ));
+        }
+    }
     let folder = args.run.reports_dir.join(&sc.name);
     p.line(format!(
         "report: {}/<UTC timestamp>/ (index.html, summary.json, summary.md, junit.xml)",

@@ -275,6 +275,10 @@ impl Scenario {
             stop.at = scale(stop.at);
             stop.duration = scale(stop.duration);
         }
+        // The grace before an abort is a time on the same timeline.
+        for abort in &mut self.aborts {
+            abort.after = scale(abort.after);
+        }
     }
 
     /// Multiplies the load (users, arrival rates, the open model's pool) by `factor`.

@@ -16,6 +16,7 @@
 
 mod parse;
 mod tolerance;
+mod window;
 
 pub(crate) use parse::parse_metric;
 pub use parse::GateParseError;

@@ -80,3 +80,49 @@ async fn abort_on_fail_without_a_window_gate_is_refused_before_anything_runs() {
     .await;
     assert_eq!(code, 2);
 }
+
+#[tokio::test]
+async fn the_dry_run_names_the_gates_that_stop_the_run_and_their_grace() {
+    let dir = tempfile::tempdir().unwrap();
+    let gates = r#"{ gate = "p95 < 500ms over 10s", abort = true, after = "30s" }, "error-rate < 1% over 5s""#;
+    let file = write_scenario(dir.path(), "live.toml", &menu_scenario(60, 1, "1s", gates));
+    let (code, out) = run_cli(&[
+        "run",
+        file.to_str().unwrap(),
+        "--target",
+        "http://127.0.0.1:9",
+        "--dry-run",
+    ])
+    .await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("p95 < 500ms over 10s"), "{out}");
+    assert!(
+        out.contains("abort: the run stops at the first failed window of `p95 < 500ms over 10s` ending at 30s or later"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("abort: the run stops at the first failed window of `error-rate"),
+        "{out}"
+    );
+    // Stretched with the timeline: half the length, half the grace.
+    let (code, out) = run_cli(&[
+        "run",
+        file.to_str().unwrap(),
+        "--target",
+        "http://127.0.0.1:9",
+        "--dry-run",
+        "--duration",
+        "30s",
+        "--abort-on-fail",
+    ])
+    .await;
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("`p95 < 500ms over 10s` ending at 15s or later"),
+        "{out}"
+    );
+    assert!(
+        out.contains("`error-rate < 1% over 5s` from the start"),
+        "{out}"
+    );
+}
