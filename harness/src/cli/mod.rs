@@ -12,7 +12,6 @@ pub use connect::ConnectArgs;
 use crate::batch;
 use crate::exit;
 use crate::redact;
-use crate::run;
 use args::{capacity_args, run_args};
 use clap::{Parser, Subcommand};
 use std::ffi::OsString;
@@ -142,20 +141,18 @@ pub async fn execute(cli: Cli, out: &mut dyn Write) -> u8 {
     match cli.command {
         Command::Run(cmd) => {
             let dry_run = cmd.connect.dry_run;
-            let mut args = match run_args(*cmd) {
+            let args = match run_args(*cmd) {
                 Ok(a) => a,
                 Err(e) => {
                     eprintln!("error: {e}");
                     return e.exit_code();
                 }
             };
-            batch::targets_from_scenario(&mut args);
-            let result = if dry_run {
-                crate::dry_run::run_plan(&args, out)
-            } else if args.is_single() {
-                run::run(&args.run, out).await.map(|o| o.exit_code)
-            } else {
-                batch::run_batch(&args, out).await
+            // One plan, checked once: the dry run prints it, the run executes it.
+            let result = match batch::Plan::build(&args) {
+                Ok(plan) if dry_run => crate::dry_run::run_plan(&plan, out),
+                Ok(plan) => batch::execute(plan, out).await,
+                Err(e) => Err(e),
             };
             result.unwrap_or_else(|e| {
                 eprintln!("error: {}", redact::scrub(&e.to_string()));
@@ -171,9 +168,10 @@ pub async fn execute(cli: Cli, out: &mut dyn Write) -> u8 {
                     return exit::INTERNAL;
                 }
             };
-            let result = match dry_run {
-                true => crate::dry_run::capacity_plan(&args, out),
-                false => batch::capacity(&args, out).await,
+            let result = match batch::CapacityPlan::build(&args) {
+                Ok(plan) if dry_run => crate::dry_run::capacity_plan(&plan, out),
+                Ok(plan) => batch::capacity::execute(plan, out).await,
+                Err(e) => Err(e),
             };
             result.unwrap_or_else(|e| {
                 eprintln!("error: {}", redact::scrub(&e.to_string()));

@@ -115,7 +115,7 @@ impl Target {
                 profile,
                 server_args,
                 gateway_args,
-            } => start_bundled(&opts, profile, server_args, gateway_args, chaos).await,
+            } => start_bundled(&opts, *profile, server_args, gateway_args, chaos).await,
         }
     }
 
@@ -257,7 +257,7 @@ fn same_authority(a: &str, b: &str) -> bool {
 
 async fn start_bundled(
     opts: &TargetOptions<'_>,
-    profile: &str,
+    profile: crate::scenario::profile::Profile,
     server_args: &[String],
     gateway_args: &[String],
     mut chaos: Option<&mut Chaos>,
@@ -301,7 +301,7 @@ async fn start_bundled(
         "--payment-gateway-url".into(),
         gateway_url,
         "--profile".into(),
-        profile.into(),
+        crate::scenario::profile::name(profile).into(),
     ];
     args.extend(server_args.iter().cloned());
     let admin_token = bundled_admin_token(&mut args);
@@ -325,7 +325,10 @@ async fn start_bundled(
         route: None,
         admin_token: Some(admin_token),
         server_url: Some(server_url),
-        description: format!("bundled reference-server ({profile} profile)"),
+        description: format!(
+            "bundled reference-server ({} profile)",
+            crate::scenario::profile::name(profile)
+        ),
         children: vec![gateway, server],
         _data_dir: Some(dir),
     })

@@ -12,6 +12,8 @@ mod helpers;
 mod http_faults;
 mod multi;
 mod pacing;
+mod readme;
+mod refused;
 mod remote;
 pub(crate) mod report;
 mod rush_hour;
