@@ -40,8 +40,10 @@ pub(crate) fn start_at(args: &RunArgs) -> Result<(), RunError> {
     }
 }
 
-/// `--reports-dir`: a folder (made if missing) this process can write in,
-/// so a run's results are never lost after its load for want of a place.
+/// `--reports-dir`: a folder this process can make (when missing) and write
+/// in, so a run's results are never lost after its load for want of a
+/// place. What the check made is removed again: a run that does not happen
+/// leaves no trace, and the run makes the folder when it writes its report.
 pub(crate) fn reports_dir(dir: &Path) -> Result<(), RunError> {
     let refuse = |why: String| {
         usage(format!(
@@ -52,11 +54,21 @@ pub(crate) fn reports_dir(dir: &Path) -> Result<(), RunError> {
     if dir.exists() && !dir.is_dir() {
         return Err(refuse("it is a file, not a folder".into()));
     }
-    std::fs::create_dir_all(dir).map_err(|e| refuse(format!("cannot create it ({e})")))?;
+    let missing: Vec<&Path> = dir
+        .ancestors()
+        .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+        .collect();
+    let made = std::fs::create_dir_all(dir).map_err(|e| refuse(format!("cannot create it ({e})")));
     let probe = dir.join(format!(".harness-write-check-{}", std::process::id()));
-    std::fs::write(&probe, b"").map_err(|e| refuse(format!("cannot write in it ({e})")))?;
+    let written = made.and_then(|()| {
+        std::fs::write(&probe, b"").map_err(|e| refuse(format!("cannot write in it ({e})")))
+    });
     let _ = std::fs::remove_file(&probe);
-    Ok(())
+    // Deepest first: each is empty once the one below it is gone.
+    for m in missing {
+        let _ = std::fs::remove_dir(m);
+    }
+    written
 }
 
 /// `--repeat`: at least one run, at most [`bounds::MAX_REPEAT`].

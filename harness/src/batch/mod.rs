@@ -71,10 +71,13 @@ pub async fn execute(mut plan: Plan, out: &mut dyn Write) -> Result<u8, RunError
     let (worst, verdict) = run_all(&mut plan, out).await?;
     let lanes = &plan.lanes;
     if worst == exit::INTERRUPTED {
-        let _ = writeln!(
-            out,
-            "interrupted: no verdict or comparison from an incomplete set of runs"
-        );
+        // A single run has said so already, above its report's path (the last line).
+        if !plan.is_single() {
+            let _ = writeln!(
+                out,
+                "interrupted: no verdict or comparison from an incomplete set of runs"
+            );
+        }
         return Ok(worst);
     }
     if let Some(cmp) = verdict {
