@@ -43,9 +43,10 @@ Examples:
       Raise the arrival rate, then bisect, to the highest rate meeting the SLO.
   harness compare reports/rush-hour/20260101T080000Z reports/rush-hour/latest
       Set finished runs side by side.
-  harness run scenarios/rush-hour.toml --target http://127.0.0.1:8080 --shard 0/4
+  harness run scenarios/rush-hour.toml --target http://127.0.0.1:8080 --toxiproxy http://127.0.0.1:8474 --shard 0/4
       One shard of four (the others: 1/4, 2/4, 3/4; or JOB_COMPLETION_INDEX and
       HARNESS_SHARDS in a Kubernetes Indexed Job); add --start-at to start together.
+      Shard 0 puts the faults on that Toxiproxy (`harness proxy`); the others send through it.
   harness merge reports/shard-*/rush-hour/latest
       One report and one verdict (exit code) for the whole sharded run.
   harness proxy --listen 127.0.0.1:8474

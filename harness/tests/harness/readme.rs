@@ -1,5 +1,5 @@
-//! The README's examples run as written: every `harness run` and `harness
-//! capacity` command of its shell examples runs in `--dry-run` form (so a
+//! The README's examples (and those of `harness --help`) run as written:
+//! every `harness run` and `harness capacity` command runs in `--dry-run` form (so a
 //! remote host is never resolved nor connected to), from a folder holding
 //! the repository's scenarios and the files the examples name (a CA, a
 //! client certificate, an earlier run); the other commands parse. Its
@@ -147,6 +147,7 @@ async fn the_readmes_shell_examples_run_in_dry_run_form() {
         "reports/smoke/20261122T013000Z",
         "reports/rush-hour/20261122T013000Z",
         "reports/rush-hour/latest",
+        "reports/smoke/latest",
     ] {
         copy_dir(&run, &cwd.join(earlier));
     }
@@ -155,7 +156,13 @@ async fn the_readmes_shell_examples_run_in_dry_run_form() {
         .unwrap();
     let mut dry_runs = 0;
     let mut parsed = 0;
-    for cmd in shell_examples(&readme) {
+    // As written in the source: the terminal may wrap `--help`'s long lines.
+    let help = std::fs::read_to_string(repo_file("harness/src/cli/mod.rs")).unwrap();
+    let from_help = help
+        .lines()
+        .filter(|l| l.starts_with("  harness ") || l.starts_with("  API_TOKEN="))
+        .map(|l| l.trim().to_string());
+    for cmd in shell_examples(&readme).into_iter().chain(from_help) {
         let cmd = cmd
             .replace("$LOAD_TEST_URL", "https://staging.example.invalid")
             .replace("$at", &start_at)
@@ -214,12 +221,12 @@ async fn the_readmes_shell_examples_run_in_dry_run_form() {
         }
     }
     assert!(
-        dry_runs >= 15,
-        "the README has many run examples, ran {dry_runs}"
+        dry_runs >= 20,
+        "the README and --help have many run examples, ran {dry_runs}"
     );
     assert!(
-        parsed >= 2,
-        "compare and merge examples parse, got {parsed}"
+        parsed >= 5,
+        "compare, merge and proxy examples parse, got {parsed}"
     );
 }
 
