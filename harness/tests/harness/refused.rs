@@ -135,6 +135,27 @@ fn cases() -> Vec<Case> {
             TINY.replacen("name = \"tiny\"", "name = \"café\"", 1),
             &["field `name`", "ASCII"],
         ),
+        with_scenario(
+            TINY.replace("model = \"closed\"", "model = \"open\"")
+                .replace("users = 1", "rate = 1")
+                .replacen("rate = 1", "rate = 1e300", 1),
+            &["load.stages[0].rate", "on schedule"],
+        ),
+        with_scenario(
+            format!(
+                "{TINY}[target]\nurl = \"http://127.0.0.1:9\"\n\
+                 [[links]]\nname = \"a\"\nlisten = \"127.0.0.1:18555\"\nupstream = \"127.0.0.1:10\"\n\
+                 [[links]]\nname = \"b\"\nlisten = \"127.0.0.1:18555\"\nupstream = \"127.0.0.1:11\"\n"
+            ),
+            &["links[1].listen", "as link `a` does"],
+        ),
+        with_scenario(
+            format!(
+                "{TINY}[target]\nurl = \"http://127.0.0.1:9\"\n\
+                 [[links]]\nname = \"edge\"\nlisten = \"127.0.0.1:0\"\nupstream = \"127.0.0.1:10\"\n"
+            ),
+            &["links[0].upstream", "upstream must be the target (127.0.0.1:9)"],
+        ),
     ]
 }
 
