@@ -248,3 +248,48 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         })
         .collect()
 }
+
+#[test]
+fn the_plan_says_what_the_overrides_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_scenario(dir.path(), "tiny.toml", TINY);
+    let out = run_binary(
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--duration",
+            "500ms",
+            "--dry-run",
+        ],
+        dir.path(),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("whole number of seconds (at least 1 s): the load lasts 2s, not 500ms"),
+        "{stdout}"
+    );
+    let smoke = crate::helpers::repo_file("scenarios/smoke.toml");
+    let out = run_binary(
+        &[
+            "run",
+            smoke.to_str().unwrap(),
+            "--target",
+            "https://staging.example.invalid",
+            "--dry-run",
+        ],
+        dir.path(),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains(
+            "note: the scenario's gateway_args (--decline-rate 0) set up the bundled server only"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        !dir.path().join("reports").exists(),
+        "a dry run leaves no folder"
+    );
+}
