@@ -40,6 +40,7 @@ ci: tools ## format check, clippy -D warnings, tests, manifests
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) test --workspace
+	$(MAKE) validate-manifests
 
 serve: release ## the reference server on 127.0.0.1:8080 with its gateway simulator on :8081
 	@mkdir -p .data

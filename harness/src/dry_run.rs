@@ -5,56 +5,53 @@
 //! read and validated. Nothing is resolved or connected: a dry run works
 //! offline, against any URL, and is safe to run in review.
 
-use crate::batch::{parse_slo, target_override, BatchArgs, CapacityArgs, TargetOverride};
+use crate::batch::{CapacityPlan, Plan};
 use crate::record::LoadModel;
-use crate::run::{self, RunArgs, RunError};
+use crate::run::{RunArgs, RunError};
 use crate::scenario::{show_duration, Flow, Scenario, TargetSpec, Think};
 use crate::slo::Gate;
 use crate::target::{remote, Tls};
 use std::io::Write;
 use std::time::Duration;
 
-/// `harness run --dry-run`: validates everything `run` would, prints the plan.
-pub fn run_plan(args: &BatchArgs, out: &mut dyn Write) -> Result<u8, RunError> {
-    let (sc, gates) = run::prepare(&args.run)?;
-    let tls = checked_tls(&args.run, &sc)?;
-    let mut targets = Vec::new();
-    for t in &args.targets {
-        targets.push(target_override(t).map_err(|e| RunError::Usage(format!("--target {e}")))?);
-    }
-    if let Some(b) = &args.baseline_target {
-        target_override(b).map_err(|e| RunError::Usage(format!("--baseline-target {e}")))?;
-    }
+/// `harness run --dry-run`: prints the plan the run would execute (built
+/// and checked by [`Plan::build`], as for the run itself).
+pub fn run_plan(plan: &Plan, out: &mut dyn Write) -> Result<u8, RunError> {
+    let first = &plan.lanes[0];
+    let tls = checked_tls(&first.args, &first.scenario)?;
     let mut p = Printer::new(out);
     p.line(format!(
         "dry run of {} ({}): nothing is resolved or connected",
-        sc.name, sc.file
+        first.scenario.name, first.scenario.file
     ));
-    if targets.is_empty() {
-        p.target(&sc.target, &tls);
-    } else {
-        for t in &targets {
-            p.target(&t.apply(&sc.target), &tls);
+    for lane in &plan.lanes {
+        if plan.lanes.len() > 1 {
+            p.line(format!("side {}:", lane.label));
         }
+        p.target(&lane.scenario.target, &tls);
     }
-    if let Some(b) = &args.baseline_target {
-        p.line(format!("baseline target: {}", crate::redact::url(b)));
-    }
-    let some_url = targets.iter().any(|t| matches!(t, TargetOverride::Url(_)));
-    if some_url && sc.faults.iter().any(|f| f.link != "edge") {
-        p.line("note: on a URL target only faults on `edge` (or on links the scenario declares) are injected");
-    }
-    if args.repeat > 1 {
+    if plan.repeat > 1 {
         p.line(format!(
             "repeat: {} runs per target, interleaved",
-            args.repeat
+            plan.repeat
         ));
     }
-    for b in &args.baseline {
+    for b in &plan.baseline_paths {
         p.line(format!("baseline run: {}", b.display()));
     }
-    p.scenario(&sc, &gates);
-    for w in crate::live::watched_gates(&sc, &gates, &args.run.live) {
+    // The candidate's scenario (the last lane), with every lane's own notes.
+    let candidate = plan.lanes.last().expect("a plan has a lane");
+    for lane in plan
+        .lanes
+        .iter()
+        .filter(|l| l.scenario.notes != candidate.scenario.notes)
+    {
+        for note in &lane.scenario.notes {
+            p.line(format!("note ({}): {note}", lane.label));
+        }
+    }
+    p.scenario(&candidate.scenario, &candidate.gates);
+    for w in crate::live::watched_gates(&candidate.scenario, &candidate.gates, &candidate.args.live) {
         if let Some(after) = w.abort_after {
             let when = match after.is_zero() {
                 true => "from the start".to_string(),
@@ -66,7 +63,10 @@ pub fn run_plan(args: &BatchArgs, out: &mut dyn Write) -> Result<u8, RunError> {
             ));
         }
     }
-    let folder = args.run.reports_dir.join(&sc.name);
+    for line in &plan.from_history {
+        p.line(line.clone());
+    }
+    let folder = plan.reports_dir.join(&candidate.scenario.name);
     p.line(format!(
         "report: {}/<UTC timestamp>/ (index.html, summary.json, summary.md, junit.xml)",
         folder.display()
@@ -75,19 +75,16 @@ pub fn run_plan(args: &BatchArgs, out: &mut dyn Write) -> Result<u8, RunError> {
 }
 
 /// `harness capacity --dry-run`: the scenario's flows and the search it would make.
-pub fn capacity_plan(args: &CapacityArgs, out: &mut dyn Write) -> Result<u8, RunError> {
-    let slo = parse_slo(&args.slo)?;
-    let (sc, _) = run::prepare(&args.run)?;
-    let tls = checked_tls(&args.run, &sc)?;
+pub fn capacity_plan(plan: &CapacityPlan, out: &mut dyn Write) -> Result<u8, RunError> {
+    let (args, sc, slo) = (&plan.args, &plan.probe, &plan.slo);
+    let tls = checked_tls(&args.run, sc)?;
     let mut p = Printer::new(out);
     p.line(format!(
         "dry run of a capacity search on {} ({}): nothing is resolved or connected",
         sc.name, sc.file
     ));
     p.target(&sc.target, &tls);
-    let start = args
-        .start_rate
-        .map_or("the default start".to_string(), |r| format!("{r:.1}/s"));
+    let start = format!("{:.1}/s", plan.start);
     p.line(format!(
         "search: open model from {start}, doubling then bisecting up to {:.1}/s; each step {} after a 2 s warm-up; at most {} steps, precision {:.0} %, {} search(es); faults are not injected",
         args.max_rate,
@@ -96,13 +93,13 @@ pub fn capacity_plan(args: &CapacityArgs, out: &mut dyn Write) -> Result<u8, Run
         args.precision * 100.0,
         args.repeat.max(1)
     ));
-    let rate = requests_per_arrival(&sc);
+    let rate = requests_per_arrival(sc);
     p.line(format!(
         "implied request rate: {rate:.2} requests per arrival, so {:.0} req/s at the highest rate tried",
         rate * args.max_rate
     ));
-    p.flows(&sc);
-    p.gates("SLO", &slo);
+    p.flows(sc);
+    p.gates("SLO", slo);
     p.line(format!(
         "report: {}/<UTC timestamp>/",
         args.run
@@ -135,9 +132,10 @@ impl<'a> Printer<'a> {
 
     fn target(&mut self, spec: &TargetSpec, tls: &Tls) {
         let line = match spec {
-            TargetSpec::Bundled { profile, .. } => {
-                format!("target: bundled reference-server ({profile} profile), started on loopback")
-            }
+            TargetSpec::Bundled { profile, .. } => format!(
+                "target: bundled reference-server ({} profile), started on loopback",
+                crate::scenario::profile::name(*profile)
+            ),
             TargetSpec::Url(url) => {
                 let parsed = remote::check_url(url).ok();
                 let remote = parsed.as_ref().is_some_and(|u| !remote::is_loopback(u));
@@ -265,7 +263,7 @@ impl<'a> Printer<'a> {
     }
 
     fn flows(&mut self, sc: &Scenario) {
-        let total: u32 = sc.weighted_flows().map(|(_, f)| f.weight).sum();
+        let total: u64 = sc.weighted_flows().map(|(_, f)| u64::from(f.weight)).sum();
         for flow in &sc.flows {
             let steps: Vec<String> = flow
                 .steps
@@ -277,7 +275,7 @@ impl<'a> Printer<'a> {
                 None => format!(
                     "weight {} ({:.0} %)",
                     flow.weight,
-                    100.0 * f64::from(flow.weight) / f64::from(total.max(1))
+                    100.0 * f64::from(flow.weight) / total.max(1) as f64
                 ),
             };
             self.line(format!(

@@ -63,22 +63,100 @@ pub fn parse_slo(text: &str) -> Result<Vec<Gate>, RunError> {
     Ok(gates)
 }
 
+/// A capacity search, checked before its first step: the SLO (its names
+/// resolved against the scenario's requests), the search's numbers, the
+/// reports folder, and the scenario read once, as every step runs it.
+pub struct CapacityPlan {
+    pub args: CapacityArgs,
+    pub slo: Vec<Gate>,
+    /// The scenario with the command line's overrides; each step runs a copy.
+    pub probe: Scenario,
+    /// The first rate tried.
+    pub start: f64,
+}
+
+impl CapacityPlan {
+    pub fn build(args: &CapacityArgs) -> Result<CapacityPlan, RunError> {
+        let slo = parse_slo(&args.slo)?;
+        super::checks::repeat(args.repeat)?;
+        super::checks::search(args.step, args.precision, args.max_steps, args.max_rate)?;
+        super::checks::toxiproxy(args.run.toxiproxy.as_deref())?;
+        let (probe, _) = run::prepare(&args.run)?;
+        let names = crate::scenario::GateNames {
+            requests: &probe.request_names,
+            windows: Vec::new(),
+        };
+        for g in &slo {
+            if let Some(why) = names.unknown(g) {
+                let why = match g.during {
+                    Some(_) => "a capacity step has no faults and no stages of the scenario's: leave `during` out".to_string(),
+                    None => why,
+                };
+                return Err(RunError::Usage(format!("--slo \"{g}\": {why}")));
+            }
+        }
+        let start = start_rate(args, &probe)?;
+        let mut connect = args.run.connect.clone();
+        connect.http2 |= probe.http2;
+        crate::target::Tls::new(&connect).map_err(|e| RunError::Usage(e.to_string()))?;
+        super::checks::reports_dir(&args.run.reports_dir)?;
+        Ok(CapacityPlan {
+            args: args.clone(),
+            slo,
+            probe,
+            start,
+        })
+    }
+}
+
+/// Builds the plan of a capacity search and executes it (see [`execute`]).
+pub async fn capacity(args: &CapacityArgs, out: &mut dyn Write) -> Result<u8, RunError> {
+    execute(CapacityPlan::build(args)?, out).await
+}
+
 /// Runs the search (repeated as asked), writes the capacity report, and
 /// returns the exit code: 0 a capacity was found, 1 the SLO failed even at
-/// the first rate, 4 the generator saturated before the server.
-pub async fn capacity(args: &CapacityArgs, out: &mut dyn Write) -> Result<u8, RunError> {
-    // Shared (not &mut) so each step's future can print its own line.
-    let out = std::cell::RefCell::new(out);
-    let slo = parse_slo(&args.slo)?;
-    let (probe, _) = run::prepare(&args.run)?;
-    let start = start_rate(args, &probe)?;
+/// the first rate, 4 the generator saturated before the server. A search
+/// that could not run (its target unreachable) leaves no empty folder.
+pub async fn execute(plan: CapacityPlan, out: &mut dyn Write) -> Result<u8, RunError> {
     let dir = report::output::create_run_dir(
-        &args.run.reports_dir,
-        &format!("{}-capacity", probe.name),
+        &plan.args.run.reports_dir,
+        &format!("{}-capacity", plan.probe.name),
         time::OffsetDateTime::now_utc(),
     )
     .context("creating the capacity report folder")
     .map_err(RunError::Internal)?;
+    let result = search_all(&plan, &dir, out).await;
+    if result.is_err()
+        && !dir
+            .join("steps")
+            .read_dir()
+            .is_ok_and(|mut d| d.next().is_some())
+    {
+        let _ = std::fs::remove_dir_all(&dir);
+        // `<scenario>-capacity/` too, when this search was its only content.
+        if let Some(parent) = dir.parent() {
+            let _ = std::fs::remove_dir(parent);
+        }
+    }
+    result
+}
+
+async fn search_all(
+    plan: &CapacityPlan,
+    dir: &std::path::Path,
+    out: &mut dyn Write,
+) -> Result<u8, RunError> {
+    let CapacityPlan {
+        args,
+        slo,
+        probe,
+        start,
+    } = plan;
+    let start = *start;
+    // Shared (not &mut) so each step's future can print its own line.
+    let out = std::cell::RefCell::new(out);
+    let dir = dir.to_path_buf();
     let plan = SearchPlan {
         start,
         max: args.max_rate,
@@ -107,9 +185,10 @@ pub async fn capacity(args: &CapacityArgs, out: &mut dyn Write) -> Result<u8, Ru
             let step_args = step_args.clone();
             let slo = slo.clone();
             let step = args.step;
+            let sc = probe.clone();
             let out = &out;
             async move {
-                let r = run_step(&step_args, &slo, rate, step).await?;
+                let r = run_step(sc, &step_args, &slo, rate, step).await?;
                 let _ = report::capacity::print_step(&r, &mut **out.borrow_mut());
                 Ok::<_, RunError>(r)
             }
@@ -118,7 +197,7 @@ pub async fn capacity(args: &CapacityArgs, out: &mut dyn Write) -> Result<u8, Ru
         searches.push(SearchRun { steps, outcome });
     }
     let target = run::target_description(&probe.target);
-    let report = conclude(&probe.name, target, &slo, args.step, searches);
+    let report = conclude(&probe.name, target, slo, args.step, searches);
     report::capacity::write_capacity_report(&report, &dir)
         .context("writing the capacity report")
         .map_err(RunError::Internal)?;
@@ -157,12 +236,12 @@ fn start_rate(args: &CapacityArgs, probe: &Scenario) -> Result<f64, RunError> {
 
 /// One step: the scenario's flows, open model, one constant rate.
 async fn run_step(
+    mut sc: Scenario,
     args: &RunArgs,
     slo: &[Gate],
     rate: f64,
     hold: Duration,
 ) -> Result<StepResult, RunError> {
-    let (mut sc, _) = run::prepare(args)?;
     sc.load.model = LoadModel::Open;
     sc.load.stages = vec![
         Stage {

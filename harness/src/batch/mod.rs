@@ -15,14 +15,16 @@
 //! and `harness compare` read summary.json from their folders.
 //! goose keeps process-wide state, so runs here are strictly one after another.
 
-mod capacity;
+pub mod capacity;
+mod checks;
 mod compare;
 mod plan;
 mod target;
 
-pub use capacity::{capacity, parse_slo, CapacityArgs};
+pub use capacity::{capacity, parse_slo, CapacityArgs, CapacityPlan};
 pub use compare::compare_runs;
-pub use target::{target_override, TargetOverride, BUNDLED_PROFILES};
+pub use plan::{Lane, Plan};
+pub use target::{target_override, TargetOverride};
 
 use crate::baseline::{self, BaselineComparison};
 use crate::exit::{self, worse};
@@ -30,7 +32,6 @@ use crate::report;
 use crate::run::{self, RunArgs, RunError};
 use crate::slo::{Metric, Permille};
 use crate::summary::Summary;
-use plan::Plan;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -52,27 +53,6 @@ pub struct BatchArgs {
     pub max_regression: Option<String>,
 }
 
-impl BatchArgs {
-    /// Whether this is one plain run (`run::run` alone is enough).
-    pub fn is_single(&self) -> bool {
-        self.targets.len() <= 1
-            && self.repeat <= 1
-            && self.baseline.is_empty()
-            && self.baseline_target.is_none()
-    }
-
-    fn judging(&self) -> bool {
-        !self.baseline.is_empty() || self.baseline_target.is_some()
-    }
-}
-
-/// One backend the runs go to, and what it is called in reports.
-struct Lane {
-    label: String,
-    target: Option<TargetOverride>,
-    runs: Vec<Ran>,
-}
-
 /// A finished run: its folder, summary and exit code.
 struct Ran {
     dir: PathBuf,
@@ -80,46 +60,39 @@ struct Ran {
     exit_code: u8,
 }
 
-/// With no `--target`, a scenario's `[[targets]]` (two or more) are the
-/// backends to compare. A scenario that cannot be read is left for the run
-/// itself to report.
-pub fn targets_from_scenario(args: &mut BatchArgs) {
-    if !args.targets.is_empty() || args.run.target.is_some() || args.baseline_target.is_some() {
-        return;
-    }
-    if let Ok(sc) = crate::scenario::load(&args.run.scenario) {
-        if sc.targets.len() > 1 {
-            args.targets = sc.targets.iter().map(|t| t.label()).collect();
-        }
-    }
+/// Builds the plan of these arguments and executes it (see [`execute`]).
+pub async fn run_batch(args: &BatchArgs, out: &mut dyn Write) -> Result<u8, RunError> {
+    execute(Plan::build(args)?, out).await
 }
 
-/// Runs every run asked for, strictly one after another, then writes the
+/// Makes every run of the plan, strictly one after another, then writes the
 /// comparison, the baseline verdict or the spread; returns the exit code.
-pub async fn run_batch(args: &BatchArgs, out: &mut dyn Write) -> Result<u8, RunError> {
-    let mut plan = Plan::new(args)?;
+pub async fn execute(mut plan: Plan, out: &mut dyn Write) -> Result<u8, RunError> {
     for line in &plan.from_history {
         let _ = writeln!(out, "{line}");
     }
-    let (worst, verdict) = run_all(args, &mut plan, out).await?;
+    let (worst, verdict) = run_all(&mut plan, out).await?;
     let lanes = &plan.lanes;
     if worst == exit::INTERRUPTED {
-        let _ = writeln!(
-            out,
-            "interrupted: no verdict or comparison from an incomplete set of runs"
-        );
+        // A single run has said so already, above its report's path (the last line).
+        if !plan.is_single() {
+            let _ = writeln!(
+                out,
+                "interrupted: no verdict or comparison from an incomplete set of runs"
+            );
+        }
         return Ok(worst);
     }
     if let Some(cmp) = verdict {
-        return conclude_baseline(args, lanes, &plan.baseline, &cmp, out);
+        return conclude_baseline(&plan, &cmp, out);
     }
     if lanes.len() > 1 {
-        let cmp = compare::compare_lanes(lanes, &args.run.reports_dir, args.repeat, "report", out)?;
+        let cmp = compare::compare_lanes(lanes, &plan.reports_dir, plan.repeat, "report", out)?;
         // A side that fails its gates fails the comparison (CI must see it);
         // the report still sets every side beside the others.
         return Ok(compare::comparison_exit(lanes, &cmp, out));
     }
-    if args.repeat > 1 {
+    if plan.repeat > 1 {
         print_spread(&lanes[0].runs, out);
     }
     Ok(worst)
@@ -129,32 +102,33 @@ pub async fn run_batch(args: &BatchArgs, out: &mut dyn Write) -> Result<u8, RunE
 /// written with the verdict against the baseline when the batch judges one.
 /// Returns the worst exit code and that verdict.
 async fn run_all(
-    args: &BatchArgs,
     plan: &mut Plan,
     out: &mut dyn Write,
 ) -> Result<(u8, Option<BaselineComparison>), RunError> {
     // A single run prints exactly what `run::run` prints.
-    let single = plan.lanes.len() == 1 && args.repeat == 1 && !args.judging();
+    let single = plan.is_single();
     let last_lane = plan.lanes.len() - 1;
     let mut worst = exit::PASS;
     let mut verdict = None;
-    for round in 1..=args.repeat {
+    for round in 1..=plan.repeat {
         for i in 0..plan.lanes.len() {
             let lane = &plan.lanes[i];
             if !single {
-                let _ = writeln!(out, "run {round} of {}: {}", args.repeat, lane.label);
+                let _ = writeln!(out, "run {round} of {}: {}", plan.repeat, lane.label);
             }
-            let (sc, gates, mut run_args) = plan::prepare(&args.run, lane.target.as_ref())?;
+            let mut lane_args = lane.args.clone();
             if !single {
-                run_args.live.context =
-                    Some(format!("run {round} of {}: {}", args.repeat, lane.label));
+                lane_args.live.context =
+                    Some(format!("run {round} of {}: {}", plan.repeat, lane.label));
             }
-            let measured = run::measure(sc, &gates, &run_args, out).await?;
-            let judged_last = args.judging() && round == args.repeat && i == last_lane;
+            let measured =
+                run::measure(lane.scenario.clone(), &lane.gates, &lane_args, out).await?;
+            let judged_last = plan.judging && round == plan.repeat && i == last_lane;
             if judged_last && !measured.record.interrupted {
-                verdict = Some(judge(args, plan, &measured.summary));
+                verdict = Some(judge(plan, &measured.summary));
             }
-            let outcome = run::write_report(measured, verdict.as_ref(), &run_args, out)?;
+            let run_args = &plan.lanes[i].args;
+            let outcome = run::write_report(measured, verdict.as_ref(), run_args, out)?;
             worst = worse(worst, outcome.exit_code);
             plan.lanes[i].runs.push(Ran {
                 dir: outcome.report_dir,
@@ -171,7 +145,7 @@ async fn run_all(
 
 /// The baseline's runs (read from disk, and those of a baseline target run
 /// here) and the candidate's (with `last`, the run just ended).
-fn sides(args: &BatchArgs, plan: &Plan, last: &Summary) -> (Vec<Summary>, Vec<Summary>) {
+fn sides(plan: &Plan, last: &Summary) -> (Vec<Summary>, Vec<Summary>) {
     let summaries = |lane: &Lane| {
         lane.runs
             .iter()
@@ -179,7 +153,7 @@ fn sides(args: &BatchArgs, plan: &Plan, last: &Summary) -> (Vec<Summary>, Vec<Su
             .collect::<Vec<_>>()
     };
     let mut base = plan.baseline.clone();
-    if args.baseline_target.is_some() {
+    if plan.baseline_target {
         base.extend(summaries(&plan.lanes[0]));
     }
     let mut candidate = summaries(plan.lanes.last().expect("a batch has a lane"));
@@ -188,8 +162,8 @@ fn sides(args: &BatchArgs, plan: &Plan, last: &Summary) -> (Vec<Summary>, Vec<Su
 }
 
 /// The candidate runs judged against the baseline's.
-fn judge(args: &BatchArgs, plan: &Plan, last: &Summary) -> BaselineComparison {
-    let (base, candidate) = sides(args, plan, last);
+fn judge(plan: &Plan, last: &Summary) -> BaselineComparison {
+    let (base, candidate) = sides(plan, last);
     baseline::compare_to_baseline(&base, &candidate, &plan.tolerances)
 }
 
@@ -197,22 +171,21 @@ fn judge(args: &BatchArgs, plan: &Plan, last: &Summary) -> BaselineComparison {
 /// here), the verdict printed, and the exit code: the verdict's, or worse
 /// when the candidate's own gates failed or a run was invalid.
 fn conclude_baseline(
-    args: &BatchArgs,
-    lanes: &[Lane],
-    from_disk: &[Summary],
+    plan: &Plan,
     cmp: &BaselineComparison,
     out: &mut dyn Write,
 ) -> Result<u8, RunError> {
+    let lanes = &plan.lanes;
     let candidate = lanes.last().expect("a batch has a lane");
-    let base_runs: &[Ran] = match args.baseline_target {
-        Some(_) => &lanes[0].runs,
-        None => &[],
+    let base_runs: &[Ran] = match plan.baseline_target {
+        true => &lanes[0].runs,
+        false => &[],
     };
-    if args.baseline_target.is_some() {
+    if plan.baseline_target {
         // The comparison of base and candidate; the verdict comes last.
-        compare::compare_lanes(lanes, &args.run.reports_dir, args.repeat, "comparison", out)?;
+        compare::compare_lanes(lanes, &plan.reports_dir, plan.repeat, "comparison", out)?;
     }
-    let mut base: Vec<Summary> = from_disk.to_vec();
+    let mut base: Vec<Summary> = plan.baseline.clone();
     base.extend(base_runs.iter().map(|r| r.summary.clone()));
     let cand: Vec<Summary> = candidate.runs.iter().map(|r| r.summary.clone()).collect();
     let dir = &candidate.runs.last().expect("a judged batch ran").dir;

@@ -1,50 +1,80 @@
-//! What a batch will do, checked before its first run: the lanes (one per
-//! backend), the tolerances and the `--baseline` runs read from disk; and the
-//! scenario as each lane runs it.
+//! The plan of `harness run`, built once by [`Plan::build`] from the command
+//! line and the scenario file (read once), and trusted by everything after
+//! it: `--dry-run` prints it, the run executes it. It holds typed values:
+//! one lane per backend (its target, its scenario with the overrides
+//! applied, its gates resolved against the scenario's names, its run
+//! arguments), the tolerances and the `--baseline` runs read from disk.
+//! Anything a run could refuse is refused here, before any process starts
+//! or any byte is sent.
 
-use super::compare;
 use super::target::{target_override, TargetOverride};
-use super::{BatchArgs, Lane};
+use super::{checks, compare, BatchArgs, Ran};
 use crate::baseline::DEFAULT_TOLERANCES;
 use crate::history;
 use crate::run::{self, RunArgs, RunError};
-use crate::scenario::Scenario;
+use crate::scenario::{self, Scenario};
 use crate::slo::{parse_tolerances, Gate, Tolerance};
 use crate::summary::{self, Summary};
+use crate::target::Tls;
+use std::path::PathBuf;
 
-/// What a batch will do, checked before any run starts.
-pub(super) struct Plan {
-    pub(super) lanes: Vec<Lane>,
+/// What `harness run` will do, checked before any run starts.
+pub struct Plan {
+    /// One lane per backend, in the order runs go (a baseline target first).
+    pub lanes: Vec<Lane>,
+    /// Runs per lane (`--repeat`).
+    pub repeat: usize,
+    /// Whether runs are judged against a baseline (`--baseline`, `--baseline-target`).
+    pub judging: bool,
+    /// A baseline target runs here, as the first lane.
+    pub baseline_target: bool,
     pub(super) tolerances: Vec<Tolerance>,
     /// The `--baseline` runs, read from their folders.
     pub(super) baseline: Vec<Summary>,
     /// With `--baseline history`: which recorded runs the baseline is, for the output.
-    pub(super) from_history: Vec<String>,
+    pub from_history: Vec<String>,
+    /// Where those were read from.
+    pub baseline_paths: Vec<PathBuf>,
+    pub reports_dir: PathBuf,
+}
+
+/// One backend the runs go to, and what it is called in reports.
+pub struct Lane {
+    pub label: String,
+    /// The backend, when the command line or `[[targets]]` chose it.
+    pub target: Option<TargetOverride>,
+    /// The scenario as this lane runs it (overrides applied).
+    pub scenario: Scenario,
+    /// Its gates: the scenario's and `--gate`'s, every name resolved.
+    pub gates: Vec<Gate>,
+    /// The run arguments this lane's runs are made with.
+    pub args: RunArgs,
+    pub(super) runs: Vec<Ran>,
 }
 
 impl Plan {
-    pub(super) fn new(args: &BatchArgs) -> Result<Plan, RunError> {
-        let usage = |m: String| RunError::Usage(m);
-        if args.repeat == 0 {
-            return Err(usage("--repeat 0: expected at least 1 run".into()));
-        }
-        if args.judging() && args.targets.len() > 1 {
+    /// The only reader of the scenario file and the checker of every option.
+    pub fn build(args: &BatchArgs) -> Result<Plan, RunError> {
+        let usage = RunError::Usage;
+        checks::repeat(args.repeat)?;
+        let judging = !args.baseline.is_empty() || args.baseline_target.is_some();
+        if judging && args.targets.len() > 1 {
             return Err(usage(
                 "--baseline and --baseline-target judge one candidate: give at most one --target with them \
                  (to set several backends side by side, drop the baseline)"
                     .into(),
             ));
         }
-        if !args.judging() && args.max_regression.is_some() {
+        if !judging && args.max_regression.is_some() {
             return Err(usage(
                 "--max-regression needs a baseline: add --baseline <run folder> or --baseline-target <URL|bundled:profile>"
                     .into(),
             ));
         }
-        let tolerances = match args.judging() {
+        let tolerances = match judging {
             true => {
                 let text = args.max_regression.as_deref().unwrap_or(DEFAULT_TOLERANCES);
-                parse_tolerances(text).map_err(|e| usage(e.to_string()))?
+                parse_tolerances(text).map_err(|e| usage(format!("--max-regression: {e}")))?
             }
             false => Vec::new(),
         };
@@ -58,12 +88,15 @@ impl Plan {
                     .map_err(|e| usage(format!("--baseline {}: {e}", p.display())))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let lanes = lanes(args)?;
-        // Reads the scenario and checks every override once, so a bad file
-        // or flag stops the batch before its first run, not after several.
-        for lane in &lanes {
-            prepare(&args.run, lane.target.as_ref())?;
-        }
+        checks::toxiproxy(args.run.toxiproxy.as_deref())?;
+        checks::start_at(&args.run)?;
+        let sc = scenario::load(&args.run.scenario)?;
+        let lanes = lanes(args, &sc)?;
+        // The TLS files are read now (nothing connects), so a wrong path stops the plan.
+        let mut connect = args.run.connect.clone();
+        connect.http2 |= lanes.iter().any(|l| l.scenario.http2);
+        Tls::new(&connect).map_err(|e| usage(e.to_string()))?;
+        checks::reports_dir(&args.run.reports_dir)?;
         let mut from_history = Vec::new();
         if let Some(recorded) = history_baseline(args, &lanes)? {
             from_history = recorded.describe();
@@ -71,10 +104,25 @@ impl Plan {
         }
         Ok(Plan {
             lanes,
+            repeat: args.repeat,
+            judging,
+            baseline_target: args.baseline_target.is_some(),
             tolerances,
             baseline,
             from_history,
+            baseline_paths: args
+                .baseline
+                .iter()
+                .filter(|p| history_spec(p).is_none())
+                .cloned()
+                .collect(),
+            reports_dir: args.run.reports_dir.clone(),
         })
+    }
+
+    /// Whether this is one plain run (its output is exactly a run's).
+    pub fn is_single(&self) -> bool {
+        self.lanes.len() == 1 && self.repeat == 1 && !self.judging
     }
 }
 
@@ -93,75 +141,83 @@ fn history_baseline(
         return Ok(None);
     };
     let spec = spec.map_err(RunError::Usage)?;
-    let candidate = lanes.last().expect("a batch has a lane");
-    let (sc, _, run_args) = prepare(&args.run, candidate.target.as_ref())?;
-    let file = run_args
+    let candidate = lanes.last().expect("a plan has a lane");
+    let file = candidate
+        .args
         .history
         .path
         .clone()
-        .unwrap_or_else(|| run_args.reports_dir.join(history::FILE_NAME));
-    let target = run::target_description(&sc.target);
-    history::baseline::from_history(&file, &sc.name, &target, spec)
+        .unwrap_or_else(|| candidate.args.reports_dir.join(history::FILE_NAME));
+    let target = run::target_description(&candidate.scenario.target);
+    history::baseline::from_history(&file, &candidate.scenario.name, &target, spec)
         .map(Some)
         .map_err(RunError::Usage)
 }
 
-/// One lane per backend, in the order runs go: the baseline target first,
-/// then each `--target` (or the scenario's own target).
-fn lanes(args: &BatchArgs) -> Result<Vec<Lane>, RunError> {
-    let usage = |m: String| RunError::Usage(m);
-    let parse =
-        |flag: &str, spec: &str| target_override(spec).map_err(|e| usage(format!("{flag} {e}")));
-    let mut lanes = Vec::new();
+/// The lanes' targets: the baseline target first, then each `--target`, or
+/// the scenario's `[[targets]]` (two or more) when none is given, or the
+/// scenario's own target.
+fn lanes(args: &BatchArgs, sc: &Scenario) -> Result<Vec<Lane>, RunError> {
+    let parse = |flag: &str, spec: &str| {
+        target_override(spec).map_err(|e| RunError::Usage(format!("{flag} {e}")))
+    };
+    let mut chosen: Vec<(String, Option<TargetOverride>)> = Vec::new();
     if let Some(spec) = &args.baseline_target {
-        let target = parse("--baseline-target", spec)?;
-        lanes.push(Lane {
-            label: format!("baseline {}", target.label()),
-            target: Some(target),
-            runs: Vec::new(),
-        });
+        let t = parse("--baseline-target", spec)?;
+        chosen.push((format!("baseline {}", t.label()), Some(t)));
     }
-    let targets: Vec<&String> = match args.targets.as_slice() {
+    let given: Vec<&String> = match args.targets.as_slice() {
         [] => args.run.target.iter().collect(),
         t => t.iter().collect(),
     };
-    if targets.is_empty() {
-        lanes.push(Lane {
-            label: match &args.run.profile {
-                Some(p) => format!("bundled:{p}"),
-                None => "the scenario's target".into(),
-            },
-            target: None,
-            runs: Vec::new(),
-        });
+    for spec in given {
+        let t = parse("--target", spec)?;
+        chosen.push((t.label(), Some(t)));
     }
-    for spec in targets {
-        let target = parse("--target", spec)?;
-        lanes.push(Lane {
-            label: target.label(),
-            target: Some(target),
-            runs: Vec::new(),
-        });
-    }
-    if args.baseline_target.is_some() {
-        lanes[1].label = format!("candidate {}", lanes[1].label);
-    }
-    // The same target twice (an A/A comparison) is two sides, not one.
-    for i in 1..lanes.len() {
-        let same = lanes[..i]
-            .iter()
-            .filter(|l| l.label == lanes[i].label)
-            .count();
-        if same > 0 {
-            lanes[i].label = format!("{} ({})", lanes[i].label, same + 1);
+    let from_scenario = chosen.is_empty() && sc.targets.len() > 1;
+    if from_scenario {
+        for entry in &sc.targets {
+            let t = TargetOverride::from(entry);
+            chosen.push((t.label(), Some(t)));
         }
     }
-    Ok(lanes)
+    if chosen.is_empty() || (args.baseline_target.is_some() && chosen.len() == 1) {
+        let label = match &args.run.profile {
+            Some(p) => format!("bundled:{p}"),
+            None => "the scenario's target".into(),
+        };
+        chosen.push((label, None));
+    }
+    if args.baseline_target.is_some() {
+        chosen[1].0 = format!("candidate {}", chosen[1].0);
+    }
+    // The same target twice (an A/A comparison) is two sides, not one.
+    for i in 1..chosen.len() {
+        let same = chosen[..i].iter().filter(|c| c.0 == chosen[i].0).count();
+        if same > 0 {
+            chosen[i].0 = format!("{} ({})", chosen[i].0, same + 1);
+        }
+    }
+    chosen
+        .into_iter()
+        .map(|(label, target)| {
+            let (scenario, gates, args) = prepare(sc, &args.run, target.as_ref())?;
+            Ok(Lane {
+                label,
+                target,
+                scenario,
+                gates,
+                args,
+                runs: Vec::new(),
+            })
+        })
+        .collect()
 }
 
-/// The scenario read and overridden for one lane; a URL goes through
-/// `run::prepare`'s own checks, a bundled profile replaces the target after.
+/// The scenario with the overrides for one lane; a URL goes through
+/// `run::apply`'s own checks, a bundled profile replaces the target after.
 pub(super) fn prepare(
+    sc: &Scenario,
     base: &RunArgs,
     target: Option<&TargetOverride>,
 ) -> Result<(Scenario, Vec<Gate>, RunArgs), RunError> {
@@ -172,14 +228,14 @@ pub(super) fn prepare(
             args.target = Some(url.clone());
             args.profile = None;
         }
-        // The lane's profile replaces any `--profile` after `run::prepare`.
+        // The lane's profile replaces any `--profile` after `run::apply`.
         Some(TargetOverride::Bundled { .. }) => {
             args.target = None;
             args.profile = None;
         }
         None => {}
     }
-    let (mut sc, gates) = run::prepare(&args)?;
+    let (mut sc, gates) = run::apply(sc.clone(), &args)?;
     if let Some(t @ TargetOverride::Bundled { .. }) = target {
         sc.target = t.apply(&sc.target);
     }
@@ -189,6 +245,7 @@ pub(super) fn prepare(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::profile::Profile;
     use crate::scenario::TargetSpec;
     use std::path::PathBuf;
 
@@ -227,9 +284,9 @@ path = "/menu"
         }
     }
 
-    fn profile_of(spec: &TargetSpec) -> Option<&str> {
+    fn profile_of(spec: &TargetSpec) -> Option<Profile> {
         match spec {
-            TargetSpec::Bundled { profile, .. } => Some(profile),
+            TargetSpec::Bundled { profile, .. } => Some(*profile),
             TargetSpec::Url(_) => None,
         }
     }
@@ -238,14 +295,15 @@ path = "/menu"
     fn each_lane_gets_its_own_target_and_the_profile_flag_only_the_scenarios() {
         let dir = tempfile::tempdir().unwrap();
         let base = args(dir.path(), Some("naive"));
-        let (sc, _, _) = prepare(&base, None).unwrap();
-        assert_eq!(profile_of(&sc.target), Some("naive"));
+        let read = scenario::load(&base.scenario).unwrap();
+        let (sc, _, _) = prepare(&read, &base, None).unwrap();
+        assert_eq!(profile_of(&sc.target), Some(Profile::Naive));
         let url = TargetOverride::Url("http://127.0.0.1:9".into());
-        let (sc, _, one) = prepare(&base, Some(&url)).unwrap();
+        let (sc, _, one) = prepare(&read, &base, Some(&url)).unwrap();
         assert_eq!(sc.target, TargetSpec::Url("http://127.0.0.1:9".into()));
         assert_eq!(one.profile, None);
         let default = target_override("bundled:default").unwrap();
-        let (sc, _, _) = prepare(&base, Some(&default)).unwrap();
-        assert_eq!(profile_of(&sc.target), Some("default"));
+        let (sc, _, _) = prepare(&read, &base, Some(&default)).unwrap();
+        assert_eq!(profile_of(&sc.target), Some(Profile::Default));
     }
 }

@@ -2,10 +2,8 @@
 //! running at an http(s) URL, or the bundled reference server in one of its
 //! profiles (`bundled:default`, `bundled:naive`), started by the harness.
 
-use crate::scenario::TargetSpec;
-
-/// The profiles the bundled reference server knows (its `--profile` values).
-pub const BUNDLED_PROFILES: [&str; 2] = ["default", "naive"];
+use crate::scenario::profile::{self, Profile};
+use crate::scenario::{TargetEntry, TargetSpec};
 
 /// A target given on the command line, replacing the scenario's own.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -13,7 +11,17 @@ pub enum TargetOverride {
     /// A running backend at an http(s) URL.
     Url(String),
     /// The bundled reference server started with this `--profile`.
-    Bundled { profile: String },
+    Bundled { profile: Profile },
+}
+
+impl From<&TargetEntry> for TargetOverride {
+    /// A `[[targets]]` entry as the target of a lane, as it is (no text in between).
+    fn from(entry: &TargetEntry) -> Self {
+        match &entry.spec {
+            TargetSpec::Url(url) => TargetOverride::Url(url.clone()),
+            TargetSpec::Bundled { profile, .. } => TargetOverride::Bundled { profile: *profile },
+        }
+    }
 }
 
 impl TargetOverride {
@@ -21,7 +29,7 @@ impl TargetOverride {
     pub fn label(&self) -> String {
         match self {
             TargetOverride::Url(url) => crate::redact::url(url),
-            TargetOverride::Bundled { profile } => format!("bundled:{profile}"),
+            TargetOverride::Bundled { profile } => format!("bundled:{}", profile::name(*profile)),
         }
     }
 
@@ -37,12 +45,12 @@ impl TargetOverride {
                     gateway_args,
                     ..
                 } => TargetSpec::Bundled {
-                    profile: profile.clone(),
+                    profile: *profile,
                     server_args: server_args.clone(),
                     gateway_args: gateway_args.clone(),
                 },
                 TargetSpec::Url(_) => TargetSpec::Bundled {
-                    profile: profile.clone(),
+                    profile: *profile,
                     server_args: Vec::new(),
                     gateway_args: Vec::new(),
                 },
@@ -54,14 +62,14 @@ impl TargetOverride {
 /// Parses a target value: `bundled:<profile>` or an http(s) URL (not resolved).
 pub fn target_override(spec: &str) -> Result<TargetOverride, String> {
     let spec = spec.trim();
-    if let Some(profile) = spec.strip_prefix("bundled:") {
-        return match BUNDLED_PROFILES.contains(&profile) {
-            true => Ok(TargetOverride::Bundled {
-                profile: profile.to_string(),
-            }),
-            false => Err(format!(
-                "`{spec}`: the bundled server has no profile `{profile}` (known: {})",
-                BUNDLED_PROFILES.map(|p| format!("bundled:{p}")).join(", ")
+    if let Some(name) = spec.strip_prefix("bundled:") {
+        return match profile::parse(name) {
+            Some(profile) => Ok(TargetOverride::Bundled { profile }),
+            None => Err(format!(
+                "`{spec}`: the bundled server has no profile `{name}` (known: {})",
+                profile::ALL
+                    .map(|p| format!("bundled:{}", profile::name(p)))
+                    .join(", ")
             )),
         };
     }
@@ -80,7 +88,7 @@ mod tests {
         assert_eq!(
             target_override("bundled:naive").unwrap(),
             TargetOverride::Bundled {
-                profile: "naive".into()
+                profile: Profile::Naive
             }
         );
         assert_eq!(
@@ -112,12 +120,12 @@ mod tests {
     #[test]
     fn a_bundled_override_keeps_the_scenarios_server_flags() {
         let spec = TargetSpec::Bundled {
-            profile: "default".into(),
+            profile: Profile::Default,
             server_args: vec!["--kitchen-workers".into(), "2".into()],
             gateway_args: vec![],
         };
         let naive = TargetOverride::Bundled {
-            profile: "naive".into(),
+            profile: Profile::Naive,
         };
         match naive.apply(&spec) {
             TargetSpec::Bundled {
@@ -125,7 +133,7 @@ mod tests {
                 server_args,
                 ..
             } => {
-                assert_eq!(profile, "naive");
+                assert_eq!(profile, Profile::Naive);
                 assert_eq!(server_args, ["--kitchen-workers", "2"]);
             }
             other => panic!("not bundled: {other:?}"),

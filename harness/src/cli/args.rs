@@ -33,7 +33,8 @@ pub struct RunCmd {
     /// Seed for every random choice of the run (overrides the scenario's).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
-    /// No progress bar and no summary table; only the report's path.
+    /// No progress bar and no summary table; only the report's path (and the one
+    /// "N users launched." line the load engine, goose, prints itself).
     #[arg(long, short)]
     pub quiet: bool,
     /// Where reports go: <DIR>/<scenario>/<UTC timestamp>/.

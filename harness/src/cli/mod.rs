@@ -14,7 +14,6 @@ pub use history::{HistoryAction, HistoryCmd, HistoryFlags};
 use crate::batch;
 use crate::exit;
 use crate::redact;
-use crate::run;
 use args::{capacity_args, run_args};
 use clap::{Parser, Subcommand};
 use std::ffi::OsString;
@@ -46,9 +45,10 @@ Examples:
       Raise the arrival rate, then bisect, to the highest rate meeting the SLO.
   harness compare reports/rush-hour/20260101T080000Z reports/rush-hour/latest
       Set finished runs side by side.
-  harness run scenarios/rush-hour.toml --target http://127.0.0.1:8080 --shard 0/4
+  harness run scenarios/rush-hour.toml --target http://127.0.0.1:8080 --toxiproxy http://127.0.0.1:8474 --shard 0/4
       One shard of four (the others: 1/4, 2/4, 3/4; or JOB_COMPLETION_INDEX and
       HARNESS_SHARDS in a Kubernetes Indexed Job); add --start-at to start together.
+      Shard 0 puts the faults on that Toxiproxy (`harness proxy`); the others send through it.
   harness merge reports/shard-*/rush-hour/latest
       One report and one verdict (exit code) for the whole sharded run.
   harness proxy --listen 127.0.0.1:8474
@@ -164,7 +164,6 @@ pub async fn execute(cli: Cli, out: &mut dyn Write) -> u8 {
                     return e.exit_code();
                 }
             };
-            batch::targets_from_scenario(&mut args);
             if !dry_run {
                 match dashboard.start(out).await {
                     Ok(hub) => args.run.live.dashboard = hub,
@@ -174,12 +173,11 @@ pub async fn execute(cli: Cli, out: &mut dyn Write) -> u8 {
                     }
                 }
             }
-            let result = if dry_run {
-                crate::dry_run::run_plan(&args, out)
-            } else if args.is_single() {
-                run::run(&args.run, out).await.map(|o| o.exit_code)
-            } else {
-                batch::run_batch(&args, out).await
+            // One plan, checked once: the dry run prints it, the run executes it.
+            let result = match batch::Plan::build(&args) {
+                Ok(plan) if dry_run => crate::dry_run::run_plan(&plan, out),
+                Ok(plan) => batch::execute(plan, out).await,
+                Err(e) => Err(e),
             };
             if let Some(hub) = &args.run.live.dashboard {
                 hub.finish().await;
@@ -212,9 +210,10 @@ pub async fn execute(cli: Cli, out: &mut dyn Write) -> u8 {
                     }
                 }
             }
-            let result = match dry_run {
-                true => crate::dry_run::capacity_plan(&args, out),
-                false => batch::capacity(&args, out).await,
+            let result = match batch::CapacityPlan::build(&args) {
+                Ok(plan) if dry_run => crate::dry_run::capacity_plan(&plan, out),
+                Ok(plan) => batch::capacity::execute(plan, out).await,
+                Err(e) => Err(e),
             };
             if let Some(hub) = &args.run.live.dashboard {
                 hub.finish().await;

@@ -8,10 +8,11 @@
 //! baseline uses the two apart, so the last run's report carries the verdict.
 
 mod connect;
+mod overrides;
 mod prepare;
 mod sharded;
 
-pub use prepare::prepare;
+pub use prepare::{apply, prepare};
 pub use sharded::Sharding;
 
 use crate::baseline::BaselineComparison;
@@ -484,9 +485,10 @@ fn target_settings(sc: &Scenario) -> Vec<String> {
 /// What was load-tested, as reports name it (a URL's password shown as `***`).
 pub fn target_description(spec: &TargetSpec) -> String {
     match spec {
-        TargetSpec::Bundled { profile, .. } => {
-            format!("bundled reference-server ({profile} profile)")
-        }
+        TargetSpec::Bundled { profile, .. } => format!(
+            "bundled reference-server ({} profile)",
+            scenario::profile::name(*profile)
+        ),
         TargetSpec::Url(url) => crate::redact::url(url),
     }
 }

@@ -3,24 +3,29 @@
 //! and checked. Nothing runs here.
 
 use super::{RunArgs, RunError};
-use crate::load;
 use crate::scenario::{self, Scenario, TargetSpec};
 use crate::slo::Gate;
 
 /// Reads the scenario and applies the command line's overrides; nothing runs.
 pub fn prepare(args: &RunArgs) -> Result<(Scenario, Vec<Gate>), RunError> {
-    let mut sc = scenario::load(&args.scenario)?;
+    apply(scenario::load(&args.scenario)?, args)
+}
+
+/// Applies the command line's overrides to a scenario already read, and
+/// checks what they make of it (bounds, gate names); nothing runs.
+pub fn apply(mut sc: Scenario, args: &RunArgs) -> Result<(Scenario, Vec<Gate>), RunError> {
     if let Some(seed) = args.seed {
         sc.seed = seed;
     }
     if let Some(p) = &args.profile {
+        let Some(chosen) = scenario::profile::parse(p) else {
+            return Err(RunError::Usage(format!(
+                "--profile {p:?}: expected {}",
+                scenario::profile::expected()
+            )));
+        };
         match &mut sc.target {
-            _ if !["default", "naive"].contains(&p.as_str()) => {
-                return Err(RunError::Usage(format!(
-                    "--profile {p:?}: expected \"default\" or \"naive\""
-                )))
-            }
-            TargetSpec::Bundled { profile, .. } if args.target.is_none() => *profile = p.clone(),
+            TargetSpec::Bundled { profile, .. } if args.target.is_none() => *profile = chosen,
             _ => {
                 return Err(RunError::Usage(
                     "--profile chooses the bundled server's profile; it cannot apply to --target"
@@ -70,32 +75,30 @@ pub fn prepare(args: &RunArgs) -> Result<(Scenario, Vec<Gate>), RunError> {
                 w.name, w.worker
             ));
         }
+        super::overrides::bundled_flags_dropped(&mut sc, url);
         sc.target = TargetSpec::Url(url.clone());
+        super::overrides::edge_in_front(&sc, url)?;
     }
     if let Some(d) = args.duration {
-        if d.is_zero() {
-            return Err(RunError::Usage("--duration must be above zero".into()));
-        }
-        sc.set_duration(d);
+        super::overrides::duration(&mut sc, d)?;
     }
     if let Some(k) = args.scale {
-        if !(k.is_finite() && k > 0.0) {
-            return Err(RunError::Usage(format!(
-                "--scale {k}: expected a factor above zero, e.g. 0.5 or 2"
-            )));
-        }
-        sc.set_scale(k);
+        super::overrides::scale(&mut sc, k)?;
     }
     if let Some(s) = args.sharding.shard {
         crate::shard::check_plan(&sc, s, args.toxiproxy.as_deref())?;
     }
-    load::align_stages(&mut sc);
+    super::overrides::align(&mut sc);
     let mut gates = std::mem::take(&mut sc.gates);
+    let names = super::overrides::gate_names(&sc);
     for g in &args.gates {
-        gates.push(
-            g.parse()
-                .map_err(|e| RunError::Usage(format!("--gate {g:?}: {e}")))?,
-        );
+        let gate: Gate = g
+            .parse()
+            .map_err(|e| RunError::Usage(format!("--gate {g:?}: {e}")))?;
+        if let Some(why) = names.unknown(&gate) {
+            return Err(RunError::Usage(format!("--gate {g:?}: {why}")));
+        }
+        gates.push(gate);
     }
     if args.live.abort_on_fail
         && !gates

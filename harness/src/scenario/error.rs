@@ -75,7 +75,7 @@ impl Source<'_> {
             .find_map(|l| l.strip_prefix("in `").and_then(|l| l.strip_suffix('`')))
             .map(str::to_string)
             .unwrap_or_else(|| self.key_on_line(span.start));
-        let message = err.message().trim().replace('\n', "; ");
+        let message = plain_types(err.message().trim()).replace('\n', "; ");
         // For an unknown key, the path stops at its table: name the key too.
         let unknown = message
             .strip_prefix("unknown field `")
@@ -86,7 +86,51 @@ impl Source<'_> {
             Some(key) => format!("{field}.{key}"),
             None => field,
         };
+        let field = self.indexed(&field, span.start);
         self.error(span, field, message)
+    }
+
+    /// The field path with the index of each array of tables it goes
+    /// through (`load.stages.users` → `load.stages[2].users`), counted from
+    /// the `[[...]]` headers before `offset`: the toml crate's path has none.
+    fn indexed(&self, field: &str, offset: usize) -> String {
+        let head = &self.text[..offset.min(self.text.len())];
+        let headers: Vec<(usize, String)> = head
+            .match_indices('\n')
+            .map(|(i, _)| i + 1)
+            .chain(std::iter::once(0))
+            .map(|start| {
+                let line = self.text[start..].lines().next().unwrap_or("");
+                let bare: String = line
+                    .split('#')
+                    .next()
+                    .unwrap_or("")
+                    .split_whitespace()
+                    .collect();
+                (start, bare)
+            })
+            .filter(|(start, bare)| *start <= offset && bare.starts_with("[["))
+            .collect();
+        let parts: Vec<&str> = field.split('.').collect();
+        let mut out = Vec::new();
+        let mut from = 0;
+        for k in 0..parts.len() {
+            let prefix = parts[..=k].join(".");
+            let header = format!("[[{prefix}]]");
+            let mine: Vec<usize> = headers
+                .iter()
+                .filter(|(start, bare)| *start >= from && *bare == header)
+                .map(|(start, _)| *start)
+                .collect();
+            match mine.last() {
+                Some(&last) if k + 1 < parts.len() => {
+                    out.push(format!("{}[{}]", parts[k], mine.len() - 1));
+                    from = last;
+                }
+                _ => out.push(parts[k].to_string()),
+            }
+        }
+        out.join(".")
     }
 
     /// The key written on the line holding `offset` (`key = ...`), as a
@@ -102,6 +146,36 @@ impl Source<'_> {
             _ => String::new(),
         }
     }
+}
+
+/// The toml crate's words for a wrong type, in the scenario's own terms:
+/// "invalid type: string \"many\", expected u64" → "expected a whole
+/// number, got string \"many\"".
+fn plain_types(message: &str) -> String {
+    let kinds = [
+        ("u64", "a whole number, 0 or more"),
+        ("u32", "a whole number, 0 or more"),
+        ("u16", "a whole number, 0 or more"),
+        ("u8", "a whole number, 0 or more"),
+        ("usize", "a whole number, 0 or more"),
+        ("i64", "a whole number"),
+        ("f32", "a number"),
+        ("f64", "a number"),
+    ];
+    for (rust, words) in kinds {
+        let tail = format!(", expected {rust}");
+        if let Some(got) = message.strip_suffix(&tail) {
+            let got = got
+                .strip_prefix("invalid type: ")
+                .or_else(|| got.strip_prefix("invalid value: "))
+                .unwrap_or(got);
+            return format!("expected {words}, got {got}");
+        }
+    }
+    if message.contains("i128") {
+        return format!("expected a whole number that fits in 64 bits ({message})");
+    }
+    message.to_string()
 }
 
 /// A scenario error with no place in the file (it could not be read at all).

@@ -110,6 +110,7 @@ impl Validator<'_> {
                     ),
                 );
             }
+            self.fault_window(r, &field, at, dur, total)?;
             let link = r.link.get_ref().clone();
             self.known_link(&r.link, &field, target, links)?;
             let toxic = self.toxic(f, &field, &name)?;
@@ -260,12 +261,12 @@ impl Validator<'_> {
                         .or_else(|m| self.err(url.span(), format!("{field}.url"), m.to_string()))?;
                     TargetSpec::Url(url.get_ref().trim_end_matches('/').to_string())
                 }
-                (None, Some(p)) if ["default", "naive"].contains(&p.get_ref().as_str()) => {
+                (None, Some(p)) if super::profile::parse(p.get_ref()).is_some() => {
                     if !r.links.is_empty() {
                         return self.err(e.span(), format!("{field}.links"), "the bundled server's links (`edge`, `payments`) are wired by the harness: declare links only for a backend given by `url`");
                     }
                     TargetSpec::Bundled {
-                        profile: p.get_ref().clone(),
+                        profile: super::profile::parse(p.get_ref()).expect("checked above"),
                         server_args: Vec::new(),
                         gateway_args: Vec::new(),
                     }

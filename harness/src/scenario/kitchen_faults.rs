@@ -68,6 +68,7 @@ impl Validator<'_> {
                 );
                 return self.err(r.at.span(), format!("{field}.at"), msg);
             }
+            self.fault_window(r, &field, at, dur, total)?;
             let (worker, admin_token) = self.worker_attributes(f, &field, target)?;
             let overlaps = out
                 .iter()

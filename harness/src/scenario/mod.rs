@@ -5,16 +5,20 @@
 //! are the plan the load engine executes (templates compiled, durations
 //! parsed, request names assigned).
 
+pub mod bounds;
+mod checks;
 mod duration;
 mod env;
 mod error;
 mod faults;
 mod kitchen_faults;
+pub mod profile;
 mod raw;
 mod steps;
 mod template;
 mod validate;
 
+pub use checks::GateNames;
 pub use duration::{parse as parse_duration, show as show_duration};
 pub use error::ScenarioError;
 pub use template::{Template, Var, Vars};
@@ -31,7 +35,7 @@ use std::time::Duration;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A validated scenario, ready to run.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Scenario {
     pub name: String,
     pub description: String,
@@ -91,7 +95,7 @@ impl TargetEntry {
     pub fn label(&self) -> String {
         match &self.spec {
             TargetSpec::Url(url) => url.clone(),
-            TargetSpec::Bundled { profile, .. } => format!("bundled:{profile}"),
+            TargetSpec::Bundled { profile, .. } => format!("bundled:{}", profile::name(*profile)),
         }
     }
 }
@@ -100,7 +104,7 @@ impl TargetEntry {
 pub enum TargetSpec {
     /// The reference server shipped with the project, started by the harness.
     Bundled {
-        profile: String,
+        profile: profile::Profile,
         server_args: Vec<String>,
         gateway_args: Vec<String>,
     },
@@ -133,7 +137,7 @@ pub struct Stage {
     pub target: f64,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Flow {
     pub name: String,
     pub weight: u32,
@@ -144,7 +148,7 @@ pub struct Flow {
     pub capture_slots: usize,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Step {
     pub request: RequestIdx,
     pub method: reqwest::Method,

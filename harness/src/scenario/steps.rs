@@ -38,12 +38,14 @@ impl Validator<'_> {
             None => None,
         };
         let weight = f.weight.as_ref().map_or(1, |w| *w.get_ref());
-        if weight == 0 && at.is_none() {
-            return self.err(
-                f.weight.as_ref().map_or(flow.span(), Spanned::span),
-                format!("{field}.weight"),
-                "a weight must be at least 1",
-            );
+        if at.is_none() || weight > 0 {
+            super::bounds::weight(weight).or_else(|m| {
+                self.err(
+                    f.weight.as_ref().map_or(flow.span(), Spanned::span),
+                    format!("{field}.weight"),
+                    m,
+                )
+            })?;
         }
         if f.steps.is_empty() {
             return self.err(

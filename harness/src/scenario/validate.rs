@@ -54,7 +54,7 @@ impl Validator<'_> {
             return self.err(
                 raw.name.span(),
                 "name",
-                "the name must be letters, digits, `-` or `_` (it names the report folder)",
+                "the name must be ASCII letters (a-z, A-Z), digits, `-` or `_` (it names the report folder)",
             );
         }
         let target = self.target(raw.target.as_ref())?;
@@ -84,11 +84,24 @@ impl Validator<'_> {
                 "every flow has `at`: at least one flow must make up the load (no `at`)",
             );
         }
+        self.unique_flows(&raw.flows, &flows)?;
         let (gates, aborts) = self.gates(&raw.gates)?;
         let links = self.links(&raw.links, &target, "")?;
         let targets = self.target_entries(&raw.targets)?;
+        self.link_layout(&raw, &target, &links, &targets)?;
         let faults = self.faults(&raw.faults, &target, &links, &targets, total)?;
         let worker_stops = self.worker_stops(&raw.faults, &target, total)?;
+        let windows = faults
+            .iter()
+            .map(|f| f.name.as_str())
+            .chain(worker_stops.iter().map(|w| w.name.as_str()))
+            .chain(load.stages.iter().map(|s| s.name.as_str()))
+            .collect();
+        let names = super::checks::GateNames {
+            requests: &self.names,
+            windows,
+        };
+        self.gate_names(&raw.gates, &gates, &names)?;
         Ok(Scenario {
             name,
             description: raw.description.trim().to_string(),
@@ -202,7 +215,7 @@ impl Validator<'_> {
     fn target(&self, target: Option<&Spanned<raw::Target>>) -> Result<TargetSpec, ScenarioError> {
         let Some(t) = target else {
             return Ok(TargetSpec::Bundled {
-                profile: "default".into(),
+                profile: super::profile::Profile::Default,
                 server_args: vec![],
                 gateway_args: vec![],
             });
@@ -217,18 +230,21 @@ impl Validator<'_> {
             return Ok(TargetSpec::Url(url.get_ref().clone()));
         }
         let profile = match &tr.profile {
-            Some(p) if !["default", "naive"].contains(&p.get_ref().as_str()) => {
-                return self.err(
-                    p.span(),
-                    "target.profile",
-                    format!(
-                        "unknown profile {:?}: expected \"default\" or \"naive\"",
-                        p.get_ref()
-                    ),
-                )
-            }
-            Some(p) => p.get_ref().clone(),
-            None => "default".into(),
+            Some(p) => match super::profile::parse(p.get_ref()) {
+                Some(profile) => profile,
+                None => {
+                    return self.err(
+                        p.span(),
+                        "target.profile",
+                        format!(
+                            "unknown profile {:?}: expected {}",
+                            p.get_ref(),
+                            super::profile::expected()
+                        ),
+                    )
+                }
+            },
+            None => super::profile::Profile::Default,
         };
         Ok(TargetSpec::Bundled {
             profile,
@@ -275,9 +291,14 @@ impl Validator<'_> {
                 );
             }
             let target = match (model, &st.users, &st.rate) {
-                (LoadModel::Closed, Some(u), None) => *u.get_ref() as f64,
-                (LoadModel::Open, None, Some(r)) if r.get_ref().is_finite() && *r.get_ref() >= 0.0 => *r.get_ref(),
-                (LoadModel::Open, None, Some(r)) => return self.err(r.span(), format!("{field}.rate"), "the rate must be a number of arrivals per second, 0 or more"),
+                (LoadModel::Closed, Some(u), None) => {
+                    super::bounds::users(*u.get_ref()).or_else(|m| self.err(u.span(), format!("{field}.users"), m))?;
+                    *u.get_ref() as f64
+                }
+                (LoadModel::Open, None, Some(r)) => {
+                    super::bounds::rate(*r.get_ref()).or_else(|m| self.err(r.span(), format!("{field}.rate"), m))?;
+                    *r.get_ref()
+                }
                 (LoadModel::Closed, _, _) => return self.err(s.span(), field, "a closed-model stage sets `users` (concurrent users at its end) and no `rate`"),
                 (LoadModel::Open, _, _) => return self.err(s.span(), field, "an open-model stage sets `rate` (arrivals per second at its end) and no `users`"),
             };
@@ -302,6 +323,10 @@ impl Validator<'_> {
         let max_users = match &l.max_users {
             Some(m) if model == LoadModel::Closed => return self.err(m.span(), "load.max_users", "`max_users` sizes the open model's pool; a closed model's users are its stages' `users`"),
             Some(m) if *m.get_ref() == 0 => return self.err(m.span(), "load.max_users", "`max_users` must be at least 1"),
+            Some(m) if super::bounds::users(*m.get_ref()).is_err() => {
+                let why = super::bounds::users(*m.get_ref()).unwrap_err();
+                return self.err(m.span(), "load.max_users", why);
+            }
             Some(m) => *m.get_ref() as usize,
             // Enough users to hold two seconds of arrivals in flight.
             None => ((peak * 2.0).ceil() as usize).clamp(50, 5000),

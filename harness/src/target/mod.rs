@@ -99,7 +99,7 @@ impl Target {
                 profile,
                 server_args,
                 gateway_args,
-            } => start_bundled(&opts, profile, server_args, gateway_args, chaos).await,
+            } => start_bundled(&opts, *profile, server_args, gateway_args, chaos).await,
         }
     }
 
@@ -241,7 +241,7 @@ fn same_authority(a: &str, b: &str) -> bool {
 
 async fn start_bundled(
     opts: &TargetOptions<'_>,
-    profile: &str,
+    profile: crate::scenario::profile::Profile,
     server_args: &[String],
     gateway_args: &[String],
     mut chaos: Option<&mut Chaos>,
@@ -285,7 +285,7 @@ async fn start_bundled(
         "--payment-gateway-url".into(),
         gateway_url,
         "--profile".into(),
-        profile.into(),
+        crate::scenario::profile::name(profile).into(),
     ];
     args.extend(server_args.iter().cloned());
     let admin_token = bundled_admin_token(&mut args);
@@ -309,7 +309,10 @@ async fn start_bundled(
         route: None,
         admin_token: Some(admin_token),
         server_url: Some(server_url),
-        description: format!("bundled reference-server ({profile} profile)"),
+        description: format!(
+            "bundled reference-server ({} profile)",
+            crate::scenario::profile::name(profile)
+        ),
         children: vec![gateway, server],
         _data_dir: Some(dir),
     })

@@ -15,6 +15,8 @@ mod http_faults;
 mod live;
 mod multi;
 mod pacing;
+mod readme;
+mod refused;
 mod remote;
 pub(crate) mod report;
 mod rush_hour;

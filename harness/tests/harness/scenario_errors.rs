@@ -70,19 +70,24 @@ fn an_unknown_key_is_named_with_its_line() {
     assert_error(
         "method = \"GET\"",
         "methd = \"GET\"",
-        "flows.steps.methd",
+        "flows[0].steps[1].methd",
         "unknown field `methd`",
     );
 }
 
 #[test]
 fn a_value_of_the_wrong_type_names_its_field() {
-    assert_error("seed = 1", "seed = \"one\"", "seed", "invalid type");
+    assert_error(
+        "seed = 1",
+        "seed = \"one\"",
+        "seed",
+        "expected a whole number, 0 or more, got string \"one\"",
+    );
     assert_error(
         "users = 1",
         "users = \"many\"",
-        "load.stages.users",
-        "invalid type",
+        "load.stages[0].users",
+        "expected a whole number, 0 or more, got string \"many\"",
     );
 }
 

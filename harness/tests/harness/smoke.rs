@@ -1,7 +1,7 @@
 //! End to end: the `smoke` scenario against the real bundled reference
 //! server (the harness's count of requests equals the server's own), and the
 //! open model's accuracy against a backend with a known fixed delay, and the
-//! exit code of a run whose report cannot be written.
+//! refusal of a reports folder that cannot be written.
 
 use crate::helpers::{repo_file, report_dir, run_cli, summary, write_scenario};
 use std::time::Duration;
@@ -175,10 +175,11 @@ fn a_run_stopped_by_sigterm_still_writes_its_report_marked_interrupted() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_run_whose_report_cannot_be_written_exits_with_the_harness_failure_code() {
+async fn a_reports_folder_that_cannot_be_written_is_refused_before_any_load() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(200))
+        .expect(0)
         .mount(&server)
         .await;
     let dir = tempfile::tempdir().unwrap();
@@ -198,7 +199,7 @@ method = "GET"
 path = "/menu"
 "#,
     );
-    // A file where the reports folder should be: the run happens, its report cannot be written.
+    // A file where the reports folder should be: the results would be lost, so nothing runs.
     let not_a_folder = dir.path().join("reports");
     std::fs::write(&not_a_folder, "a file").unwrap();
     let (code, out) = run_cli(&[
@@ -210,11 +211,7 @@ path = "/menu"
         not_a_folder.to_str().unwrap(),
     ])
     .await;
-    assert_eq!(code, harness::exit::INTERNAL, "{out}");
-    assert_eq!(code, 6);
-    assert!(
-        !server.received_requests().await.unwrap().is_empty(),
-        "the run ran"
-    );
+    assert_eq!(code, harness::exit::USAGE, "{out}");
     assert!(!out.contains("report: "), "{out}");
+    server.verify().await;
 }

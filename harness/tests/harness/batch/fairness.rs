@@ -115,9 +115,10 @@ upstream = "{}"
         gateway.address()
     );
     // No --target: the scenario's [[targets]] are the sides.
-    let mut args = batch(dir.path(), &scenario(&entry), vec![], vec![]);
-    harness::batch::targets_from_scenario(&mut args);
-    assert_eq!(args.targets, ["bundled:default".to_string(), foreign.uri()]);
+    let args = batch(dir.path(), &scenario(&entry), vec![], vec![]);
+    let plan = harness::batch::Plan::build(&args).expect("the plan is valid");
+    let sides: Vec<&str> = plan.lanes.iter().map(|l| l.label.as_str()).collect();
+    assert_eq!(sides, ["bundled:default", foreign.uri().as_str()]);
     let (code, out) = run(&args).await;
     let json = compare_json(&out);
     let runs = json["runs"].as_array().unwrap();

@@ -3,7 +3,7 @@
 //! are made here (`https.rs`), or wiremock. Names that are not loopback
 //! (`staging.example.invalid`) are only ever parsed and dry-run.
 
-mod https;
+pub(crate) mod https;
 
 use crate::helpers::{report_dir, run_binary, run_cli, summary, write_scenario};
 use std::path::Path;
