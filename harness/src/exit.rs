@@ -25,6 +25,17 @@ pub const NOT_COMPARABLE: u8 = 7;
 /// the report is still written, marked interrupted.
 pub const INTERRUPTED: u8 = 130;
 
+/// The exit code of a run's verdict: the one mapping every command uses.
+pub fn of_verdict(verdict: crate::summary::Verdict) -> u8 {
+    use crate::summary::Verdict;
+    match verdict {
+        Verdict::Pass => PASS,
+        Verdict::GateFailed => GATE_FAILED,
+        Verdict::Invalid => INVALID,
+        Verdict::Interrupted => INTERRUPTED,
+    }
+}
+
 /// The more serious of two exit codes: interrupted, then a run that could not
 /// happen (3, 6), invalid (4), gate failed (1), inconclusive (5), pass (0).
 pub fn worse(a: u8, b: u8) -> u8 {
@@ -57,5 +68,14 @@ mod tests {
         assert_eq!(worse(1, INCONCLUSIVE), 1);
         assert_eq!(worse(0, INCONCLUSIVE), INCONCLUSIVE);
         assert_eq!(worse(4, INTERRUPTED), INTERRUPTED);
+    }
+
+    #[test]
+    fn each_verdict_has_one_exit_code() {
+        use crate::summary::Verdict;
+        assert_eq!(of_verdict(Verdict::Pass), 0);
+        assert_eq!(of_verdict(Verdict::GateFailed), 1);
+        assert_eq!(of_verdict(Verdict::Invalid), 4);
+        assert_eq!(of_verdict(Verdict::Interrupted), 130);
     }
 }

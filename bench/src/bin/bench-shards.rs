@@ -266,7 +266,7 @@ fn synthetic_shard(root: &Path, index: u32) -> Result<(PathBuf, Vec<u64>)> {
         }],
         faults: Vec::new(),
         generator,
-        interrupted: false,
+        stop: None,
         notes: Vec::new(),
     };
     let summary = harness::gate::summarize(&run, &[]);

@@ -82,7 +82,7 @@ fn ten_minute_run() -> RunRecord {
             traffic: None,
         }],
         generator: GeneratorHealth::default(),
-        interrupted: false,
+        stop: None,
         notes: vec![],
     }
 }

@@ -110,6 +110,10 @@ pub async fn capacity(args: &CapacityArgs, out: &mut dyn Write) -> Result<u8, Ru
             let out = &out;
             async move {
                 let r = run_step(&step_args, &slo, rate, step).await?;
+                if let Some(reason) = crate::stop::requested() {
+                    // An interrupted step measures nothing the search can use.
+                    return Err(RunError::Stopped(reason));
+                }
                 let _ = report::capacity::print_step(&r, &mut **out.borrow_mut());
                 Ok::<_, RunError>(r)
             }

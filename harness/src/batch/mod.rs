@@ -144,7 +144,7 @@ async fn run_all(
             let (sc, gates, run_args) = plan::prepare(&args.run, lane.target.as_ref())?;
             let measured = run::measure(sc, &gates, &run_args, out).await?;
             let judged_last = args.judging() && round == args.repeat && i == last_lane;
-            if judged_last && !measured.record.interrupted {
+            if judged_last && !measured.record.interrupted() {
                 verdict = Some(judge(args, plan, &measured.summary));
             }
             let outcome = run::write_report(measured, verdict.as_ref(), &run_args, out)?;

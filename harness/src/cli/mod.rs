@@ -60,8 +60,8 @@ Exit codes:
   5 inconclusive (run-to-run noise hides the answer) · 6 the harness itself
   failed (the load engine broke, a report could not be written) · 7 a
   comparison whose sides did not get the same scenario (compare.md says what)
-  · 130 stopped by Ctrl-C or SIGTERM (the report is still written, marked
-  interrupted)";
+  · 130 stopped by Ctrl-C or SIGTERM at any moment before the report was
+  complete (the report is still written, verdict INTERRUPTED)";
 
 /// Rush-hour load and chaos harness for order, payment and inventory backends.
 #[derive(Debug, Parser)]
@@ -114,27 +114,19 @@ pub fn run(cli: Cli) -> ExitCode {
             return ExitCode::from(exit::INTERNAL);
         }
     };
+    // `run` and `capacity` turn Ctrl-C and SIGTERM into a stop that still
+    // writes the report; `proxy` stops on them itself; `compare` and `merge`
+    // only read and write files and end as any program does.
+    let loads = matches!(cli.command, Command::Run(_) | Command::Capacity(_));
     let code = runtime.block_on(async {
-        stop_on_sigterm();
+        if loads {
+            crate::stop::install_signal_handlers();
+        }
         execute(cli, &mut std::io::stdout()).await
     });
     // Users still sleeping in goose or the proxy must not delay the exit.
     runtime.shutdown_timeout(Duration::from_secs(1));
     ExitCode::from(code)
-}
-
-/// SIGTERM (a CI job cancelled, `kill`) ends a run as Ctrl-C does: goose's
-/// own handler owns SIGINT, and this turns SIGTERM into the same stop, so the
-/// bundled server is stopped, faults removed and the report written.
-fn stop_on_sigterm() {
-    use tokio::signal::unix::{signal, SignalKind};
-    if let Ok(mut term) = signal(SignalKind::terminate()) {
-        tokio::spawn(async move {
-            while term.recv().await.is_some() {
-                crate::load::request_stop();
-            }
-        });
-    }
 }
 
 /// Runs a parsed command; output to `out`, errors to stderr; returns the exit code.

@@ -3,6 +3,7 @@
 
 use crate::record::RunRecord;
 use crate::slo::{Gate, Metric, Permille, Unit};
+use crate::stop::StopReason;
 use crate::summary::{self, GateResult, Latency, Summary, Verdict, WindowFigures};
 
 /// The figures of a run, judged against `gates`: what a finished run reports.
@@ -26,9 +27,24 @@ pub fn evaluate(summary: &Summary, gates: &[Gate]) -> Vec<GateResult> {
     gates.iter().map(|g| evaluate_one(summary, g)).collect()
 }
 
-/// The run's verdict and why: an invalid run (generator behind schedule) is
-/// invalid whatever its gates say, since its figures measure the generator.
+/// The run's verdict and why: an interrupted run is interrupted whatever else
+/// holds (its figures cover part of the plan), an invalid run (generator
+/// behind schedule) invalid whatever its gates say, since its figures
+/// measure the generator.
 pub fn verdict(summary: &Summary) -> (Verdict, String) {
+    if summary.run.interrupted {
+        let by = summary
+            .run
+            .stopped_by
+            .map_or("stopped early", StopReason::describe);
+        return (
+            Verdict::Interrupted,
+            format!(
+                "{by} after {:.1} s of the {:.0} s planned: the figures cover only what was measured until then, so no gate decides the verdict",
+                summary.run.duration_s, summary.run.meta.planned_duration_s
+            ),
+        );
+    }
     if let Some(why) = &summary.generator.saturation {
         return (Verdict::Invalid, why.clone());
     }
@@ -55,6 +71,16 @@ pub fn verdict(summary: &Summary) -> (Verdict, String) {
         format!("all {} gates passed", summary.gates.len())
     };
     (Verdict::Pass, reason)
+}
+
+/// A stop requested after the run was recorded (while its report was being
+/// written): the summary is marked interrupted and judged again.
+pub fn mark_stopped(summary: &mut Summary, reason: StopReason) {
+    summary.run.interrupted = true;
+    summary.run.stopped_by = Some(reason);
+    let (verdict, why) = verdict(summary);
+    summary.verdict = verdict;
+    summary.verdict_reason = why;
 }
 
 fn evaluate_one(summary: &Summary, gate: &Gate) -> GateResult {

@@ -24,9 +24,11 @@ fn junit_time(t: OffsetDateTime) -> String {
 fn base_context(summary: &Summary) -> Value {
     let mut rows: Vec<&crate::summary::RequestSummary> = summary.requests.iter().collect();
     rows.push(&summary.overall);
-    let failures = summary.gates.iter().filter(|g| !g.passed).count()
-        + usize::from(summary.generator.saturation.is_some());
-    let tests = summary.gates.len() + usize::from(summary.generator.saturation.is_some());
+    // One case per gate, plus one for an invalid run and one for an interrupted run.
+    let extra =
+        usize::from(summary.generator.saturation.is_some()) + usize::from(summary.run.interrupted);
+    let failures = summary.gates.iter().filter(|g| !g.passed).count() + extra;
+    let tests = summary.gates.len() + extra;
     context! {
         run => Value::from_serialize(&summary.run),
         verdict => Value::from_serialize(summary.verdict),
@@ -36,6 +38,7 @@ fn base_context(summary: &Summary) -> Value {
             crate::summary::Verdict::Pass => "✅",
             crate::summary::Verdict::GateFailed => "❌",
             crate::summary::Verdict::Invalid => "⚠️",
+            crate::summary::Verdict::Interrupted => "⏹️",
         },
         saturation => &summary.generator.saturation,
         rows => Value::from_serialize(&rows),

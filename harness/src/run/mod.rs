@@ -10,6 +10,7 @@
 mod connect;
 mod prepare;
 mod sharded;
+mod test_hook;
 
 pub use prepare::prepare;
 pub use sharded::Sharding;
@@ -24,6 +25,7 @@ use crate::record::{FaultWindow, MachineInfo, RunMeta, RunRecord};
 use crate::report;
 use crate::scenario::{self, Scenario, TargetSpec};
 use crate::slo::Gate;
+use crate::stop;
 use crate::summary::{Summary, Verdict};
 use crate::target::{remote, ConnectOptions, Connection, Target, TargetOptions, Tls};
 use anyhow::Context;
@@ -71,6 +73,10 @@ pub enum RunError {
     /// The harness itself failed: the load engine broke, or a report could not be written.
     #[error("{0:#}")]
     Internal(anyhow::Error),
+    /// A command of several runs (the capacity search) was stopped between
+    /// or during its runs; each run's own report says so.
+    #[error("{}: the search ended there, each step's report is written", .0.describe())]
+    Stopped(stop::StopReason),
 }
 
 impl RunError {
@@ -79,6 +85,7 @@ impl RunError {
             RunError::Scenario(_) | RunError::Usage(_) | RunError::Shard(_) => exit::USAGE,
             RunError::Target(_) | RunError::Proxy(_) => exit::UNREACHABLE,
             RunError::Internal(_) => exit::INTERNAL,
+            RunError::Stopped(reason) => reason.exit_code(),
         }
     }
 }
@@ -157,7 +164,7 @@ pub async fn measure(
     let sc = Arc::new(sc);
     let metrics_client = client.clone();
     let (loaded, windows, mut notes) =
-        drive_load(&sc, &target, client, chaos.as_ref(), kitchen, args).await;
+        drive_load(&sc, &target, client, chaos.as_ref(), kitchen, args, out).await;
     notes.extend(target.died());
     let server_metrics = match &target.server_url {
         Some(url) => scrape_metrics(&metrics_client, url).await,
@@ -195,9 +202,22 @@ pub fn write_report(
         summary,
         server_metrics,
     } = measured;
-    let written = report::write_run_report(&record, summary, baseline, &args.reports_dir)
+    let unwritten = summary.clone();
+    let mut written = report::write_run_report(&record, summary, baseline, &args.reports_dir)
         .context("writing the report")
         .map_err(RunError::Internal)?;
+    test_hook::hold_report(out);
+    if let Some(reason) = stop::requested().filter(|_| !record.interrupted()) {
+        // Stopped while the report was written: it is written again, marked
+        // so. The request is recorded once, so this happens at most once.
+        let mut summary = unwritten;
+        crate::gate::mark_stopped(&mut summary, reason);
+        report::write_report_files(&record, &mut summary, baseline, &written.dir)
+            .context("writing the report again, marked interrupted")
+            .map_err(RunError::Internal)?;
+        written.verdict = summary.verdict;
+        written.summary = summary;
+    }
     sharded::write_recording(&record, args, &written.dir)?;
     if let Some(text) = server_metrics {
         let _ = std::fs::write(written.dir.join("server-metrics.prom"), text);
@@ -205,18 +225,14 @@ pub fn write_report(
     if !args.quiet {
         let _ = report::print_summary_table(&written.summary, out);
     }
-    if record.interrupted {
+    if let Some(reason) = written.summary.run.stopped_by {
         let _ = writeln!(
             out,
-            "interrupted: the report holds what was measured until the run was stopped (Ctrl-C or SIGTERM)"
+            "interrupted: {}; the report holds what was measured until then",
+            reason.describe()
         );
     }
-    let exit_code = match (record.interrupted, &written.verdict) {
-        (true, _) => exit::INTERRUPTED,
-        (false, Verdict::Pass) => exit::PASS,
-        (false, Verdict::GateFailed) => exit::GATE_FAILED,
-        (false, Verdict::Invalid) => exit::INVALID,
-    };
+    let exit_code = exit::of_verdict(written.verdict);
     let exit_code = sharded::exit_code(args, exit_code, written.verdict, out);
     let _ = writeln!(
         out,
@@ -227,7 +243,7 @@ pub fn write_report(
         report_dir: written.dir,
         verdict: written.verdict,
         summary: written.summary,
-        interrupted: record.interrupted,
+        interrupted: written.verdict == Verdict::Interrupted,
         exit_code,
     })
 }
@@ -304,6 +320,7 @@ async fn drive_load(
     chaos: Option<&Chaos>,
     kitchen: Option<KitchenAdmin>,
     args: &RunArgs,
+    out: &mut dyn Write,
 ) -> (anyhow::Result<LoadResult>, Vec<FaultWindow>, Vec<String>) {
     let timeline = Mutex::new(None);
     let kitchen_timeline = Mutex::new(None);
@@ -317,6 +334,11 @@ async fn drive_load(
             start_at: args.sharding.start_at,
         },
         |epoch| {
+            if !args.quiet {
+                // A line scripts (and the tests) can wait for: the load is on.
+                let _ = writeln!(out, "load started");
+                let _ = out.flush();
+            }
             if let Some(chaos) = chaos {
                 *timeline.lock().expect("not poisoned") =
                     Some(chaos.start_timeline(sc.faults.clone(), epoch.into()));
@@ -400,7 +422,9 @@ fn record_of(
         stages: loaded.stages,
         faults,
         generator: loaded.generator,
-        interrupted: loaded.interrupted,
+        // The one stop request, read now: goose may have returned before any
+        // timer saw it, and a stop before the load began counts too.
+        stop: stop::requested(),
         notes,
     }
 }

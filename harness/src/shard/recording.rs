@@ -39,6 +39,9 @@ struct RecordingFile {
     stages: Vec<StageMark>,
     faults: Vec<FaultWindow>,
     interrupted: bool,
+    /// Why the shard stopped early, when it did.
+    #[serde(default)]
+    stop: Option<crate::stop::StopReason>,
     /// Flows whose every step got an expected answer (goodput).
     flows_completed: u64,
 }
@@ -75,7 +78,7 @@ pub struct Recording {
     pub generator: GeneratorHealth,
     pub stages: Vec<StageMark>,
     pub faults: Vec<FaultWindow>,
-    pub interrupted: bool,
+    pub stop: Option<crate::stop::StopReason>,
 }
 
 /// Writes `recording.json` into `dir`, beside the `.hlog` files of the same run.
@@ -114,7 +117,8 @@ pub fn write(run: &RunRecord, shard: Shard, dir: &Path) -> Result<()> {
         },
         stages: run.stages.clone(),
         faults: run.faults.clone(),
-        interrupted: run.interrupted,
+        interrupted: run.interrupted(),
+        stop: run.stop,
         flows_completed: run.recorder.flows_completed(),
     };
     let path = dir.join(FILE);
@@ -174,7 +178,7 @@ pub fn read(dir: &Path) -> Result<Recording> {
         generator,
         stages: file.stages,
         faults: file.faults,
-        interrupted: file.interrupted,
+        stop: file.stop,
     })
 }
 
@@ -290,7 +294,7 @@ mod tests {
             stages: Vec::new(),
             faults: Vec::new(),
             generator,
-            interrupted: false,
+            stop: None,
             notes: Vec::new(),
         }
     }

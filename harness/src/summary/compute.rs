@@ -70,7 +70,8 @@ fn run_info(run: &RunRecord, duration_s: f64) -> RunInfo {
     RunInfo {
         meta: run.meta.clone(),
         duration_s: round3(duration_s),
-        interrupted: run.interrupted,
+        interrupted: run.interrupted(),
+        stopped_by: run.stop,
         notes: run.notes.clone(),
     }
 }

@@ -115,8 +115,11 @@ pub struct RunInfo {
     pub meta: RunMeta,
     /// Measured length of the run, seconds.
     pub duration_s: f64,
-    /// Stopped early by Ctrl-C; figures cover what was measured until then.
+    /// Stopped early (Ctrl-C, SIGTERM); figures cover what was measured until then.
     pub interrupted: bool,
+    /// What stopped it, when it was stopped early.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_by: Option<crate::stop::StopReason>,
     pub notes: Vec<String>,
 }
 

@@ -14,6 +14,9 @@ pub enum Verdict {
     GateFailed,
     /// The generator could not keep its schedule: the figures measure the generator, not the server.
     Invalid,
+    /// Stopped before its planned end (Ctrl-C, SIGTERM): the figures cover
+    /// part of the plan, so they pass nothing, whatever the gates say.
+    Interrupted,
 }
 
 impl Verdict {
@@ -22,6 +25,7 @@ impl Verdict {
             Verdict::Pass => "PASS",
             Verdict::GateFailed => "FAIL",
             Verdict::Invalid => "INVALID",
+            Verdict::Interrupted => "INTERRUPTED",
         }
     }
 }

@@ -10,6 +10,7 @@ mod flows;
 mod gates;
 mod helpers;
 mod http_faults;
+mod interrupt;
 mod multi;
 mod pacing;
 mod remote;

@@ -68,7 +68,7 @@ pub fn synthetic_run(
         ],
         faults: Vec::new(),
         generator: GeneratorHealth::default(),
-        interrupted: false,
+        stop: None,
         notes: Vec::new(),
     }
 }
