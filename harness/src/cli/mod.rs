@@ -54,14 +54,21 @@ Examples:
 
 Exit codes:
   0 pass · 1 an SLO gate failed (or a baseline regression, or a side of a
-  comparison failed its gates) · 2 bad usage or bad scenario · 3 target or
+  comparison failed its gates) · 2 bad usage or bad scenario (nothing ran; a
+  fault that cannot be injected into this target is refused so) · 3 target or
   proxy could not be started or reached (or the target's TLS certificate was
   refused) · 4 run invalid (the load generator could not keep its schedule) ·
   5 inconclusive (run-to-run noise hides the answer) · 6 the harness itself
   failed (the load engine broke, a report could not be written) · 7 a
   comparison whose sides did not get the same scenario (compare.md says what)
   · 130 stopped by Ctrl-C or SIGTERM at any moment before the report was
-  complete (the report is still written, verdict INTERRUPTED)";
+  complete (the report is still written, verdict INTERRUPTED)
+  When a command has several codes to give (runs of a batch, the sides of a
+  comparison, a merged run and its baseline), the most serious wins, in this
+  order for run, compare, merge and capacity alike:
+  130 > 6 > 3 > 2 > 4 > 7 > 1 > 5 > 0
+  (stopped; the tool broke; nothing reachable; bad usage; figures that measure
+  the generator; sides not comparable; a gate failed; noise; pass)";
 
 /// Rush-hour load and chaos harness for order, payment and inventory backends.
 #[derive(Debug, Parser)]
