@@ -83,6 +83,7 @@ fn ten_minute_run() -> RunRecord {
         }],
         generator: GeneratorHealth::default(),
         stop: None,
+        missed: Vec::new(),
         notes: vec![],
     }
 }

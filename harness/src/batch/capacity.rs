@@ -202,10 +202,10 @@ async fn run_step(
         p99_ms: summary.overall.latency_ms.p99,
         shed_rate: summary.overall.shed_rate,
         error_rate: summary.overall.error_rate,
-        passed: results.iter().all(|r| r.passed),
+        passed: !results.iter().any(|r| r.failed()),
         failed_gates: results
             .iter()
-            .filter(|r| !r.passed)
+            .filter(|r| r.failed())
             .map(|r| r.message.clone())
             .collect(),
         saturated: summary.generator.saturation.is_some(),

@@ -58,7 +58,12 @@ impl Plan {
         // Reads the scenario and checks every override once, so a bad file
         // or flag stops the batch before its first run, not after several.
         for lane in &lanes {
-            prepare(&args.run, lane.target.as_ref())?;
+            let (sc, _, _) = prepare(&args.run, lane.target.as_ref())?;
+            // One backend (repeated, or against a baseline run): a fault it
+            // cannot take is refused; several sides are compared instead.
+            if lanes.len() == 1 {
+                run::refuse_not_injected(&sc)?;
+            }
         }
         Ok(Plan {
             lanes,

@@ -2,6 +2,7 @@
 //! between `summary` (the figures) and `report` (which renders them).
 
 use crate::record::RunRecord;
+use crate::record::{MissedWindow, WindowKind};
 use crate::slo::{Gate, Metric, Permille, Unit};
 use crate::stop::StopReason;
 use crate::summary::{self, GateResult, Latency, Summary, Verdict, WindowFigures};
@@ -21,8 +22,9 @@ pub fn judge(summary: &mut Summary, gates: &[Gate]) {
     summary.verdict_reason = reason;
 }
 
-/// Judges every gate against `summary`. A gate that names a request or a fault
-/// the run does not have fails, saying so.
+/// Judges every gate against `summary`. A gate during a planned window that
+/// did not happen is not evaluated, saying why; one that names a request or
+/// a window the plan does not have fails, saying so.
 pub fn evaluate(summary: &Summary, gates: &[Gate]) -> Vec<GateResult> {
     gates.iter().map(|g| evaluate_one(summary, g)).collect()
 }
@@ -51,24 +53,33 @@ pub fn verdict(summary: &Summary) -> (Verdict, String) {
     let failed: Vec<String> = summary
         .gates
         .iter()
-        .filter(|r| !r.passed)
+        .filter(|r| r.failed())
         .map(|r| r.gate.to_string())
         .collect();
+    let skipped = summary
+        .gates
+        .iter()
+        .filter(|r| r.not_evaluated.is_some())
+        .count();
+    let evaluated = summary.gates.len() - skipped;
+    let also = match skipped {
+        0 => String::new(),
+        n => format!(" ({n} not evaluated: the window they name did not happen)"),
+    };
     if !failed.is_empty() {
         return (
             Verdict::GateFailed,
             format!(
-                "{} of {} gates failed: {}",
+                "{} of {evaluated} gates failed: {}{also}",
                 failed.len(),
-                summary.gates.len(),
                 failed.join("; ")
             ),
         );
     }
-    let reason = if summary.gates.is_empty() {
-        "no gates were declared".to_string()
-    } else {
-        format!("all {} gates passed", summary.gates.len())
+    let reason = match (summary.gates.is_empty(), evaluated) {
+        (true, _) => "no gates were declared".to_string(),
+        (false, 0) => format!("no gate could be evaluated{also}"),
+        (false, n) => format!("all {n} gates passed{also}"),
     };
     (Verdict::Pass, reason)
 }
@@ -92,7 +103,25 @@ fn evaluate_one(summary: &Summary, gate: &Gate) -> GateResult {
         actual_value: None,
         threshold_value: threshold,
         message,
+        not_evaluated: None,
     };
+    if let Some(missed) = missed_window(summary, gate) {
+        let reason = format!(
+            "{} `{}` did not happen in this run: {}",
+            match missed.kind {
+                WindowKind::Fault => "fault",
+                WindowKind::Stage => "stage",
+            },
+            missed.name,
+            missed.reason
+        );
+        return GateResult {
+            actual: "not evaluated".into(),
+            message: format!("{gate}: not evaluated, {reason}"),
+            not_evaluated: Some(reason),
+            ..fail(String::new())
+        };
+    }
     let figures = match figures(summary, gate) {
         Ok(f) => f,
         Err(message) => return fail(message),
@@ -120,7 +149,18 @@ fn evaluate_one(summary: &Summary, gate: &Gate) -> GateResult {
         actual: shown,
         actual_value: Some(actual),
         threshold_value: threshold,
+        not_evaluated: None,
     }
+}
+
+/// The planned window a gate's `during` names, when it did not happen (and
+/// no window of that name did: a stage name may cover several stages).
+fn missed_window<'a>(summary: &'a Summary, gate: &Gate) -> Option<&'a MissedWindow> {
+    let name = gate.during.as_deref()?;
+    if summary.fault(name).is_some() || summary.stage(name).is_some() {
+        return None;
+    }
+    summary.missed_windows.iter().find(|m| m.name == name)
 }
 
 fn scope_words(gate: &Gate) -> String {

@@ -64,6 +64,7 @@ pub fn merged_record(runs: &[ShardRun]) -> RunRecord {
         faults: first.recording.faults.clone(),
         generator,
         stop: runs.iter().find_map(|r| r.recording.stop),
+        missed: Vec::new(),
         notes,
     }
 }

@@ -11,10 +11,12 @@
 
 mod findings;
 mod generator;
+mod missed;
 mod run;
 
 pub use findings::{Finding, Findings};
 pub use generator::GeneratorHealth;
+pub use missed::{MissedWindow, WindowKind};
 pub use run::{
     FaultWindow, HttpShare, LinkTraffic, LoadModel, MachineInfo, RunMeta, RunRecord, ShardInfo,
     StageMark,

@@ -137,6 +137,8 @@ pub struct RunRecord {
     /// Why the run stopped before its planned end (Ctrl-C, SIGTERM), read
     /// from the one stop request (`crate::stop`) when the run was recorded.
     pub stop: Option<crate::stop::StopReason>,
+    /// Planned fault windows and stages that did not happen, with why.
+    pub missed: Vec<super::MissedWindow>,
     /// Problems met during the run that the reader must see (target died, a fault could not be removed, ...).
     pub notes: Vec<String>,
 }

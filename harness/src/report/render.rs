@@ -27,7 +27,12 @@ fn base_context(summary: &Summary) -> Value {
     // One case per gate, plus one for an invalid run and one for an interrupted run.
     let extra =
         usize::from(summary.generator.saturation.is_some()) + usize::from(summary.run.interrupted);
-    let failures = summary.gates.iter().filter(|g| !g.passed).count() + extra;
+    let failures = summary.gates.iter().filter(|g| g.failed()).count() + extra;
+    let skipped = summary
+        .gates
+        .iter()
+        .filter(|g| g.not_evaluated.is_some())
+        .count();
     let tests = summary.gates.len() + extra;
     context! {
         run => Value::from_serialize(&summary.run),
@@ -50,6 +55,7 @@ fn base_context(summary: &Summary) -> Value {
         shards => Value::from_serialize(&summary.shards),
         tests => tests,
         failures => failures,
+        skipped => skipped,
         started_at => readable(summary.run.meta.started_at),
         ended_at => readable(summary.run.meta.ended_at),
         junit_timestamp => junit_time(summary.run.meta.started_at),

@@ -8,11 +8,12 @@
 //! baseline uses the two apart, so the last run's report carries the verdict.
 
 mod connect;
+mod missed;
 mod prepare;
 mod sharded;
 mod test_hook;
 
-pub use prepare::prepare;
+pub use prepare::{prepare, refuse_not_injected};
 pub use sharded::Sharding;
 
 use crate::baseline::BaselineComparison;
@@ -115,6 +116,7 @@ pub struct Measured {
 /// summary to `out`, the report's path last.
 pub async fn run(args: &RunArgs, out: &mut dyn Write) -> Result<RunOutcome, RunError> {
     let (sc, gates) = prepare(args)?;
+    prepare::refuse_not_injected(&sc)?;
     run_scenario(sc, gates, args, out).await
 }
 
@@ -400,6 +402,7 @@ fn record_of(
     notes: Vec<String>,
     connection: Connection,
 ) -> RunRecord {
+    let missed = missed::missed_windows(sc, &faults, &loaded.stages, loaded.elapsed_s);
     RunRecord {
         meta: RunMeta {
             scenario: sc.name.clone(),
@@ -425,6 +428,7 @@ fn record_of(
         // The one stop request, read now: goose may have returned before any
         // timer saw it, and a stop before the load began counts too.
         stop: stop::requested(),
+        missed,
         notes,
     }
 }

@@ -62,6 +62,9 @@ pub struct Scenario {
     pub notes: Vec<String>,
     /// `[target] http2 = true`: offer HTTP/2 to an https target.
     pub http2: bool,
+    /// Faults the command line's target cannot take (their link does not
+    /// exist there), dropped from `faults`, with why.
+    pub not_injected: Vec<crate::record::MissedWindow>,
 }
 
 /// One `[[targets]]` entry: a backend of a comparison and what only it has.

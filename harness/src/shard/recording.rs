@@ -295,6 +295,7 @@ mod tests {
             faults: Vec::new(),
             generator,
             stop: None,
+            missed: Vec::new(),
             notes: Vec::new(),
         }
     }

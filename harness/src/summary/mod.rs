@@ -51,6 +51,10 @@ pub struct Summary {
     /// Flows begun and completed: goodput beside throughput.
     #[serde(default)]
     pub flows: FlowFigures,
+    /// Planned fault windows and stages that did not happen in this run, with
+    /// why; a gate judged during one is not evaluated.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missed_windows: Vec<crate::record::MissedWindow>,
 }
 
 /// Flows (customers' visits), as opposed to requests. In the closed model a

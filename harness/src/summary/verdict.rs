@@ -43,4 +43,16 @@ pub struct GateResult {
     pub threshold_value: f64,
     /// A sentence for the report: what was measured against what.
     pub message: String,
+    /// Why the gate was not evaluated: the window it names did not happen in
+    /// this run (a fault not injected, a stage never reached). Such a gate
+    /// neither passes nor fails, and never decides the verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_evaluated: Option<String>,
+}
+
+impl GateResult {
+    /// Evaluated, and did not hold.
+    pub fn failed(&self) -> bool {
+        !self.passed && self.not_evaluated.is_none()
+    }
 }

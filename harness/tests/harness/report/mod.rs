@@ -69,6 +69,7 @@ pub fn synthetic_run(
         faults: Vec::new(),
         generator: GeneratorHealth::default(),
         stop: None,
+        missed: Vec::new(),
         notes: Vec::new(),
     }
 }
