@@ -168,6 +168,8 @@ pub async fn measure(
     let (loaded, windows, mut notes) =
         drive_load(&sc, &target, client, chaos.as_ref(), kitchen, args, out).await;
     notes.extend(target.died());
+    notes.append(&mut target.notes);
+    notes.extend(chaos.as_mut().map(Chaos::take_notes).unwrap_or_default());
     let server_metrics = match &target.server_url {
         Some(url) => scrape_metrics(&metrics_client, url).await,
         None => None,

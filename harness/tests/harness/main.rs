@@ -12,6 +12,7 @@ mod helpers;
 mod http_faults;
 mod interrupt;
 mod multi;
+mod orphans;
 mod pacing;
 mod remote;
 pub(crate) mod report;
