@@ -51,7 +51,8 @@ pub fn run_plan(plan: &Plan, out: &mut dyn Write) -> Result<u8, RunError> {
         }
     }
     p.scenario(&candidate.scenario, &candidate.gates);
-    for w in crate::live::watched_gates(&candidate.scenario, &candidate.gates, &candidate.args.live) {
+    for w in crate::live::watched_gates(&candidate.scenario, &candidate.gates, &candidate.args.live)
+    {
         if let Some(after) = w.abort_after {
             let when = match after.is_zero() {
                 true => "from the start".to_string(),

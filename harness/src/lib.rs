@@ -7,8 +7,9 @@
 //! renderer). `run` makes one run; `batch` makes several (repeats, targets,
 //! a baseline, the `capacity` search) and concludes from them in memory.
 //! `slo` is the text of gates and tolerances; `baseline` judges runs against
-//! earlier ones; `exit` holds the exit codes. `history` records every run
-//! and finds change points across them.
+//! earlier ones; `exit` holds the exit codes; `stop` the one stop request
+//! (Ctrl-C, SIGTERM). `history` records every run and finds change points
+//! across them.
 
 pub mod baseline;
 pub mod batch;
@@ -30,5 +31,6 @@ pub mod run;
 pub mod scenario;
 pub mod shard;
 pub mod slo;
+pub mod stop;
 pub mod summary;
 pub mod target;

@@ -19,6 +19,11 @@ pub struct Cli {
     pub command: Option<Command>,
     #[command(flatten)]
     pub server: ServerConfig,
+    /// Stop (as on SIGTERM) when standard input reaches its end. The process that started this
+    /// one holds the other end of that pipe, so this one ends with it however it ends, SIGKILL
+    /// included: the harness starts its bundled server and gateway simulator so.
+    #[arg(long, global = true)]
+    pub exit_with_parent: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -323,6 +328,15 @@ mod tests {
     #[test]
     fn defaults_are_valid() {
         parse(&[]).server.validate().unwrap();
+    }
+
+    #[test]
+    fn exit_with_parent_is_taken_by_the_server_and_the_gateway_alike() {
+        assert!(!parse(&[]).exit_with_parent);
+        assert!(parse(&["--exit-with-parent", "--listen", "127.0.0.1:0"]).exit_with_parent);
+        let gateway = parse(&["gateway", "--listen", "127.0.0.1:0", "--exit-with-parent"]);
+        assert!(gateway.exit_with_parent);
+        assert!(matches!(gateway.command, Some(Command::Gateway(_))));
     }
 
     #[test]

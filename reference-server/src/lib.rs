@@ -67,13 +67,16 @@ where
             return ExitCode::FAILURE;
         }
     };
+    let watch_parent = cli.exit_with_parent;
     let result = runtime.block_on(async move {
         match cli.command {
             Some(Command::Gateway(config)) => {
                 eprintln!("gateway configuration: {config:?}");
                 let gateway = GatewaySimulator::build(config).await?;
                 announce(gateway.local_addr());
-                gateway.run_until_stopped(shutdown::signal()).await
+                gateway
+                    .run_until_stopped(shutdown::stop(watch_parent))
+                    .await
             }
             None => {
                 let mut shown = cli.server.clone();
@@ -81,7 +84,7 @@ where
                 eprintln!("server configuration: {shown:?}");
                 let app = startup::Application::build(cli.server).await?;
                 announce(app.local_addr());
-                app.run_until_stopped(shutdown::signal()).await
+                app.run_until_stopped(shutdown::stop(watch_parent)).await
             }
         }
     });

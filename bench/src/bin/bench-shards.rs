@@ -266,8 +266,9 @@ fn synthetic_shard(root: &Path, index: u32) -> Result<(PathBuf, Vec<u64>)> {
         }],
         faults: Vec::new(),
         generator,
-        interrupted: false,
         aborted: None,
+        stop: None,
+        missed: Vec::new(),
         notes: Vec::new(),
     };
     let summary = harness::gate::summarize(&run, &[]);

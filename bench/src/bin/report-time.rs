@@ -82,8 +82,9 @@ fn ten_minute_run() -> RunRecord {
             traffic: None,
         }],
         generator: GeneratorHealth::default(),
-        interrupted: false,
         aborted: None,
+        stop: None,
+        missed: Vec::new(),
         notes: vec![],
     }
 }

@@ -189,6 +189,10 @@ async fn search_all(
             let out = &out;
             async move {
                 let r = run_step(sc, &step_args, &slo, rate, step).await?;
+                if let Some(reason) = crate::stop::requested() {
+                    // An interrupted step measures nothing the search can use.
+                    return Err(RunError::Stopped(reason));
+                }
                 let _ = report::capacity::print_step(&r, &mut **out.borrow_mut());
                 Ok::<_, RunError>(r)
             }
@@ -282,10 +286,10 @@ async fn run_step(
         p99_ms: summary.overall.latency_ms.p99,
         shed_rate: summary.overall.shed_rate,
         error_rate: summary.overall.error_rate,
-        passed: results.iter().all(|r| r.passed),
+        passed: !results.iter().any(|r| r.failed()),
         failed_gates: results
             .iter()
-            .filter(|r| !r.passed)
+            .filter(|r| r.failed())
             .map(|r| r.message.clone())
             .collect(),
         saturated: summary.generator.invalidates(),

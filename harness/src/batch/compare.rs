@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 /// `harness compare`: reads each run (a run folder or its summary.json),
 /// writes `reports_root/compare/<UTC timestamp>/compare.{html,json,md}`,
 /// prints the figures side by side and the report's path last; returns the
-/// exit code (0). A path that is not a run is a usage error naming it.
+/// exit code: the worst of the sides' verdicts and 7 when they are not
+/// comparable (see `crate::exit`). A path that is not a run is a usage error naming it.
 pub async fn compare_runs(
     runs: &[PathBuf],
     reports_root: &Path,
@@ -32,8 +33,25 @@ pub async fn compare_runs(
     }
     let loaded =
         compare::load_runs(runs).map_err(|e| RunError::Usage(format!("compare: {e:#}")))?;
-    write(&loaded, reports_root, "report", out)?;
-    Ok(exit::PASS)
+    let cmp = write(&loaded, reports_root, "report", out)?;
+    let sides: Vec<u8> = loaded
+        .iter()
+        .map(|r| {
+            let code = exit::of_verdict(r.summary.verdict);
+            if code != exit::PASS {
+                let _ = writeln!(out, "{}: {}", r.label, r.summary.verdict_reason);
+            }
+            code
+        })
+        .collect();
+    Ok(conclude(sides, &cmp))
+}
+
+/// The comparison's exit code in the one order of `crate::exit`: a side's
+/// verdict, or 7 when the sides are not comparable (the table printed
+/// before says on what).
+fn conclude(sides: Vec<u8>, cmp: &compare::Comparison) -> u8 {
+    exit::of_comparison(sides, !cmp.not_comparable.is_empty())
 }
 
 /// Compares every run of every lane, labelled by its target (and its round
@@ -90,15 +108,15 @@ fn write(
     Ok(written.comparison)
 }
 
-/// The exit code of a comparison of several backends: 1 when any side
-/// failed its gates (each named on the output), 4 when a side's generator
-/// fell behind, 7 when the sides did not get the same scenario; 0 else.
+/// The exit code of a comparison of several backends, as for `harness
+/// compare`: each side's runs' codes (a side failing its gates is named on
+/// the output), then 7 when the sides did not get the same scenario.
 pub(super) fn comparison_exit(
     lanes: &[Lane],
     cmp: &compare::Comparison,
     out: &mut dyn Write,
 ) -> u8 {
-    let mut code = exit::PASS;
+    let mut sides = Vec::new();
     for lane in lanes {
         let failed = lane
             .runs
@@ -113,23 +131,16 @@ pub(super) fn comparison_exit(
                 lane.runs.len()
             );
         }
-        code = lane
-            .runs
-            .iter()
-            .map(|r| r.exit_code)
-            .fold(code, exit::worse);
+        sides.extend(lane.runs.iter().map(|r| r.exit_code));
     }
-    if code == exit::INVALID {
+    if sides.contains(&exit::INVALID) {
         let _ = writeln!(
             out,
             "warning: the load generator could not keep its schedule in at least one run: \
              those figures measure the generator, not the backend"
         );
     }
-    if !cmp.not_comparable.is_empty() {
-        code = exit::worse(code, exit::NOT_COMPARABLE);
-    }
-    code
+    conclude(sides, cmp)
 }
 
 /// Says what is wrong with a path given as a run, naming it: missing, or a

@@ -124,7 +124,7 @@ async fn run_all(
             let measured =
                 run::measure(lane.scenario.clone(), &lane.gates, &lane_args, out).await?;
             let judged_last = plan.judging && round == plan.repeat && i == last_lane;
-            if judged_last && !measured.record.interrupted {
+            if judged_last && !measured.record.interrupted() {
                 verdict = Some(judge(plan, &measured.summary));
             }
             let run_args = &plan.lanes[i].args;

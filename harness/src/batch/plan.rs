@@ -96,6 +96,11 @@ impl Plan {
         let mut connect = args.run.connect.clone();
         connect.http2 |= lanes.iter().any(|l| l.scenario.http2);
         Tls::new(&connect).map_err(|e| usage(e.to_string()))?;
+        // One backend (repeated, or against a baseline run): a fault it
+        // cannot take is refused; several sides are compared instead.
+        if let [lane] = lanes.as_slice() {
+            run::refuse_not_injected(&lane.scenario)?;
+        }
         checks::reports_dir(&args.run.reports_dir)?;
         let mut from_history = Vec::new();
         if let Some(recorded) = history_baseline(args, &lanes)? {

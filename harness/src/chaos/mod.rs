@@ -89,13 +89,18 @@ pub struct Chaos {
     builtin: Option<Builtin>,
     /// Link name → proxy name, for every proxy this run created and still owns.
     links: BTreeMap<String, String>,
+    /// What the start found and tidied on a shared Toxiproxy, for the report.
+    notes: Vec<String>,
 }
 
 /// Proxies are named after their link, with a prefix so they cannot be taken
 /// for someone else's on a shared Toxiproxy.
 pub(crate) fn proxy_name(link: &str) -> String {
-    format!("harness_{link}")
+    format!("{PROXY_PREFIX}{link}")
 }
+
+/// The start of every proxy name the harness gives.
+pub(crate) const PROXY_PREFIX: &str = "harness_";
 
 impl Chaos {
     /// Connects to the Toxiproxy at `toxiproxy_url`, or starts the built-in one
@@ -131,11 +136,23 @@ impl Chaos {
                 )
             }
         };
+        // A shared Toxiproxy may hold toxics a killed run left; the
+        // built-in one was started just now and holds nothing.
+        let notes = match builtin {
+            None => orphans::remove_leftover_toxics(&client).await,
+            Some(_) => Vec::new(),
+        };
         Ok(Chaos {
             client,
             builtin,
             links: BTreeMap::new(),
+            notes,
         })
+    }
+
+    /// What the start found and tidied, for the run's notes (once).
+    pub fn take_notes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
     }
 
     /// The Toxiproxy API this run drives.

@@ -1,14 +1,60 @@
-//! Last-resort removal of proxies when a run is unwinding and async cleanup
-//! cannot be awaited: plain blocking HTTP/1.1 DELETEs, each with a deadline,
-//! sent from a helper thread so a runtime worker is never asked to block on I/O
-//! it also serves.
+//! What a run that did not finish leaves on a Toxiproxy, and its removal:
+//! at the start of a run, the toxics left on the harness's proxies by an
+//! earlier run that was killed ([`remove_leftover_toxics`]); and, when a run
+//! is unwinding and async cleanup cannot be awaited, its own proxies, by
+//! plain blocking HTTP/1.1 DELETEs, each with a deadline, sent from a helper
+//! thread so a runtime worker is never asked to block on I/O it also serves.
 
+use fault_proxy::Client;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 /// Each request may take this long; a stuck Toxiproxy cannot hold a panic up for long.
 const DEADLINE: Duration = Duration::from_secs(2);
+
+/// Removes every toxic from the harness's proxies (named `harness_*`) on the
+/// Toxiproxy behind `client`: before a run's load, none of its own exist, so
+/// any there was left by a run that was killed mid-fault, and would still
+/// slow whatever crosses that proxy. Returns a note for each proxy cleaned,
+/// or for a listing or removal that failed.
+pub(super) async fn remove_leftover_toxics(client: &Client) -> Vec<String> {
+    let proxies = match client.proxies().await {
+        Ok(p) => p,
+        Err(e) => {
+            return vec![format!(
+                "could not list the proxies on {} to remove toxics left by an earlier run: {e}",
+                client.base_url()
+            )]
+        }
+    };
+    let mut notes = Vec::new();
+    for (name, proxy) in proxies {
+        if !name.starts_with(super::PROXY_PREFIX) || proxy.toxics.is_empty() {
+            continue;
+        }
+        let mut removed = Vec::new();
+        for toxic in &proxy.toxics {
+            match client.remove_toxic(&name, &toxic.name).await {
+                Ok(()) => removed.push(toxic.name.clone()),
+                Err(e) if e.is_not_found() => {}
+                Err(e) => notes.push(format!(
+                    "toxic `{}` left on proxy `{name}` by an earlier run could not be removed: {e}",
+                    toxic.name
+                )),
+            }
+        }
+        if !removed.is_empty() {
+            notes.push(format!(
+                "removed toxic(s) {} from proxy `{name}` on {} before the load: an earlier run \
+                 was killed before it could remove them",
+                removed.join(", "),
+                client.base_url()
+            ));
+        }
+    }
+    notes
+}
 
 /// Deletes `proxies` from the Toxiproxy API at `base` (`http://host:port`).
 /// A proxy already gone (404) counts as removed.

@@ -61,14 +61,21 @@ Examples:
 
 Exit codes:
   0 pass · 1 an SLO gate failed (or a baseline regression, or a side of a
-  comparison failed its gates) · 2 bad usage or bad scenario · 3 target or
+  comparison failed its gates) · 2 bad usage or bad scenario (nothing ran; a
+  fault that cannot be injected into this target is refused so) · 3 target or
   proxy could not be started or reached (or the target's TLS certificate was
   refused) · 4 run invalid (the load generator could not keep its schedule) ·
   5 inconclusive (run-to-run noise hides the answer) · 6 the harness itself
   failed (the load engine broke, a report could not be written) · 7 a
   comparison whose sides did not get the same scenario (compare.md says what)
-  · 130 stopped by Ctrl-C or SIGTERM (the report is still written, marked
-  interrupted)";
+  · 130 stopped by Ctrl-C or SIGTERM at any moment before the report was
+  complete (the report is still written, verdict INTERRUPTED)
+  When a command has several codes to give (runs of a batch, the sides of a
+  comparison, a merged run and its baseline), the most serious wins, in this
+  order for run, compare, merge and capacity alike:
+  130 > 6 > 3 > 2 > 4 > 7 > 1 > 5 > 0
+  (stopped; the tool broke; nothing reachable; bad usage; figures that measure
+  the generator; sides not comparable; a gate failed; noise; pass)";
 
 /// Rush-hour load and chaos harness for order, payment and inventory backends.
 #[derive(Debug, Parser)]
@@ -124,27 +131,19 @@ pub fn run(cli: Cli) -> ExitCode {
             return ExitCode::from(exit::INTERNAL);
         }
     };
+    // `run` and `capacity` turn Ctrl-C and SIGTERM into a stop that still
+    // writes the report; `proxy` stops on them itself; `compare` and `merge`
+    // only read and write files and end as any program does.
+    let loads = matches!(cli.command, Command::Run(_) | Command::Capacity(_));
     let code = runtime.block_on(async {
-        stop_on_sigterm();
+        if loads {
+            crate::stop::install_signal_handlers();
+        }
         execute(cli, &mut std::io::stdout()).await
     });
     // Users still sleeping in goose or the proxy must not delay the exit.
     runtime.shutdown_timeout(Duration::from_secs(1));
     ExitCode::from(code)
-}
-
-/// SIGTERM (a CI job cancelled, `kill`) ends a run as Ctrl-C does: goose's
-/// own handler owns SIGINT, and this turns SIGTERM into the same stop, so the
-/// bundled server is stopped, faults removed and the report written.
-fn stop_on_sigterm() {
-    use tokio::signal::unix::{signal, SignalKind};
-    if let Ok(mut term) = signal(SignalKind::terminate()) {
-        tokio::spawn(async move {
-            while term.recv().await.is_some() {
-                crate::load::request_stop();
-            }
-        });
-    }
 }
 
 /// Runs a parsed command; output to `out`, errors to stderr; returns the exit code.

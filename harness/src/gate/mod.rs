@@ -8,7 +8,9 @@ pub mod window;
 mod recovery;
 
 use crate::record::RunRecord;
+use crate::record::{MissedWindow, WindowKind};
 use crate::slo::{Gate, Metric, Permille, Unit};
+use crate::stop::StopReason;
 use crate::summary::{self, GateResult, Latency, Summary, Verdict, WindowFigures, WindowVerdict};
 
 /// The figures of a run, judged against `gates`: what a finished run reports.
@@ -144,18 +146,35 @@ fn window_result(gate: &Gate, v: WindowVerdict) -> GateResult {
         threshold_value: threshold,
         message,
         window: Some(v),
+        not_evaluated: None,
     }
 }
 
-/// Judges every gate against `summary`. A gate that names a request or a fault
-/// the run does not have fails, saying so.
+/// Judges every gate against `summary`. A gate during a planned window that
+/// did not happen is not evaluated, saying why; one that names a request or
+/// a window the plan does not have fails, saying so.
 pub fn evaluate(summary: &Summary, gates: &[Gate]) -> Vec<GateResult> {
     gates.iter().map(|g| evaluate_one(summary, g)).collect()
 }
 
-/// The run's verdict and why: an invalid run (generator behind schedule) is
-/// invalid whatever its gates say, since its figures measure the generator.
+/// The run's verdict and why: an interrupted run is interrupted whatever else
+/// holds (its figures cover part of the plan), an invalid run (generator
+/// behind schedule) invalid whatever its gates say, since its figures
+/// measure the generator.
 pub fn verdict(summary: &Summary) -> (Verdict, String) {
+    if summary.run.interrupted {
+        let by = summary
+            .run
+            .stopped_by
+            .map_or("stopped early", StopReason::describe);
+        return (
+            Verdict::Interrupted,
+            format!(
+                "{by} after {:.1} s of the {:.0} s planned: the figures cover only what was measured until then, so no gate decides the verdict",
+                summary.run.duration_s, summary.run.meta.planned_duration_s
+            ),
+        );
+    }
     if let Some(why) = summary.generator.saturation.as_ref() {
         if summary.generator.invalidates() {
             return (Verdict::Invalid, why.clone());
@@ -174,26 +193,45 @@ fn gates_verdict(summary: &Summary) -> (Verdict, String) {
     let failed: Vec<String> = summary
         .gates
         .iter()
-        .filter(|r| !r.passed)
+        .filter(|r| r.failed())
         .map(|r| r.gate.to_string())
         .collect();
+    let skipped = summary
+        .gates
+        .iter()
+        .filter(|r| r.not_evaluated.is_some())
+        .count();
+    let evaluated = summary.gates.len() - skipped;
+    let also = match skipped {
+        0 => String::new(),
+        n => format!(" ({n} not evaluated: the window they name did not happen)"),
+    };
     if !failed.is_empty() {
         return (
             Verdict::GateFailed,
             format!(
-                "{} of {} gates failed: {}",
+                "{} of {evaluated} gates failed: {}{also}",
                 failed.len(),
-                summary.gates.len(),
                 failed.join("; ")
             ),
         );
     }
-    let reason = if summary.gates.is_empty() {
-        "no gates were declared".to_string()
-    } else {
-        format!("all {} gates passed", summary.gates.len())
+    let reason = match (summary.gates.is_empty(), evaluated) {
+        (true, _) => "no gates were declared".to_string(),
+        (false, 0) => format!("no gate could be evaluated{also}"),
+        (false, n) => format!("all {n} gates passed{also}"),
     };
     (Verdict::Pass, reason)
+}
+
+/// A stop requested after the run was recorded (while its report was being
+/// written): the summary is marked interrupted and judged again.
+pub fn mark_stopped(summary: &mut Summary, reason: StopReason) {
+    summary.run.interrupted = true;
+    summary.run.stopped_by = Some(reason);
+    let (verdict, why) = verdict(summary);
+    summary.verdict = verdict;
+    summary.verdict_reason = why;
 }
 
 fn evaluate_one(summary: &Summary, gate: &Gate) -> GateResult {
@@ -206,7 +244,25 @@ fn evaluate_one(summary: &Summary, gate: &Gate) -> GateResult {
         threshold_value: threshold,
         message,
         window: None,
+        not_evaluated: None,
     };
+    if let Some(missed) = missed_window(summary, gate) {
+        let reason = format!(
+            "{} `{}` did not happen in this run: {}",
+            match missed.kind {
+                WindowKind::Fault => "fault",
+                WindowKind::Stage => "stage",
+            },
+            missed.name,
+            missed.reason
+        );
+        return GateResult {
+            actual: "not evaluated".into(),
+            message: format!("{gate}: not evaluated, {reason}"),
+            not_evaluated: Some(reason),
+            ..fail(String::new())
+        };
+    }
     let figures = match figures(summary, gate) {
         Ok(f) => f,
         Err(message) => return fail(message),
@@ -235,7 +291,18 @@ fn evaluate_one(summary: &Summary, gate: &Gate) -> GateResult {
         actual_value: Some(actual),
         threshold_value: threshold,
         window: None,
+        not_evaluated: None,
     }
+}
+
+/// The planned window a gate's `during` names, when it did not happen (and
+/// no window of that name did: a stage name may cover several stages).
+fn missed_window<'a>(summary: &'a Summary, gate: &Gate) -> Option<&'a MissedWindow> {
+    let name = gate.during.as_deref()?;
+    if summary.fault(name).is_some() || summary.stage(name).is_some() {
+        return None;
+    }
+    summary.missed_windows.iter().find(|m| m.name == name)
 }
 
 fn scope_words(gate: &Gate) -> String {

@@ -192,7 +192,8 @@ mod tests {
             stages: Vec::new(),
             faults: Vec::new(),
             generator: GeneratorHealth::default(),
-            interrupted: false,
+            stop: None,
+            missed: Vec::new(),
             aborted: None,
             notes: Vec::new(),
         };

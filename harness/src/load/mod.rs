@@ -1,7 +1,8 @@
 //! The load engine: a validated scenario → goose users (closed model) or a
 //! paced pool (open model) sending the scenario's flows to the target, every
 //! request a sample for the one aggregator. This module owns the run's clock
-//! (its epoch: when the load starts), the stop signals, and the timed flows.
+//! (its epoch: when the load starts), the timed flows, and turning a stop
+//! request (see `crate::stop`) into users that stop.
 
 mod attack;
 mod clock;
@@ -11,34 +12,24 @@ mod procstat;
 mod progress;
 mod sink;
 mod sse;
-mod stop;
+mod watch;
 
 pub use flow::UserState;
 pub use pacer::Schedule;
 pub use procstat::peak_rss_bytes;
-pub use stop::{AbortSignal, StopReason, Watch};
+pub use watch::{AbortSignal, Watch};
 
-use crate::record::{GeneratorHealth, LoadModel, Recorder, StageMark};
+use crate::record::{Aborted, GeneratorHealth, LoadModel, Recorder, StageMark};
 use crate::scenario::{Flow, Scenario};
 use crate::shard::Shard;
+use crate::stop::{self, StopReason};
 use progress::Progress;
 use rand::Rng;
 use sink::{Aggregator, Sink};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
-
-/// Set by SIGTERM (see `cli`); unlike goose's Ctrl-C flag, which goose clears
-/// when an attack starts, it also stops a run whose attack had not begun.
-static STOP_REQUESTED: AtomicBool = AtomicBool::new(false);
-
-/// Asks the current (or next) run to stop as Ctrl-C would.
-pub fn request_stop() {
-    STOP_REQUESTED.store(true, Ordering::Relaxed);
-    goose::trigger_killswitch("stop requested");
-}
 
 /// Shared by every user of a run.
 pub(crate) struct Engine {
@@ -83,11 +74,9 @@ impl Engine {
         }
     }
 
-    /// Ctrl-C (goose's flag: its handler owns SIGINT during the attack) or SIGTERM.
+    /// A stop was requested (or the users were cut): no new request starts.
     fn interrupted(&self) -> bool {
-        self.abort.is_cancelled()
-            || goose::is_killswitch_triggered()
-            || STOP_REQUESTED.load(Ordering::Relaxed)
+        self.abort.is_cancelled() || stop::requested().is_some()
     }
 
     /// The number in the whole run of this process's `j`-th user (or arrival).
@@ -131,10 +120,8 @@ pub struct LoadResult {
     pub recorder: Recorder,
     pub generator: GeneratorHealth,
     pub stages: Vec<StageMark>,
-    /// Stopped by Ctrl-C or SIGTERM (`stopped` is `Interrupted`).
-    pub interrupted: bool,
-    /// Why the load ended before its planned end, when it did.
-    pub stopped: Option<StopReason>,
+    /// Stopped early because a window gate that aborts failed a window.
+    pub aborted: Option<Aborted>,
     pub started_at: OffsetDateTime,
     pub ended_at: OffsetDateTime,
     /// Seconds from the epoch to the end of the load.
@@ -197,6 +184,11 @@ pub async fn run(
         let engine = Arc::clone(&engine);
         let (done, cut) = (goose_done.clone(), cut.clone());
         async move {
+            if stop::requested().is_some() {
+                // Stopped before the load began: no attack at all.
+                done.cancel();
+                return Ok(());
+            }
             let r = tokio::select! {
                 r = attack::execute(engine) => r,
                 // goose did not stop its users: stop waiting for it (see `conduct`).
@@ -213,11 +205,10 @@ pub async fn run(
     let (attacked, conducted) = tokio::join!(attack, conduct(&engine, epoch_rx, signals, on_start));
     engine.stop.cancel();
     let Conducted {
-        stopped,
+        aborted,
         timed,
         mut notes,
     } = conducted;
-    let interrupted = stopped == Some(StopReason::Interrupted);
     notes.extend(contract_note);
     for task in timed {
         let _ = task.await;
@@ -238,8 +229,7 @@ pub async fn run(
         recorder,
         generator,
         stages: stage_marks(&scenario, elapsed_s),
-        interrupted,
-        stopped,
+        aborted,
         started_at: now_utc - Duration::from_secs_f64(elapsed_s),
         ended_at: now_utc,
         elapsed_s,
@@ -257,19 +247,9 @@ async fn wait_for_start(engine: &Engine, at: Instant) {
         LoadModel::Closed => Duration::ZERO,
     };
     let wake = at.checked_sub(lead).unwrap_or(at);
-    let stop = async {
-        let mut tick = tokio::time::interval(Duration::from_millis(100));
-        loop {
-            tick.tick().await;
-            if STOP_REQUESTED.load(Ordering::Relaxed) {
-                break;
-            }
-        }
-    };
     tokio::select! {
         _ = tokio::time::sleep_until(wake.into()) => {}
-        _ = tokio::signal::ctrl_c() => request_stop(),
-        _ = stop => {}
+        _ = stop::wait() => {}
     }
 }
 
@@ -327,7 +307,7 @@ fn engine(
 }
 
 struct Conducted {
-    stopped: Option<StopReason>,
+    aborted: Option<Aborted>,
     timed: Vec<tokio::task::JoinHandle<()>>,
     notes: Vec<String>,
 }
@@ -353,13 +333,18 @@ async fn conduct(
 ) -> Conducted {
     let Signals { goose_done, cut } = signals;
     let mut out = Conducted {
-        stopped: None,
+        aborted: None,
         timed: Vec::new(),
         notes: Vec::new(),
     };
     let epoch = tokio::select! {
         e = epoch_rx => match e { Ok(e) => e, Err(_) => return out },
         _ = goose_done.cancelled() => return out,
+        // Stopped while goose was starting: no timeline, but its users must stop.
+        _ = stop::wait() => {
+            stop_users(engine, &goose_done, &cut, &mut out).await;
+            return out;
+        }
     };
     on_start(epoch);
     // A timed flow happens once in the whole run: on shard 0 of a sharded one.
@@ -392,19 +377,16 @@ async fn conduct(
         tokio::select! {
             _ = tick.tick() => {}
             _ = goose_done.cancelled() => break,
+            _ = stop::wait() => {
+                stop_users(engine, &goose_done, &cut, &mut out).await;
+                return out;
+            }
         }
-        // One stop path for every reason: a failed window that aborts, Ctrl-C, SIGTERM.
-        let reason = match engine.gate_abort.raised() {
-            Some(why) => Some(StopReason::Aborted(why.clone())),
-            None => engine.interrupted().then_some(StopReason::Interrupted),
-        };
-        if let Some(reason) = reason {
-            // Make sure goose stops too (a SIGTERM may predate its attack).
-            goose::trigger_killswitch("stop requested");
-            out.stopped = Some(reason);
-            engine.stop.cancel();
-            engine.abort.cancel();
-            break;
+        // A failed window that aborts stops the users by the same path as a stop request.
+        if let Some(why) = engine.gate_abort.raised() {
+            out.aborted = Some(why.clone());
+            stop_users(engine, &goose_done, &cut, &mut out).await;
+            return out;
         }
         if Instant::now() >= deadline {
             engine.stop.cancel();
@@ -420,7 +402,48 @@ async fn conduct(
             break;
         }
     }
+    // goose's own Ctrl-C handler (when the harness's is not installed, as
+    // in a library use) pulls its killswitch without a stop request: the
+    // killswitch is pulled by nothing else, so that is a Ctrl-C.
+    if goose::is_killswitch_triggered() {
+        stop::request(StopReason::Sigint);
+    }
     out
+}
+
+/// A stop was requested: stop every user now, and keep pulling goose's
+/// killswitch until its attack returns (an attack that was starting clears
+/// it once), cutting the wait after the request timeout and a grace.
+async fn stop_users(
+    engine: &Engine,
+    goose_done: &CancellationToken,
+    cut: &CancellationToken,
+    out: &mut Conducted,
+) {
+    engine.stop.cancel();
+    engine.abort.cancel();
+    let give_up = Instant::now() + engine.timeout + STOP_GRACE;
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        if let Some(reason) = stop::requested() {
+            goose::trigger_killswitch(reason.describe());
+        } else if out.aborted.is_some() {
+            goose::trigger_killswitch("aborted by a window gate");
+        }
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = goose_done.cancelled() => return,
+        }
+        if Instant::now() >= give_up {
+            cut.cancel();
+            out.notes.push(format!(
+                "the load engine (goose) had not stopped its users {} s after the stop request; \
+                 the run was cut there",
+                (engine.timeout + STOP_GRACE).as_secs()
+            ));
+            return;
+        }
+    }
 }
 
 fn stage_marks(scenario: &Scenario, elapsed_s: f64) -> Vec<StageMark> {

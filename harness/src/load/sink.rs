@@ -5,7 +5,7 @@
 
 use super::procstat::{peak_rss_bytes, CpuMeter, HostMeter};
 use super::progress::Progress;
-use super::stop::{AbortSignal, Watch};
+use super::watch::{AbortSignal, Watch};
 use crate::record::{Finding, GeneratorHealth, Recorder, RequestIdx, Sample};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};

@@ -63,8 +63,9 @@ pub fn merged_record(runs: &[ShardRun]) -> RunRecord {
         stages: first.recording.stages.clone(),
         faults: first.recording.faults.clone(),
         generator,
-        interrupted: runs.iter().any(|r| r.recording.interrupted),
+        stop: runs.iter().find_map(|r| r.recording.stop),
         aborted: aborted_shard(runs, &mut notes),
+        missed: Vec::new(),
         notes,
     }
 }

@@ -17,7 +17,7 @@ use crate::record::RunRecord;
 use crate::report;
 use crate::slo::Gate;
 use crate::slo::{parse_tolerances, Tolerance};
-use crate::summary::{self, Summary, Verdict};
+use crate::summary::{self, Summary};
 use anyhow::Context;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -105,12 +105,7 @@ pub fn merge(args: &MergeArgs, out: &mut dyn Write) -> Result<u8, MergeError> {
         runs.len(),
         summary.verdict_reason
     );
-    let mut code = match (record.interrupted, summary.verdict) {
-        (true, _) => exit::INTERRUPTED,
-        (false, Verdict::Pass) => exit::PASS,
-        (false, Verdict::GateFailed) => exit::GATE_FAILED,
-        (false, Verdict::Invalid) => exit::INVALID,
-    };
+    let mut code = exit::of_verdict(summary.verdict);
     if let (Some(cmp), Some((base, _))) = (&cmp, &judged) {
         let warnings = baseline::mismatches(base, std::slice::from_ref(&summary));
         let _ = report::baseline::print_verdict(cmp, &warnings, &dir, out);

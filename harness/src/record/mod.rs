@@ -12,11 +12,13 @@
 mod findings;
 mod generator;
 mod host;
+mod missed;
 mod run;
 
 pub use findings::{Finding, Findings};
 pub use generator::{GeneratorHealth, MIN_LATE_STARTS};
 pub use host::{host_saturation, HostSaturation, HostSecond};
+pub use missed::{MissedWindow, WindowKind};
 pub use run::{
     Aborted, FaultWindow, HttpShare, LinkTraffic, LoadModel, MachineInfo, RunMeta, RunRecord,
     ShardInfo, StageMark,

@@ -134,12 +134,22 @@ pub struct RunRecord {
     pub stages: Vec<StageMark>,
     pub faults: Vec<FaultWindow>,
     pub generator: GeneratorHealth,
-    /// Stopped early by Ctrl-C (the report says so).
-    pub interrupted: bool,
+    /// Why the run stopped before its planned end (Ctrl-C, SIGTERM), read
+    /// from the one stop request (`crate::stop`) when the run was recorded.
+    pub stop: Option<crate::stop::StopReason>,
+    /// Planned fault windows and stages that did not happen, with why.
+    pub missed: Vec<super::MissedWindow>,
     /// Stopped early because a window gate that aborts failed a window.
     pub aborted: Option<Aborted>,
     /// Problems met during the run that the reader must see (target died, a fault could not be removed, ...).
     pub notes: Vec<String>,
+}
+
+impl RunRecord {
+    /// Stopped before its planned end: its figures cover only part of the plan.
+    pub fn interrupted(&self) -> bool {
+        self.stop.is_some()
+    }
 }
 
 /// A shard's identity and clocks, as summary.json records them.

@@ -24,9 +24,16 @@ fn junit_time(t: OffsetDateTime) -> String {
 fn base_context(summary: &Summary) -> Value {
     let mut rows: Vec<&crate::summary::RequestSummary> = summary.requests.iter().collect();
     rows.push(&summary.overall);
+    // One case per gate, plus one for an invalid run and one for an interrupted run.
     let invalid = summary.generator.invalidates();
-    let failures = summary.gates.iter().filter(|g| !g.passed).count() + usize::from(invalid);
-    let tests = summary.gates.len() + usize::from(invalid);
+    let extra = usize::from(invalid) + usize::from(summary.run.interrupted);
+    let failures = summary.gates.iter().filter(|g| g.failed()).count() + extra;
+    let skipped = summary
+        .gates
+        .iter()
+        .filter(|g| g.not_evaluated.is_some())
+        .count();
+    let tests = summary.gates.len() + extra;
     context! {
         run => Value::from_serialize(&summary.run),
         verdict => Value::from_serialize(summary.verdict),
@@ -36,6 +43,7 @@ fn base_context(summary: &Summary) -> Value {
             crate::summary::Verdict::Pass => "✅",
             crate::summary::Verdict::GateFailed => "❌",
             crate::summary::Verdict::Invalid => "⚠️",
+            crate::summary::Verdict::Interrupted => "⏹️",
         },
         // Only a saturation that invalidates the run: templates headline it so.
         saturation => summary.generator.saturation.as_ref().filter(|_| invalid),
@@ -49,6 +57,7 @@ fn base_context(summary: &Summary) -> Value {
         shards => Value::from_serialize(&summary.shards),
         tests => tests,
         failures => failures,
+        skipped => skipped,
         started_at => readable(summary.run.meta.started_at),
         ended_at => readable(summary.run.meta.ended_at),
         junit_timestamp => junit_time(summary.run.meta.started_at),

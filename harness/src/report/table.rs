@@ -103,7 +103,11 @@ pub fn print_summary_table(summary: &Summary, out: &mut dyn Write) -> io::Result
         writeln!(
             out,
             "gate {:<4}  {}  (actual {})",
-            if g.passed { "ok" } else { "FAIL" },
+            match (g.passed, &g.not_evaluated) {
+                (_, Some(_)) => "n/e",
+                (true, None) => "ok",
+                (false, None) => "FAIL",
+            },
             g.gate,
             g.actual
         )?;

@@ -8,11 +8,13 @@
 //! baseline uses the two apart, so the last run's report carries the verdict.
 
 mod connect;
+mod missed;
 mod overrides;
 mod prepare;
 mod sharded;
+mod test_hook;
 
-pub use prepare::{apply, prepare};
+pub use prepare::{apply, prepare, refuse_not_injected};
 pub use sharded::Sharding;
 
 use crate::baseline::BaselineComparison;
@@ -25,6 +27,7 @@ use crate::record::{FaultWindow, MachineInfo, RunMeta, RunRecord};
 use crate::report;
 use crate::scenario::{self, Scenario, TargetSpec};
 use crate::slo::Gate;
+use crate::stop;
 use crate::summary::{Summary, Verdict};
 use crate::target::{remote, ConnectOptions, Connection, Target, TargetOptions, Tls};
 use anyhow::Context;
@@ -76,6 +79,10 @@ pub enum RunError {
     /// The harness itself failed: the load engine broke, or a report could not be written.
     #[error("{0:#}")]
     Internal(anyhow::Error),
+    /// A command of several runs (the capacity search) was stopped between
+    /// or during its runs; each run's own report says so.
+    #[error("{}: the search ended there, each step's report is written", .0.describe())]
+    Stopped(stop::StopReason),
 }
 
 impl RunError {
@@ -84,6 +91,7 @@ impl RunError {
             RunError::Scenario(_) | RunError::Usage(_) | RunError::Shard(_) => exit::USAGE,
             RunError::Target(_) | RunError::Proxy(_) => exit::UNREACHABLE,
             RunError::Internal(_) => exit::INTERNAL,
+            RunError::Stopped(reason) => reason.exit_code(),
         }
     }
 }
@@ -113,6 +121,7 @@ pub struct Measured {
 /// summary to `out`, the report's path last.
 pub async fn run(args: &RunArgs, out: &mut dyn Write) -> Result<RunOutcome, RunError> {
     let (sc, gates) = prepare(args)?;
+    prepare::refuse_not_injected(&sc)?;
     run_scenario(sc, gates, args, out).await
 }
 
@@ -162,9 +171,20 @@ pub async fn measure(
     let sc = Arc::new(sc);
     let metrics_client = client.clone();
     let watch = crate::live::Watcher::new(&sc, gates, &args.live);
-    let (loaded, windows, mut notes) =
-        drive_load(&sc, &target, client, chaos.as_ref(), kitchen, args, watch).await;
+    let (loaded, windows, mut notes) = drive_load(
+        &sc,
+        &target,
+        client,
+        chaos.as_ref(),
+        kitchen,
+        args,
+        watch,
+        out,
+    )
+    .await;
     notes.extend(target.died());
+    notes.append(&mut target.notes);
+    notes.extend(chaos.as_mut().map(Chaos::take_notes).unwrap_or_default());
     let server_metrics = match &target.server_url {
         Some(url) => scrape_metrics(&metrics_client, url).await,
         None => None,
@@ -178,7 +198,7 @@ pub async fn measure(
     notes.append(&mut loaded.notes);
     connect::finish_notes(&connection, &tls, &mut notes);
     let shard = sharded::shard_info(args, &loaded);
-    if let Some(load::StopReason::Aborted(a)) = &loaded.stopped {
+    if let Some(a) = &loaded.aborted {
         notes.push(format!(
             "the run was aborted at {:.0} s of {:.0} s planned: a window of `{}` failed ({}), and the gate stops the run at its first failed window",
             a.at_s,
@@ -210,9 +230,22 @@ pub fn write_report(
         summary,
         server_metrics,
     } = measured;
-    let written = report::write_run_report(&record, summary, baseline, &args.reports_dir)
+    let unwritten = summary.clone();
+    let mut written = report::write_run_report(&record, summary, baseline, &args.reports_dir)
         .context("writing the report")
         .map_err(RunError::Internal)?;
+    test_hook::hold_report(out);
+    if let Some(reason) = stop::requested().filter(|_| !record.interrupted()) {
+        // Stopped while the report was written: it is written again, marked
+        // so. The request is recorded once, so this happens at most once.
+        let mut summary = unwritten;
+        crate::gate::mark_stopped(&mut summary, reason);
+        report::write_report_files(&record, &mut summary, baseline, &written.dir)
+            .context("writing the report again, marked interrupted")
+            .map_err(RunError::Internal)?;
+        written.verdict = summary.verdict;
+        written.summary = summary;
+    }
     args.live.show_final(&written.summary);
     sharded::write_recording(&record, args, &written.dir)?;
     if let Some(text) = server_metrics {
@@ -221,10 +254,11 @@ pub fn write_report(
     if !args.quiet {
         let _ = report::print_summary_table(&written.summary, out);
     }
-    if record.interrupted {
+    if let Some(reason) = written.summary.run.stopped_by {
         let _ = writeln!(
             out,
-            "interrupted: the report holds what was measured until the run was stopped (Ctrl-C or SIGTERM)"
+            "interrupted: {}; the report holds what was measured until then",
+            reason.describe()
         );
     }
     if let Some(a) = &record.aborted {
@@ -234,12 +268,7 @@ pub fn write_report(
             a.at_s, a.gate, a.actual
         );
     }
-    let exit_code = match (record.interrupted, &written.verdict) {
-        (true, _) => exit::INTERRUPTED,
-        (false, Verdict::Pass) => exit::PASS,
-        (false, Verdict::GateFailed) => exit::GATE_FAILED,
-        (false, Verdict::Invalid) => exit::INVALID,
-    };
+    let exit_code = exit::of_verdict(written.verdict);
     let exit_code = sharded::exit_code(args, exit_code, written.verdict, out);
     record_history(args, &written, &record, out);
     let _ = writeln!(
@@ -251,7 +280,7 @@ pub fn write_report(
         report_dir: written.dir,
         verdict: written.verdict,
         summary: written.summary,
-        interrupted: record.interrupted,
+        interrupted: written.verdict == Verdict::Interrupted,
         exit_code,
     })
 }
@@ -352,6 +381,7 @@ async fn drive_load(
     kitchen: Option<KitchenAdmin>,
     args: &RunArgs,
     watch: Option<crate::live::Watcher>,
+    out: &mut dyn Write,
 ) -> (anyhow::Result<LoadResult>, Vec<FaultWindow>, Vec<String>) {
     let timeline = Mutex::new(None);
     let kitchen_timeline = Mutex::new(None);
@@ -366,6 +396,11 @@ async fn drive_load(
             watch: watch.map(|w| Box::new(w) as Box<dyn load::Watch>),
         },
         |epoch| {
+            if !args.quiet {
+                // A line scripts (and the tests) can wait for: the load is on.
+                let _ = writeln!(out, "load started");
+                let _ = out.flush();
+            }
             if let Some(chaos) = chaos {
                 *timeline.lock().expect("not poisoned") =
                     Some(chaos.start_timeline(sc.faults.clone(), epoch.into()));
@@ -427,6 +462,7 @@ fn record_of(
     notes: Vec<String>,
     connection: Connection,
 ) -> RunRecord {
+    let missed = missed::missed_windows(sc, &faults, &loaded.stages, loaded.elapsed_s);
     RunRecord {
         meta: RunMeta {
             scenario: sc.name.clone(),
@@ -449,11 +485,11 @@ fn record_of(
         stages: loaded.stages,
         faults,
         generator: loaded.generator,
-        interrupted: loaded.interrupted,
-        aborted: match loaded.stopped {
-            Some(load::StopReason::Aborted(why)) => Some(why),
-            _ => None,
-        },
+        // The one stop request, read now: goose may have returned before any
+        // timer saw it, and a stop before the load began counts too.
+        stop: stop::requested(),
+        aborted: loaded.aborted,
+        missed,
         notes,
     }
 }

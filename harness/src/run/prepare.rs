@@ -3,6 +3,7 @@
 //! and checked. Nothing runs here.
 
 use super::{RunArgs, RunError};
+use crate::record::MissedWindow;
 use crate::scenario::{self, Scenario, TargetSpec};
 use crate::slo::Gate;
 
@@ -62,6 +63,13 @@ pub fn apply(mut sc: Scenario, args: &RunArgs) -> Result<(Scenario, Vec<Gate>), 
                  to inject it into {url}, declare the link for it in `[[targets]]` (or `[[links]]`)",
                 f.name, f.link
             ));
+            sc.not_injected.push(MissedWindow::fault(
+                &f.name,
+                format!(
+                    "its link `{}` exists only around the bundled server, not in front of {url}",
+                    f.link
+                ),
+            ));
         }
         // A worker stop written for the bundled server has no admin token for another backend.
         let (kept, dropped): (Vec<_>, Vec<_>) = std::mem::take(&mut sc.worker_stops)
@@ -73,6 +81,10 @@ pub fn apply(mut sc: Scenario, args: &RunArgs) -> Result<(Scenario, Vec<Gate>), 
                 "fault `{}` (worker_stop {}) was not injected: {url} needs its admin token \
                  (`attributes.admin_token`, e.g. \"{{{{env.ADMIN_TOKEN}}}}\")",
                 w.name, w.worker
+            ));
+            sc.not_injected.push(MissedWindow::fault(
+                &w.name,
+                format!("{url} was given no admin token to stop its worker with"),
             ));
         }
         super::overrides::bundled_flags_dropped(&mut sc, url);
@@ -112,4 +124,35 @@ pub fn apply(mut sc: Scenario, args: &RunArgs) -> Result<(Scenario, Vec<Gate>), 
         ));
     }
     Ok((sc, gates))
+}
+
+/// Refuses (exit 2, before anything starts) a run whose `--target` cannot
+/// take some of the scenario's faults: a run of one backend would otherwise
+/// judge gates on windows that never happen. Says how to declare each.
+/// (Several backends compared side by side keep the run: the comparison
+/// says "not comparable on" the fault and exits 7.)
+pub fn refuse_not_injected(sc: &Scenario) -> Result<(), RunError> {
+    if sc.not_injected.is_empty() {
+        return Ok(());
+    }
+    let url = match &sc.target {
+        TargetSpec::Url(url) => crate::redact::url(url),
+        TargetSpec::Bundled { .. } => "this target".to_string(),
+    };
+    let mut text = format!(
+        "{} of the scenario's faults cannot be injected into {url}, so nothing would test them:",
+        sc.not_injected.len()
+    );
+    for m in &sc.not_injected {
+        text.push_str(&format!("\n  fault `{}`: {}", m.name, m.reason));
+    }
+    text.push_str(&format!(
+        "\nDeclare the link for this backend in {}, e.g.\n  \
+         [[targets]]\n  url = \"{url}\"\n  [[targets.links]]\n  name = \"payments\"\n  \
+         listen = \"127.0.0.1:9101\"    # point the backend's payment gateway URL here\n  \
+         upstream = \"127.0.0.1:9100\"  # where its gateway really listens\n\
+         (a worker stop needs `attributes.admin_token`), or leave out --target to run the bundled server",
+        sc.file
+    ));
+    Err(RunError::Usage(text))
 }

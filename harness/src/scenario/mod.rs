@@ -68,6 +68,9 @@ pub struct Scenario {
     pub notes: Vec<String>,
     /// `[target] http2 = true`: offer HTTP/2 to an https target.
     pub http2: bool,
+    /// Faults the command line's target cannot take (their link does not
+    /// exist there), dropped from `faults`, with why.
+    pub not_injected: Vec<crate::record::MissedWindow>,
 }
 
 /// A window gate whose first failed window (ending `after` or later) stops the run.

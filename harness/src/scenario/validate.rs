@@ -120,6 +120,7 @@ impl Validator<'_> {
             target_settings: Vec::new(),
             request_names: self.names,
             notes: Vec::new(),
+            not_injected: Vec::new(),
             http2: raw
                 .target
                 .as_ref()

@@ -40,6 +40,9 @@ struct RecordingFile {
     stages: Vec<StageMark>,
     faults: Vec<FaultWindow>,
     interrupted: bool,
+    /// Why the shard stopped early, when it did.
+    #[serde(default)]
+    stop: Option<crate::stop::StopReason>,
     /// Flows whose every step got an expected answer (goodput).
     flows_completed: u64,
 }
@@ -78,7 +81,7 @@ pub struct Recording {
     pub generator: GeneratorHealth,
     pub stages: Vec<StageMark>,
     pub faults: Vec<FaultWindow>,
-    pub interrupted: bool,
+    pub stop: Option<crate::stop::StopReason>,
 }
 
 /// Writes `recording.json` into `dir`, beside the `.hlog` files of the same run.
@@ -118,7 +121,8 @@ pub fn write(run: &RunRecord, shard: Shard, dir: &Path) -> Result<()> {
         },
         stages: run.stages.clone(),
         faults: run.faults.clone(),
-        interrupted: run.interrupted,
+        interrupted: run.interrupted(),
+        stop: run.stop,
         flows_completed: run.recorder.flows_completed(),
     };
     let path = dir.join(FILE);
@@ -179,7 +183,7 @@ pub fn read(dir: &Path) -> Result<Recording> {
         generator,
         stages: file.stages,
         faults: file.faults,
-        interrupted: file.interrupted,
+        stop: file.stop,
     })
 }
 
@@ -295,8 +299,9 @@ mod tests {
             stages: Vec::new(),
             faults: Vec::new(),
             generator,
-            interrupted: false,
             aborted: None,
+            stop: None,
+            missed: Vec::new(),
             notes: Vec::new(),
         }
     }

@@ -51,6 +51,7 @@ pub fn compute(run: &RunRecord) -> Summary {
             completed: run.recorder.flows_completed(),
             goodput_per_s: round3(run.recorder.flows_completed() as f64 / duration_s),
         },
+        missed_windows: run.missed.clone(),
     }
 }
 
@@ -70,7 +71,8 @@ fn run_info(run: &RunRecord, duration_s: f64) -> RunInfo {
     RunInfo {
         meta: run.meta.clone(),
         duration_s: round3(duration_s),
-        interrupted: run.interrupted,
+        interrupted: run.interrupted(),
+        stopped_by: run.stop,
         aborted_by: run.aborted.as_ref().map(|a| a.gate.clone()),
         aborted_at_s: run.aborted.as_ref().map(|a| round3(a.at_s)),
         notes: run.notes.clone(),

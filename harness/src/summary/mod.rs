@@ -54,6 +54,10 @@ pub struct Summary {
     /// Flows begun and completed: goodput beside throughput.
     #[serde(default)]
     pub flows: FlowFigures,
+    /// Planned fault windows and stages that did not happen in this run, with
+    /// why; a gate judged during one is not evaluated.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missed_windows: Vec<crate::record::MissedWindow>,
 }
 
 /// Flows (customers' visits), as opposed to requests. In the closed model a
@@ -121,8 +125,11 @@ pub struct RunInfo {
     pub meta: RunMeta,
     /// Measured length of the run, seconds.
     pub duration_s: f64,
-    /// Stopped early by Ctrl-C; figures cover what was measured until then.
+    /// Stopped early (Ctrl-C, SIGTERM); figures cover what was measured until then.
     pub interrupted: bool,
+    /// What stopped it, when it was stopped early.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_by: Option<crate::stop::StopReason>,
     /// The window gate whose failed window stopped the run early, as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aborted_by: Option<String>,

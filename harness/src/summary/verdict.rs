@@ -14,6 +14,9 @@ pub enum Verdict {
     GateFailed,
     /// The generator could not keep its schedule: the figures measure the generator, not the server.
     Invalid,
+    /// Stopped before its planned end (Ctrl-C, SIGTERM): the figures cover
+    /// part of the plan, so they pass nothing, whatever the gates say.
+    Interrupted,
 }
 
 impl Verdict {
@@ -22,6 +25,7 @@ impl Verdict {
             Verdict::Pass => "PASS",
             Verdict::GateFailed => "FAIL",
             Verdict::Invalid => "INVALID",
+            Verdict::Interrupted => "INTERRUPTED",
         }
     }
 }
@@ -42,6 +46,18 @@ pub struct GateResult {
     /// A window gate's windows: the worst and the share that failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<WindowVerdict>,
+    /// Why the gate was not evaluated: the window it names did not happen in
+    /// this run (a fault not injected, a stage never reached). Such a gate
+    /// neither passes nor fails, and never decides the verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_evaluated: Option<String>,
+}
+
+impl GateResult {
+    /// Evaluated, and did not hold.
+    pub fn failed(&self) -> bool {
+        !self.passed && self.not_evaluated.is_none()
+    }
 }
 
 /// How a window gate (`over <duration>`) fared over the run's sliding windows.

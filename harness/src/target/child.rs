@@ -1,6 +1,9 @@
 //! A bundled server (the reference server or its payment gateway simulator)
 //! run as a child process of the harness binary: it binds 127.0.0.1:0, says
-//! where it listens on its first stdout line, and dies with its handle.
+//! where it listens on its first stdout line, and dies with its handle, or
+//! with the harness however the harness ends (`--exit-with-parent`: the
+//! child stops when its stdin, a pipe the harness holds, reaches its end;
+//! the kernel closes that pipe even when the harness is SIGKILLed).
 
 use anyhow::{anyhow, bail, Context};
 use std::net::SocketAddr;
@@ -8,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::{Child, ChildStdin, Command};
 
 /// How long a child may take to print where it listens: a cold SQLite data
 /// directory and migrations take well under a second; ten leaves room for a
@@ -22,6 +25,9 @@ pub struct ChildServer {
     pub addr: SocketAddr,
     child: Child,
     log: PathBuf,
+    /// The write end of the child's stdin, never written: held so that the
+    /// child sees its end only when this process is gone (or stops it).
+    _lifeline: Option<ChildStdin>,
 }
 
 impl ChildServer {
@@ -38,12 +44,15 @@ impl ChildServer {
         let mut child = Command::new(exe)
             .arg("reference-server")
             .args(args)
-            .stdin(Stdio::null())
+            // Last: after `gateway`, as the simulator's own flag.
+            .arg("--exit-with-parent")
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(log_file)
             .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("starting the {what} with {}", exe.display()))?;
+        let lifeline = child.stdin.take();
         let stdout = child.stdout.take().expect("stdout is piped");
         let mut lines = BufReader::new(stdout).lines();
         let first = tokio::time::timeout(START_TIMEOUT, lines.next_line()).await;
@@ -73,6 +82,7 @@ impl ChildServer {
             addr,
             child,
             log: log.to_path_buf(),
+            _lifeline: lifeline,
         })
     }
 

@@ -8,6 +8,7 @@
 
 mod child;
 mod kitchen;
+pub mod leftovers;
 pub mod remote;
 pub mod tls;
 
@@ -84,6 +85,8 @@ pub struct Target {
     /// The bundled server's admin token: the scenario's `--admin-token`, or
     /// one made for this run (never written to a report).
     pub admin_token: Option<crate::redact::Secret>,
+    /// What the start found and tidied (data folders of killed runs).
+    pub notes: Vec<String>,
     children: Vec<ChildServer>,
     _data_dir: Option<tempfile::TempDir>,
 }
@@ -202,6 +205,7 @@ async fn start_external(
         connection,
         route,
         admin_token: None,
+        notes: Vec::new(),
         children: Vec::new(),
         _data_dir: None,
     })
@@ -246,10 +250,12 @@ async fn start_bundled(
     gateway_args: &[String],
     mut chaos: Option<&mut Chaos>,
 ) -> anyhow::Result<Target> {
+    let leftovers = leftovers::sweep(&std::env::temp_dir());
     let dir = tempfile::Builder::new()
-        .prefix("harness-target-")
+        .prefix(leftovers::PREFIX)
         .tempdir()
         .context("creating a data directory for the bundled server")?;
+    leftovers::claim(dir.path()).context("marking the bundled server's data directory")?;
     let client = reqwest::Client::new();
     let mut args = vec![
         "gateway".to_string(),
@@ -308,6 +314,7 @@ async fn start_bundled(
         connection: Connection::bundled(&server_url),
         route: None,
         admin_token: Some(admin_token),
+        notes: leftovers.into_iter().collect(),
         server_url: Some(server_url),
         description: format!(
             "bundled reference-server ({} profile)",

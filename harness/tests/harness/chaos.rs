@@ -145,10 +145,13 @@ async fn a_fault_window_adds_latency_during_the_window_and_not_after() {
         run_start,
     );
 
+    let api = Client::new(chaos.api_url()).unwrap();
     let before = round_trip(&mut socket).await;
-    tokio::time::sleep_until(run_start + Duration::from_millis(700)).await;
+    // Phases by what the proxy holds, not by the clock: a loaded machine may
+    // add or remove the toxic late.
+    wait_for_toxics(&api, 1).await;
     let during = round_trip(&mut socket).await;
-    tokio::time::sleep_until(run_start + Duration::from_millis(1600)).await;
+    wait_for_toxics(&api, 0).await;
     let after = round_trip(&mut socket).await;
 
     let (windows, notes) = timeline.finish().await;
@@ -177,7 +180,6 @@ async fn a_fault_window_adds_latency_during_the_window_and_not_after() {
     );
     assert!(w.end_s >= 1.2 && w.end_s < 1.7, "ended at {}", w.end_s);
 
-    let api = Client::new(chaos.api_url()).unwrap();
     assert!(
         api.toxics("harness_edge").await.unwrap().is_empty(),
         "the toxic is gone after the window"

@@ -122,3 +122,103 @@ pub fn python_tools() -> PathBuf {
     *ready = true;
     python
 }
+
+/// The built harness binary running in the background, its stdout read line
+/// by line, so a test can act when the run reaches a phase it prints.
+pub struct Background {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    /// Every stdout line seen so far.
+    pub seen: Vec<String>,
+}
+
+impl Background {
+    /// Starts `harness <args>` in `cwd` with these extra environment variables.
+    pub fn spawn<S: AsRef<std::ffi::OsStr>>(
+        args: &[S],
+        cwd: &Path,
+        envs: &[(&str, &str)],
+    ) -> Background {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(harness_exe())
+            .args(args)
+            .envs(envs.iter().copied())
+            .current_dir(cwd)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("starting the harness binary");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Background {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits (at most `within`) for a stdout line starting with `prefix`; returns it.
+    pub fn wait_for_line(&mut self, prefix: &str, within: std::time::Duration) -> String {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.starts_with(prefix) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!(
+                    "no line starting with {prefix:?} within {within:?}; stdout so far:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// Sends a signal (`TERM`, `INT`, `KILL`) to the harness.
+    pub fn signal(&self, name: &str) {
+        let sent = std::process::Command::new("kill")
+            .args([format!("-{name}"), self.pid().to_string()])
+            .status()
+            .expect("running kill");
+        assert!(sent.success(), "kill -{name} failed");
+    }
+
+    /// Waits (at most `within`) for the harness to exit; returns its exit
+    /// code (`None` when killed by a signal) and its whole stdout.
+    pub fn finish(mut self, within: std::time::Duration) -> (Option<i32>, String) {
+        let deadline = std::time::Instant::now() + within;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("waiting for the harness") {
+                break status;
+            }
+            if std::time::Instant::now() >= deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "the harness did not exit within {within:?}; stdout so far:\n{}",
+                    self.seen.join("\n")
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        // The reader thread ends at EOF: every line is in the channel.
+        while let Ok(line) = self.lines.recv_timeout(std::time::Duration::from_secs(10)) {
+            self.seen.push(line);
+        }
+        (status.code(), self.seen.join("\n"))
+    }
+}

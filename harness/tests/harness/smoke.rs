@@ -131,40 +131,33 @@ path = "/menu"
 fn a_run_stopped_by_sigterm_still_writes_its_report_marked_interrupted() {
     let dir = tempfile::tempdir().unwrap();
     let smoke = repo_file("scenarios/smoke.toml");
-    let child = std::process::Command::new(crate::helpers::harness_exe())
-        .args([
-            "run",
-            smoke.to_str().unwrap(),
-            "--duration",
-            "60s",
-            "--quiet",
-            "--reports-dir",
-            "reports",
-        ])
-        .current_dir(dir.path())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Past the server's start, well inside the 60 s of load.
-    std::thread::sleep(Duration::from_secs(4));
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    let args = [
+        "run",
+        smoke.to_str().unwrap(),
+        "--duration",
+        "60s",
+        "--reports-dir",
+        "reports",
+    ];
+    let mut run = crate::helpers::Background::spawn(&args, dir.path(), &[]);
+    // Past the server's start, inside the 60 s of load: the line says so.
+    run.wait_for_line("load started", crate::interrupt::PHASE);
+    run.signal("TERM");
     let started = std::time::Instant::now();
-    let out = child.wait_with_output().unwrap();
+    let (code, stdout) = run.finish(crate::interrupt::PHASE);
     assert!(
-        started.elapsed() < Duration::from_secs(20),
+        started.elapsed() < Duration::from_secs(30),
         "the run stops promptly"
     );
-    assert_eq!(out.status.code(), Some(130));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let run = dir.path().join(report_dir(&stdout));
-    let s = summary(&run);
-    assert_eq!(s["run"]["interrupted"], true);
+    assert_eq!(code, Some(130), "{stdout}");
     assert!(
-        s["run"]["duration_s"].as_f64().unwrap() < 30.0,
+        stdout.contains("interrupted: stopped by SIGTERM"),
+        "{stdout}"
+    );
+    let run = dir.path().join(report_dir(&stdout));
+    let s = crate::interrupt::assert_interrupted_everywhere(&run, "sigterm");
+    assert!(
+        s["run"]["duration_s"].as_f64().unwrap() < 50.0,
         "{}",
         s["run"]
     );

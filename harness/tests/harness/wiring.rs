@@ -80,7 +80,8 @@ attributes = {{ latency = 300 }}
 }
 
 #[tokio::test]
-async fn on_another_backend_edge_needs_no_declaration_and_payments_faults_are_noted_not_injected() {
+async fn on_another_backend_edge_needs_no_declaration_and_payments_faults_are_refused_before_the_load(
+) {
     let backend = MockServer::start().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(200))
@@ -118,27 +119,35 @@ link = "payments"
 type = "latency"
 attributes = { latency = 800 }
 "#;
-    let file = write_scenario(dir.path(), "faults.toml", text);
     let reports = dir.path().join("reports");
-    let (code, out) = run_cli(&[
-        "run",
-        file.to_str().unwrap(),
-        "--target",
-        &backend.uri(),
-        "--reports-dir",
-        reports.to_str().unwrap(),
-    ])
-    .await;
+    let run = |text: &str| {
+        let file = write_scenario(dir.path(), "faults.toml", text);
+        let args = [
+            "run".to_string(),
+            file.display().to_string(),
+            "--target".into(),
+            backend.uri(),
+            "--reports-dir".into(),
+            reports.display().to_string(),
+        ];
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            run_cli(&args).await
+        }
+    };
+    // `payments` exists only around the bundled server: refused, nothing sent.
+    let (code, out) = run(text).await;
+    assert_eq!(code, 2, "{out}");
+    assert!(!reports.exists(), "nothing ran");
+    assert!(backend.received_requests().await.unwrap().is_empty());
+    // Without it, `edge` goes in front of the URL with no declaration.
+    let edge_only = &text[..text.find("[[faults]]\nname = \"slow-payments\"").unwrap()];
+    let (code, out) = run(edge_only).await;
     assert!(code == 0 || code == 4, "exit {code}\n{out}");
     let s = summary(&report_dir(&out));
     let faults = s["faults"].as_array().unwrap();
     assert_eq!(faults.len(), 1, "{faults:?}");
     assert_eq!(faults[0]["name"], "slow-edge");
-    let notes = s["run"]["notes"].to_string();
-    assert!(
-        notes.contains("slow-payments") && notes.contains("[[links]]"),
-        "{notes}"
-    );
     assert!(
         s["overall"]["latency_ms"]["max"].as_f64().unwrap() >= 290.0,
         "{}",

@@ -34,7 +34,21 @@ async fn graceful_shutdown_finishes_a_payment_in_flight_and_keeps_it() {
                 .await
         })
     };
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The payment is in flight once the gateway has its call (it answers 700 ms later).
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while app
+        .gateway
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .is_empty()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the gateway never got the call"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     app.trigger_stop();
     let response = payment
         .await

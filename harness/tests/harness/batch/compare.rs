@@ -228,3 +228,51 @@ async fn with_repeats_a_real_difference_is_starred_on_the_faster_backend() {
     let p95 = out.lines().rfind(|l| l.starts_with("p95 ")).unwrap();
     assert!(p95.trim_end().ends_with('*'), "{p95}");
 }
+
+#[tokio::test]
+async fn compare_of_runs_that_are_not_comparable_exits_7_even_when_a_side_failed_its_gates() {
+    let dir = tempfile::tempdir().unwrap();
+    let (one, two) = (backend(5).await, backend(5).await);
+    let reports = dir.path().join("reports");
+    let mut runs = Vec::new();
+    // Two scenarios (so not comparable); the first fails a gate no backend meets.
+    for (name, server, gate, want) in [
+        ("first", &one, "throughput >= 100000/s", 1),
+        ("second", &two, "error-rate < 50%", 0),
+    ] {
+        let file = crate::helpers::write_scenario(
+            dir.path(),
+            &format!("{name}.toml"),
+            &format!(
+                "name = \"{name}\"\nseed = 1\n[load]\nmodel = \"closed\"\n[[load.stages]]\n\
+                 duration = \"1s\"\nusers = 1\n[[flows]]\nname = \"read\"\n[[flows.steps]]\n\
+                 method = \"GET\"\npath = \"/menu\"\n"
+            ),
+        );
+        let (code, out) = crate::helpers::run_cli(&[
+            "run",
+            file.to_str().unwrap(),
+            "--target",
+            &server.uri(),
+            "--gate",
+            gate,
+            "--reports-dir",
+            reports.to_str().unwrap(),
+        ])
+        .await;
+        assert_eq!(code, want, "{out}");
+        runs.push(crate::helpers::report_dir(&out));
+    }
+    let mut out = Vec::new();
+    let code = compare_runs(&runs, &reports, &mut out).await.unwrap();
+    let out = String::from_utf8_lossy(&out);
+    assert!(
+        out.contains("not comparable on: different scenarios"),
+        "{out}"
+    );
+    assert_eq!(code, harness::exit::NOT_COMPARABLE, "7 over 1:\n{out}");
+    assert!(
+        out.contains("1 of 1 gates failed"),
+        "the failing side is named: {out}"
+    );
+}

@@ -140,3 +140,33 @@ async fn a_run_whose_gates_all_hold_exits_0() {
     let json = summary(&report_dir(&out));
     assert_eq!(json["verdict"], "pass");
 }
+
+#[test]
+fn a_fault_this_target_cannot_take_is_refused_before_the_load_with_how_to_declare_its_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let spike = crate::helpers::repo_file("scenarios/payment-spike.toml");
+    // Nothing listens there: had the run gone past the check, it would exit 3.
+    let out = crate::helpers::run_binary(
+        &[
+            "run",
+            spike.to_str().unwrap(),
+            "--target",
+            "http://127.0.0.1:9",
+            "--reports-dir",
+            "reports",
+        ],
+        dir.path(),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for part in [
+        "cannot be injected into http://127.0.0.1:9",
+        "fault `payments-latency`: its link `payments` exists only around the bundled server",
+        "fault `payments-503`",
+        "[[targets.links]]",
+        "name = \"payments\"",
+    ] {
+        assert!(stderr.contains(part), "missing {part:?} in:\n{stderr}");
+    }
+    assert!(!dir.path().join("reports").exists(), "nothing ran");
+}

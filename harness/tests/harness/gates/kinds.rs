@@ -195,3 +195,69 @@ fn the_verdict_is_invalid_when_the_generator_fell_behind_whatever_the_gates_say(
         s.verdict_reason
     );
 }
+
+#[test]
+fn a_gate_during_a_window_that_never_happened_is_not_evaluated_and_never_fails_the_run() {
+    use harness::record::MissedWindow;
+    let mut run = run();
+    run.missed.push(MissedWindow::fault(
+        "payments-503",
+        "its link `payments` exists only around the bundled server, not in front of http://127.0.0.1:9000",
+    ));
+    let gates: Vec<Gate> = [
+        "shed-rate > 10% during payments-503",
+        "p95 < 1s during edge-latency",
+    ]
+    .iter()
+    .map(|g| g.parse().unwrap())
+    .collect();
+    let s = gate::summarize(&run, &gates);
+    let skipped = &s.gates[0];
+    assert!(!skipped.passed && !skipped.failed());
+    assert_eq!(skipped.actual, "not evaluated");
+    let why = skipped.not_evaluated.as_deref().unwrap();
+    assert!(why.contains("fault `payments-503` did not happen"), "{why}");
+    assert!(
+        why.contains("exists only around the bundled server"),
+        "{why}"
+    );
+    assert!(s.gates[1].passed, "{}", s.gates[1].message);
+    assert_eq!(s.verdict, Verdict::Pass, "{}", s.verdict_reason);
+    assert!(
+        s.verdict_reason.contains("1 not evaluated"),
+        "{}",
+        s.verdict_reason
+    );
+
+    // Every output says so.
+    let dir = tempfile::tempdir().unwrap();
+    let mut written = s.clone();
+    harness::report::write_report_files(&run, &mut written, None, dir.path()).unwrap();
+    let json = crate::report::schema::assert_valid_summary(dir.path());
+    assert_eq!(json["gates"][0]["not_evaluated"], why);
+    assert_eq!(json["missed_windows"][0]["name"], "payments-503");
+    let junit = std::fs::read_to_string(dir.path().join("junit.xml")).unwrap();
+    assert!(
+        junit.contains("<skipped message=\"not evaluated: fault `payments-503`"),
+        "{junit}"
+    );
+    assert!(
+        junit.contains("failures=\"0\"") && junit.contains("skipped=\"1\""),
+        "{junit}"
+    );
+    let md = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
+    assert!(
+        md.contains("| ➖ | `shed-rate > 10% during payments-503` | not evaluated |"),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+    assert!(
+        html.contains("<td class=\"muted\">not evaluated</td>"),
+        "{html}"
+    );
+}
+
+#[test]
+fn a_gate_during_a_window_the_plan_does_not_have_still_fails() {
+    fails("p95 < 1s during no-such-window");
+}

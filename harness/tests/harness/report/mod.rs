@@ -69,8 +69,9 @@ pub fn synthetic_run(
         ],
         faults: Vec::new(),
         generator: GeneratorHealth::default(),
-        interrupted: false,
+        stop: None,
         aborted: None,
+        missed: Vec::new(),
         notes: Vec::new(),
     }
 }

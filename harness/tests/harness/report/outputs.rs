@@ -114,12 +114,13 @@ fn the_html_report_is_self_contained_and_holds_its_charts() {
 fn interrupted_and_invalid_runs_say_so_in_every_output() {
     let root = tempfile::tempdir().unwrap();
     let mut run = known_run();
-    run.interrupted = true;
+    run.stop = Some(harness::stop::StopReason::Sigterm);
     run.notes.push("the target exited early".into());
     run.generator.scheduled_starts = 100;
     run.generator.missed_starts = 40;
     let written = write_report(&run, &gates(&["p95 < 250ms"]), root.path()).unwrap();
-    assert_eq!(written.verdict, Verdict::Invalid);
+    // Stopped early comes first: the figures cover part of the plan.
+    assert_eq!(written.verdict, Verdict::Interrupted);
     let html = std::fs::read_to_string(written.dir.join("index.html")).unwrap();
     assert!(
         html.contains("INTERRUPTED")
@@ -128,18 +129,21 @@ fn interrupted_and_invalid_runs_say_so_in_every_output() {
     );
     let md = std::fs::read_to_string(written.dir.join("summary.md")).unwrap();
     assert!(md.contains("INVALID") && md.contains("INTERRUPTED"), "{md}");
+    assert!(md.starts_with("## ⏹️ synthetic: INTERRUPTED"), "{md}");
     let junit = std::fs::read_to_string(written.dir.join("junit.xml")).unwrap();
     assert!(junit.contains("load generator kept its schedule"));
+    assert!(junit.contains("<failure type=\"interrupted\" message=\"stopped by SIGTERM"));
     let json = assert_valid_summary(&written.dir);
     assert_eq!(json["run"]["interrupted"], true);
-    assert_eq!(json["verdict"], "invalid");
+    assert_eq!(json["run"]["stopped_by"], "sigterm");
+    assert_eq!(json["verdict"], "interrupted");
 }
 
 #[test]
 fn a_run_interrupted_before_any_answer_still_gets_a_whole_report() {
     let root = tempfile::tempdir().unwrap();
     let mut run = synthetic_run(&["GET /menu"], 0, []);
-    run.interrupted = true;
+    run.stop = Some(harness::stop::StopReason::Sigint);
     run.stages.clear();
     let written = write_report(
         &run,
@@ -155,8 +159,12 @@ fn a_run_interrupted_before_any_answer_still_gets_a_whole_report() {
     assert_eq!(written.summary.overall.count, 0);
     assert_eq!(
         written.verdict,
-        Verdict::GateFailed,
-        "no latency to judge fails p95"
+        Verdict::Interrupted,
+        "stopped before any answer: interrupted, whatever the gates say"
+    );
+    assert!(
+        written.summary.gates.iter().any(|g| g.failed()),
+        "the gates are still shown as judged"
     );
     let html = std::fs::read_to_string(written.dir.join("index.html")).unwrap();
     assert_eq!(html.matches("<svg").count(), 5);

@@ -1,19 +1,13 @@
-//! Why a run stopped before its planned end. Ctrl-C, SIGTERM and a window
-//! gate that aborts all go through the same stop path (`conduct`): users
-//! stopped, requests in flight dropped; the caller then removes the faults,
-//! stops the bundled server and writes the report of what was measured.
+//! What watches a run as it goes ([`Watch`]: the window gates that abort,
+//! the dashboard) and the one signal by which a failed window stops it
+//! ([`AbortSignal`]). An abort goes through the same stop path as Ctrl-C and
+//! SIGTERM (`conduct`): users stopped, requests in flight dropped; the caller
+//! then removes the faults, stops the bundled server and writes the report of
+//! what was measured. Unlike Ctrl-C (`crate::stop`, for the whole process),
+//! an abort ends this run only.
 
 use crate::record::{Aborted, GeneratorHealth, Recorder};
 use std::sync::{Arc, OnceLock};
-
-/// Why the load ended early.
-#[derive(Clone, Debug, PartialEq)]
-pub enum StopReason {
-    /// Ctrl-C or SIGTERM.
-    Interrupted,
-    /// A window gate that aborts failed a window.
-    Aborted(Aborted),
-}
 
 /// Raised once by whoever judges the run as it goes; read by the conductor.
 #[derive(Clone, Debug, Default)]
