@@ -1,9 +1,12 @@
 //! Command line and environment configuration: every knob of the server and of the gateway simulator,
-//! parsed by clap (each flag also reads an environment variable) and checked before anything starts.
+//! parsed by clap (each flag also reads an environment variable) and checked before anything starts,
+//! and the plain values some knobs make (`ConnectionLimits`).
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::layout::StationSpec;
 
 /// `reference-server [FLAGS]` runs the server; `reference-server gateway [FLAGS]` runs the payment
 /// gateway simulator.
@@ -261,19 +264,19 @@ impl ServerConfig {
         Duration::from_millis(self.prep_time_ms)
     }
     /// The kitchen stations: `--stations` parsed, or the default layout.
-    pub fn station_specs(&self) -> Result<Vec<crate::kitchen::StationSpec>, String> {
+    pub fn station_specs(&self) -> Result<Vec<StationSpec>, String> {
         match &self.stations {
-            Some(spec) => crate::kitchen::StationSpec::parse_list(spec)
+            Some(spec) => StationSpec::parse_list(spec)
                 .map_err(|e| format!("--stations (COFFEE_STATIONS): {e}")),
-            None => Ok(crate::kitchen::StationSpec::default_layout(
+            None => Ok(StationSpec::default_layout(
                 self.kitchen_workers,
                 self.kitchen_backlog,
             )),
         }
     }
     /// The timeouts and cap of client connections.
-    pub(crate) fn connection_limits(&self) -> crate::http::ConnectionLimits {
-        crate::http::ConnectionLimits {
+    pub(crate) fn connection_limits(&self) -> ConnectionLimits {
+        ConnectionLimits {
             header_read: Duration::from_millis(self.header_read_timeout_ms),
             idle: Duration::from_millis(self.idle_timeout_ms),
             max_connections: self.max_connections,
@@ -282,6 +285,18 @@ impl ServerConfig {
     pub(crate) fn gateway_base(&self) -> &str {
         self.payment_gateway_url.trim_end_matches('/')
     }
+}
+
+/// How long and how many connections may stay open.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ConnectionLimits {
+    /// A request head must arrive in full within this time of the connection being ready for it
+    /// (just accepted, or its previous answer sent): closes half-sent heads and idle keep-alives.
+    pub(crate) header_read: Duration,
+    /// A connection on which no byte moves either way for this long is closed.
+    pub(crate) idle: Duration,
+    /// Connections served at once; one more is answered 503 and closed.
+    pub(crate) max_connections: usize,
 }
 
 /// A chosen admin token: 8 to 255 visible ASCII characters (it travels in a header), and not the

@@ -12,6 +12,7 @@ mod error;
 mod http;
 mod inventory;
 mod kitchen;
+mod layout;
 mod menu;
 mod metrics;
 mod openapi;

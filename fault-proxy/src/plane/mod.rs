@@ -13,7 +13,7 @@ mod stage;
 
 pub(crate) use listener::Listener;
 
-use crate::{Stream, Toxic};
+use crate::{Stream, Toxic, ToxicKind};
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use tokio::runtime::Handle;
@@ -34,15 +34,57 @@ pub(crate) struct ActiveToxic {
 pub(crate) struct ToxicSet {
     pub upstream: Vec<ActiveToxic>,
     pub downstream: Vec<ActiveToxic>,
+    /// Timeout toxics removed so far, upstream and downstream. Removing one
+    /// closes every connection open while it was there (Toxiproxy's cleanup).
+    /// A connection learns of changes through a watch channel, which keeps
+    /// only the newest set: a toxic added and removed between two of its
+    /// looks is never seen in a list, but this count, which only grows, is.
+    timeouts_removed: [u64; 2],
 }
 
 impl ToxicSet {
+    pub fn direction(&self, stream: Stream) -> &[ActiveToxic] {
+        match stream {
+            Stream::Upstream => &self.upstream,
+            Stream::Downstream => &self.downstream,
+        }
+    }
+
     pub fn direction_mut(&mut self, stream: Stream) -> &mut Vec<ActiveToxic> {
         match stream {
             Stream::Upstream => &mut self.upstream,
             Stream::Downstream => &mut self.downstream,
         }
     }
+
+    /// How many timeout toxics have been removed from `stream` so far.
+    pub fn timeouts_removed(&self, stream: Stream) -> u64 {
+        self.timeouts_removed[stream as usize]
+    }
+
+    /// Removes the toxic called `name` from `stream`, counting a timeout.
+    pub fn remove(&mut self, stream: Stream, name: &str) {
+        let list = self.direction_mut(stream);
+        let (gone, kept) = std::mem::take(list)
+            .into_iter()
+            .partition(|t| t.toxic.name == name);
+        *list = kept;
+        self.timeouts_removed[stream as usize] += timeouts(&gone);
+    }
+
+    /// Removes every toxic (`POST /reset`), counting the timeouts.
+    pub fn clear(&mut self) {
+        for stream in [Stream::Upstream, Stream::Downstream] {
+            let gone = std::mem::take(self.direction_mut(stream));
+            self.timeouts_removed[stream as usize] += timeouts(&gone);
+        }
+    }
+}
+
+fn timeouts(list: &[ActiveToxic]) -> u64 {
+    list.iter()
+        .filter(|t| matches!(t.toxic.kind, ToxicKind::Timeout { .. }))
+        .count() as u64
 }
 
 /// The thread that carries all of a server's proxied connections: a

@@ -308,7 +308,7 @@ impl Registry {
         let mut proxies = self.proxies.lock().await;
         for entry in proxies.values_mut() {
             self.start(entry).await?;
-            entry.toxics.send_replace(Arc::new(ToxicSet::default()));
+            entry.toxics.send_modify(|set| Arc::make_mut(set).clear());
         }
         Ok(())
     }

@@ -125,11 +125,9 @@ impl Registry {
         let toxic = entry
             .find_toxic(name)
             .ok_or_else(ApiError::toxic_not_found)?;
-        entry.toxics.send_modify(|set| {
-            Arc::make_mut(set)
-                .direction_mut(toxic.stream)
-                .retain(|t| t.toxic.name != name);
-        });
+        entry
+            .toxics
+            .send_modify(|set| Arc::make_mut(set).remove(toxic.stream, name));
         Ok(())
     }
 

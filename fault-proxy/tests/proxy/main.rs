@@ -5,6 +5,7 @@ mod closes;
 mod compat;
 mod helpers;
 mod http;
+mod removal;
 mod signals;
 mod strict;
 mod toxics;

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ConnectArgs {
-    /// Trust this private CA (PEM) besides the system's trust store; repeatable.
+    /// Trust this private CA (PEM) besides the system's trust store; repeatable. A server's own
+    /// self-signed certificate given here is trusted as itself (pinned), as curl and Go do.
     #[arg(long = "ca-cert", value_name = "FILE")]
     pub ca_certs: Vec<PathBuf>,
     /// Do not verify the target's TLS certificate (warned about, and recorded in the report).

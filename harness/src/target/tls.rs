@@ -1,20 +1,26 @@
 //! TLS towards the target, by rustls alone (no OpenSSL): certificates are
 //! checked against the platform's trust store, plus any private CA given
-//! with `--ca-cert`; `--insecure` turns the check off (and the report says
-//! so); `--client-cert`/`--client-key` answer a server that asks for mutual
+//! with `--ca-cert`, and a self-signed certificate given so is trusted as
+//! itself (`verify`: the check, and each refusal in words with its fix);
+//! `--insecure` turns the check off (and the report says so); `--client-cert`/`--client-key` answer a server that asks for mutual
 //! TLS. One rustls configuration serves both the pre-flight handshake, which
 //! turns a certificate problem into a clear error before any load, and the
 //! load's HTTP client, so what the check accepted is what the load uses.
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+mod verify;
+
+pub use verify::HandshakeError;
+
+use rustls::client::danger::ServerCertVerifier;
 use rustls::client::ResolvesClientCert;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::SignatureScheme;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use verify::{classify, NoVerification, Pinning};
 
 /// How the harness connects to a target: the command line's TLS and HTTP/2 choices.
 #[derive(Clone, Debug, Default)]
@@ -104,11 +110,15 @@ impl Tls {
                 Verification::Off,
             )
         } else {
-            let v = rustls_platform_verifier::Verifier::new_with_extra_roots(
-                extra,
+            let platform = rustls_platform_verifier::Verifier::new_with_extra_roots(
+                extra.clone(),
                 Arc::clone(&provider),
             )
             .map_err(|e| TlsSetupError::Rustls(e.to_string()))?;
+            let v = Pinning {
+                platform: Arc::new(platform),
+                pinned: extra,
+            };
             let mode = match opts.ca_certs.is_empty() {
                 true => Verification::System,
                 false => Verification::WithCa(
@@ -197,61 +207,6 @@ impl Tls {
     }
 }
 
-/// Why a TLS handshake failed, in the words a user can act on.
-#[derive(Debug, thiserror::Error)]
-pub enum HandshakeError {
-    #[error("the certificate has expired")]
-    Expired,
-    #[error("the certificate is not valid yet")]
-    NotValidYet,
-    #[error("the certificate is issued by an unknown authority (unknown issuer): trust a private CA with --ca-cert FILE, or skip the check with --insecure")]
-    UnknownIssuer,
-    #[error("the certificate does not name this host (name mismatch)")]
-    NameMismatch,
-    #[error("the certificate has been revoked")]
-    Revoked,
-    #[error("the server refused the client certificate, or asked for one that was not given (--client-cert/--client-key): {0}")]
-    ClientCertRefused(String),
-    #[error("nothing accepts a connection there ({0})")]
-    Connect(String),
-    #[error("no TLS handshake within {} s", .0.as_secs())]
-    Timeout(Duration),
-    #[error("{0}")]
-    Other(String),
-}
-
-fn classify(e: std::io::Error) -> HandshakeError {
-    let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) else {
-        return HandshakeError::Other(format!("the TLS handshake failed: {e}"));
-    };
-    use CertificateError as C;
-    match tls {
-        rustls::Error::InvalidCertificate(c) => match c {
-            C::Expired | C::ExpiredContext { .. } => HandshakeError::Expired,
-            C::NotValidYet | C::NotValidYetContext { .. } => HandshakeError::NotValidYet,
-            C::UnknownIssuer => HandshakeError::UnknownIssuer,
-            C::NotValidForName | C::NotValidForNameContext { .. } => HandshakeError::NameMismatch,
-            C::Revoked => HandshakeError::Revoked,
-            other => HandshakeError::Other(format!("the certificate is refused: {other:?}")),
-        },
-        rustls::Error::AlertReceived(alert) => alert_error(*alert),
-        other => HandshakeError::Other(format!("the TLS handshake failed: {other}")),
-    }
-}
-
-fn alert_error(alert: rustls::AlertDescription) -> HandshakeError {
-    use rustls::AlertDescription as A;
-    match alert {
-        A::CertificateRequired
-        | A::BadCertificate
-        | A::UnknownCA
-        | A::CertificateUnknown
-        | A::HandshakeFailure
-        | A::AccessDenied => HandshakeError::ClientCertRefused(format!("{alert:?}")),
-        other => HandshakeError::Other(format!("the server ended the handshake: {other:?}")),
-    }
-}
-
 /// Waits briefly for a refusal alert after a handshake in which the server
 /// asked for a client certificate. Silence (the server waits for a request)
 /// means accepted.
@@ -288,56 +243,6 @@ impl ResolvesClientCert for Asked {
 
     fn has_certs(&self) -> bool {
         self.inner.has_certs()
-    }
-}
-
-/// `--insecure`: any certificate is accepted; signatures are still checked,
-/// so the handshake itself stays sound.
-#[derive(Debug)]
-struct NoVerification(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for NoVerification {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
 

@@ -6,7 +6,7 @@ mod conn;
 pub(crate) mod layers;
 mod serve;
 
-pub(crate) use serve::{serve, ConnectionLimits};
+pub(crate) use serve::serve;
 
 /// The body of an error answer that no handler wrote (a framing error, a refused connection).
 fn envelope(code: &str, message: &str) -> String {

@@ -17,19 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
 use super::{conn::ConnIo, raw_answer};
-use crate::metrics::Metrics;
-
-/// How long and how many connections may stay open.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ConnectionLimits {
-    /// A request head must arrive in full within this time of the connection being ready for it
-    /// (just accepted, or its previous answer sent): closes half-sent heads and idle keep-alives.
-    pub(crate) header_read: Duration,
-    /// A connection on which no byte moves either way for this long is closed.
-    pub(crate) idle: Duration,
-    /// Connections served at once; one more is answered 503 and closed.
-    pub(crate) max_connections: usize,
-}
+use crate::{config::ConnectionLimits, metrics::Metrics};
 
 /// Serves `router` on `listener` until `stopping` is cancelled, then waits for open connections to
 /// finish their request in hand (the caller bounds that wait with its grace period).

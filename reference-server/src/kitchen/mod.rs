@@ -37,12 +37,12 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 pub use events::EventBus;
 pub use report::{StationView, WorkerView};
 pub use retries::RetryPolicy;
-pub use stations::{Kind, StationSpec};
 
 use crate::{
     config::{CookOn, ServerConfig},
     domain::OrderType,
     error::ApiError,
+    layout::Kind,
     metrics::Metrics,
     store::{self, dead_letters::DeadLetter, Store},
 };

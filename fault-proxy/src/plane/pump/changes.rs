@@ -1,28 +1,36 @@
 //! A pump's reaction to its proxy's toxics changing while the connection is
 //! open: new toxics apply to data read from then on, removed timing toxics
-//! release the data they delay, and a removed timeout closes the connection.
+//! release the data they delay, and a removed timeout closes the connection
+//! (every time: see `ToxicSet::timeouts_removed`).
 
 use super::{Piece, Pump};
 use crate::plane::stage::Stage;
 use crate::plane::ActiveToxic;
-use crate::{Stream, ToxicKind};
 use std::sync::Arc;
 use tokio::time::Instant;
 
 impl Pump {
-    /// Brings the chain in line with the proxy's toxics for this direction.
-    pub(super) fn apply_toxics(&mut self) {
+    /// Brings the chain in line with the proxy's toxics for this direction;
+    /// true when a timeout toxic was removed since the last look, which
+    /// closes the connection.
+    pub(super) fn apply_toxics(&mut self) -> bool {
         let set = Arc::clone(&self.toxics.borrow_and_update());
-        let all = match self.stream {
-            Stream::Upstream => &set.upstream,
-            Stream::Downstream => &set.downstream,
-        };
+        // Toxiproxy's timeout toxic closes its stream when it is removed (its
+        // cleanup), whether or not its toxicity draw hit this connection. The
+        // count catches a removal even when the toxic came and went between
+        // two looks, where the lists alone show nothing changed.
+        let removed = set.timeouts_removed(self.stream);
+        let seen = self.timeouts_seen.replace(removed);
+        if seen.is_some_and(|seen| removed > seen) {
+            return true;
+        }
+        let all = set.direction(self.stream);
         // HTTP toxics act in the HTTP front, never on the bytes here.
         let wanted: Vec<&ActiveToxic> = all.iter().filter(|t| !t.toxic.kind.is_http()).collect();
         if wanted.len() == self.chain.len()
             && wanted.iter().zip(&self.chain).all(|(w, s)| w.id == s.id)
         {
-            return;
+            return false;
         }
         let now = Instant::now();
         let mut old = std::mem::take(&mut self.chain);
@@ -54,15 +62,7 @@ impl Pump {
         if retime {
             self.retime(now);
         }
-        // Toxiproxy's timeout toxic closes its stream when it is removed
-        // (its cleanup), whether or not its toxicity draw hit this connection.
-        if old
-            .iter()
-            .any(|s| matches!(s.kind, ToxicKind::Timeout { .. }))
-        {
-            self.read_done = true;
-            self.push(Piece::Kill { due: now });
-        }
+        false
     }
 
     /// Recomputes when queued data leaves after a timing toxic went away, from

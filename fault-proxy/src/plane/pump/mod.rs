@@ -80,6 +80,9 @@ pub(crate) struct Pump {
     read_done: bool,
     /// The deadline registered with the timer thread for this pump.
     armed: Option<std::time::Instant>,
+    /// The proxy's count of removed timeout toxics when this pump last
+    /// looked (none before its first look).
+    timeouts_seen: Option<u64>,
 }
 
 impl Pump {
@@ -101,13 +104,16 @@ impl Pump {
             queued_bytes: 0,
             read_done: false,
             armed: None,
+            timeouts_seen: None,
         }
     }
 
     /// Pumps until the direction ends. The connection drops the other
     /// direction when this one ends with anything but [`End::Closed`].
     pub async fn run(mut self) -> End {
-        self.apply_toxics();
+        if self.apply_toxics() {
+            return End::Killed;
+        }
         self.pump().await
     }
 
@@ -121,10 +127,12 @@ impl Pump {
             tokio::select! {
                 biased;
                 changed = self.toxics.changed() => {
-                    if changed.is_err() {
+                    // A removed timeout closes the connection at once, even
+                    // ahead of data other toxics still hold (as Toxiproxy's
+                    // cleanup closes its stream).
+                    if changed.is_err() || self.apply_toxics() {
                         return End::Killed;
                     }
-                    self.apply_toxics();
                 }
                 _ = clock::sleep_until(timer.map_or_else(std::time::Instant::now, Instant::into_std), &mut self.armed), if timer.is_some() => {
                     self.expire_timeouts();

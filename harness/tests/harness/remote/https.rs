@@ -1,6 +1,7 @@
 //! An HTTPS backend on 127.0.0.1 whose certificates are made in the test:
 //! a private CA, a server certificate for `localhost` signed by it (valid,
-//! or expired), and a client certificate for mutual TLS. The server is axum
+//! or expired), and a client certificate for mutual TLS; or a self-signed
+//! server certificate. The server is axum
 //! behind a rustls acceptor, offering HTTP/2 and HTTP/1.1; it counts the requests it answers, so a test
 //! can tell that a refused run sent no load.
 
@@ -55,6 +56,39 @@ pub fn pki(dir: &Path, server_expired: bool) -> Pki {
         client_key: write("client-key.pem", client_key.serialize_pem()),
         server_chain: vec![server_cert.der().clone()],
         server_key: write("server-key.pem", server_key.serialize_pem()),
+    }
+}
+
+/// A self-signed server certificate for `localhost` and its key, as PEM files
+/// in `dir` named after `tag`. With `openssl_like`, it is what `openssl req
+/// -x509 -subj /CN=localhost` makes: CA:TRUE basic constraints (openssl's
+/// default) and the common name alone; else a certificate with no CA flag
+/// that names `localhost` in its subjectAltName. `ca` is the certificate
+/// itself (the file a user gives with `--ca-cert`); there is no client
+/// identity, so the client fields name the server's own files.
+pub fn self_signed(dir: &Path, tag: &str, openssl_like: bool) -> Pki {
+    let mut params = match openssl_like {
+        true => CertificateParams::new(Vec::<String>::new()).unwrap(),
+        false => CertificateParams::new(vec!["localhost".to_string()]).unwrap(),
+    };
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "localhost");
+    if openssl_like {
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    }
+    let key = KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let cert_path = dir.join(format!("{tag}.pem"));
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    let key_path = dir.join(format!("{tag}-key.pem"));
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    Pki {
+        ca: cert_path.clone(),
+        client_cert: cert_path,
+        client_key: key_path.clone(),
+        server_chain: vec![cert.der().clone()],
+        server_key: key_path,
     }
 }
 

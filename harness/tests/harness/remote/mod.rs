@@ -4,6 +4,7 @@
 //! (`staging.example.invalid`) are only ever parsed and dry-run.
 
 pub(crate) mod https;
+mod pinned;
 
 use crate::helpers::{report_dir, run_binary, run_cli, summary, write_scenario};
 use std::path::Path;
