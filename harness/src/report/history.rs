@@ -139,7 +139,7 @@ fn latest_context(view: &HistoryView) -> Option<Value> {
             let base = (!values.is_empty()).then(|| median(&values));
             rows.push(context! {
                 request => request.clone().unwrap_or_else(|| "all requests".into()),
-                metric => metric.name(),
+                metric => metric.label(),
                 stable => base.map_or("–".into(), |b| show(metric, b)),
                 latest => show(metric, now),
                 change => base.map_or("–".into(), |b| show_change(metric, b, now)),
@@ -167,7 +167,7 @@ fn latest_context(view: &HistoryView) -> Option<Value> {
 fn change_row(f: &Found, runs: &[Run]) -> Value {
     let id = &runs[f.run_index].stored.identity;
     context! {
-        metric => f.metric.name(),
+        metric => f.metric.label(),
         request => f.request.clone().unwrap_or_else(|| "all requests".into()),
         run_index => f.run_index,
         started_at => &id.started_at,
@@ -294,7 +294,7 @@ fn charts(view: &HistoryView) -> (Vec<Chart>, Vec<String>) {
                         .iter()
                         .enumerate()
                         .map(|(c, m)| TrendLine {
-                            name: m.name().replace("shed_rate", "503 rate").replace('_', " "),
+                            name: m.label().to_string(),
                             color: color(c),
                             points: runs
                                 .iter()
