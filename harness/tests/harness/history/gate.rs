@@ -1,5 +1,7 @@
 //! `--baseline history`: a run like the recent ones passes, one 30 % slower
-//! fails, and the baseline starts at the last change point.
+//! fails (judged on p50: the tail of a 2 s run on a busy 2-core machine is
+//! too noisy for a 15 % tolerance), and the baseline starts at the last
+//! change point.
 
 use super::synthetic;
 use crate::helpers::{run_cli, write_scenario};
@@ -68,7 +70,7 @@ async fn the_history_baseline_passes_a_run_like_the_recent_ones_and_fails_one_th
         assert_eq!(code, 0, "{out}");
     }
     let mut judged = run.to_vec();
-    judged.extend(["--baseline", "history", "--max-regression", "p95=15%"]);
+    judged.extend(["--baseline", "history", "--max-regression", "p50=15%"]);
     let (code, out) = run_cli(&judged).await;
     assert_eq!(code, 0, "a run like the recent ones passes:\n{out}");
     assert!(
@@ -88,7 +90,7 @@ async fn the_history_baseline_passes_a_run_like_the_recent_ones_and_fails_one_th
         "--baseline",
         "history:last=2",
         "--max-regression",
-        "p95=15%",
+        "p50=15%",
     ]);
     let (_, out) = run_cli(&last).await;
     assert!(out.contains("baseline: 2 run(s) from"), "{out}");
