@@ -22,7 +22,10 @@ async fn every_run_is_recorded_with_its_identity_and_histograms_unless_told_not_
     args.extend(["--meta", "commit=abc123", "--meta", "pr=42"]);
     let (code, out) = run_cli(&args).await;
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("history: recorded in"), "{out}");
+    assert!(
+        !out.contains("history:"),
+        "--quiet: no line for a recorded run\n{out}"
+    );
     assert!(
         out.lines().last().unwrap().starts_with("report: "),
         "the report stays the last line"
