@@ -5,7 +5,8 @@
 #   - A/A: AA_RUNS runs (default 30) at 5 ms; expected: no change point in the overall p50.
 # Each series is cross-checked against Apache Otava (apache-otava from PyPI, installed into .venv/
 # from bench/otava-requirements.txt) on the same p50 series; both are printed side by side.
-# Run from the repository root: `bash bench/history.sh`. Bounded: each run lasts 3 s plus start-up,
+# Run from the repository root: `bash bench/history.sh` (HISTORY_KEEP=DIR keeps the history
+# reports). Bounded: each run lasts 3 s plus start-up,
 # the whole script is stopped after HISTORY_TIMEOUT seconds (default 900).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,11 +15,14 @@ STEP_RUNS=${STEP_RUNS:-8}
 AA_RUNS=${AA_RUNS:-30}
 HISTORY_TIMEOUT=${HISTORY_TIMEOUT:-900}
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
-HARNESS="$TARGET_DIR/release/harness"
-BACKEND="$TARGET_DIR/release/bench-backend"
+# HISTORY_PROFILE=dev uses the debug build (change points do not depend on the build's speed).
+HISTORY_PROFILE=${HISTORY_PROFILE:-release}
+profile_dir=$([ "$HISTORY_PROFILE" = dev ] && echo debug || echo "$HISTORY_PROFILE")
+HARNESS="$TARGET_DIR/$profile_dir/harness"
+BACKEND="$TARGET_DIR/$profile_dir/bench-backend"
 
-echo "== building the release binaries and Apache Otava's venv" >&2
-cargo build --release -p harness -p bench --quiet >&2
+echo "== building the $HISTORY_PROFILE binaries and Apache Otava's venv" >&2
+cargo build --profile "$HISTORY_PROFILE" -p harness -p bench --bins --quiet >&2
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install --quiet --disable-pip-version-check -r bench/otava-requirements.txt >&2
 
@@ -45,12 +49,19 @@ start_backend() {
     exit 3
 }
 
-# Records $2 runs against the backend in the history file $1.
+# Records $2 runs against the backend in the history file $1. A run whose generator fell behind
+# (exit 4, on a busy machine) is recorded as invalid and left out of the change-point search.
 record_runs() {
     for _ in $(seq "$2"); do
         if (( SECONDS > deadline )); then echo "history: out of time (HISTORY_TIMEOUT)" >&2; exit 3; fi
+        code=0
         timeout --signal=TERM --kill-after=10 120 "$HARNESS" run bench/scenarios/history.toml \
-            --target "$backend_url" --quiet --reports-dir "$WORK/reports" --history "$1" >/dev/null
+            --target "$backend_url" --quiet --reports-dir "$WORK/reports" --history "$1" >/dev/null || code=$?
+        case $code in
+            0) ;;
+            4) echo "history: a run's generator fell behind (recorded as invalid)" >&2 ;;
+            *) echo "history: a run failed (exit $code)" >&2; exit "$code" ;;
+        esac
     done
 }
 
@@ -75,4 +86,8 @@ echo "Change points across recorded runs (expected: step at run index $STEP_RUNS
 status=0
 judge "$WORK/step.db" "$WORK/step" "  step 5 ms -> 10 ms" "$STEP_RUNS" || status=1
 judge "$WORK/aa.db" "$WORK/aa" "  A/A 5 ms" none || status=1
+# HISTORY_KEEP=DIR keeps both history reports (history.html, .md, .json) and the runs' folders.
+if [ -n "${HISTORY_KEEP:-}" ]; then
+    mkdir -p "$HISTORY_KEEP" && cp -r "$WORK/step" "$WORK/aa" "$WORK/reports" "$HISTORY_KEEP/"
+fi
 exit $status

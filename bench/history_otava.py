@@ -17,7 +17,10 @@ def main() -> None:
     label, path, expected = sys.argv[1], sys.argv[2], sys.argv[3]
     with open(path) as f:
         history = json.load(f)
-    series = [run["overall"]["p50"] for run in history["runs"] if run["valid"]]
+    # Invalid runs are out of the search; map Otava's indexes back to run indexes.
+    valid = [run for run in history["runs"] if run["valid"]]
+    series = [run["overall"]["p50"] for run in valid]
+    at = [run["index"] for run in valid]
     ours = sorted(
         cp["run_index"]
         for cp in history["change_points"]
@@ -28,9 +31,9 @@ def main() -> None:
     # Otava's default: E-divisive candidates judged by a t-test, split and merged (Fleming et al.).
     default, _ = compute_change_points(series, window_len=50, max_pvalue=0.001)
     print(
-        f"{label}: {len(series)} runs, overall p50 change points at run index: "
-        f"harness {ours} | Otava e-divisive+permutation {sorted(int(c.index) for c in orig)} "
-        f"| Otava default (t-test) {sorted(int(c.index) for c in default)}"
+        f"{label}: {len(series)} valid runs of {len(history['runs'])}, overall p50 change points at run index: "
+        f"harness {ours} | Otava e-divisive+permutation {sorted(at[int(c.index)] for c in orig)} "
+        f"| Otava default (t-test) {sorted(at[int(c.index)] for c in default)}"
     )
     if expected == "none":
         ok = not ours

@@ -43,6 +43,15 @@ impl Metric {
         }
     }
 
+    /// The name readers see: "503 rate" rather than "shed_rate".
+    pub fn label(self) -> &'static str {
+        match self {
+            Metric::ShedRate => "503 rate",
+            Metric::ErrorRate => "error rate",
+            m => m.name(),
+        }
+    }
+
     /// Whether a rise is an improvement.
     pub fn higher_is_better(self) -> bool {
         matches!(self, Metric::Throughput)

@@ -118,7 +118,7 @@ pub fn merge(args: &MergeArgs, out: &mut dyn Write) -> Result<u8, MergeError> {
         &record.recorder,
         Some(&dir),
     );
-    if let Some(line) = recorded {
+    if let Some(line) = recorded.filter(|l| !args.quiet || l.starts_with("note:")) {
         let _ = writeln!(out, "{line}");
     }
     let _ = writeln!(out, "report: {}", dir.join("index.html").display());

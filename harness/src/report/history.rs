@@ -139,7 +139,7 @@ fn latest_context(view: &HistoryView) -> Option<Value> {
             let base = (!values.is_empty()).then(|| median(&values));
             rows.push(context! {
                 request => request.clone().unwrap_or_else(|| "all requests".into()),
-                metric => metric.name(),
+                metric => metric.label(),
                 stable => base.map_or("–".into(), |b| show(metric, b)),
                 latest => show(metric, now),
                 change => base.map_or("–".into(), |b| show_change(metric, b, now)),
@@ -167,7 +167,7 @@ fn latest_context(view: &HistoryView) -> Option<Value> {
 fn change_row(f: &Found, runs: &[Run]) -> Value {
     let id = &runs[f.run_index].stored.identity;
     context! {
-        metric => f.metric.name(),
+        metric => f.metric.label(),
         request => f.request.clone().unwrap_or_else(|| "all requests".into()),
         run_index => f.run_index,
         started_at => &id.started_at,
@@ -244,10 +244,9 @@ pub fn html(view: &HistoryView, dir: &Path) -> Result<String> {
 
 /// Per group and request: latency, throughput, and 503 and error rate charts.
 fn charts(view: &HistoryView) -> (Vec<Chart>, Vec<String>) {
-    let runs = view.runs;
     let mut groups: Vec<(String, String)> = Vec::new();
     let mut requests: Vec<Vec<Option<String>>> = Vec::new();
-    for run in runs {
+    for run in view.runs {
         let g = run.group();
         let at = match groups.iter().position(|x| *x == g) {
             Some(at) => at,
@@ -266,58 +265,10 @@ fn charts(view: &HistoryView) -> (Vec<Chart>, Vec<String>) {
     let (mut charts, mut notes) = (Vec::new(), Vec::new());
     for (g, group) in groups.iter().enumerate() {
         for (r, request) in requests[g].iter().enumerate() {
-            let req = request.as_deref();
-            let label = req.unwrap_or("all requests");
+            let label = request.as_deref().unwrap_or("all requests");
             let heading = format!("{} · {} · {label}", group.0, group.1);
-            let panels: [(&str, &str, &[Metric], f64); 3] = [
-                (
-                    "latency",
-                    "ms",
-                    &[Metric::P50, Metric::P95, Metric::P99],
-                    1.0,
-                ),
-                ("throughput", "requests/s", &[Metric::Throughput], 1.0),
-                (
-                    "503 and error rate",
-                    "%",
-                    &[Metric::ShedRate, Metric::ErrorRate],
-                    100.0,
-                ),
-            ];
-            for (i, (what, unit, metrics, scale)) in panels.into_iter().enumerate() {
-                let in_group = |r: &Run| r.group() == *group;
-                let chart = TrendChart {
-                    title: format!("{label}: {what}"),
-                    y_label: unit.to_string(),
-                    runs: runs.len(),
-                    lines: metrics
-                        .iter()
-                        .enumerate()
-                        .map(|(c, m)| TrendLine {
-                            name: m.name().replace("shed_rate", "503 rate").replace('_', " "),
-                            color: color(c),
-                            points: runs
-                                .iter()
-                                .enumerate()
-                                .map(|(x, r)| {
-                                    let y = in_group(r).then(|| r.value(*m, req)).flatten();
-                                    (x as f64, y.map(|v| v * scale))
-                                })
-                                .collect(),
-                        })
-                        .collect(),
-                    changes: view
-                        .change_points
-                        .iter()
-                        .filter(|f| {
-                            metrics.contains(&f.metric)
-                                && f.request.as_deref() == req
-                                && in_group(&runs[f.run_index])
-                        })
-                        .map(|f| f.run_index)
-                        .collect(),
-                };
-                match chart.render() {
+            for (i, panel) in PANELS.iter().enumerate() {
+                match trend_chart(view, group, request.as_deref(), panel).render() {
                     Ok(svg) => charts.push(Chart {
                         id: format!("g{g}-r{r}-{i}"),
                         title: heading.clone(),
@@ -330,6 +281,67 @@ fn charts(view: &HistoryView) -> (Vec<Chart>, Vec<String>) {
         }
     }
     (charts, notes)
+}
+
+/// A chart of a request's figures: what, unit, metrics, scale to the unit.
+type Panel = (&'static str, &'static str, &'static [Metric], f64);
+
+const PANELS: [Panel; 3] = [
+    (
+        "latency",
+        "ms",
+        &[Metric::P50, Metric::P95, Metric::P99],
+        1.0,
+    ),
+    ("throughput", "requests/s", &[Metric::Throughput], 1.0),
+    (
+        "503 and error rate",
+        "%",
+        &[Metric::ShedRate, Metric::ErrorRate],
+        100.0,
+    ),
+];
+
+/// One panel of one request of one group, over every run (other groups' runs left blank).
+fn trend_chart(
+    view: &HistoryView,
+    group: &(String, String),
+    req: Option<&str>,
+    &(what, unit, metrics, scale): &Panel,
+) -> TrendChart {
+    let runs = view.runs;
+    let in_group = |r: &Run| r.group() == *group;
+    TrendChart {
+        title: format!("{}: {what}", req.unwrap_or("all requests")),
+        y_label: unit.to_string(),
+        runs: runs.len(),
+        lines: metrics
+            .iter()
+            .enumerate()
+            .map(|(c, m)| TrendLine {
+                name: m.label().to_string(),
+                color: color(c),
+                points: runs
+                    .iter()
+                    .enumerate()
+                    .map(|(x, r)| {
+                        let y = in_group(r).then(|| r.value(*m, req)).flatten();
+                        (x as f64, y.map(|v| v * scale))
+                    })
+                    .collect(),
+            })
+            .collect(),
+        changes: view
+            .change_points
+            .iter()
+            .filter(|f| {
+                metrics.contains(&f.metric)
+                    && f.request.as_deref() == req
+                    && in_group(&runs[f.run_index])
+            })
+            .map(|f| f.run_index)
+            .collect(),
+    }
 }
 
 /// `target` as a link from inside `dir` (both made absolute): `../..`

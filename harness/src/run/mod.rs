@@ -303,7 +303,8 @@ fn record_history(
         &record.recorder,
         Some(&written.dir),
     );
-    if let Some(line) = line {
+    // --quiet keeps the output to the report's path, and notes.
+    if let Some(line) = line.filter(|l| !args.quiet || l.starts_with("note:")) {
         let _ = writeln!(out, "{line}");
     }
 }

@@ -22,7 +22,10 @@ async fn every_run_is_recorded_with_its_identity_and_histograms_unless_told_not_
     args.extend(["--meta", "commit=abc123", "--meta", "pr=42"]);
     let (code, out) = run_cli(&args).await;
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("history: recorded in"), "{out}");
+    assert!(
+        !out.contains("history:"),
+        "--quiet: no line for a recorded run\n{out}"
+    );
     assert!(
         out.lines().last().unwrap().starts_with("report: "),
         "the report stays the last line"
@@ -100,4 +103,50 @@ async fn a_history_that_cannot_be_written_is_a_note_not_a_failed_run() {
         out.contains("note: the run was not recorded in the history"),
         "{out}"
     );
+}
+
+#[tokio::test]
+async fn a_merged_sharded_run_is_recorded_once_with_every_shards_requests() {
+    use crate::report::{sample, synthetic_run, write_report};
+    use harness::record::{Outcome, ShardInfo};
+    use harness::shard::{recording, Shard};
+    let dir = tempfile::tempdir().unwrap();
+    let shards: Vec<std::path::PathBuf> = (0..2u32)
+        .map(|index| {
+            let samples = (0..100).map(|k| sample(0, Outcome::Ok, k * 10, 5 + u64::from(index)));
+            let mut run = synthetic_run(&["GET /menu"], 2, samples);
+            run.meta.shard = Some(ShardInfo {
+                index,
+                count: 2,
+                start_at: Some(run.meta.started_at),
+                clock_at_wait: run.meta.started_at,
+                started_at: run.meta.started_at,
+                start_skew_ms: Some(0.0),
+            });
+            let written =
+                write_report(&run, &[], &dir.path().join(format!("shard-{index}"))).unwrap();
+            recording::write(&run, Shard { index, count: 2 }, &written.dir).unwrap();
+            written.dir
+        })
+        .collect();
+    let reports = dir.path().join("reports");
+    let (code, out) = run_cli(&[
+        "merge",
+        shards[0].to_str().unwrap(),
+        shards[1].to_str().unwrap(),
+        "--reports-dir",
+        reports.to_str().unwrap(),
+        "--meta",
+        "ci_job=7",
+    ])
+    .await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("history: recorded in"), "{out}");
+    let store = Store::open(&reports.join("history.db")).unwrap();
+    let runs = store.runs(&Filter::default()).unwrap();
+    assert_eq!(runs.len(), 1, "the merged run, not each shard");
+    assert_eq!(runs[0].identity.ci_job.as_deref(), Some("7"));
+    let hists = store.histograms(runs[0].row).unwrap();
+    let all = hists.iter().find(|(r, _)| r.is_none()).unwrap();
+    assert_eq!(all.1.len(), 200, "both shards' requests");
 }

@@ -176,3 +176,23 @@ async fn import_records_earlier_run_folders_with_their_histograms_once() {
         .expect("GET /menu");
     assert_eq!(menu.1.len(), 200);
 }
+
+#[test]
+fn the_committed_history_schema_is_valid_and_catches_a_broken_file() {
+    let schema = history_schema();
+    if let Err(e) = jsonschema::meta::validate(&schema) {
+        panic!("history.schema.json is not a valid schema: {e}");
+    }
+    let validator = jsonschema::draft202012::new(&schema).unwrap();
+    let broken = serde_json::json!({
+        "schema_version": 1,
+        "history": "h.db",
+        "runs": [],
+        "change_points": [{"metric": "p50", "request": null, "run_index": -1, "run_id": "x",
+                           "before": 1.0, "after": 2.0, "confidence": 0.999}],
+    });
+    assert!(
+        !validator.is_valid(&broken),
+        "a negative run_index is caught"
+    );
+}

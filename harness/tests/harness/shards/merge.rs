@@ -60,7 +60,13 @@ fn samples() -> Vec<Sample> {
 }
 
 async fn merge(dirs: &[PathBuf], out: &Path, extra: &[&str]) -> (u8, String) {
-    let mut args = vec!["merge".to_string(), "-o".into(), out.display().to_string()];
+    // --no-history: -o alone would record in ./reports/history.db.
+    let mut args = vec![
+        "merge".to_string(),
+        "--no-history".into(),
+        "-o".into(),
+        out.display().to_string(),
+    ];
     args.extend(dirs.iter().map(|d| d.display().to_string()));
     args.extend(extra.iter().map(|s| s.to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
