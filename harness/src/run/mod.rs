@@ -171,17 +171,12 @@ pub async fn measure(
     let sc = Arc::new(sc);
     let metrics_client = client.clone();
     let watch = crate::live::Watcher::new(&sc, gates, &args.live);
-    let (loaded, windows, mut notes) = drive_load(
-        &sc,
-        &target,
-        client,
-        chaos.as_ref(),
+    let injectors = Injectors {
+        chaos: chaos.as_ref(),
         kitchen,
-        args,
-        watch,
-        out,
-    )
-    .await;
+    };
+    let (loaded, windows, mut notes) =
+        drive_load(&sc, &target, client, injectors, args, watch, out).await;
     notes.extend(target.died());
     notes.append(&mut target.notes);
     notes.extend(chaos.as_mut().map(Chaos::take_notes).unwrap_or_default());
@@ -372,18 +367,25 @@ fn announce(sc: &Scenario, target: &Target, args: &RunArgs, out: &mut dyn Write)
     }
 }
 
+/// What injects the scenario's faults on the load's timeline: the fault
+/// proxy's and the kitchen's (worker stops).
+struct Injectors<'a> {
+    chaos: Option<&'a Chaos>,
+    kitchen: Option<KitchenAdmin>,
+}
+
 /// The load, with the fault timeline started on its epoch; returns what the
 /// engine measured, the fault windows as they really ran, and the notes so far.
 async fn drive_load(
     sc: &Arc<Scenario>,
     target: &Target,
     client: reqwest::Client,
-    chaos: Option<&Chaos>,
-    kitchen: Option<KitchenAdmin>,
+    injectors: Injectors<'_>,
     args: &RunArgs,
     watch: Option<crate::live::Watcher>,
     out: &mut dyn Write,
 ) -> (anyhow::Result<LoadResult>, Vec<FaultWindow>, Vec<String>) {
+    let Injectors { chaos, kitchen } = injectors;
     let timeline = Mutex::new(None);
     let kitchen_timeline = Mutex::new(None);
     let loaded = load::run(
