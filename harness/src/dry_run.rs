@@ -10,7 +10,7 @@ use crate::record::LoadModel;
 use crate::run::{RunArgs, RunError};
 use crate::scenario::{show_duration, Flow, Scenario, TargetSpec, Think};
 use crate::slo::Gate;
-use crate::target::{remote, Tls};
+use crate::backend::{remote, Tls};
 use std::io::Write;
 use std::time::Duration;
 

@@ -33,4 +33,4 @@ pub mod shard;
 pub mod slo;
 pub mod stop;
 pub mod summary;
-pub mod target;
+pub mod backend;

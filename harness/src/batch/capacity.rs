@@ -98,7 +98,7 @@ impl CapacityPlan {
         let start = start_rate(args, &probe)?;
         let mut connect = args.run.connect.clone();
         connect.http2 |= probe.http2;
-        crate::target::Tls::new(&connect).map_err(|e| RunError::Usage(e.to_string()))?;
+        crate::backend::Tls::new(&connect).map_err(|e| RunError::Usage(e.to_string()))?;
         super::checks::reports_dir(&args.run.reports_dir)?;
         Ok(CapacityPlan {
             args: args.clone(),

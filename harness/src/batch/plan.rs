@@ -15,7 +15,7 @@ use crate::run::{self, RunArgs, RunError};
 use crate::scenario::{self, Scenario};
 use crate::slo::{parse_tolerances, Gate, Tolerance};
 use crate::summary::{self, Summary};
-use crate::target::Tls;
+use crate::backend::Tls;
 use std::path::PathBuf;
 
 /// What `harness run` will do, checked before any run starts.

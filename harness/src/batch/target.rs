@@ -73,7 +73,7 @@ pub fn target_override(spec: &str) -> Result<TargetOverride, String> {
             )),
         };
     }
-    crate::target::check_url(spec).map_err(|e| {
+    crate::backend::check_url(spec).map_err(|e| {
         format!("{e}; expected an http(s) URL such as https://staging.example.com, or bundled:default / bundled:naive")
     })?;
     Ok(TargetOverride::Url(spec.to_string()))

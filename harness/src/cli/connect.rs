@@ -2,7 +2,7 @@
 //! over TLS (`--ca-cert`, `--insecure`, `--client-cert`, `--client-key`,
 //! `--http2`) and `--dry-run`.
 
-use crate::target::ConnectOptions;
+use crate::backend::ConnectOptions;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Default, clap::Args)]

@@ -60,7 +60,7 @@ pub struct RunMeta {
     pub machine: MachineInfo,
     /// How the target was reached (URL, remote or not, TLS, protocol).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub connection: Option<crate::target::Connection>,
+    pub connection: Option<crate::backend::Connection>,
     /// Which shard of a sharded run this is, with its clocks (`None` unsharded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<ShardInfo>,

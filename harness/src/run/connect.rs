@@ -4,8 +4,8 @@
 
 use super::{RunArgs, RunError};
 use crate::scenario::{Scenario, TargetSpec};
-use crate::target::tls::Verification;
-use crate::target::{remote, Connection, Tls};
+use crate::backend::tls::Verification;
+use crate::backend::{remote, Connection, Tls};
 
 /// The run's TLS configuration; `--insecure` is warned about on stderr.
 pub(super) fn tls_for(args: &RunArgs, sc: &Scenario) -> Result<Tls, RunError> {

@@ -29,7 +29,7 @@ use crate::scenario::{self, Scenario, TargetSpec};
 use crate::slo::Gate;
 use crate::stop;
 use crate::summary::{Summary, Verdict};
-use crate::target::{remote, ConnectOptions, Connection, Target, TargetOptions, Tls};
+use crate::backend::{remote, ConnectOptions, Connection, Target, TargetOptions, Tls};
 use anyhow::Context;
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -185,7 +185,7 @@ pub async fn measure(
         None => None,
     };
     if let Some(text) = &server_metrics {
-        notes.extend(crate::target::kitchen_notes(text));
+        notes.extend(crate::backend::kitchen_notes(text));
     }
     target.stop().await;
     cleanup_chaos(chaos.as_mut(), &mut notes).await;

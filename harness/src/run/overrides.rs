@@ -112,7 +112,7 @@ pub(super) fn edge_in_front(sc: &Scenario, url: &str) -> Result<(), RunError> {
     let Some(edge) = sc.links.iter().find(|l| l.name == "edge") else {
         return Ok(());
     };
-    let Ok(parsed) = crate::target::check_url(url) else {
+    let Ok(parsed) = crate::backend::check_url(url) else {
         return Ok(());
     };
     let authority = format!(

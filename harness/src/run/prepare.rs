@@ -36,7 +36,7 @@ pub fn apply(mut sc: Scenario, args: &RunArgs) -> Result<(Scenario, Vec<Gate>), 
         }
     }
     if let Some(url) = &args.target {
-        crate::target::check_url(url).map_err(|e| RunError::Usage(format!("--target: {e}")))?;
+        crate::backend::check_url(url).map_err(|e| RunError::Usage(format!("--target: {e}")))?;
         // A `[[targets]]` entry for this URL brings its own links (its
         // `payments`, pointed at its gateway) and settings.
         let entry = sc

@@ -11,7 +11,7 @@ use crate::record::{FaultWindow, RunRecord, ShardInfo};
 use crate::scenario::Scenario;
 use crate::shard::{self, Shard};
 use crate::summary::Verdict;
-use crate::target::Target;
+use crate::backend::Target;
 use anyhow::Context;
 use std::io::Write;
 use std::path::Path;

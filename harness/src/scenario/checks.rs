@@ -133,7 +133,7 @@ impl Validator<'_> {
         let TargetSpec::Url(url) = target else {
             return Ok(());
         };
-        let Ok(parsed) = crate::target::check_url(url) else {
+        let Ok(parsed) = super::url::check_url(url) else {
             return Ok(());
         };
         let authority = format!(

@@ -47,7 +47,7 @@ impl Validator<'_> {
                     e.to_string(),
                 )
             })?;
-            crate::target::check_upstream_addr(r.upstream.get_ref()).or_else(|e| {
+            super::url::check_upstream_addr(r.upstream.get_ref()).or_else(|e| {
                 self.err(
                     r.upstream.span(),
                     format!("{prefix}links[{i}].upstream"),
@@ -257,7 +257,7 @@ impl Validator<'_> {
             let field = format!("targets[{i}]");
             let spec = match (&r.url, &r.profile) {
                 (Some(url), None) => {
-                    crate::target::check_url(url.get_ref())
+                    super::url::check_url(url.get_ref())
                         .or_else(|m| self.err(url.span(), format!("{field}.url"), m.to_string()))?;
                     TargetSpec::Url(url.get_ref().trim_end_matches('/').to_string())
                 }

@@ -16,6 +16,7 @@ pub mod profile;
 mod raw;
 mod steps;
 mod template;
+pub mod url;
 mod validate;
 
 pub use checks::GateNames;

@@ -226,7 +226,7 @@ impl Validator<'_> {
             if tr.profile.is_some() || !tr.server_args.is_empty() || !tr.gateway_args.is_empty() {
                 return self.err(t.span(), "target", "`url` names a running backend: `profile`, `server_args` and `gateway_args` are for the bundled server only");
             }
-            crate::target::check_url(url.get_ref())
+            super::url::check_url(url.get_ref())
                 .or_else(|e| self.err(url.span(), "target.url", e.to_string()))?;
             return Ok(TargetSpec::Url(url.get_ref().clone()));
         }

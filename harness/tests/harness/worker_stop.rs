@@ -194,7 +194,7 @@ mod undone {
     use crate::helpers::harness_exe;
     use harness::chaos::kitchen::{KitchenAdmin, KitchenTimeline, WorkerStop};
     use harness::redact::Secret;
-    use harness::target::ChildServer;
+    use harness::backend::ChildServer;
     use std::time::Duration;
     use tokio::time::Instant;
 
@@ -216,7 +216,7 @@ mod undone {
         let s = ChildServer::spawn("reference server", &harness_exe(), &args, &dir.join("log"))
             .await
             .unwrap();
-        harness::target::wait_ready(&reqwest::Client::new(), &s.url(), Duration::from_secs(10))
+        harness::backend::wait_ready(&reqwest::Client::new(), &s.url(), Duration::from_secs(10))
             .await
             .unwrap();
         s

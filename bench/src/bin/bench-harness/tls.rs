@@ -7,7 +7,7 @@
 use crate::tools::{median, num, row, start_backend, tempdir, Guard, HarnessRun};
 use crate::Args;
 use anyhow::{Context, Result};
-use harness::target::{ConnectOptions, Tls};
+use harness::backend::{ConnectOptions, Tls};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -5,6 +5,8 @@
 //! configuration, so a wrong address or a certificate problem stops the run
 //! before any load with a message naming the host and the reason.
 
+pub use crate::scenario::url::{check_url, is_loopback, UrlError};
+
 use super::tls::{HandshakeError, Tls, Verification};
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
@@ -13,40 +15,6 @@ use std::time::Duration;
 /// How long the pre-flight check waits for the name, the connection and the
 /// handshake together: a healthy service answers in well under a second.
 const PREFLIGHT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// A URL refused before anything starts.
-#[derive(Debug, thiserror::Error)]
-pub enum UrlError {
-    #[error(
-        "{0:?} is not a URL: expected e.g. https://staging.example.com or http://127.0.0.1:8080"
-    )]
-    Bad(String),
-    #[error("{url:?}: only http:// and https:// targets can be loaded, not {scheme}://")]
-    Scheme { url: String, scheme: String },
-}
-
-/// Checks that `url` is an http(s) URL with a host; no name is resolved.
-pub fn check_url(url: &str) -> Result<reqwest::Url, UrlError> {
-    let parsed = reqwest::Url::parse(url).map_err(|_| UrlError::Bad(crate::redact::url(url)))?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(UrlError::Scheme {
-            url: crate::redact::url(url),
-            scheme: parsed.scheme().to_string(),
-        });
-    }
-    match parsed.host_str() {
-        Some(h) if !h.is_empty() => Ok(parsed),
-        _ => Err(UrlError::Bad(crate::redact::url(url))),
-    }
-}
-
-/// Whether a URL's host is this machine's loopback, judged from its text alone.
-pub fn is_loopback(url: &reqwest::Url) -> bool {
-    let host = url.host_str().unwrap_or("");
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
 
 /// How the run reached its target, as summary.json and the report record it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -25,31 +25,6 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// An address refused before anything starts.
-#[derive(Debug, thiserror::Error)]
-pub enum TargetError {
-    #[error("{0:?} is not a host and port, e.g. staging.example.com:443 or 127.0.0.1:8080")]
-    BadUpstream(String),
-}
-
-/// Checks a link's upstream: any `host:port`, on this machine or not (the
-/// proxy forwards bytes, so TLS passes through it untouched). Not resolved.
-pub fn check_upstream_addr(addr: &str) -> Result<(), TargetError> {
-    let bad = || TargetError::BadUpstream(addr.into());
-    if addr.parse::<SocketAddr>().is_ok() {
-        return Ok(());
-    }
-    let (host, port) = addr.rsplit_once(':').ok_or_else(bad)?;
-    let host_ok = !host.is_empty()
-        && host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
-    match (host_ok, port.parse::<u16>()) {
-        (true, Ok(p)) if p > 0 => Ok(()),
-        _ => Err(bad()),
-    }
-}
-
 /// How to start a target.
 pub struct TargetOptions<'a> {
     pub spec: &'a TargetSpec,
@@ -395,13 +370,4 @@ mod tests {
         assert_eq!(host_header(&url).unwrap(), "staging.example.invalid:8443");
     }
 
-    #[test]
-    fn an_upstream_may_be_any_host_and_port() {
-        assert!(check_upstream_addr("staging.example.invalid:443").is_ok());
-        assert!(check_upstream_addr("127.0.0.1:8080").is_ok());
-        assert!(check_upstream_addr("[::1]:8080").is_ok());
-        assert!(check_upstream_addr("staging.example.invalid").is_err());
-        assert!(check_upstream_addr("a b:80").is_err());
-        assert!(check_upstream_addr("host:0").is_err());
-    }
 }
