@@ -5,12 +5,12 @@
 //! read and validated. Nothing is resolved or connected: a dry run works
 //! offline, against any URL, and is safe to run in review.
 
+use crate::backend::{remote, Tls};
 use crate::batch::{CapacityPlan, Plan};
 use crate::record::LoadModel;
 use crate::run::{RunArgs, RunError};
 use crate::scenario::{show_duration, Flow, Scenario, TargetSpec, Think};
 use crate::slo::Gate;
-use crate::backend::{remote, Tls};
 use std::io::Write;
 use std::time::Duration;
 

@@ -11,6 +11,7 @@
 //! (Ctrl-C, SIGTERM). `history` records every run and finds change points
 //! across them.
 
+pub mod backend;
 pub mod baseline;
 pub mod batch;
 pub mod capacity;
@@ -33,4 +34,3 @@ pub mod shard;
 pub mod slo;
 pub mod stop;
 pub mod summary;
-pub mod backend;

@@ -369,5 +369,4 @@ mod tests {
         let url = check_url("https://staging.example.invalid:8443").unwrap();
         assert_eq!(host_header(&url).unwrap(), "staging.example.invalid:8443");
     }
-
 }

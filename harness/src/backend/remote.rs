@@ -9,7 +9,7 @@ pub use crate::scenario::url::{check_url, is_loopback, UrlError};
 
 use super::tls::{HandshakeError, Tls, Verification};
 use serde::{Deserialize, Serialize};
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 /// How long the pre-flight check waits for the name, the connection and the

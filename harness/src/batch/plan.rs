@@ -9,13 +9,13 @@
 
 use super::target::{target_override, TargetOverride};
 use super::{checks, compare, BatchArgs, Ran};
+use crate::backend::Tls;
 use crate::baseline::DEFAULT_TOLERANCES;
 use crate::history;
 use crate::run::{self, RunArgs, RunError};
 use crate::scenario::{self, Scenario};
 use crate::slo::{parse_tolerances, Gate, Tolerance};
 use crate::summary::{self, Summary};
-use crate::backend::Tls;
 use std::path::PathBuf;
 
 /// What `harness run` will do, checked before any run starts.

@@ -3,9 +3,9 @@
 //! warning, and what the report's notes must say about the connection.
 
 use super::{RunArgs, RunError};
-use crate::scenario::{Scenario, TargetSpec};
 use crate::backend::tls::Verification;
 use crate::backend::{remote, Connection, Tls};
+use crate::scenario::{Scenario, TargetSpec};
 
 /// The run's TLS configuration; `--insecure` is warned about on stderr.
 pub(super) fn tls_for(args: &RunArgs, sc: &Scenario) -> Result<Tls, RunError> {

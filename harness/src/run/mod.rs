@@ -17,6 +17,7 @@ mod test_hook;
 pub use prepare::{apply, prepare, refuse_not_injected};
 pub use sharded::Sharding;
 
+use crate::backend::{remote, ConnectOptions, Connection, Target, TargetOptions, Tls};
 use crate::baseline::BaselineComparison;
 use crate::chaos::kitchen::{KitchenAdmin, KitchenTimeline};
 use crate::chaos::Chaos;
@@ -29,7 +30,6 @@ use crate::scenario::{self, Scenario, TargetSpec};
 use crate::slo::Gate;
 use crate::stop;
 use crate::summary::{Summary, Verdict};
-use crate::backend::{remote, ConnectOptions, Connection, Target, TargetOptions, Tls};
 use anyhow::Context;
 use std::collections::BTreeSet;
 use std::io::Write;

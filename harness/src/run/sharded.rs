@@ -5,13 +5,13 @@
 //! needs in its folder, and leaves the verdict to `harness merge`.
 
 use super::{RunArgs, RunError};
+use crate::backend::Target;
 use crate::exit;
 use crate::load::LoadResult;
 use crate::record::{FaultWindow, RunRecord, ShardInfo};
 use crate::scenario::Scenario;
 use crate::shard::{self, Shard};
 use crate::summary::Verdict;
-use crate::backend::Target;
 use anyhow::Context;
 use std::io::Write;
 use std::path::Path;

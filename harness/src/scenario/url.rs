@@ -39,7 +39,6 @@ pub fn is_loopback(url: &reqwest::Url) -> bool {
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-
 /// A link's upstream that is not `host:port`.
 #[derive(Debug, thiserror::Error)]
 #[error("{0:?} is not a host and port, e.g. staging.example.com:443 or 127.0.0.1:8080")]
@@ -62,7 +61,6 @@ pub fn check_upstream_addr(addr: &str) -> Result<(), UpstreamError> {
         _ => Err(bad()),
     }
 }
-
 
 #[cfg(test)]
 mod tests {

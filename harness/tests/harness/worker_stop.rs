@@ -192,9 +192,9 @@ mod undone {
     //! (Ctrl-C, an error) or dropped (a panic) still starts its worker again.
 
     use crate::helpers::harness_exe;
+    use harness::backend::ChildServer;
     use harness::chaos::kitchen::{KitchenAdmin, KitchenTimeline, WorkerStop};
     use harness::redact::Secret;
-    use harness::backend::ChildServer;
     use std::time::Duration;
     use tokio::time::Instant;
 
