@@ -5,7 +5,7 @@
 //! read and validated. Nothing is resolved or connected: a dry run works
 //! offline, against any URL, and is safe to run in review.
 
-use crate::batch::{parse_slo, target_override, BatchArgs, CapacityArgs, TargetOverride};
+use crate::batch::{capacity_slo, target_override, BatchArgs, CapacityArgs, TargetOverride};
 use crate::record::LoadModel;
 use crate::run::{self, RunArgs, RunError};
 use crate::scenario::{show_duration, Flow, Scenario, TargetSpec, Think};
@@ -64,8 +64,8 @@ pub fn run_plan(args: &BatchArgs, out: &mut dyn Write) -> Result<u8, RunError> {
 
 /// `harness capacity --dry-run`: the scenario's flows and the search it would make.
 pub fn capacity_plan(args: &CapacityArgs, out: &mut dyn Write) -> Result<u8, RunError> {
-    let slo = parse_slo(&args.slo)?;
     let (sc, _) = run::prepare(&args.run)?;
+    let slo = capacity_slo(args, &sc)?;
     let tls = checked_tls(&args.run, &sc)?;
     let mut p = Printer::new(out);
     p.line(format!(

@@ -20,7 +20,7 @@ mod compare;
 mod plan;
 mod target;
 
-pub use capacity::{capacity, parse_slo, CapacityArgs};
+pub use capacity::{capacity, capacity_slo, parse_slo, CapacityArgs};
 pub use compare::compare_runs;
 pub use target::{target_override, TargetOverride, BUNDLED_PROFILES};
 

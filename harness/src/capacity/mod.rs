@@ -28,6 +28,45 @@ pub struct CapacityReport {
     pub conclusion: String,
 }
 
+/// Why the first step broke the SLO, in words: the gates it failed and, when
+/// a run-wide percentile failed, the request that drove it (often a wait on
+/// the business, such as an order being cooked, that no rate brings down).
+fn why_below_start(slo: &[Gate], first: Option<&StepResult>) -> String {
+    let Some(step) = first else {
+        return ": try a lower --start-rate".into();
+    };
+    let mut text = String::new();
+    if !step.failed_gates.is_empty() {
+        text.push_str(&format!(" ({})", step.failed_gates.join("; ")));
+    }
+    let run_wide = slo
+        .iter()
+        .any(|g| g.request.is_none() && g.series.is_none() && g.metric.is_latency());
+    match &step.slowest_request {
+        Some((name, p95)) if run_wide => text.push_str(&format!(
+            ": the slowest request is `{name}` (p95 {p95:.0} ms), and a run-wide percentile includes it; \
+             if it is a wait on the business (an order being made) rather than a request to serve, gate the \
+             requests that matter one by one (`p95<250ms for GET /menu`) or declare the scenario's \
+             `[capacity] slo`; otherwise try a lower --start-rate"
+        )),
+        _ => text.push_str(": try a lower --start-rate"),
+    }
+    text
+}
+
+/// The first declared server series to reach its limit, at the lowest rate
+/// where one did: "grill backlog reached 100 of 100 at 70.0 arrivals/s".
+fn first_limit(steps: &[StepResult]) -> Option<String> {
+    let step = steps
+        .iter()
+        .filter(|s| !s.at_limit.is_empty())
+        .min_by(|a, b| a.offered.total_cmp(&b.offered))?;
+    Some(format!(
+        "{} at {:.1} arrivals/s",
+        step.at_limit[0], step.offered
+    ))
+}
+
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct SearchRun {
     pub steps: Vec<StepResult>,
@@ -62,9 +101,11 @@ pub fn conclude(
              (measure from a bigger machine or with a lighter scenario to find the server's limit)",
             c.map_or("unknown".into(), |c| format!("{c:.1}/s"))
         ),
-        (Outcome::BelowStart { first_failing }, _) => {
-            format!("the SLO ({}) fails even at {first_failing:.1}/s: try a lower --start-rate", slo_text.join(", "))
-        }
+        (Outcome::BelowStart { first_failing }, _) => format!(
+            "the SLO ({}) fails even at {first_failing:.1}/s{}",
+            slo_text.join(", "),
+            why_below_start(slo, all_steps.first())
+        ),
         (Outcome::AboveMax { highest_passing }, _) => format!(
             "every rate tried met the SLO ({}), up to {highest_passing:.1}/s: capacity is at least that \
              (raise --max-rate or --max-steps to find the limit)",
@@ -80,6 +121,10 @@ pub fn conclude(
             )
         }
         (_, None) => "no capacity could be established".into(),
+    };
+    let conclusion = match first_limit(&all_steps) {
+        Some(limit) => format!("{conclusion}; first server limit: {limit}"),
+        None => conclusion,
     };
     CapacityReport {
         scenario: name.to_string(),

@@ -26,6 +26,14 @@ pub struct StepResult {
     pub saturated: bool,
     /// The step's own report folder.
     pub report_dir: String,
+    /// The request with the highest p95 in this step and that p95 (ms): what
+    /// breaks a whole-run percentile gate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slowest_request: Option<(String, f64)>,
+    /// The declared server series that reached their limit in this step, in
+    /// words ("grill backlog reached 100 of 100").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub at_limit: Vec<String>,
 }
 
 /// How the search is bounded.
@@ -199,6 +207,8 @@ mod tests {
                 failed_gates: vec![],
                 saturated: rate >= saturate_at,
                 report_dir: String::new(),
+                slowest_request: None,
+                at_limit: vec![],
             }))
         }
     }

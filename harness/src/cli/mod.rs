@@ -40,8 +40,9 @@ Examples:
   harness run scenarios/smoke.toml --baseline reports/smoke/latest --repeat 5
       Fail (exit 1) when this backend got slower than the baseline run beyond
       the noise of 5 repeats; exit 5 when the noise hides the answer.
-  harness capacity scenarios/rush-hour.toml --slo 'p95<250ms,shed-rate<1%'
-      Raise the arrival rate, then bisect, to the highest rate meeting the SLO.
+  harness capacity scenarios/rush-hour.toml --slo 'p95<250ms for GET /menu,shed-rate<1%'
+      Raise the arrival rate, then bisect, to the highest rate meeting the SLO
+      (without --slo: the scenario's [capacity] slo).
   harness compare reports/rush-hour/20260101T080000Z reports/rush-hour/latest
       Set finished runs side by side.
   harness run scenarios/rush-hour.toml --target http://127.0.0.1:8080 --shard 0/4

@@ -1,6 +1,8 @@
 //! Gates judged against a run's summary, and the run's verdict: the step
 //! between `summary` (the figures) and `report` (which renders them).
 
+mod series;
+
 use crate::record::RunRecord;
 use crate::slo::{Gate, Metric, Permille, Unit};
 use crate::summary::{self, GateResult, Latency, Summary, Verdict, WindowFigures};
@@ -67,11 +69,16 @@ fn evaluate_one(summary: &Summary, gate: &Gate) -> GateResult {
         threshold_value: threshold,
         message,
     };
-    let figures = match figures(summary, gate) {
-        Ok(f) => f,
+    let measured = if gate.series.is_some() {
+        series::value(summary, gate).map(Some)
+    } else {
+        figures(summary, gate).map(|f| f.value(gate.metric))
+    };
+    let actual = match measured {
+        Ok(a) => a,
         Err(message) => return fail(message),
     };
-    let Some(actual) = figures.value(gate.metric) else {
+    let Some(actual) = actual else {
         return fail(format!(
             "{}: no request completed{}, so there is no latency to judge",
             gate,
@@ -160,6 +167,8 @@ impl Figures {
             Metric::ShedRate => self.shed_rate,
             Metric::ErrorRate => self.error_rate,
             Metric::Throughput => self.throughput,
+            // Judged on the series itself (see `series::value`).
+            Metric::Series(_) => return None,
         })
     }
 }
@@ -240,7 +249,7 @@ fn figures(summary: &Summary, gate: &Gate) -> Result<Figures, String> {
 fn show(canonical: f64, unit: Unit) -> String {
     let v = match unit {
         Unit::Micros => canonical * 1000.0,
-        Unit::Millis | Unit::PerSecond => canonical,
+        Unit::Millis | Unit::PerSecond | Unit::Plain => canonical,
         Unit::Seconds => canonical / 1000.0,
         Unit::Percent => canonical * 100.0,
     };

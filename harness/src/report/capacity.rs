@@ -145,6 +145,8 @@ mod tests {
             },
             saturated: false,
             report_dir: "steps/x".into(),
+            slowest_request: None,
+            at_limit: vec![],
         }
     }
 

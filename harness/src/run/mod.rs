@@ -9,6 +9,7 @@
 
 mod connect;
 mod prepare;
+mod scrape;
 mod sharded;
 
 pub use prepare::prepare;
@@ -154,10 +155,33 @@ pub async fn measure(
             return Err(RunError::Target(e));
         }
     };
+    let (mut scraper, scrape_notes) = match scrape::start(&sc, &target, chaos.as_ref(), args).await
+    {
+        Ok(s) => s,
+        Err(e) => {
+            target.stop().await;
+            cleanup_chaos(chaos.as_mut(), &mut Vec::new()).await;
+            return Err(e);
+        }
+    };
     let sc = Arc::new(sc);
     let metrics_client = client.clone();
-    let (loaded, windows, mut notes) =
-        drive_load(&sc, &target, client, chaos.as_ref(), kitchen, args).await;
+    let (loaded, windows, mut notes) = drive_load(
+        &sc,
+        &target,
+        client,
+        chaos.as_ref(),
+        kitchen,
+        scraper.as_mut(),
+        args,
+    )
+    .await;
+    let scraped = match scraper {
+        Some(s) => s.finish().await,
+        None => crate::scrape::ScrapeOutcome::default(),
+    };
+    notes.extend(scrape_notes);
+    notes.extend(scraped.notes);
     notes.extend(target.died());
     let server_metrics = match &target.server_url {
         Some(url) => scrape_metrics(&metrics_client, url).await,
@@ -174,7 +198,9 @@ pub async fn measure(
     let shard = sharded::shard_info(args, &loaded);
     let mut record = record_of(&sc, loaded, windows, notes, connection);
     record.meta.shard = shard;
-    let summary = gate::summarize(&record, gates);
+    let mut summary = crate::summary::compute(&record);
+    summary.server_metrics = scraped.metrics;
+    gate::judge(&mut summary, gates);
     Ok(Measured {
         record,
         summary,
@@ -303,6 +329,7 @@ async fn drive_load(
     client: reqwest::Client,
     chaos: Option<&Chaos>,
     kitchen: Option<KitchenAdmin>,
+    scraper: Option<&mut crate::scrape::Scraper>,
     args: &RunArgs,
 ) -> (anyhow::Result<LoadResult>, Vec<FaultWindow>, Vec<String>) {
     let timeline = Mutex::new(None);
@@ -317,6 +344,9 @@ async fn drive_load(
             start_at: args.sharding.start_at,
         },
         |epoch| {
+            if let Some(scraper) = scraper {
+                scraper.begin(epoch);
+            }
             if let Some(chaos) = chaos {
                 *timeline.lock().expect("not poisoned") =
                     Some(chaos.start_timeline(sc.faults.clone(), epoch.into()));

@@ -97,5 +97,10 @@ pub fn prepare(args: &RunArgs) -> Result<(Scenario, Vec<Gate>), RunError> {
                 .map_err(|e| RunError::Usage(format!("--gate {g:?}: {e}")))?,
         );
     }
+    for g in &gates {
+        if let Some(m) = scenario::undeclared_series(&sc.server_metrics, g) {
+            return Err(RunError::Usage(format!("--gate: {m}")));
+        }
+    }
     Ok((sc, gates))
 }

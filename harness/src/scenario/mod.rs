@@ -11,12 +11,14 @@ mod error;
 mod faults;
 mod kitchen_faults;
 mod raw;
+mod server_metrics;
 mod steps;
 mod template;
 mod validate;
 
 pub use duration::{parse as parse_duration, show as show_duration};
 pub use error::ScenarioError;
+pub use server_metrics::undeclared as undeclared_series;
 pub use template::{Template, Var, Vars};
 
 use crate::chaos::{Fault, Link};
@@ -62,6 +64,13 @@ pub struct Scenario {
     pub notes: Vec<String>,
     /// `[target] http2 = true`: offer HTTP/2 to an https target.
     pub http2: bool,
+    /// `[server_metrics]`: the metrics endpoint scraped through the run and
+    /// the series kept from it.
+    pub server_metrics: crate::scrape::ScrapePlan,
+    /// `[capacity] slo`: the gates `harness capacity` searches with when
+    /// `--slo` is not given (per request, so that a business wait does not
+    /// hide in a run-wide percentile).
+    pub capacity_slo: Vec<Gate>,
 }
 
 /// One `[[targets]]` entry: a backend of a comparison and what only it has.

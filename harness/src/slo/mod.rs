@@ -10,10 +10,12 @@
 //! text back, so a gate survives a round trip through summary.json.
 
 mod parse;
+mod series;
 mod tolerance;
 
 pub(crate) use parse::parse_metric;
 pub use parse::GateParseError;
+pub use series::SeriesStat;
 pub use tolerance::{parse_tolerances, Allowance, Tolerance, ToleranceParseError};
 
 use std::fmt;
@@ -33,6 +35,9 @@ pub enum Metric {
     ErrorRate,
     /// Completed requests per second.
     Throughput,
+    /// A statistic of one of the target's series (the series is the gate's
+    /// [`Gate::series`]).
+    Series(SeriesStat),
 }
 
 /// The percentiles a gate may name: the ones every summary carries.
@@ -87,6 +92,7 @@ impl Metric {
             Metric::ShedRate => "shed-rate",
             Metric::ErrorRate => "error-rate",
             Metric::Throughput => "throughput",
+            Metric::Series(stat) => stat.label(),
         }
     }
 
@@ -137,6 +143,8 @@ pub enum Unit {
     Seconds,
     Percent,
     PerSecond,
+    /// A plain number (a server series' own unit).
+    Plain,
 }
 
 impl Unit {
@@ -147,6 +155,7 @@ impl Unit {
             Unit::Seconds => "s",
             Unit::Percent => "%",
             Unit::PerSecond => "/s",
+            Unit::Plain => "",
         }
     }
 
@@ -159,6 +168,7 @@ impl Unit {
             Unit::Seconds => 1000.0,
             Unit::Percent => 0.01,
             Unit::PerSecond => 1.0,
+            Unit::Plain => 1.0,
         }
     }
 }
@@ -194,17 +204,17 @@ pub struct Gate {
     /// A fault (or, failing that, stage) name; the gate is judged on the
     /// figures measured during that fault's window or that stage.
     pub during: Option<String>,
+    /// For [`Metric::Series`]: the declared series and its label filter.
+    pub series: Option<crate::scrape::Selector>,
 }
 
 impl fmt::Display for Gate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} {} {}",
-            self.metric.label(),
-            self.comparison.symbol(),
-            self.threshold
-        )?;
+        match &self.series {
+            Some(series) => write!(f, "{}({series})", self.metric.label())?,
+            None => write!(f, "{}", self.metric.label())?,
+        }
+        write!(f, " {} {}", self.comparison.symbol(), self.threshold)?;
         if let Some(request) = &self.request {
             write!(f, " for {request}")?;
         }

@@ -88,10 +88,22 @@ impl FromStr for Gate {
         } else {
             (Comparison::Greater, &after[1..])
         };
-        let metric = parse_metric(metric_text).ok_or_else(|| GateParseError::UnknownMetric {
-            input: owned(),
-            metric: metric_text.to_string(),
-        })?;
+        let (metric, series) = match super::series::parse_series_metric(metric_text) {
+            Some(Ok((stat, selector))) => (Metric::Series(stat), Some(selector)),
+            Some(Err(problem)) => {
+                return Err(GateParseError::BadThreshold {
+                    input: owned(),
+                    problem,
+                })
+            }
+            None => (
+                parse_metric(metric_text).ok_or_else(|| GateParseError::UnknownMetric {
+                    input: owned(),
+                    metric: metric_text.to_string(),
+                })?,
+                None,
+            ),
+        };
         let threshold = parse_threshold(input, metric, value_text.trim())?;
         Ok(Gate {
             metric,
@@ -99,6 +111,7 @@ impl FromStr for Gate {
             threshold,
             request,
             during,
+            series,
         })
     }
 }
@@ -162,6 +175,14 @@ fn parse_threshold(input: &str, metric: Metric, text: &str) -> Result<Threshold,
         Metric::Throughput => (
             "a rate per second (e.g. 800/s)",
             matches!(unit_text, "/s" | "rps").then_some(Unit::PerSecond),
+        ),
+        Metric::Series(_) => (
+            "a plain number in the series' own unit (e.g. 450), or a rate such as 20/s",
+            match unit_text {
+                "" => Some(Unit::Plain),
+                "/s" => Some(Unit::PerSecond),
+                _ => None,
+            },
         ),
         _ => (
             "a percentage (e.g. 2%)",

@@ -51,6 +51,7 @@ pub fn compute(run: &RunRecord) -> Summary {
             completed: run.recorder.flows_completed(),
             goodput_per_s: round3(run.recorder.flows_completed() as f64 / duration_s),
         },
+        server_metrics: None,
     }
 }
 

@@ -51,6 +51,10 @@ pub struct Summary {
     /// Flows begun and completed: goodput beside throughput.
     #[serde(default)]
     pub flows: FlowFigures,
+    /// The target's own series scraped through the run (`[server_metrics]`);
+    /// absent when nothing was scraped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_metrics: Option<crate::scrape::ServerMetrics>,
 }
 
 /// Flows (customers' visits), as opposed to requests. In the closed model a

@@ -8,11 +8,13 @@
 mod distribution;
 mod rate;
 mod run;
+mod server;
 mod timechart;
 
 pub use distribution::{DistributionChart, DistributionLine};
 pub use rate::{RateChart, RateLine};
-pub use run::run_charts;
+pub use run::{run_charts, run_server_charts};
+pub use server::{server_charts, Side};
 pub use timechart::{Band, Line, Mark, TimeChart};
 
 use plotters::style::RGBColor;
