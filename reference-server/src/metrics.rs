@@ -410,4 +410,38 @@ mod tests {
         ));
         assert_eq!(text.matches("http_requests_total{").count(), 2, "{text}");
     }
+
+    #[test]
+    fn the_gateway_the_writer_and_labelled_series_render_on_the_one_exporter() {
+        let m = Metrics::new();
+        m.gateway_seconds.record(0.2);
+        m.db_commit_seconds.record(0.004);
+        m.db_writer_queue_depth.set(3.0);
+        let backlog = m.labelled_gauge("kitchen_station_backlog", &[("station", "grill")]);
+        backlog.set(12.0);
+        let shed = m.labelled_counter("kitchen_station_shed_total", &[("station", "grill")]);
+        shed.absolute(7);
+        let text = m.render();
+        assert!(
+            text.contains("payment_gateway_duration_seconds_count 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("db_commit_duration_seconds_count 1"),
+            "{text}"
+        );
+        assert!(text.contains("db_writer_queue_depth 3"), "{text}");
+        assert!(
+            text.contains("kitchen_station_backlog{station=\"grill\"} 12"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE kitchen_station_shed_total counter"),
+            "{text}"
+        );
+        assert!(
+            text.contains("kitchen_station_shed_total{station=\"grill\"} 7"),
+            "{text}"
+        );
+    }
 }

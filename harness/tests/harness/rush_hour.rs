@@ -73,6 +73,7 @@ async fn rush_hour_in_short_form_sheds_at_the_peak_by_station_and_recovers_after
             "{post} before the rush"
         );
     }
+    check_server_series(&s, ["grill", "counter", "packing"][worst]);
     let after = shed_in(&s, "afternoon", POSTS[worst]);
     assert!(
         after < *most,
@@ -106,10 +107,18 @@ async fn rush_hour_in_short_form_sheds_at_the_peak_by_station_and_recovers_after
             .contains("orders re-queued"),
         "{incident:#}"
     );
+}
 
-    // The server's own series, scraped through the run: the shedding
-    // station's backlog reaches its limit at the peak, and the counter
-    // station has one worker fewer during the incident.
+/// The server's own series, scraped through the run: the shedding
+/// station's backlog nears its limit at the peak, and the counter station
+/// has one worker fewer during the incident.
+fn check_server_series(s: &serde_json::Value, station: &str) {
+    let incident = s["faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "counter-1-down")
+        .expect("the kitchen incident is a fault window");
     let series = s["server_metrics"]["series"].as_array().expect("scraped");
     let of = |name: &str, station: &str| {
         series
