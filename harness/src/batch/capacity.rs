@@ -236,7 +236,23 @@ async fn run_step(
             .max_by(|a, b| a.latency_ms.p95.total_cmp(&b.latency_ms.p95))
             .map(|r| (r.name.clone(), r.latency_ms.p95)),
         at_limit: at_limit(summary),
+        rates: rate_means(summary),
     })
+}
+
+/// The mean of each rate series over the step.
+fn rate_means(summary: &crate::summary::Summary) -> Vec<(String, f64)> {
+    let Some(m) = &summary.server_metrics else {
+        return Vec::new();
+    };
+    m.series
+        .iter()
+        .filter(|s| s.kind == crate::scrape::SeriesKind::Rate && !s.points.is_empty())
+        .map(|s| {
+            let mean = s.points.iter().map(|p| p[1]).sum::<f64>() / s.points.len() as f64;
+            (s.title(), mean)
+        })
+        .collect()
 }
 
 /// The server series that came within 5 % of their declared limit, in words.

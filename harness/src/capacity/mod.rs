@@ -54,17 +54,38 @@ fn why_below_start(slo: &[Gate], first: Option<&StepResult>) -> String {
     text
 }
 
-/// The first declared server series to reach its limit, at the lowest rate
-/// where one did: "grill backlog reached 100 of 100 at 70.0 arrivals/s".
+/// The first declared server series to reach its limit or its plateau, at
+/// the lowest rate where one did: "grill backlog reached 100 of 100 at 70.0
+/// arrivals/s", or a rate series that grew by less than 5 % while the
+/// offered rate grew by 30 % or more.
 fn first_limit(steps: &[StepResult]) -> Option<String> {
-    let step = steps
-        .iter()
-        .filter(|s| !s.at_limit.is_empty())
-        .min_by(|a, b| a.offered.total_cmp(&b.offered))?;
-    Some(format!(
-        "{} at {:.1} arrivals/s",
-        step.at_limit[0], step.offered
-    ))
+    let mut sorted: Vec<&StepResult> = steps.iter().filter(|s| !s.saturated).collect();
+    sorted.sort_by(|a, b| a.offered.total_cmp(&b.offered));
+    for (i, step) in sorted.iter().enumerate() {
+        if let Some(limit) = step.at_limit.first() {
+            return Some(format!("{limit} at {:.1} arrivals/s", step.offered));
+        }
+        let Some(before) = i.checked_sub(1).map(|j| sorted[j]) else {
+            continue;
+        };
+        if step.offered < before.offered * 1.3 {
+            continue;
+        }
+        for (name, mean) in &step.rates {
+            let earlier = before
+                .rates
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, m)| *m);
+            if let Some(m0) = earlier.filter(|m0| *m0 > 0.0 && *mean < m0 * 1.05) {
+                return Some(format!(
+                    "{name} levelled off at {mean:.1}/s (it was {m0:.1}/s at {:.1} arrivals/s) at {:.1} arrivals/s",
+                    before.offered, step.offered
+                ));
+            }
+        }
+    }
+    None
 }
 
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
@@ -136,5 +157,52 @@ pub fn conclude(
         spread,
         knee,
         conclusion,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(offered: f64, at_limit: &[&str], made: f64) -> StepResult {
+        StepResult {
+            offered,
+            throughput_rps: offered,
+            p50_ms: 1.0,
+            p95_ms: 2.0,
+            p99_ms: 3.0,
+            shed_rate: 0.0,
+            error_rate: 0.0,
+            passed: true,
+            failed_gates: vec![],
+            saturated: false,
+            report_dir: String::new(),
+            slowest_request: None,
+            at_limit: at_limit.iter().map(|s| s.to_string()).collect(),
+            rates: vec![("orders_made{station=\"grill\"}".into(), made)],
+        }
+    }
+
+    #[test]
+    fn the_first_series_at_its_limit_or_plateau_is_named_with_its_rate() {
+        let plateau = [
+            step(20.0, &[], 10.0),
+            step(80.0, &[], 20.5),
+            step(40.0, &[], 20.0),
+        ];
+        assert_eq!(
+            first_limit(&plateau).unwrap(),
+            "orders_made{station=\"grill\"} levelled off at 20.5/s (it was 20.0/s at 40.0 arrivals/s) at 80.0 arrivals/s"
+        );
+        let limit = [
+            step(20.0, &[], 10.0),
+            step(40.0, &["grill backlog reached 100 of 100"], 20.0),
+        ];
+        assert_eq!(
+            first_limit(&limit).unwrap(),
+            "grill backlog reached 100 of 100 at 40.0 arrivals/s"
+        );
+        let growing = [step(20.0, &[], 10.0), step(40.0, &[], 20.0)];
+        assert_eq!(first_limit(&growing), None);
     }
 }

@@ -34,6 +34,10 @@ pub struct StepResult {
     /// words ("grill backlog reached 100 of 100").
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub at_limit: Vec<String>,
+    /// The mean of each declared rate series in this step (`orders_made{station="grill"}`
+    /// → per second): a rate that stops growing with the offered rate is a plateau.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rates: Vec<(String, f64)>,
 }
 
 /// How the search is bounded.
@@ -209,6 +213,7 @@ mod tests {
                 report_dir: String::new(),
                 slowest_request: None,
                 at_limit: vec![],
+                rates: vec![],
             }))
         }
     }

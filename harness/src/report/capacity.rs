@@ -147,6 +147,7 @@ mod tests {
             report_dir: "steps/x".into(),
             slowest_request: None,
             at_limit: vec![],
+            rates: vec![],
         }
     }
 
