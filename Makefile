@@ -54,8 +54,8 @@ proxy: release ## the built-in Toxiproxy-compatible fault proxy on 127.0.0.1:847
 compare: release ## rush-hour against the reference server's default and naive profiles, one report
 	$(HARNESS) run scenarios/$(scenario).toml --target bundled:default --target bundled:naive $(ARGS)
 
-capacity: release ## highest arrival rate that meets the SLO (SLO="p95<250ms,shed-rate<1%")
-	$(HARNESS) capacity scenarios/$(scenario).toml --slo "$(or $(SLO),p95<250ms,shed-rate<1%)" $(ARGS)
+capacity: release ## highest arrival rate that meets the SLO: the scenario's [capacity] slo, or SLO="p95<250ms for GET /menu,shed-rate<1%"
+	$(HARNESS) capacity scenarios/$(scenario).toml $(if $(SLO),--slo "$(SLO)") $(ARGS)
 
 bench: ## benchmarks: prints every figure the issues name, side by side with wrk/oha
 	bash bench/run.sh

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # `make bench`: every figure the project promises, measured side by side in
 # one run on loopback, medians printed. Installs wrk/oha on first use
-# (bench/tools.sh). Sections can be run alone: bench/run.sh server|events|proxy|harness|report|capacity|aa|shards|dashboard|history.
+# (bench/tools.sh). Sections can be run alone: bench/run.sh server|events|proxy|harness|report|capacity|aa|shards|dashboard|history|scrape.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 sections=("$@")
-[ ${#sections[@]} -eq 0 ] && sections=(server events proxy harness report capacity aa shards dashboard history)
+[ ${#sections[@]} -eq 0 ] && sections=(server events proxy harness report capacity aa shards dashboard history scrape)
 
 bash bench/tools.sh
 export PATH="$PWD/.bench-tools/bin:$PATH"
@@ -26,6 +26,7 @@ for section in "${sections[@]}"; do
     capacity) bash bench/capacity.sh ;;
     dashboard) bash bench/dashboard.sh ;;
     history)  bash bench/history.sh ;;
-    *) echo "unknown section $section (server, events, proxy, harness, report, capacity, aa, shards, dashboard, history)" >&2; exit 2 ;;
+    scrape)   bash bench/scrape.sh ;;
+    *) echo "unknown section $section (server, events, proxy, harness, report, capacity, aa, shards, dashboard, history, scrape)" >&2; exit 2 ;;
   esac
 done

@@ -30,6 +30,7 @@ pub mod redact;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod scrape;
 pub mod shard;
 pub mod slo;
 pub mod stop;

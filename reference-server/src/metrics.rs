@@ -65,6 +65,12 @@ pub(crate) struct Metrics {
     pub(crate) gateway_error_total: Counter,
     pub(crate) gateway_circuit_open_total: Counter,
     pub(crate) gateway_circuit_state: Gauge,
+    /// Time of each call to the payment gateway, whatever its outcome.
+    pub(crate) gateway_seconds: Histogram,
+    /// Time from `BEGIN` to `COMMIT` of each of the writer's transactions.
+    pub(crate) db_commit_seconds: Histogram,
+    /// Write commands waiting for the writer, sampled at each batch it takes.
+    pub(crate) db_writer_queue_depth: Gauge,
     http_open_connections: Gauge,
     http_refused_connections_total: Counter,
 }
@@ -120,6 +126,13 @@ impl Metrics {
             gateway_error_total: outcome("error"),
             gateway_circuit_open_total: outcome("circuit_open"),
             gateway_circuit_state: gauge("payment_circuit_state"),
+            gateway_seconds: recorder.register_histogram(
+                &Key::from_static_name("payment_gateway_duration_seconds"),
+                meta(),
+            ),
+            db_commit_seconds: recorder
+                .register_histogram(&Key::from_static_name("db_commit_duration_seconds"), meta()),
+            db_writer_queue_depth: gauge("db_writer_queue_depth"),
             http_open_connections: gauge("http_open_connections"),
             http_refused_connections_total: counter("http_refused_connections_total"),
             requests: RwLock::default(),
@@ -186,6 +199,33 @@ impl Metrics {
         self.http_refused_connections_total.increment(1);
     }
 
+    /// A gauge of `name` with labels fixed by the configuration (a station, a worker).
+    pub(crate) fn labelled_gauge(
+        &self,
+        name: &'static str,
+        labels: &[(&'static str, &str)],
+    ) -> Gauge {
+        self.recorder
+            .register_gauge(&Key::from_parts(name, owned(labels)), meta())
+    }
+
+    /// A counter of `name` with labels fixed by the configuration; its owner
+    /// sets it with `absolute` from its own count.
+    pub(crate) fn labelled_counter(
+        &self,
+        name: &'static str,
+        labels: &[(&'static str, &str)],
+    ) -> Counter {
+        self.recorder
+            .register_counter(&Key::from_parts(name, owned(labels)), meta())
+    }
+
+    /// The `# HELP` text of a series registered elsewhere (the kitchen's).
+    pub(crate) fn describe(&self, name: &'static str, text: &'static str) {
+        self.recorder
+            .describe_counter(name.into(), None, text.into());
+    }
+
     /// Prometheus text exposition format 0.0.4.
     pub(crate) fn render(&self) -> String {
         self.handle.render()
@@ -198,6 +238,13 @@ impl Metrics {
     }
 }
 
+fn owned(labels: &[(&'static str, &str)]) -> Vec<Label> {
+    labels
+        .iter()
+        .map(|(k, v)| Label::new(*k, (*v).to_owned()))
+        .collect()
+}
+
 fn meta() -> &'static metrics::Metadata<'static> {
     static META: metrics::Metadata<'static> =
         metrics::Metadata::new(module_path!(), metrics::Level::INFO, None);
@@ -205,7 +252,19 @@ fn meta() -> &'static metrics::Metadata<'static> {
 }
 
 fn describe(recorder: &PrometheusRecorder) {
-    let help: [(&'static str, &'static str); 18] = [
+    let help: [(&'static str, &'static str); 21] = [
+        (
+            "payment_gateway_duration_seconds",
+            "Time of each call to the payment gateway, whatever its outcome.",
+        ),
+        (
+            "db_commit_duration_seconds",
+            "Time from BEGIN to COMMIT of each writer transaction.",
+        ),
+        (
+            "db_writer_queue_depth",
+            "Write commands waiting for the writer, sampled at each batch.",
+        ),
         (
             "http_requests_total",
             "HTTP answers by method, matched route template and status.",
@@ -350,5 +409,39 @@ mod tests {
             "http_requests_total{method=\"GET\",route=\"unmatched\",status=\"other\"} 100"
         ));
         assert_eq!(text.matches("http_requests_total{").count(), 2, "{text}");
+    }
+
+    #[test]
+    fn the_gateway_the_writer_and_labelled_series_render_on_the_one_exporter() {
+        let m = Metrics::new();
+        m.gateway_seconds.record(0.2);
+        m.db_commit_seconds.record(0.004);
+        m.db_writer_queue_depth.set(3.0);
+        let backlog = m.labelled_gauge("kitchen_station_backlog", &[("station", "grill")]);
+        backlog.set(12.0);
+        let shed = m.labelled_counter("kitchen_station_shed_total", &[("station", "grill")]);
+        shed.absolute(7);
+        let text = m.render();
+        assert!(
+            text.contains("payment_gateway_duration_seconds_count 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("db_commit_duration_seconds_count 1"),
+            "{text}"
+        );
+        assert!(text.contains("db_writer_queue_depth 3"), "{text}");
+        assert!(
+            text.contains("kitchen_station_backlog{station=\"grill\"} 12"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE kitchen_station_shed_total counter"),
+            "{text}"
+        );
+        assert!(
+            text.contains("kitchen_station_shed_total{station=\"grill\"} 7"),
+            "{text}"
+        );
     }
 }

@@ -63,6 +63,28 @@ pub fn parse_slo(text: &str) -> Result<Vec<Gate>, RunError> {
     Ok(gates)
 }
 
+/// The search's SLO: `--slo`, else the scenario's `[capacity] slo`; a gate
+/// on a server series the scenario does not declare is refused.
+pub fn capacity_slo(args: &CapacityArgs, sc: &Scenario) -> Result<Vec<Gate>, RunError> {
+    if args.slo.trim().is_empty() {
+        if sc.capacity_slo.is_empty() {
+            return Err(RunError::Usage(format!(
+                "--slo: give the SLO each step must meet (e.g. \"p95<250ms for GET /menu,shed-rate<1%\"), \
+                 or declare it in {} under `[capacity] slo = [...]`",
+                sc.file
+            )));
+        }
+        return Ok(sc.capacity_slo.clone());
+    }
+    let gates = parse_slo(&args.slo)?;
+    for g in &gates {
+        if let Some(m) = crate::scenario::undeclared_series(&sc.server_metrics, g) {
+            return Err(RunError::Usage(format!("--slo: {m}")));
+        }
+    }
+    Ok(gates)
+}
+
 /// A capacity search, checked before its first step: the SLO (its names
 /// resolved against the scenario's requests), the search's numbers, the
 /// reports folder, and the scenario read once, as every step runs it.
@@ -77,11 +99,11 @@ pub struct CapacityPlan {
 
 impl CapacityPlan {
     pub fn build(args: &CapacityArgs) -> Result<CapacityPlan, RunError> {
-        let slo = parse_slo(&args.slo)?;
         super::checks::repeat(args.repeat)?;
         super::checks::search(args.step, args.precision, args.max_steps, args.max_rate)?;
         super::checks::toxiproxy(args.run.toxiproxy.as_deref())?;
         let (probe, _) = run::prepare(&args.run)?;
+        let slo = capacity_slo(args, &probe)?;
         let names = crate::scenario::GateNames {
             requests: &probe.request_names,
             windows: Vec::new(),
@@ -164,11 +186,12 @@ async fn search_all(
         precision: args.precision,
         max_steps: args.max_steps,
     };
+    let slo_text: Vec<String> = slo.iter().map(Gate::to_string).collect();
     let _ = writeln!(
         out.borrow_mut(),
         "capacity of {} under \"{}\": steps of {} s from {start:.1}/s",
         probe.name,
-        args.slo,
+        slo_text.join(", "),
         args.step.as_secs()
     );
     let mut searches = Vec::new();
@@ -294,7 +317,53 @@ async fn run_step(
             .collect(),
         saturated: summary.generator.invalidates(),
         report_dir: relative(&outcome.report_dir),
+        slowest_request: summary
+            .requests
+            .iter()
+            .filter(|r| r.count > 0)
+            .max_by(|a, b| a.latency_ms.p95.total_cmp(&b.latency_ms.p95))
+            .map(|r| (r.name.clone(), r.latency_ms.p95)),
+        at_limit: at_limit(summary),
+        rates: rate_means(summary),
     })
+}
+
+/// The mean of each rate series over the step.
+fn rate_means(summary: &crate::summary::Summary) -> Vec<(String, f64)> {
+    let Some(m) = &summary.server_metrics else {
+        return Vec::new();
+    };
+    m.series
+        .iter()
+        .filter(|s| s.kind == crate::scrape::SeriesKind::Rate && !s.points.is_empty())
+        .map(|s| {
+            let mean = s.points.iter().map(|p| p[1]).sum::<f64>() / s.points.len() as f64;
+            (s.title(), mean)
+        })
+        .collect()
+}
+
+/// The server series that came within 5 % of their declared limit, in words.
+fn at_limit(summary: &crate::summary::Summary) -> Vec<String> {
+    let Some(m) = &summary.server_metrics else {
+        return Vec::new();
+    };
+    m.series
+        .iter()
+        .filter_map(|s| {
+            let limit = s.bound().filter(|l| *l > 0.0)?;
+            let peak = s.points.iter().map(|p| p[1]).fold(f64::MIN, f64::max);
+            (peak >= limit * 0.95).then(|| {
+                let who: Vec<&str> = s.labels.values().map(String::as_str).collect();
+                let who = if who.is_empty() {
+                    String::new()
+                } else {
+                    format!("{} ", who.join(","))
+                };
+                format!("{who}{} reached {peak:.0} of {limit:.0}", s.name)
+            })
+        })
+        .collect()
 }
 
 fn relative(p: &std::path::Path) -> String {

@@ -21,7 +21,7 @@ mod compare;
 mod plan;
 mod target;
 
-pub use capacity::{capacity, parse_slo, CapacityArgs, CapacityPlan};
+pub use capacity::{capacity, capacity_slo, parse_slo, CapacityArgs, CapacityPlan};
 pub use compare::compare_runs;
 pub use plan::{Lane, Plan};
 pub use target::{target_override, TargetOverride};

@@ -26,6 +26,18 @@ pub struct StepResult {
     pub saturated: bool,
     /// The step's own report folder.
     pub report_dir: String,
+    /// The request with the highest p95 in this step and that p95 (ms): what
+    /// breaks a whole-run percentile gate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slowest_request: Option<(String, f64)>,
+    /// The declared server series that reached their limit in this step, in
+    /// words ("grill backlog reached 100 of 100").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub at_limit: Vec<String>,
+    /// The mean of each declared rate series in this step (`orders_made{station="grill"}`
+    /// → per second): a rate that stops growing with the offered rate is a plateau.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rates: Vec<(String, f64)>,
 }
 
 /// How the search is bounded.
@@ -199,6 +211,9 @@ mod tests {
                 failed_gates: vec![],
                 saturated: rate >= saturate_at,
                 report_dir: String::new(),
+                slowest_request: None,
+                at_limit: vec![],
+                rates: vec![],
             }))
         }
     }

@@ -264,8 +264,10 @@ pub(super) fn run_args(cmd: RunCmd) -> Result<BatchArgs, RunArgsError> {
 pub struct CapacityCmd {
     /// The scenario whose flows make the load (run in the open model, one rate per step).
     pub scenario: PathBuf,
-    /// The SLO each step must meet, as comma-separated gates, e.g. "p95<250ms,shed-rate<1%".
-    #[arg(long, value_name = "GATES")]
+    /// The SLO each step must meet, as comma-separated gates, e.g. "p95<250ms,shed-rate<1%"
+    /// (default: the scenario's `[capacity] slo`). Gate per request where a flow waits on
+    /// the business (`p95<2s for time to ready`): a run-wide percentile mixes that wait in.
+    #[arg(long, value_name = "GATES", default_value = "")]
     pub slo: String,
     /// Search this running backend instead of the bundled server (any http(s) URL).
     #[arg(long, value_name = "URL")]

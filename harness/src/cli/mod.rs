@@ -41,8 +41,9 @@ Examples:
   harness run scenarios/smoke.toml --baseline reports/smoke/latest --repeat 5
       Fail (exit 1) when this backend got slower than the baseline run beyond
       the noise of 5 repeats; exit 5 when the noise hides the answer.
-  harness capacity scenarios/rush-hour.toml --slo 'p95<250ms,shed-rate<1%'
-      Raise the arrival rate, then bisect, to the highest rate meeting the SLO.
+  harness capacity scenarios/rush-hour.toml --slo 'p95<250ms for GET /menu,shed-rate<1%'
+      Raise the arrival rate, then bisect, to the highest rate meeting the SLO
+      (without --slo: the scenario's [capacity] slo).
   harness compare reports/rush-hour/20260101T080000Z reports/rush-hour/latest
       Set finished runs side by side.
   harness run scenarios/rush-hour.toml --target http://127.0.0.1:8080 --toxiproxy http://127.0.0.1:8474 --shard 0/4
@@ -175,7 +176,7 @@ pub async fn execute(cli: Cli, out: &mut dyn Write) -> u8 {
             // One plan, checked once: the dry run prints it, the run executes it.
             let result = match batch::Plan::build(&args) {
                 Ok(plan) if dry_run => crate::dry_run::run_plan(&plan, out),
-                Ok(plan) => batch::execute(plan, out).await,
+                Ok(plan) => Box::pin(batch::execute(plan, out)).await,
                 Err(e) => Err(e),
             };
             if let Some(hub) = &args.run.live.dashboard {
@@ -211,7 +212,7 @@ pub async fn execute(cli: Cli, out: &mut dyn Write) -> u8 {
             }
             let result = match batch::CapacityPlan::build(&args) {
                 Ok(plan) if dry_run => crate::dry_run::capacity_plan(&plan, out),
-                Ok(plan) => batch::capacity::execute(plan, out).await,
+                Ok(plan) => Box::pin(batch::capacity::execute(plan, out)).await,
                 Err(e) => Err(e),
             };
             if let Some(hub) = &args.run.live.dashboard {

@@ -7,6 +7,8 @@ pub mod window;
 
 mod recovery;
 
+mod series;
+
 use crate::record::RunRecord;
 use crate::record::{MissedWindow, WindowKind};
 use crate::slo::{Gate, Metric, Permille, Unit};
@@ -263,11 +265,16 @@ fn evaluate_one(summary: &Summary, gate: &Gate) -> GateResult {
             ..fail(String::new())
         };
     }
-    let figures = match figures(summary, gate) {
-        Ok(f) => f,
+    let measured = if gate.series.is_some() {
+        series::value(summary, gate).map(Some)
+    } else {
+        figures(summary, gate).map(|f| f.value(gate.metric))
+    };
+    let actual = match measured {
+        Ok(a) => a,
         Err(message) => return fail(message),
     };
-    let Some(actual) = figures.value(gate.metric) else {
+    let Some(actual) = actual else {
         return fail(format!(
             "{}: no request completed{}, so there is no latency to judge",
             gate,
@@ -368,6 +375,8 @@ impl Figures {
             Metric::ShedRate => self.shed_rate,
             Metric::ErrorRate => self.error_rate,
             Metric::Throughput => self.throughput,
+            // Judged on the series itself (see `series::value`).
+            Metric::Series(_) => return None,
         })
     }
 }
@@ -448,7 +457,7 @@ fn figures(summary: &Summary, gate: &Gate) -> Result<Figures, String> {
 pub(crate) fn show(canonical: f64, unit: Unit) -> String {
     let v = match unit {
         Unit::Micros => canonical * 1000.0,
-        Unit::Millis | Unit::PerSecond => canonical,
+        Unit::Millis | Unit::PerSecond | Unit::Plain => canonical,
         Unit::Seconds => canonical / 1000.0,
         Unit::Percent => canonical * 100.0,
     };

@@ -110,6 +110,8 @@ fn window_value(w: &WindowFigures, metric: Metric) -> Option<f64> {
         Metric::ShedRate => w.shed_rate,
         Metric::ErrorRate => w.error_rate,
         Metric::Throughput => w.throughput_rps,
+        // A server series is not a figure of the requests' windows.
+        Metric::Series(_) => return None,
     })
 }
 

@@ -80,6 +80,8 @@ impl Slider {
             Metric::Mean => (!h.is_empty()).then(|| round3(h.mean() / 1000.0)),
             Metric::ShedRate => Some(self.counts.shed as f64 / n as f64),
             Metric::ErrorRate => Some(self.counts.errors() as f64 / n as f64),
+            // Refused with `over` when the gate is parsed: a series has its own seconds.
+            Metric::Series(_) => None,
         }
     }
 }

@@ -82,7 +82,10 @@ pub fn merge(args: &MergeArgs, out: &mut dyn Write) -> Result<u8, MergeError> {
         .collect();
     all_gates.extend(gates);
     let record = combine::merged_record(&runs);
-    let mut summary = crate::gate::summarize(&record, &all_gates);
+    let mut summary = crate::summary::compute(&record);
+    // Only shard 0 scrapes the target's metrics: its series are the run's.
+    summary.server_metrics = runs[0].summary.server_metrics.clone();
+    crate::gate::judge(&mut summary, &all_gates);
     summary.shards = combine::shard_rows(&runs);
     if let Some(why) = combine::saturated_shards(&summary.shards) {
         summary.generator.saturation = Some(why);

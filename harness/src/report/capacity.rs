@@ -145,6 +145,9 @@ mod tests {
             },
             saturated: false,
             report_dir: "steps/x".into(),
+            slowest_request: None,
+            at_limit: vec![],
+            rates: vec![],
         }
     }
 

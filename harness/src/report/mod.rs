@@ -84,8 +84,11 @@ pub fn write_report_files(
             Vec::new()
         }
     };
-    let (charts, chart_notes) = charts::run_charts(summary);
+    let (mut charts, chart_notes) = charts::run_charts(summary);
     summary.run.notes.extend(chart_notes);
+    let (server_charts, server_notes) = charts::run_server_charts(summary);
+    charts.extend(server_charts);
+    summary.run.notes.extend(server_notes);
 
     let mut pending = vec![
         ("junit.xml", render::junit(summary)),

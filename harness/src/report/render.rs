@@ -78,6 +78,12 @@ pub fn html(
         charts => Value::from_serialize(charts),
         hlogs => hlogs,
         baseline => baseline.map(baseline_context),
+        server_metrics => summary.server_metrics.as_ref().map(|m| context! {
+            endpoints => &m.endpoints,
+            interval_s => m.interval_s,
+            scrapes => m.scrapes,
+            failed => m.failed,
+        }),
         ..base_context(summary)
     };
     env.get_template("report.html")?

@@ -11,6 +11,7 @@ mod connect;
 mod missed;
 mod overrides;
 mod prepare;
+mod scrape;
 mod sharded;
 mod test_hook;
 
@@ -168,15 +169,33 @@ pub async fn measure(
             return Err(RunError::Target(e));
         }
     };
+    let (mut scraper, scrape_notes) = match scrape::start(&sc, &target, chaos.as_ref(), args).await
+    {
+        Ok(s) => s,
+        Err(e) => {
+            target.stop().await;
+            cleanup_chaos(chaos.as_mut(), &mut Vec::new()).await;
+            return Err(e);
+        }
+    };
     let sc = Arc::new(sc);
     let metrics_client = client.clone();
-    let watch = crate::live::Watcher::new(&sc, gates, &args.live);
     let injectors = Injectors {
         chaos: chaos.as_ref(),
         kitchen,
     };
+    let observers = Observers {
+        watch: crate::live::Watcher::new(&sc, gates, &args.live),
+        scraper: scraper.as_mut(),
+    };
     let (loaded, windows, mut notes) =
-        drive_load(&sc, &target, client, injectors, args, watch, out).await;
+        drive_load(&sc, &target, client, injectors, observers, args, out).await;
+    let scraped = match scraper {
+        Some(s) => s.finish().await,
+        None => crate::scrape::ScrapeOutcome::default(),
+    };
+    notes.extend(scrape_notes);
+    notes.extend(scraped.notes);
     notes.extend(target.died());
     notes.append(&mut target.notes);
     notes.extend(chaos.as_mut().map(Chaos::take_notes).unwrap_or_default());
@@ -204,7 +223,9 @@ pub async fn measure(
     }
     let mut record = record_of(&sc, loaded, windows, notes, connection);
     record.meta.shard = shard;
-    let summary = gate::summarize(&record, gates);
+    let mut summary = crate::summary::compute(&record);
+    summary.server_metrics = scraped.metrics;
+    gate::judge(&mut summary, gates);
     Ok(Measured {
         record,
         summary,
@@ -374,6 +395,14 @@ struct Injectors<'a> {
     kitchen: Option<KitchenAdmin>,
 }
 
+/// What looks at the run as it goes, off the load's threads: the window
+/// gates and the dashboard (once a second, from the aggregator), and the
+/// scraper of the target's own metrics.
+struct Observers<'a> {
+    watch: Option<crate::live::Watcher>,
+    scraper: Option<&'a mut crate::scrape::Scraper>,
+}
+
 /// The load, with the fault timeline started on its epoch; returns what the
 /// engine measured, the fault windows as they really ran, and the notes so far.
 async fn drive_load(
@@ -381,8 +410,8 @@ async fn drive_load(
     target: &Target,
     client: reqwest::Client,
     injectors: Injectors<'_>,
+    observers: Observers<'_>,
     args: &RunArgs,
-    watch: Option<crate::live::Watcher>,
     out: &mut dyn Write,
 ) -> (anyhow::Result<LoadResult>, Vec<FaultWindow>, Vec<String>) {
     let Injectors { chaos, kitchen } = injectors;
@@ -396,13 +425,16 @@ async fn drive_load(
             client,
             shard: args.sharding.shard,
             start_at: args.sharding.start_at,
-            watch: watch.map(|w| Box::new(w) as Box<dyn load::Watch>),
+            watch: observers.watch.map(|w| Box::new(w) as Box<dyn load::Watch>),
         },
         |epoch| {
             if !args.quiet {
                 // A line scripts (and the tests) can wait for: the load is on.
                 let _ = writeln!(out, "load started");
                 let _ = out.flush();
+            }
+            if let Some(scraper) = observers.scraper {
+                scraper.begin(epoch);
             }
             if let Some(chaos) = chaos {
                 *timeline.lock().expect("not poisoned") =

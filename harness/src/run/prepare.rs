@@ -123,6 +123,11 @@ pub fn apply(mut sc: Scenario, args: &RunArgs) -> Result<(Scenario, Vec<Gate>), 
                 .into(),
         ));
     }
+    for g in &gates {
+        if let Some(m) = scenario::undeclared_series(&sc.server_metrics, g) {
+            return Err(RunError::Usage(format!("--gate: {m}")));
+        }
+    }
     Ok((sc, gates))
 }
 

@@ -14,6 +14,7 @@ mod faults;
 mod kitchen_faults;
 pub mod profile;
 mod raw;
+mod server_metrics;
 mod steps;
 mod template;
 pub mod url;
@@ -22,6 +23,7 @@ mod validate;
 pub use checks::GateNames;
 pub use duration::{parse as parse_duration, show as show_duration};
 pub use error::ScenarioError;
+pub use server_metrics::undeclared as undeclared_series;
 pub use template::{Template, Var, Vars};
 
 use crate::chaos::{Fault, Link};
@@ -72,6 +74,13 @@ pub struct Scenario {
     /// Faults the command line's target cannot take (their link does not
     /// exist there), dropped from `faults`, with why.
     pub not_injected: Vec<crate::record::MissedWindow>,
+    /// `[server_metrics]`: the metrics endpoint scraped through the run and
+    /// the series kept from it.
+    pub server_metrics: crate::scrape::ScrapePlan,
+    /// `[capacity] slo`: the gates `harness capacity` searches with when
+    /// `--slo` is not given (per request, so that a business wait does not
+    /// hide in a run-wide percentile).
+    pub capacity_slo: Vec<Gate>,
 }
 
 /// A window gate whose first failed window (ending `after` or later) stops the run.

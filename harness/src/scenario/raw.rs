@@ -32,6 +32,61 @@ pub struct File {
     /// settings, so that every side gets the same faults.
     #[serde(default)]
     pub targets: Vec<S<TargetEntry>>,
+    /// The target's metrics scraped through the run, and the series kept.
+    #[serde(default)]
+    pub server_metrics: Option<S<ServerMetrics>>,
+    /// `harness capacity`'s SLO when the command line gives none.
+    #[serde(default)]
+    pub capacity: Option<S<Capacity>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Capacity {
+    #[serde(default)]
+    pub slo: Vec<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerMetrics {
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    #[serde(default)]
+    pub url: Option<S<String>>,
+    #[serde(default)]
+    pub interval: Option<S<String>>,
+    #[serde(default)]
+    pub required: Option<bool>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, S<String>>,
+    #[serde(default)]
+    pub series: Vec<S<Series>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Series {
+    pub name: S<String>,
+    pub metric: S<String>,
+    #[serde(default)]
+    pub by: Vec<S<String>>,
+    #[serde(default)]
+    pub kind: Option<S<String>>,
+    #[serde(default)]
+    pub source: Option<S<String>>,
+    #[serde(default)]
+    pub limit: Option<S<SeriesLimit>>,
+    #[serde(default)]
+    pub max_series: Option<S<u64>>,
+}
+
+/// `limit = 500` or `limit = "metric{...}"`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum SeriesLimit {
+    Number(f64),
+    Metric(String),
 }
 
 /// A gate: its text, or a table with the text and whether a failed window

@@ -102,6 +102,13 @@ impl Validator<'_> {
             windows,
         };
         self.gate_names(&raw.gates, &gates, &names)?;
+        let server_metrics = self.server_metrics(raw.server_metrics.as_ref())?;
+        for (i, g) in gates.iter().enumerate() {
+            if let Some(m) = super::server_metrics::undeclared(&server_metrics, g) {
+                return self.err(raw.gates[i].span(), format!("gates[{i}]"), m);
+            }
+        }
+        let capacity_slo = self.capacity_slo(raw.capacity.as_ref(), &server_metrics)?;
         Ok(Scenario {
             name,
             description: raw.description.trim().to_string(),
@@ -126,6 +133,8 @@ impl Validator<'_> {
                 .as_ref()
                 .and_then(|t| t.get_ref().http2)
                 .unwrap_or(false),
+            server_metrics,
+            capacity_slo,
         })
     }
 

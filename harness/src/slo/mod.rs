@@ -15,11 +15,13 @@
 //! diluted by the quiet minutes around it.
 
 mod parse;
+mod series;
 mod tolerance;
 mod window;
 
 pub(crate) use parse::parse_metric;
 pub use parse::GateParseError;
+pub use series::SeriesStat;
 pub use tolerance::{parse_tolerances, Allowance, Tolerance, ToleranceParseError};
 
 use std::fmt;
@@ -39,6 +41,9 @@ pub enum Metric {
     ErrorRate,
     /// Completed requests per second.
     Throughput,
+    /// A statistic of one of the target's series (the series is the gate's
+    /// [`Gate::series`]).
+    Series(SeriesStat),
 }
 
 /// The percentiles a gate may name: the ones every summary carries.
@@ -93,6 +98,7 @@ impl Metric {
             Metric::ShedRate => "shed-rate",
             Metric::ErrorRate => "error-rate",
             Metric::Throughput => "throughput",
+            Metric::Series(stat) => stat.label(),
         }
     }
 
@@ -143,6 +149,8 @@ pub enum Unit {
     Seconds,
     Percent,
     PerSecond,
+    /// A plain number (a server series' own unit).
+    Plain,
 }
 
 impl Unit {
@@ -153,6 +161,7 @@ impl Unit {
             Unit::Seconds => "s",
             Unit::Percent => "%",
             Unit::PerSecond => "/s",
+            Unit::Plain => "",
         }
     }
 
@@ -165,6 +174,7 @@ impl Unit {
             Unit::Seconds => 1000.0,
             Unit::Percent => 0.01,
             Unit::PerSecond => 1.0,
+            Unit::Plain => 1.0,
         }
     }
 }
@@ -203,6 +213,8 @@ pub struct Gate {
     /// `over 10s`: judged every second on the sliding window of that many
     /// seconds instead of once on the whole run.
     pub window: Option<Window>,
+    /// For [`Metric::Series`]: the declared series and its label filter.
+    pub series: Option<crate::scrape::Selector>,
 }
 
 /// A window gate's window: `over <length> [at most <N>% of windows]`.
@@ -223,13 +235,11 @@ impl Window {
 
 impl fmt::Display for Gate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} {} {}",
-            self.metric.label(),
-            self.comparison.symbol(),
-            self.threshold
-        )?;
+        match &self.series {
+            Some(series) => write!(f, "{}({series})", self.metric.label())?,
+            None => write!(f, "{}", self.metric.label())?,
+        }
+        write!(f, " {} {}", self.comparison.symbol(), self.threshold)?;
         if let Some(w) = &self.window {
             write!(f, " over {}s", w.length_s)?;
             if let Some(p) = w.tolerated_percent {

@@ -95,11 +95,31 @@ impl FromStr for Gate {
         } else {
             (Comparison::Greater, &after[1..])
         };
-        let metric = parse_metric(metric_text).ok_or_else(|| GateParseError::UnknownMetric {
-            input: owned(),
-            metric: metric_text.to_string(),
-        })?;
+        let (metric, series) = match super::series::parse_series_metric(metric_text) {
+            Some(Ok((stat, selector))) => (Metric::Series(stat), Some(selector)),
+            Some(Err(problem)) => {
+                return Err(GateParseError::BadThreshold {
+                    input: owned(),
+                    problem,
+                })
+            }
+            None => (
+                parse_metric(metric_text).ok_or_else(|| GateParseError::UnknownMetric {
+                    input: owned(),
+                    metric: metric_text.to_string(),
+                })?,
+                None,
+            ),
+        };
         let threshold = parse_threshold(input_full, metric, value_text.trim())?;
+        if series.is_some() && window.is_some() {
+            return Err(GateParseError::BadThreshold {
+                input: owned(),
+                problem: "a gate on a server series takes no `over <duration>`: judge it on the \
+                          whole run or `during` a stage or fault"
+                    .into(),
+            });
+        }
         Ok(Gate {
             metric,
             comparison,
@@ -107,6 +127,7 @@ impl FromStr for Gate {
             request,
             during,
             window,
+            series,
         })
     }
 }
@@ -170,6 +191,14 @@ fn parse_threshold(input: &str, metric: Metric, text: &str) -> Result<Threshold,
         Metric::Throughput => (
             "a rate per second (e.g. 800/s)",
             matches!(unit_text, "/s" | "rps").then_some(Unit::PerSecond),
+        ),
+        Metric::Series(_) => (
+            "a plain number in the series' own unit (e.g. 450), or a rate such as 20/s",
+            match unit_text {
+                "" => Some(Unit::Plain),
+                "/s" => Some(Unit::PerSecond),
+                _ => None,
+            },
         ),
         _ => (
             "a percentage (e.g. 2%)",

@@ -52,6 +52,7 @@ pub fn compute(run: &RunRecord) -> Summary {
             goodput_per_s: round3(run.recorder.flows_completed() as f64 / duration_s),
         },
         missed_windows: run.missed.clone(),
+        server_metrics: None,
     }
 }
 

@@ -12,7 +12,18 @@ pub const SUMMARY_FILE: &str = "summary.json";
 
 /// Writes `summary` as `dir/summary.json`.
 pub fn write(summary: &Summary, dir: &Path) -> Result<()> {
-    let json = serde_json::to_vec(summary).context("serialising summary.json")?;
+    let long = summary.run.duration_s > crate::scrape::FULL_RATE_S;
+    let json = match summary.server_metrics.as_ref().filter(|_| long) {
+        // Over ten minutes, each server series is averaged down (the rule is
+        // in the schema); gates were judged on every point before.
+        Some(m) => {
+            let mut shorter = summary.clone();
+            shorter.server_metrics = Some(m.for_summary(summary.run.duration_s));
+            serde_json::to_vec(&shorter)
+        }
+        None => serde_json::to_vec(summary),
+    }
+    .context("serialising summary.json")?;
     let path = dir.join(SUMMARY_FILE);
     std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))
 }

@@ -58,6 +58,10 @@ pub struct Summary {
     /// why; a gate judged during one is not evaluated.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missed_windows: Vec<crate::record::MissedWindow>,
+    /// The target's own series scraped through the run (`[server_metrics]`);
+    /// absent when nothing was scraped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_metrics: Option<crate::scrape::ServerMetrics>,
 }
 
 /// Flows (customers' visits), as opposed to requests. In the closed model a

@@ -23,6 +23,7 @@ mod remote;
 pub(crate) mod report;
 mod rush_hour;
 mod scenario_errors;
+mod server_metrics;
 mod shards;
 mod smoke;
 mod wiring;

@@ -73,6 +73,7 @@ async fn rush_hour_in_short_form_sheds_at_the_peak_by_station_and_recovers_after
             "{post} before the rush"
         );
     }
+    check_server_series(&s, ["grill", "counter", "packing"][worst]);
     let after = shed_in(&s, "afternoon", POSTS[worst]);
     assert!(
         after < *most,
@@ -105,5 +106,67 @@ async fn rush_hour_in_short_form_sheds_at_the_peak_by_station_and_recovers_after
             .unwrap()
             .contains("orders re-queued"),
         "{incident:#}"
+    );
+}
+
+/// The server's own series, scraped through the run: the shedding
+/// station's backlog nears its limit at the peak, and the counter station
+/// has one worker fewer during the incident.
+fn check_server_series(s: &serde_json::Value, station: &str) {
+    let incident = s["faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "counter-1-down")
+        .expect("the kitchen incident is a fault window");
+    let series = s["server_metrics"]["series"].as_array().expect("scraped");
+    let of = |name: &str, station: &str| {
+        series
+            .iter()
+            .find(|x| x["name"] == name && x["labels"]["station"] == station)
+            .unwrap_or_else(|| panic!("series {name}{{station={station}}}"))
+    };
+    let in_window = |x: &serde_json::Value, from: f64, to: f64| -> Vec<f64> {
+        x["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| (from..to).contains(&p[0].as_f64().unwrap()))
+            .map(|p| p[1].as_f64().unwrap())
+            .collect()
+    };
+    let backlog = of("backlog", station);
+    let limit = backlog["limit"]
+        .as_f64()
+        .expect("the backlog has its capacity");
+    let peak_stage = s["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|st| st["name"] == "peak")
+        .unwrap();
+    let (from, to) = (
+        peak_stage["start_s"].as_f64().unwrap(),
+        peak_stage["end_s"].as_f64().unwrap(),
+    );
+    let highest = in_window(backlog, from, to).into_iter().fold(0.0, f64::max);
+    assert!(
+        highest >= limit * 0.9,
+        "{station}'s backlog nears its limit {limit} at the peak: {highest}"
+    );
+    let (down_from, down_to) = (
+        incident["start_s"].as_f64().unwrap(),
+        incident["end_s"].as_f64().unwrap(),
+    );
+    let counter = of("workers_online", "counter");
+    let during = in_window(counter, down_from + 1.5, down_to - 0.5);
+    let before = in_window(counter, 0.0, down_from - 0.5);
+    assert!(
+        !during.is_empty() && during.iter().all(|v| *v == 5.0),
+        "counter-1 away: {during:?}"
+    );
+    assert!(
+        before.iter().all(|v| *v == 6.0),
+        "all six before: {before:?}"
     );
 }

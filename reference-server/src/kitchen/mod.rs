@@ -35,7 +35,7 @@ use axum::{
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 pub use events::EventBus;
-pub use report::{StationView, WorkerView};
+pub use report::WorkerView;
 pub use retries::RetryPolicy;
 
 use crate::{
@@ -62,6 +62,8 @@ pub struct Kitchen {
     heartbeat_timeout: Duration,
     events: Arc<EventBus>,
     metrics: Arc<Metrics>,
+    /// The per-station and per-worker series `/metrics` shows.
+    series: report::KitchenSeries,
     /// What workers need to run; set by `spawn`, so an operator can start a worker later.
     runtime: OnceLock<Runtime>,
     /// Heartbeats are stored as milliseconds since this instant.
@@ -131,12 +133,20 @@ impl Kitchen {
                 Station::new(spec, naive, queue)
             })
             .collect();
-        let workers = specs
+        let workers: Vec<Worker> = specs
             .iter()
             .enumerate()
             .flat_map(|(i, spec)| (1..=spec.workers).map(move |n| (i, n)))
             .map(|(i, n)| Worker::new(format!("{}-{n}", specs[i].name), i))
             .collect();
+        let series = report::KitchenSeries::register(
+            &metrics,
+            &stations.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
+            &workers
+                .iter()
+                .map(|w| (w.name.clone(), stations[w.station].name.clone()))
+                .collect::<Vec<_>>(),
+        );
         let capacity = stations
             .iter()
             .map(|s| s.capacity.map_or(-1, |c| c as i64))
@@ -156,6 +166,7 @@ impl Kitchen {
             heartbeat_timeout: Duration::from_millis(config.heartbeat_timeout_ms),
             events: Arc::new(EventBus::default()),
             metrics,
+            series,
             runtime: OnceLock::new(),
             epoch: Instant::now(),
         }))

@@ -1,11 +1,13 @@
 //! What the kitchen tells operators: `GET /workers`, the stations' state, and the kitchen's series
-//! in `/metrics` (labelled by station and worker only, both fixed by the configuration).
+//! in `/metrics`, on the server's one exporter (labelled by station and worker only, both fixed
+//! by the configuration).
 
-use std::{fmt::Write, sync::atomic::Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 
 use serde::Serialize;
 
 use super::{workers::Liveness, Kitchen};
+use crate::metrics::Metrics;
 
 /// One worker in `GET /workers`.
 #[derive(Debug, Clone, Serialize)]
@@ -88,93 +90,152 @@ impl Kitchen {
             .collect()
     }
 
-    /// Appends the kitchen's series to a Prometheus text exposition.
-    pub fn render_metrics(&self, out: &mut String) {
-        let stations = self.stations_view();
-        type Column = fn(&super::StationView) -> f64;
-        let series: [(&str, &str, &str, Column); 7] = [
-            (
-                "kitchen_station_backlog",
-                "gauge",
-                "Orders admitted to the station and not yet ready.",
-                |s| s.backlog as f64,
-            ),
-            (
-                "kitchen_station_backlog_capacity",
-                "gauge",
-                "Backlog beyond which the station sheds (-1: unbounded).",
-                |s| s.capacity.map_or(-1.0, |c| c as f64),
-            ),
-            (
-                "kitchen_station_shed_total",
-                "counter",
-                "Orders refused with 503 because the station was full.",
-                |s| s.shed as f64,
-            ),
-            (
-                "kitchen_station_requeued_total",
-                "counter",
-                "Orders put back on the queue after their worker went offline.",
-                |s| s.requeued as f64,
-            ),
-            (
-                "kitchen_station_retries_total",
-                "counter",
-                "Failed preparations that will be tried again.",
-                |s| s.retries as f64,
-            ),
-            (
-                "kitchen_station_dead_letters_total",
-                "counter",
-                "Orders moved to the dead-letter table.",
-                |s| s.dead_letters as f64,
-            ),
-            (
-                "kitchen_station_ready_total",
-                "counter",
-                "Orders prepared to ready.",
-                |s| s.ready as f64,
-            ),
-        ];
-        for (name, kind, help, value) in series {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            for s in &stations {
-                let _ = writeln!(out, "{name}{{station=\"{}\"}} {}", s.name, value(s));
-            }
+    /// Sets the kitchen's series to the stations', workers' and streams'
+    /// state now, just before `/metrics` renders them.
+    pub fn publish_metrics(&self) {
+        self.series
+            .publish(&self.stations_view(), &self.workers_view(), &self.events);
+    }
+}
+
+/// The kitchen's series on the server's one Prometheus exporter, registered
+/// once per station and worker (both fixed by the configuration, so the
+/// label sets are bounded) and set from the kitchen's own counts at each
+/// scrape. Names and labels are the ones `/metrics` has always served.
+pub(super) struct KitchenSeries {
+    stations: Vec<StationSeries>,
+    workers: Vec<(metrics::Gauge, metrics::Counter)>,
+    dead_letters: metrics::Counter,
+    subscribers_order: metrics::Gauge,
+    subscribers_all: metrics::Gauge,
+    lagged: metrics::Counter,
+}
+
+struct StationSeries {
+    backlog: metrics::Gauge,
+    capacity: metrics::Gauge,
+    shed: metrics::Counter,
+    requeued: metrics::Counter,
+    retries: metrics::Counter,
+    dead_letters: metrics::Counter,
+    ready: metrics::Counter,
+}
+
+const HELP: [(&str, &str); 12] = [
+    (
+        "kitchen_station_backlog",
+        "Orders admitted to the station and not yet ready.",
+    ),
+    (
+        "kitchen_station_backlog_capacity",
+        "Backlog beyond which the station sheds (-1: unbounded).",
+    ),
+    (
+        "kitchen_station_shed_total",
+        "Orders refused with 503 because the station was full.",
+    ),
+    (
+        "kitchen_station_requeued_total",
+        "Orders put back on the queue after their worker went offline.",
+    ),
+    (
+        "kitchen_station_retries_total",
+        "Failed preparations that will be tried again.",
+    ),
+    (
+        "kitchen_station_dead_letters_total",
+        "Orders moved to the dead-letter table.",
+    ),
+    ("kitchen_station_ready_total", "Orders prepared to ready."),
+    (
+        "kitchen_dead_letters_total",
+        "Orders moved to the dead-letter table.",
+    ),
+    (
+        "kitchen_worker_online",
+        "1 if the worker is online, 0 if stopped or offline.",
+    ),
+    (
+        "kitchen_worker_orders_total",
+        "Orders the worker prepared to ready.",
+    ),
+    ("events_subscribers", "Open Server-Sent Event streams."),
+    (
+        "events_lagged_total",
+        "Order streams closed because their client did not read.",
+    ),
+];
+
+impl KitchenSeries {
+    pub(super) fn register(
+        metrics: &Metrics,
+        stations: &[String],
+        workers: &[(String, String)],
+    ) -> Self {
+        for (name, text) in HELP {
+            metrics.describe(name, text);
         }
-        let _ = writeln!(
-            out,
-            "# HELP kitchen_dead_letters_total Orders moved to the dead-letter table.\n# TYPE kitchen_dead_letters_total counter\nkitchen_dead_letters_total {}",
-            stations.iter().map(|s| s.dead_letters).sum::<u64>()
-        );
-        let _ = writeln!(out, "# HELP kitchen_worker_online 1 if the worker is online, 0 if stopped or offline.\n# TYPE kitchen_worker_online gauge");
-        let workers = self.workers_view();
-        for w in &workers {
-            let online = u8::from(w.state == "online");
-            let _ = writeln!(
-                out,
-                "kitchen_worker_online{{worker=\"{}\",station=\"{}\"}} {online}",
-                w.name, w.station
-            );
+        let stations = stations
+            .iter()
+            .map(|station| {
+                let l = [("station", station.as_str())];
+                StationSeries {
+                    backlog: metrics.labelled_gauge("kitchen_station_backlog", &l),
+                    capacity: metrics.labelled_gauge("kitchen_station_backlog_capacity", &l),
+                    shed: metrics.labelled_counter("kitchen_station_shed_total", &l),
+                    requeued: metrics.labelled_counter("kitchen_station_requeued_total", &l),
+                    retries: metrics.labelled_counter("kitchen_station_retries_total", &l),
+                    dead_letters: metrics
+                        .labelled_counter("kitchen_station_dead_letters_total", &l),
+                    ready: metrics.labelled_counter("kitchen_station_ready_total", &l),
+                }
+            })
+            .collect();
+        let workers = workers
+            .iter()
+            .map(|(worker, station)| {
+                let l = [("worker", worker.as_str()), ("station", station.as_str())];
+                (
+                    metrics.labelled_gauge("kitchen_worker_online", &l),
+                    metrics.labelled_counter("kitchen_worker_orders_total", &l),
+                )
+            })
+            .collect();
+        KitchenSeries {
+            stations,
+            workers,
+            dead_letters: metrics.labelled_counter("kitchen_dead_letters_total", &[]),
+            subscribers_order: metrics.labelled_gauge("events_subscribers", &[("stream", "order")]),
+            subscribers_all: metrics.labelled_gauge("events_subscribers", &[("stream", "all")]),
+            lagged: metrics.labelled_counter("events_lagged_total", &[]),
         }
-        let _ = writeln!(out, "# HELP kitchen_worker_orders_total Orders the worker prepared to ready.\n# TYPE kitchen_worker_orders_total counter");
-        for w in &workers {
-            let _ = writeln!(
-                out,
-                "kitchen_worker_orders_total{{worker=\"{}\",station=\"{}\"}} {}",
-                w.name, w.station, w.orders_processed
-            );
+    }
+
+    fn publish(
+        &self,
+        stations: &[StationView],
+        workers: &[WorkerView],
+        events: &super::events::EventBus,
+    ) {
+        for (series, s) in self.stations.iter().zip(stations) {
+            series.backlog.set(s.backlog as f64);
+            series.capacity.set(s.capacity.map_or(-1.0, |c| c as f64));
+            series.shed.absolute(s.shed);
+            series.requeued.absolute(s.requeued);
+            series.retries.absolute(s.retries);
+            series.dead_letters.absolute(s.dead_letters);
+            series.ready.absolute(s.ready);
         }
-        let (per_order, all) = self.events.subscribers();
-        let _ = writeln!(
-            out,
-            "# HELP events_subscribers Open Server-Sent Event streams.\n# TYPE events_subscribers gauge\nevents_subscribers{{stream=\"order\"}} {per_order}\nevents_subscribers{{stream=\"all\"}} {all}"
-        );
-        let _ = writeln!(
-            out,
-            "# HELP events_lagged_total Order streams closed because their client did not read.\n# TYPE events_lagged_total counter\nevents_lagged_total {}",
-            self.events.lagged_total.load(Relaxed)
-        );
+        self.dead_letters
+            .absolute(stations.iter().map(|s| s.dead_letters).sum());
+        for ((online, orders), w) in self.workers.iter().zip(workers) {
+            online.set(f64::from(u8::from(w.state == "online")));
+            orders.absolute(w.orders_processed);
+        }
+        let (per_order, all) = events.subscribers();
+        self.subscribers_order.set(per_order as f64);
+        self.subscribers_all.set(all as f64);
+        self.lagged.absolute(events.lagged_total.load(Relaxed));
     }
 }
 

@@ -107,6 +107,7 @@ impl Payments {
                 return Err(e.into());
             }
         };
+        let called = std::time::Instant::now();
         let outcome = self
             .client
             .charge(
@@ -116,6 +117,9 @@ impl Payments {
                 &card_token,
             )
             .await;
+        self.metrics
+            .gateway_seconds
+            .record(called.elapsed().as_secs_f64());
         let (settlement, healthy, result) = match &outcome {
             Outcome::Approved { .. } => {
                 self.metrics.gateway_approved_total.increment(1);

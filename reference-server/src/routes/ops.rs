@@ -41,8 +41,8 @@ async fn ready(State(app): State<AppState>) -> Response {
 }
 
 async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
-    let mut text = app.metrics.render();
-    app.kitchen.render_metrics(&mut text);
+    app.kitchen.publish_metrics();
+    let text = app.metrics.render();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 

@@ -42,6 +42,8 @@ pub(crate) fn run(
         if jobs.is_empty() {
             continue;
         }
+        metrics.db_writer_queue_depth.set(rx.len() as f64);
+        let started = std::time::Instant::now();
         let begun = conn.execute_batch("BEGIN IMMEDIATE");
         let replies: Vec<Reply> = match &begun {
             Ok(()) => jobs.into_iter().map(|job| job(&conn)).collect(),
@@ -55,6 +57,9 @@ pub(crate) fn run(
                 tracing::error!(error = %e, "commit failed");
                 e.to_string()
             });
+        metrics
+            .db_commit_seconds
+            .record(started.elapsed().as_secs_f64());
         if committed.is_ok() {
             metrics.db_commits_total.increment(1);
             metrics.db_writes_total.increment(replies.len() as u64);

@@ -8,12 +8,14 @@
 mod distribution;
 mod rate;
 mod run;
+mod server;
 mod timechart;
 mod trend;
 
 pub use distribution::{DistributionChart, DistributionLine};
 pub use rate::{RateChart, RateLine};
-pub use run::run_charts;
+pub use run::{run_charts, run_server_charts};
+pub use server::{server_charts, Side};
 pub use timechart::{Band, Line, Mark, TimeChart};
 pub use trend::{TrendChart, TrendLine};
 
@@ -100,8 +102,12 @@ pub fn tick(v: f64) -> String {
         format!("{v:.0}")
     } else if a >= 1.0 {
         format!("{v:.1}")
-    } else {
+    } else if a >= 0.1 {
         format!("{v:.2}")
+    } else {
+        // Small values (a commit time in seconds): enough decimals for two figures.
+        let digits = ((-a.log10()).ceil() as usize + 1).min(6);
+        format!("{v:.digits$}")
     };
     if text.contains('.') {
         text.trim_end_matches('0').trim_end_matches('.').to_string()
@@ -119,6 +125,15 @@ pub enum Fold {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn axis_labels_keep_two_figures_of_small_values() {
+        assert_eq!(tick(250.0), "250");
+        assert_eq!(tick(2.5), "2.5");
+        assert_eq!(tick(0.25), "0.25");
+        assert_eq!(tick(0.003), "0.003");
+        assert_eq!(tick(0.0004), "0.0004");
+    }
 
     #[test]
     fn long_series_are_bucketed_keeping_spikes_and_gaps() {

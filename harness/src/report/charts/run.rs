@@ -71,6 +71,17 @@ pub fn run_charts(summary: &Summary) -> (Vec<Chart>, Vec<String>) {
     (charts, notes)
 }
 
+/// The run's "Server" charts: its scraped series on the same time axis,
+/// stage lines and fault shading as the charts above.
+pub fn run_server_charts(summary: &Summary) -> (Vec<Chart>, Vec<String>) {
+    let Some(metrics) = &summary.server_metrics else {
+        return (Vec::new(), Vec::new());
+    };
+    let frame =
+        |title: &str, y_label: &str, lines: Vec<Line>| time_chart(summary, title, y_label, lines);
+    super::server_charts(&[super::Side { label: "", metrics }], &frame)
+}
+
 fn time_chart(summary: &Summary, title: &str, y_label: &str, lines: Vec<Line>) -> TimeChart {
     TimeChart {
         title: title.into(),

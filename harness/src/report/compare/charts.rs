@@ -31,6 +31,26 @@ pub fn compare_charts(runs: &[CompareRun]) -> (Vec<Chart>, Vec<String>) {
             Err(e) => notes.push(format!("the chart `{title}` could not be drawn: {e:#}")),
         }
     }
+    let sides: Vec<crate::report::charts::Side<'_>> = runs
+        .iter()
+        .filter_map(|r| {
+            r.summary
+                .server_metrics
+                .as_ref()
+                .map(|metrics| crate::report::charts::Side {
+                    label: &r.label,
+                    metrics,
+                })
+        })
+        .collect();
+    if !sides.is_empty() {
+        // Each side's series overlaid: the first run solid, the others dashed.
+        let frame =
+            |title: &str, y_label: &str, lines: Vec<Line>| time_chart(runs, title, y_label, lines);
+        let (server, server_notes) = crate::report::charts::server_charts(&sides, &frame);
+        charts.extend(server);
+        notes.extend(server_notes);
+    }
     (charts, notes)
 }
 
