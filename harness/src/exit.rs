@@ -97,6 +97,13 @@ pub fn of_comparison(sides: impl IntoIterator<Item = u8>, not_comparable: bool) 
     }
 }
 
+/// The exit code of a run stopped by a stop request: Ctrl-C and SIGTERM alike.
+pub fn of_stop(reason: crate::stop::StopReason) -> u8 {
+    match reason {
+        crate::stop::StopReason::Sigint | crate::stop::StopReason::Sigterm => INTERRUPTED,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,5 +151,15 @@ mod tests {
         assert_eq!(of_verdict(Verdict::GateFailed), 1);
         assert_eq!(of_verdict(Verdict::Invalid), 4);
         assert_eq!(of_verdict(Verdict::Interrupted), 130);
+    }
+
+    #[test]
+    fn a_stopped_run_exits_130_whatever_stopped_it() {
+        for r in [
+            crate::stop::StopReason::Sigint,
+            crate::stop::StopReason::Sigterm,
+        ] {
+            assert_eq!(of_stop(r), 130);
+        }
     }
 }

@@ -4,9 +4,10 @@
 //! measured, the report when it is written. It is the single source of truth
 //! for "interrupted": nothing samples a signal on a timer.
 //!
-//! Ctrl-C (SIGINT) and SIGTERM are its reasons today; another reason (say, a
-//! run aborted by a gate) is one more [`StopReason`] variant with its own
-//! exit code, going through the same [`request`].
+//! Ctrl-C (SIGINT) and SIGTERM are its reasons (both exit 130, see
+//! `crate::exit::of_stop`). A run aborted by a window gate ends that run only,
+//! not the process, so it is not a stop request: it goes through the same
+//! stop path of the load engine by its own signal (`crate::load::AbortSignal`).
 
 use serde::{Deserialize, Serialize};
 use std::sync::{LazyLock, Mutex};
@@ -28,13 +29,6 @@ impl StopReason {
         match self {
             StopReason::Sigint => "stopped by Ctrl-C (SIGINT)",
             StopReason::Sigterm => "stopped by SIGTERM",
-        }
-    }
-
-    /// The exit code of a run stopped for this reason.
-    pub fn exit_code(self) -> u8 {
-        match self {
-            StopReason::Sigint | StopReason::Sigterm => crate::exit::INTERRUPTED,
         }
     }
 }
@@ -113,10 +107,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_reason_says_what_stopped_the_run_and_exits_130() {
+    fn every_reason_says_what_stopped_the_run() {
         for r in [StopReason::Sigint, StopReason::Sigterm] {
             assert!(r.describe().starts_with("stopped by"));
-            assert_eq!(r.exit_code(), 130);
         }
         assert_eq!(
             serde_json::to_string(&StopReason::Sigterm).unwrap(),

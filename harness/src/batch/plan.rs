@@ -99,7 +99,7 @@ impl Plan {
         // One backend (repeated, or against a baseline run): a fault it
         // cannot take is refused; several sides are compared instead.
         if let [lane] = lanes.as_slice() {
-            run::refuse_not_injected(&lane.scenario)?;
+            run::refuse_not_injected(&lane.scenario, &lane.gates)?;
         }
         checks::reports_dir(&args.run.reports_dir)?;
         let mut from_history = Vec::new();

@@ -18,15 +18,21 @@ use crate::summary::{self, GateResult, Latency, Summary, Verdict, WindowFigures,
 /// The figures of a run, judged against `gates`: what a finished run reports.
 pub fn summarize(run: &RunRecord, gates: &[Gate]) -> Summary {
     let mut summary = summary::compute(run);
-    let windows = window_verdicts(run, &summary, gates);
-    judge_with(&mut summary, gates, &windows);
+    judge_run(run, &mut summary, gates);
     summary
+}
+
+/// Judges a run's summary (computed from `run`, with anything added to it
+/// since, such as the server's series): window gates on the record's
+/// per-second histograms, the others on the summary's figures.
+pub fn judge_run(run: &RunRecord, summary: &mut Summary, gates: &[Gate]) {
+    let windows = window_verdicts(run, summary, gates);
+    judge_with(summary, gates, &windows);
 }
 
 /// Fills the summary's gate results, verdict and the reason for it. A window
 /// gate keeps the windows it was judged on before (by [`summarize`]).
 pub fn judge(summary: &mut Summary, gates: &[Gate]) {
-    recovery::judge_recoveries(summary, gates);
     let windows: Vec<Option<WindowVerdict>> = gates
         .iter()
         .map(|g| {
@@ -41,6 +47,7 @@ pub fn judge(summary: &mut Summary, gates: &[Gate]) {
 }
 
 fn judge_with(summary: &mut Summary, gates: &[Gate], windows: &[Option<WindowVerdict>]) {
+    recovery::judge_recoveries(summary, gates);
     summary.gates = gates
         .iter()
         .zip(windows)

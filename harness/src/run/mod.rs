@@ -92,7 +92,7 @@ impl RunError {
             RunError::Scenario(_) | RunError::Usage(_) | RunError::Shard(_) => exit::USAGE,
             RunError::Target(_) | RunError::Proxy(_) => exit::UNREACHABLE,
             RunError::Internal(_) => exit::INTERNAL,
-            RunError::Stopped(reason) => reason.exit_code(),
+            RunError::Stopped(reason) => exit::of_stop(*reason),
         }
     }
 }
@@ -122,7 +122,7 @@ pub struct Measured {
 /// summary to `out`, the report's path last.
 pub async fn run(args: &RunArgs, out: &mut dyn Write) -> Result<RunOutcome, RunError> {
     let (sc, gates) = prepare(args)?;
-    prepare::refuse_not_injected(&sc)?;
+    prepare::refuse_not_injected(&sc, &gates)?;
     run_scenario(sc, gates, args, out).await
 }
 
@@ -225,7 +225,7 @@ pub async fn measure(
     record.meta.shard = shard;
     let mut summary = crate::summary::compute(&record);
     summary.server_metrics = scraped.metrics;
-    gate::judge(&mut summary, gates);
+    gate::judge_run(&record, &mut summary, gates);
     Ok(Measured {
         record,
         summary,

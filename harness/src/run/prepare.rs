@@ -131,13 +131,22 @@ pub fn apply(mut sc: Scenario, args: &RunArgs) -> Result<(Scenario, Vec<Gate>), 
     Ok((sc, gates))
 }
 
-/// Refuses (exit 2, before anything starts) a run whose `--target` cannot
-/// take some of the scenario's faults: a run of one backend would otherwise
-/// judge gates on windows that never happen. Says how to declare each.
-/// (Several backends compared side by side keep the run: the comparison
-/// says "not comparable on" the fault and exits 7.)
-pub fn refuse_not_injected(sc: &Scenario) -> Result<(), RunError> {
-    if sc.not_injected.is_empty() {
+/// Refuses, before anything starts, a gate judged during a fault that
+/// cannot be injected into this target (its link exists only around the
+/// bundled server, or its worker stop has no admin token there): such a gate
+/// would judge a window that never happens. A fault no gate names is only
+/// noted (each output lists it as not injected).
+pub fn refuse_not_injected(sc: &Scenario, gates: &[Gate]) -> Result<(), RunError> {
+    let judged: Vec<_> = sc
+        .not_injected
+        .iter()
+        .filter(|m| {
+            gates
+                .iter()
+                .any(|g| g.during.as_deref() == Some(m.name.as_str()))
+        })
+        .collect();
+    if judged.is_empty() {
         return Ok(());
     }
     let url = match &sc.target {
@@ -145,10 +154,10 @@ pub fn refuse_not_injected(sc: &Scenario) -> Result<(), RunError> {
         TargetSpec::Bundled { .. } => "this target".to_string(),
     };
     let mut text = format!(
-        "{} of the scenario's faults cannot be injected into {url}, so nothing would test them:",
-        sc.not_injected.len()
+        "{} of the scenario's gates would be judged during a fault that cannot be injected into {url}:",
+        judged.len()
     );
-    for m in &sc.not_injected {
+    for m in &judged {
         text.push_str(&format!("\n  fault `{}`: {}", m.name, m.reason));
     }
     text.push_str(&format!(
@@ -156,7 +165,8 @@ pub fn refuse_not_injected(sc: &Scenario) -> Result<(), RunError> {
          [[targets]]\n  url = \"{url}\"\n  [[targets.links]]\n  name = \"payments\"\n  \
          listen = \"127.0.0.1:9101\"    # point the backend's payment gateway URL here\n  \
          upstream = \"127.0.0.1:9100\"  # where its gateway really listens\n\
-         (a worker stop needs `attributes.admin_token`), or leave out --target to run the bundled server",
+         (a worker stop needs `attributes.admin_token`), drop the gate, or leave out --target \
+         to run the bundled server",
         sc.file
     ));
     Err(RunError::Usage(text))

@@ -70,13 +70,18 @@ impl Validator<'_> {
         Ok(())
     }
 
-    /// The scenario's gates, each naming only requests, faults and stages it has.
+    /// The scenario's gates, each naming only requests it has, and faults
+    /// and stages among `windows`.
     pub(super) fn gate_names(
         &self,
         raw: &[Spanned<raw::GateEntry>],
         gates: &[Gate],
-        names: &GateNames<'_>,
+        windows: Vec<&str>,
     ) -> Result<(), ScenarioError> {
+        let names = GateNames {
+            requests: &self.names,
+            windows,
+        };
         for (i, (g, entry)) in gates.iter().zip(raw).enumerate() {
             if let Some(why) = names.unknown(g) {
                 let text = match entry.get_ref() {

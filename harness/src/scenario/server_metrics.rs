@@ -14,6 +14,23 @@ use toml::Spanned;
 /// The most label sets a declaration may ask for with `max_series`.
 const MAX_SERIES_CEILING: u64 = 200;
 
+impl Validator<'_> {
+    /// Every gate on a server series names one the scenario declares.
+    pub(super) fn series_gates(
+        &self,
+        raw: &[Spanned<raw::GateEntry>],
+        gates: &[crate::slo::Gate],
+        plan: &ScrapePlan,
+    ) -> Result<(), ScenarioError> {
+        for (i, g) in gates.iter().enumerate() {
+            if let Some(m) = undeclared(plan, g) {
+                return self.err(raw[i].span(), format!("gates[{i}]"), m);
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Why `gate` cannot be judged when it names a series the scenario does not
 /// declare; `None` for a declared series or a gate on requests.
 pub fn undeclared(plan: &ScrapePlan, gate: &crate::slo::Gate) -> Option<String> {

@@ -97,17 +97,9 @@ impl Validator<'_> {
             .chain(worker_stops.iter().map(|w| w.name.as_str()))
             .chain(load.stages.iter().map(|s| s.name.as_str()))
             .collect();
-        let names = super::checks::GateNames {
-            requests: &self.names,
-            windows,
-        };
-        self.gate_names(&raw.gates, &gates, &names)?;
+        self.gate_names(&raw.gates, &gates, windows)?;
         let server_metrics = self.server_metrics(raw.server_metrics.as_ref())?;
-        for (i, g) in gates.iter().enumerate() {
-            if let Some(m) = super::server_metrics::undeclared(&server_metrics, g) {
-                return self.err(raw.gates[i].span(), format!("gates[{i}]"), m);
-            }
-        }
+        self.series_gates(&raw.gates, &gates, &server_metrics)?;
         let capacity_slo = self.capacity_slo(raw.capacity.as_ref(), &server_metrics)?;
         Ok(Scenario {
             name,

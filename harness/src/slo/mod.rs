@@ -14,13 +14,14 @@
 //! rather than once on the whole run, so a collapse at the peak is not
 //! diluted by the quiet minutes around it.
 
+mod error;
 mod parse;
 mod series;
 mod tolerance;
 mod window;
 
+pub use error::GateParseError;
 pub(crate) use parse::parse_metric;
-pub use parse::GateParseError;
 pub use series::SeriesStat;
 pub use tolerance::{parse_tolerances, Allowance, Tolerance, ToleranceParseError};
 

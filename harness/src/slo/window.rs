@@ -1,7 +1,7 @@
 //! The window clause of a gate's text: `over <duration> [at most <N>% of
 //! windows]`, taken out wherever it stands among the gate's scopes.
 
-use super::parse::GateParseError;
+use super::error::GateParseError;
 use super::Window;
 
 /// Takes the `over <duration> [at most <N>% of windows]` clause out of a

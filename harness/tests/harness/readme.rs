@@ -142,7 +142,30 @@ async fn the_readmes_shell_examples_run_in_dry_run_form() {
     let cwd = dir.path();
     copy_dir(&repo_file("scenarios"), &cwd.join("scenarios"));
     crate::remote::https::pki(cwd, false);
+    // The pinning example's self-signed server certificate: any certificate reads the same.
+    std::fs::copy(cwd.join("ca.pem"), cwd.join("server.pem")).unwrap();
     let run = a_finished_run(cwd).await;
+    // The history the `--baseline history` examples read: one real smoke run
+    // on the bundled server, recorded where the examples look for it.
+    let recorded = run_binary(
+        &[
+            "run",
+            "scenarios/smoke.toml",
+            "--quiet",
+            "--duration",
+            "2s",
+            "--reports-dir",
+            "history-reports",
+            "--history",
+            "reports/history.db",
+        ],
+        cwd,
+    );
+    assert!(
+        recorded.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        String::from_utf8_lossy(&recorded.stderr)
+    );
     for earlier in [
         "reports/smoke/20261122T013000Z",
         "reports/rush-hour/20261122T013000Z",

@@ -80,7 +80,7 @@ attributes = {{ latency = 300 }}
 }
 
 #[tokio::test]
-async fn on_another_backend_edge_needs_no_declaration_and_payments_faults_are_refused_before_the_load(
+async fn on_another_backend_edge_needs_no_declaration_and_a_gate_during_a_payments_fault_is_refused_before_the_load(
 ) {
     let backend = MockServer::start().await;
     Mock::given(method("GET"))
@@ -135,15 +135,27 @@ attributes = { latency = 800 }
             run_cli(&args).await
         }
     };
-    // `payments` exists only around the bundled server: refused, nothing sent.
-    let (code, out) = run(text).await;
+    // `payments` exists only around the bundled server: a gate judged during
+    // its fault would judge a window that never happens, so it is refused
+    // before anything is sent.
+    let gated = text.replacen(
+        "seed = 1\n",
+        "seed = 1\ngates = [\"p95 < 1s during slow-payments\"]\n",
+        1,
+    );
+    let (code, out) = run(&gated).await;
     assert_eq!(code, 2, "{out}");
+    assert!(out.is_empty(), "{out}");
     assert!(!reports.exists(), "nothing ran");
     assert!(backend.received_requests().await.unwrap().is_empty());
-    // Without it, `edge` goes in front of the URL with no declaration.
-    let edge_only = &text[..text.find("[[faults]]\nname = \"slow-payments\"").unwrap()];
-    let (code, out) = run(edge_only).await;
+    // With no gate on it, the fault is noted as not injected, and `edge`
+    // goes in front of the URL with no declaration.
+    let (code, out) = run(text).await;
     assert!(code == 0 || code == 4, "exit {code}\n{out}");
+    assert!(
+        out.contains("fault `slow-payments` was not injected"),
+        "{out}"
+    );
     let s = summary(&report_dir(&out));
     let faults = s["faults"].as_array().unwrap();
     assert_eq!(faults.len(), 1, "{faults:?}");

@@ -142,7 +142,7 @@ async fn a_run_whose_gates_all_hold_exits_0() {
 }
 
 #[test]
-fn a_fault_this_target_cannot_take_is_refused_before_the_load_with_how_to_declare_its_link() {
+fn a_gate_during_a_fault_this_target_cannot_take_is_refused_before_the_load_with_how_to_declare_its_link() {
     let dir = tempfile::tempdir().unwrap();
     let spike = crate::helpers::repo_file("scenarios/payment-spike.toml");
     // Nothing listens there: had the run gone past the check, it would exit 3.
@@ -160,9 +160,8 @@ fn a_fault_this_target_cannot_take_is_refused_before_the_load_with_how_to_declar
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     for part in [
-        "cannot be injected into http://127.0.0.1:9",
-        "fault `payments-latency`: its link `payments` exists only around the bundled server",
-        "fault `payments-503`",
+        "judged during a fault that cannot be injected into http://127.0.0.1:9",
+        "fault `payments-503`: its link `payments` exists only around the bundled server",
         "[[targets.links]]",
         "name = \"payments\"",
     ] {
