@@ -21,7 +21,7 @@ use crate::chaos::{Chaos, Link};
 use crate::scenario::TargetSpec;
 use anyhow::Context;
 use std::collections::BTreeSet;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -340,14 +340,6 @@ async fn proxy_link(
         .await
         .with_context(|| format!("putting a fault proxy on link {name:?}"))?;
     Ok(format!("http://{addr}"))
-}
-
-/// An address that may need brackets in a URL.
-pub fn url_for(addr: SocketAddr) -> String {
-    match addr.ip() {
-        IpAddr::V6(_) => format!("http://[{}]:{}", addr.ip(), addr.port()),
-        IpAddr::V4(_) => format!("http://{addr}"),
-    }
 }
 
 #[cfg(test)]

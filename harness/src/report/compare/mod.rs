@@ -37,19 +37,6 @@ pub struct CompareRun {
     pub summary: Summary,
 }
 
-impl CompareRun {
-    /// A run just written by `write_run_report`, labelled e.g. by its target.
-    pub fn from_report(label: impl Into<String>, report: &super::RunReport) -> Self {
-        let label = label.into();
-        CompareRun {
-            backend: label.clone(),
-            label,
-            source: report.dir.display().to_string(),
-            summary: report.summary.clone(),
-        }
-    }
-}
-
 /// One backend of the comparison: which runs are its repeats.
 #[derive(Clone, Debug)]
 pub struct Column {

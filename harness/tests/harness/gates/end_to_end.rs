@@ -142,7 +142,8 @@ async fn a_run_whose_gates_all_hold_exits_0() {
 }
 
 #[test]
-fn a_gate_during_a_fault_this_target_cannot_take_is_refused_before_the_load_with_how_to_declare_its_link() {
+fn a_gate_during_a_fault_this_target_cannot_take_is_refused_before_the_load_with_how_to_declare_its_link(
+) {
     let dir = tempfile::tempdir().unwrap();
     let spike = crate::helpers::repo_file("scenarios/payment-spike.toml");
     // Nothing listens there: had the run gone past the check, it would exit 3.
