@@ -5,7 +5,10 @@
 
 pub mod dashboard;
 pub mod gates;
+mod series;
 pub mod snapshot;
+
+pub use series::LiveSeries;
 
 use crate::load::Watch;
 use crate::record::{Aborted, GeneratorHealth, Recorder};
@@ -85,11 +88,18 @@ fn planned_span(sc: &Scenario, name: &str) -> Option<(u64, u64)> {
 pub struct Watcher {
     gates: GateWatch,
     dashboard: Option<(dashboard::Hub, snapshot::LiveBuilder)>,
+    /// The target's series scraped so far, for the dashboard.
+    series: LiveSeries,
 }
 
 impl Watcher {
     /// `None` when there is nothing to watch.
-    pub fn new(sc: &Scenario, gates: &[Gate], opts: &LiveOptions) -> Option<Watcher> {
+    pub fn new(
+        sc: &Scenario,
+        gates: &[Gate],
+        opts: &LiveOptions,
+        series: LiveSeries,
+    ) -> Option<Watcher> {
         let watched = GateWatch::new(&watched_gates(sc, gates, opts), &sc.request_names);
         let dashboard = opts.dashboard.clone().map(|hub| {
             let builder = snapshot::LiveBuilder::new(snapshot::Plan::of(sc), opts.context.clone());
@@ -98,6 +108,7 @@ impl Watcher {
         (!watched.is_empty() || dashboard.is_some()).then_some(Watcher {
             gates: watched,
             dashboard,
+            series,
         })
     }
 }
@@ -113,6 +124,7 @@ impl Watch for Watcher {
         if let Some((hub, builder)) = &mut self.dashboard {
             let mut snap = builder.snapshot(recorder, health, elapsed_s, self.gates.states());
             snap.aborted_by = abort.as_ref().map(|a| a.gate.clone());
+            snap.server_series = self.series.snapshot();
             hub.publish(&snap);
         }
         abort

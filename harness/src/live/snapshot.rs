@@ -369,7 +369,20 @@ pub fn final_snapshot(summary: &Summary, context: Option<String>) -> Snapshot {
             late_starts: summary.generator.late_starts,
             start_lag_p99_ms: summary.generator.start_lag_p99_ms,
         },
-        server_series: Vec::new(),
+        server_series: summary
+            .server_metrics
+            .iter()
+            .flat_map(|m| &m.series)
+            .map(|m| ServerSeries {
+                name: m.title(),
+                t_s: m
+                    .points
+                    .iter()
+                    .map(|p| p[0].max(0.0).round() as u32)
+                    .collect(),
+                values: m.points.iter().map(|p| Some(p[1])).collect(),
+            })
+            .collect(),
         verdict: Some(summary.verdict.label().to_string()),
         aborted_by: run.aborted_by.clone(),
     }

@@ -169,15 +169,22 @@ pub async fn measure(
             return Err(RunError::Target(e));
         }
     };
-    let (mut scraper, scrape_notes) = match scrape::start(&sc, &target, chaos.as_ref(), args).await
-    {
-        Ok(s) => s,
-        Err(e) => {
-            target.stop().await;
-            cleanup_chaos(chaos.as_mut(), &mut Vec::new()).await;
-            return Err(e);
-        }
-    };
+    // The dashboard shows the target's series as they are scraped.
+    let live_series = crate::live::LiveSeries::default();
+    let listener = args
+        .live
+        .dashboard
+        .is_some()
+        .then(|| live_series.listener());
+    let (mut scraper, scrape_notes) =
+        match scrape::start(&sc, &target, chaos.as_ref(), args, listener).await {
+            Ok(s) => s,
+            Err(e) => {
+                target.stop().await;
+                cleanup_chaos(chaos.as_mut(), &mut Vec::new()).await;
+                return Err(e);
+            }
+        };
     let sc = Arc::new(sc);
     let metrics_client = client.clone();
     let injectors = Injectors {
@@ -185,7 +192,7 @@ pub async fn measure(
         kitchen,
     };
     let observers = Observers {
-        watch: crate::live::Watcher::new(&sc, gates, &args.live),
+        watch: crate::live::Watcher::new(&sc, gates, &args.live, live_series),
         scraper: scraper.as_mut(),
     };
     let (loaded, windows, mut notes) =

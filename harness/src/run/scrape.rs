@@ -18,6 +18,7 @@ pub(super) async fn start(
     target: &Target,
     chaos: Option<&Chaos>,
     args: &RunArgs,
+    listener: Option<crate::scrape::Listener>,
 ) -> Result<(Option<Scraper>, Vec<String>), RunError> {
     let plan = &sc.server_metrics;
     let mut notes = Vec::new();
@@ -68,7 +69,7 @@ pub(super) async fn start(
     if endpoints.is_empty() {
         return Ok((None, notes));
     }
-    let scraper = Scraper::spawn(plan, endpoints, None).map_err(RunError::Internal)?;
+    let scraper = Scraper::spawn(plan, endpoints, listener).map_err(RunError::Internal)?;
     Ok((Some(scraper), notes))
 }
 
