@@ -269,3 +269,21 @@ impl<'de> serde::Deserialize<'de> for Gate {
         text.parse().map_err(serde::de::Error::custom)
     }
 }
+
+/// What the gate parser's tests share: a gate that must parse, a text that must not.
+#[cfg(test)]
+mod testing {
+    use super::Gate;
+
+    pub(super) fn gate(text: &str) -> Gate {
+        text.parse()
+            .unwrap_or_else(|e| panic!("`{text}` should parse: {e}"))
+    }
+
+    pub(super) fn error(text: &str) -> String {
+        match text.parse::<Gate>() {
+            Ok(g) => panic!("`{text}` should not parse, got {g:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+}

@@ -190,18 +190,7 @@ fn parse_threshold(input: &str, metric: Metric, text: &str) -> Result<Threshold,
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn gate(text: &str) -> Gate {
-        text.parse()
-            .unwrap_or_else(|e| panic!("`{text}` should parse: {e}"))
-    }
-
-    fn error(text: &str) -> String {
-        match text.parse::<Gate>() {
-            Ok(g) => panic!("`{text}` should not parse, got {g:?}"),
-            Err(e) => e.to_string(),
-        }
-    }
+    use crate::slo::testing::{error, gate};
 
     #[test]
     fn a_latency_gate_parses_its_metric_comparison_and_unit() {

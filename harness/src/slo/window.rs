@@ -77,19 +77,7 @@ fn window_length(text: &str) -> Option<u32> {
 
 #[cfg(test)]
 mod tests {
-    use crate::slo::Gate;
-
-    fn gate(text: &str) -> Gate {
-        text.parse()
-            .unwrap_or_else(|e| panic!("`{text}` should parse: {e}"))
-    }
-
-    fn error(text: &str) -> String {
-        match text.parse::<Gate>() {
-            Ok(g) => panic!("`{text}` should not parse, got {g:?}"),
-            Err(e) => e.to_string(),
-        }
-    }
+    use crate::slo::testing::{error, gate};
 
     #[test]
     fn a_window_gate_takes_its_window_wherever_it_stands_among_the_scopes() {
