@@ -51,7 +51,7 @@ median() { sort -g | awk '{v[NR] = $1} END {if (NR == 0) print "n/a"; else print
 start gateway gateway --listen 127.0.0.1:0 --latency-median-ms 5 --latency-p99-ms 20 --decline-rate 0
 GATEWAY=$URL
 start server --listen 127.0.0.1:0 --payment-gateway-url "$GATEWAY" \
-    --stations grill:dine_in:5:100,counter:takeout:6:120,packing:delivery:2:40 --prep-time-ms 250
+    --stations grill:dine_in:5:100,counter:takeout:6:120,packing:delivery:2:40 --prep-time-ms 250 --unpaid-expiry-ms 30000
 SERVER_PID=$PID
 SERVER_URL=$URL
 
