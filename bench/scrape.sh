@@ -17,36 +17,9 @@ TICK=$(getconf CLK_TCK)
 
 cargo build --release -p reference-server -p harness --bins >&2
 
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-# start NAME ARGS...: the server in the background; sets URL and PID from its announce line.
-start() {
-    local name=$1; shift
-    "$SERVER" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
-    PID=$!
-    PIDS+=("$PID")
-    for _ in $(seq 100); do
-        if grep -q '^listening on ' "$WORK/$name.out" 2>/dev/null; then
-            URL=$(sed -n 's/^listening on //p' "$WORK/$name.out")
-            return 0
-        fi
-        sleep 0.1
-    done
-    echo "$name did not start; its log:" >&2
-    cat "$WORK/$name.err" >&2
-    exit 3
-}
-
-# cpu_ticks PID: user + system time of the process so far, in clock ticks.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-median() { sort -g | awk '{v[NR] = $1} END {if (NR == 0) print "n/a"; else print v[int((NR + 1) / 2)]}'; }
+BIN=$SERVER
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 start gateway gateway --listen 127.0.0.1:0 --latency-median-ms 5 --latency-p99-ms 20 --decline-rate 0
 GATEWAY=$URL

@@ -38,41 +38,8 @@ if ! command -v wrk >/dev/null; then
 fi
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-# start NAME ARGS... : runs the binary in the background and sets URL and PID from its announce line.
-start() {
-    local name=$1; shift
-    "$BIN" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
-    PID=$!
-    PIDS+=("$PID")
-    for _ in $(seq 100); do
-        if grep -q '^listening on ' "$WORK/$name.out" 2>/dev/null; then
-            URL=$(sed -n 's/^listening on //p' "$WORK/$name.out")
-            return 0
-        fi
-        sleep 0.1
-    done
-    echo "$name did not start; its log:" >&2
-    cat "$WORK/$name.err" >&2
-    exit 3
-}
-
-stop() {
-    kill "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-}
-
-peak_rss_mb() { awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
-
-median() { sort -g | awk '{v[NR] = $1} END {if (NR == 0) print "n/a"; else print v[int((NR + 1) / 2)]}'; }
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 # wrk scripts: unique Idempotency-Key per request; `done` prints one machine-readable line.
 DONE_LUA='

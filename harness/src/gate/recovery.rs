@@ -41,6 +41,7 @@ fn judge(summary: &Summary, fault: &FaultSummary, gates: &[&Gate]) -> (Option<f6
         basis: RecoveryBasis::Gates,
         gates: gates.iter().map(|g| g.to_string()).collect(),
         not_measurable: None,
+        held: false,
     };
     let over: Vec<String> = gates
         .iter()
@@ -59,17 +60,25 @@ fn judge(summary: &Summary, fault: &FaultSummary, gates: &[&Gate]) -> (Option<f6
     }
     let end = fault.end_s.max(0.0);
     let horizon = summary.timeline.overall.t_s.len();
-    let within: Vec<(usize, bool)> = (end.floor() as usize..horizon)
-        .filter(|&t| {
-            summary
-                .timeline
-                .overall
-                .count
-                .get(t)
-                .is_some_and(|c| *c > 0)
-        })
-        .map(|t| (t, gates.iter().all(|g| holds_at(summary, g, t))))
-        .collect();
+    let judged = |from: usize, to: usize| -> Vec<(usize, bool)> {
+        (from..to)
+            .filter(|&t| {
+                summary
+                    .timeline
+                    .overall
+                    .count
+                    .get(t)
+                    .is_some_and(|c| *c > 0)
+            })
+            .map(|t| (t, gates.iter().all(|g| holds_at(summary, g, t))))
+            .collect()
+    };
+    let during = judged(fault.start_s.max(0.0).floor() as usize, end.ceil() as usize);
+    if !during.is_empty() && during.iter().all(|(_, ok)| *ok) {
+        recovery.held = true;
+        return (Some(0.0), recovery);
+    }
+    let within = judged(end.floor() as usize, horizon);
     let recovered = (0..within.len())
         .find(|&k| {
             within[k..(k + STREAK).min(within.len())]

@@ -3,6 +3,9 @@
 use crate::summary::{RequestSummary, Summary};
 use std::io::{self, Write};
 
+/// A fault's line when its gates held in every second of it.
+const HELD: &str = "the gates held through the fault: nothing to recover from";
+
 pub fn print_summary_table(summary: &Summary, out: &mut dyn Write) -> io::Result<()> {
     let width = summary
         .requests
@@ -94,6 +97,7 @@ pub fn print_summary_table(summary: &Summary, out: &mut dyn Write) -> io::Result
                     }),
                     _,
                 ) => why.clone(),
+                (Some(crate::summary::Recovery { held: true, .. }), _) => HELD.to_string(),
                 (_, Some(s)) => format!("recovered after {s:.0}s"),
                 (_, None) => "recovered not by the end of the run".to_string(),
             }

@@ -313,6 +313,10 @@ pub struct Recovery {
     /// fault (...)" when the seconds before it were not steady or already
     /// over the gates; `recovery_s` is then null.
     pub not_measurable: Option<String>,
+    /// Basis `gates`: they held in every second of the fault with traffic,
+    /// so there was nothing to recover from (`recovery_s` is then 0).
+    #[serde(default)]
+    pub held: bool,
 }
 
 /// What "recovered" means for a fault.

@@ -89,6 +89,7 @@ pub(super) fn p95_basis(steady: Result<(), String>) -> Recovery {
         basis: RecoveryBasis::P95,
         gates: Vec::new(),
         not_measurable: steady.err().map(|why| format!("{NOT_MEASURABLE} ({why})")),
+        held: false,
     }
 }
 

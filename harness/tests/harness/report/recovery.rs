@@ -94,3 +94,37 @@ fn a_fault_on_a_steady_system_recovers_when_its_gates_hold_again() {
     assert_eq!(f.recovery.as_ref().unwrap().basis, RecoveryBasis::P95);
     assert_eq!(f.recovery_s, Some(5.0), "{f:?}");
 }
+
+#[test]
+fn a_fault_the_gates_hold_through_is_said_so_not_timed() {
+    // 300 ms during the fault, under the gate's 500 ms: nothing to recover from.
+    let latency = |at: u64| {
+        if (20_000..25_000).contains(&at) {
+            300
+        } else {
+            20
+        }
+    };
+    let holding = gates(&["p95 < 500ms"]);
+    let summary = gate::summarize(&run(latency), &holding);
+    let f = &summary.faults[0];
+    let r = f.recovery.as_ref().unwrap();
+    assert_eq!(r.basis, RecoveryBasis::Gates);
+    assert!(r.held, "{f:?}");
+    assert_eq!(f.recovery_s, Some(0.0));
+    // A gate the fault breaks is timed as before, not "held".
+    let broken = gate::summarize(&run(latency), &gates(&["p95 < 200ms"]));
+    assert!(!broken.faults[0].recovery.as_ref().unwrap().held);
+    let dir = tempfile::tempdir().unwrap();
+    let report = write_report(&run(latency), &holding, dir.path()).unwrap();
+    for (file, words) in [
+        ("index.html", "the gates held through the fault"),
+        ("summary.md", "the gates held through it"),
+    ] {
+        let text = std::fs::read_to_string(report.dir.join(file)).unwrap();
+        assert!(text.contains(words), "{file}: {words}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(report.dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(json["faults"][0]["recovery"]["held"], true);
+}
