@@ -118,9 +118,11 @@ pub fn conclude(
     let slo_text: Vec<String> = slo.iter().map(Gate::to_string).collect();
     let conclusion = match (&searches.last().expect("at least one search").outcome, capacity) {
         (Outcome::GeneratorLimited { saturated_at, .. }, c) => format!(
-            "the load generator saturated at {saturated_at:.1}/s before the server broke the SLO: capacity is at least {} \
+            "the load generator saturated at {saturated_at:.1}/s before the server broke the SLO: {} \
              (measure from a bigger machine or with a lighter scenario to find the server's limit)",
-            c.map_or("unknown".into(), |c| format!("{c:.1}/s"))
+            c.map_or("no rate was measured cleanly, so the capacity is unknown".into(), |c| {
+                format!("capacity is at least {c:.1}/s")
+            })
         ),
         (Outcome::BelowStart { first_failing }, _) => format!(
             "the SLO ({}) fails even at {first_failing:.1}/s{}",
