@@ -12,7 +12,7 @@ use std::fmt;
 use std::sync::RwLock;
 
 /// What a secret is shown as.
-pub const MASK: &str = "***";
+pub(crate) const MASK: &str = "***";
 
 /// Every secret value this process has read. It only grows: a value once
 /// read stays masked for the life of the process (tests running side by side
@@ -31,7 +31,7 @@ impl Secret {
     }
 
     /// The value itself, for the request it goes into (and nowhere else).
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -50,7 +50,7 @@ impl fmt::Display for Secret {
 
 /// Masks `value` from now on. An empty value is not registered: it would
 /// match everywhere and mask nothing secret.
-pub fn register(value: &str) {
+pub(crate) fn register(value: &str) {
     if value.is_empty() {
         return;
     }
@@ -63,7 +63,7 @@ pub fn register(value: &str) {
 }
 
 /// `text` with every registered secret shown as `***`.
-pub fn scrub(text: &str) -> Cow<'_, str> {
+pub(crate) fn scrub(text: &str) -> Cow<'_, str> {
     let secrets = SECRETS.read().unwrap_or_else(|p| p.into_inner());
     if !secrets.iter().any(|s| text.contains(s.as_str())) {
         return Cow::Borrowed(text);
@@ -78,14 +78,14 @@ pub fn scrub(text: &str) -> Cow<'_, str> {
 }
 
 /// [`scrub`] for an owned string, in place.
-pub fn scrub_in_place(text: &mut String) {
+pub(crate) fn scrub_in_place(text: &mut String) {
     if let Cow::Owned(clean) = scrub(text) {
         *text = clean;
     }
 }
 
 /// Whether a header's value is a credential by its name alone.
-pub fn is_sensitive_header(name: &str) -> bool {
+pub(crate) fn is_sensitive_header(name: &str) -> bool {
     [
         "authorization",
         "proxy-authorization",
@@ -98,7 +98,7 @@ pub fn is_sensitive_header(name: &str) -> bool {
 
 /// A URL fit to show: its password (`https://user:pass@host`) replaced by
 /// `***`, and every registered secret masked.
-pub fn url(text: &str) -> String {
+pub(crate) fn url(text: &str) -> String {
     // The text as given (not re-serialised), with the password cut out.
     let shown = match reqwest::Url::parse(text)
         .ok()

@@ -14,10 +14,9 @@ mod sink;
 mod sse;
 mod watch;
 
-pub use flow::UserState;
-pub use pacer::Schedule;
-pub use procstat::peak_rss_bytes;
-pub use watch::{AbortSignal, Watch};
+pub(crate) use flow::UserState;
+pub(crate) use pacer::Schedule;
+pub(crate) use watch::{AbortSignal, Watch};
 
 use crate::record::{Aborted, GeneratorHealth, LoadModel, Recorder, StageMark};
 use crate::scenario::{Flow, Scenario};
@@ -101,40 +100,40 @@ impl Engine {
 }
 
 /// Options for one run of the load.
-pub struct LoadOptions {
-    pub base_url: String,
-    pub quiet: bool,
+pub(crate) struct LoadOptions {
+    pub(crate) base_url: String,
+    pub(crate) quiet: bool,
     /// The HTTP client for every request (see `Target::http_client`).
-    pub client: reqwest::Client,
+    pub(crate) client: reqwest::Client,
     /// Run only this shard's arrivals (open model) or users (closed model).
-    pub shard: Option<Shard>,
+    pub(crate) shard: Option<Shard>,
     /// Wait for this wall-clock instant before the first stage.
-    pub start_at: Option<OffsetDateTime>,
+    pub(crate) start_at: Option<OffsetDateTime>,
     /// Looks at the recorder once a second (window gates, dashboard); an
     /// abort it raises stops the run.
-    pub watch: Option<Box<dyn Watch>>,
+    pub(crate) watch: Option<Box<dyn Watch>>,
 }
 
 /// What the load engine measured.
-pub struct LoadResult {
-    pub recorder: Recorder,
-    pub generator: GeneratorHealth,
-    pub stages: Vec<StageMark>,
+pub(crate) struct LoadResult {
+    pub(crate) recorder: Recorder,
+    pub(crate) generator: GeneratorHealth,
+    pub(crate) stages: Vec<StageMark>,
     /// Stopped early because a window gate that aborts failed a window.
-    pub aborted: Option<Aborted>,
-    pub started_at: OffsetDateTime,
-    pub ended_at: OffsetDateTime,
+    pub(crate) aborted: Option<Aborted>,
+    pub(crate) started_at: OffsetDateTime,
+    pub(crate) ended_at: OffsetDateTime,
     /// Seconds from the epoch to the end of the load.
-    pub elapsed_s: f64,
+    pub(crate) elapsed_s: f64,
     /// This machine's wall clock when the load began waiting for its start.
-    pub clock_at_wait: OffsetDateTime,
+    pub(crate) clock_at_wait: OffsetDateTime,
     /// What went wrong in the engine itself, for the report's notes.
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
 /// goose's test plan counts whole seconds: round the closed model's stages
 /// so that the plan, the report's stage marks and the run's end agree.
-pub fn align_stages(scenario: &mut Scenario) {
+pub(crate) fn align_stages(scenario: &mut Scenario) {
     if scenario.load.model == LoadModel::Closed {
         for stage in &mut scenario.load.stages {
             stage.duration =
@@ -145,7 +144,7 @@ pub fn align_stages(scenario: &mut Scenario) {
 
 /// Runs the scenario's load against `opts.base_url`. `on_start` is called
 /// with the epoch when the load starts (the fault timeline hangs on it).
-pub async fn run(
+pub(crate) async fn run(
     scenario: Arc<Scenario>,
     mut opts: LoadOptions,
     on_start: impl FnOnce(Instant),

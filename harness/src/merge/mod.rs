@@ -9,7 +9,7 @@
 mod combine;
 mod shards;
 
-pub use shards::SetError;
+pub(crate) use shards::SetError;
 
 use crate::baseline::{self, DEFAULT_TOLERANCES};
 use crate::exit;
@@ -53,7 +53,7 @@ pub enum MergeError {
 }
 
 impl MergeError {
-    pub fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> u8 {
         match self {
             MergeError::Set(_) | MergeError::Usage(_) => exit::USAGE,
             MergeError::Failed(_) => exit::INTERNAL,

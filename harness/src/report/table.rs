@@ -3,7 +3,7 @@
 use crate::summary::{RequestSummary, Summary};
 use std::io::{self, Write};
 
-pub fn print_summary_table(summary: &Summary, out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn print_summary_table(summary: &Summary, out: &mut dyn Write) -> io::Result<()> {
     let width = summary
         .requests
         .iter()

@@ -15,8 +15,9 @@ mod scrape;
 mod sharded;
 mod test_hook;
 
-pub use prepare::{apply, prepare, refuse_not_injected};
-pub use sharded::Sharding;
+pub use prepare::prepare;
+pub(crate) use prepare::{apply, refuse_not_injected};
+pub(crate) use sharded::Sharding;
 
 use crate::backend::{remote, ConnectOptions, Connection, Target, TargetOptions, Tls};
 use crate::baseline::BaselineComparison;
@@ -100,20 +101,19 @@ impl RunError {
 /// What a finished run measured and where its report is.
 #[derive(Debug)]
 pub struct RunOutcome {
-    pub report_dir: PathBuf,
+    pub(crate) report_dir: PathBuf,
     /// The run's figures and verdicts, as its summary.json holds them.
-    pub summary: Summary,
-    pub verdict: Verdict,
-    pub interrupted: bool,
-    pub exit_code: u8,
+    pub(crate) summary: Summary,
+    pub(crate) interrupted: bool,
+    pub(crate) exit_code: u8,
 }
 
 /// A run that has ended, before its report is written.
-pub struct Measured {
+pub(crate) struct Measured {
     /// The record: histograms (for the .hlog files), stages, fault windows.
-    pub record: RunRecord,
+    pub(crate) record: RunRecord,
     /// Its figures, judged against the run's gates.
-    pub summary: Summary,
+    pub(crate) summary: Summary,
     /// The bundled server's own `/metrics`, read before it stopped.
     server_metrics: Option<String>,
 }
@@ -128,7 +128,7 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write) -> Result<RunOutcome, RunE
 
 /// Runs an already prepared scenario (see [`prepare`]) with these gates; the
 /// rest of `args` (target executable, proxy, reports folder, quiet) applies.
-pub async fn run_scenario(
+pub(crate) async fn run_scenario(
     sc: Scenario,
     gates: Vec<Gate>,
     args: &RunArgs,
@@ -140,7 +140,7 @@ pub async fn run_scenario(
 
 /// Makes the run: fault proxies, target, load with its fault timeline, then
 /// cleanup, and the record summarised and judged against `gates`.
-pub async fn measure(
+pub(crate) async fn measure(
     sc: Scenario,
     gates: &[Gate],
     args: &RunArgs,
@@ -242,7 +242,7 @@ pub async fn measure(
 
 /// Writes the report of a measured run (with the verdict against a baseline
 /// when there is one), prints its table, and returns its outcome.
-pub fn write_report(
+pub(crate) fn write_report(
     measured: Measured,
     baseline: Option<&BaselineComparison>,
     args: &RunArgs,
@@ -301,7 +301,6 @@ pub fn write_report(
     );
     Ok(RunOutcome {
         report_dir: written.dir,
-        verdict: written.verdict,
         summary: written.summary,
         interrupted: written.verdict == Verdict::Interrupted,
         exit_code,
@@ -561,7 +560,7 @@ fn target_settings(sc: &Scenario) -> Vec<String> {
 }
 
 /// What was load-tested, as reports name it (a URL's password shown as `***`).
-pub fn target_description(spec: &TargetSpec) -> String {
+pub(crate) fn target_description(spec: &TargetSpec) -> String {
     match spec {
         TargetSpec::Bundled { profile, .. } => format!(
             "bundled reference-server ({} profile)",
