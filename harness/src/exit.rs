@@ -3,7 +3,7 @@
 //! the one order that decides which code a command gives when it has
 //! several to give (a batch of runs, a comparison, a merged run judged
 //! against a baseline). `run`, `compare`, `merge` and `capacity` all use
-//! [`worse`]:
+//! `worse`:
 //!
 //! 130 > 6 > 3 > 2 > 4 > 7 > 1 > 5 > 0
 //!

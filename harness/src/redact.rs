@@ -1,7 +1,7 @@
 //! Keeping secrets out of everything the harness writes. Values read from
 //! the environment by `{{env.NAME}}` are registered here when the scenario is
 //! read; every string bound for a report file, a log line or an error message
-//! goes through [`scrub`], which shows each of them as `***`. Header values of
+//! goes through `scrub`, which shows each of them as `***`. Header values of
 //! `Authorization`, `Cookie` and `Set-Cookie` (and any header built from an
 //! environment value) are marked sensitive on the wire, so the HTTP stack's
 //! own debug output never prints them either, and a URL's password is cut
@@ -24,7 +24,7 @@ static SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
 pub struct Secret(String);
 
 impl Secret {
-    /// Wraps `value` and registers it, so [`scrub`] masks it wherever it appears.
+    /// Wraps `value` and registers it, so `scrub` masks it wherever it appears.
     pub fn new(value: String) -> Secret {
         register(&value);
         Secret(value)

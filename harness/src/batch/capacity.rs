@@ -131,7 +131,7 @@ impl CapacityPlan {
     }
 }
 
-/// Builds the plan of a capacity search and executes it (see [`execute`]).
+/// Builds the plan of a capacity search and executes it (see `execute`).
 pub async fn capacity(args: &CapacityArgs, out: &mut dyn Write) -> Result<u8, RunError> {
     execute(CapacityPlan::build(args)?, out).await
 }

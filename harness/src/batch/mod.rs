@@ -61,7 +61,7 @@ struct Ran {
     exit_code: u8,
 }
 
-/// Builds the plan of these arguments and executes it (see [`execute`]).
+/// Builds the plan of these arguments and executes it (see `execute`).
 pub async fn run_batch(args: &BatchArgs, out: &mut dyn Write) -> Result<u8, RunError> {
     execute(Plan::build(args)?, out).await
 }

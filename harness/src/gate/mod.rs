@@ -1,7 +1,7 @@
 //! Gates judged against a run's summary, and the run's verdict: the step
 //! between `summary` (the figures) and `report` (which renders them).
 //! Window gates (`over <duration>`) are judged on the record's per-second
-//! histograms (see [`window`]).
+//! histograms (see `window`).
 
 pub(crate) mod window;
 

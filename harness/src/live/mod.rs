@@ -1,7 +1,7 @@
 //! The run as it goes: window gates judged every second (and the abort they
 //! may raise), and the snapshots the dashboard serves. A read-only view of
 //! the recorder's per-second histograms, called by the load engine's
-//! aggregator through [`crate::load::Watch`]; nothing here sends load.
+//! aggregator through `crate::load::Watch`; nothing here sends load.
 
 pub mod dashboard;
 pub(crate) mod gates;

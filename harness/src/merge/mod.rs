@@ -2,8 +2,8 @@
 //! become one run folder with the same layout and schema as a single run
 //! (summary.json, index.html, summary.md, junit.xml, .hlog) and one verdict.
 //!
-//! Shards → [`shards::read_all`] (read and checked as one run) →
-//! [`combine::merged_record`] (histograms added, counts summed) → the
+//! Shards → `shards::read_all` (read and checked as one run) →
+//! `combine::merged_record` (histograms added, counts summed) → the
 //! summary and its gates, judged on the merged run → the shared renderer.
 
 mod combine;
@@ -34,7 +34,7 @@ pub struct MergeArgs {
     pub gates: Vec<String>,
     /// Earlier runs (folders or summary.json) the merged run is judged against.
     pub baseline: Vec<PathBuf>,
-    /// How much worse than the baseline a figure may get (default [`DEFAULT_TOLERANCES`]).
+    /// How much worse than the baseline a figure may get (default `DEFAULT_TOLERANCES`).
     pub max_regression: Option<String>,
     pub quiet: bool,
     /// Where the merged run is recorded.

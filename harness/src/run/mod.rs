@@ -3,8 +3,8 @@
 //! path (the bundled server is stopped and every fault removed whether the
 //! run ends, fails or is interrupted), and the verdict as an exit code.
 //!
-//! [`measure`] makes the run and keeps what it measured in memory;
-//! [`write_report`] writes the report of it. A batch of runs judged against a
+//! `measure` makes the run and keeps what it measured in memory;
+//! `write_report` writes the report of it. A batch of runs judged against a
 //! baseline uses the two apart, so the last run's report carries the verdict.
 //!
 //! The steps live apart: `prepare` (the scenario with the command line's

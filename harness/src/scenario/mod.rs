@@ -64,7 +64,7 @@ pub struct Scenario {
     pub(crate) targets: Vec<TargetEntry>,
     /// The settings of the `[[targets]]` entry this run's URL target matched.
     pub(crate) target_settings: Vec<String>,
-    /// Every request name, indexed by [`Step::request`].
+    /// Every request name, indexed by `Step::request`.
     pub request_names: Vec<String>,
     /// What the command line's overrides changed that the reader must know
     /// (e.g. a fault dropped because its link does not exist on `--target`).

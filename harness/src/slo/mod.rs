@@ -43,7 +43,7 @@ pub enum Metric {
     /// Completed requests per second.
     Throughput,
     /// A statistic of one of the target's series (the series is the gate's
-    /// [`Gate::series`]).
+    /// `Gate::series`).
     Series(SeriesStat),
 }
 
