@@ -16,7 +16,7 @@ use std::time::Duration;
 
 /// `harness run --dry-run`: prints the plan the run would execute (built
 /// and checked by [`Plan::build`], as for the run itself).
-pub fn run_plan(plan: &Plan, out: &mut dyn Write) -> Result<u8, RunError> {
+pub(crate) fn run_plan(plan: &Plan, out: &mut dyn Write) -> Result<u8, RunError> {
     let first = &plan.lanes[0];
     let tls = checked_tls(&first.args, &first.scenario)?;
     let mut p = Printer::new(out);
@@ -76,7 +76,7 @@ pub fn run_plan(plan: &Plan, out: &mut dyn Write) -> Result<u8, RunError> {
 }
 
 /// `harness capacity --dry-run`: the scenario's flows and the search it would make.
-pub fn capacity_plan(plan: &CapacityPlan, out: &mut dyn Write) -> Result<u8, RunError> {
+pub(crate) fn capacity_plan(plan: &CapacityPlan, out: &mut dyn Write) -> Result<u8, RunError> {
     let (args, sc, slo) = (&plan.args, &plan.probe, &plan.slo);
     let tls = checked_tls(&args.run, sc)?;
     let mut p = Printer::new(out);

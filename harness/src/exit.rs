@@ -3,7 +3,7 @@
 //! the one order that decides which code a command gives when it has
 //! several to give (a batch of runs, a comparison, a merged run judged
 //! against a baseline). `run`, `compare`, `merge` and `capacity` all use
-//! [`worse`]:
+//! `worse`:
 //!
 //! 130 > 6 > 3 > 2 > 4 > 7 > 1 > 5 > 0
 //!
@@ -24,31 +24,31 @@
 //! - 0, pass.
 
 /// Every gate held (or a comparison was written).
-pub const PASS: u8 = 0;
+pub(crate) const PASS: u8 = 0;
 /// An SLO gate failed, or the run is worse than its baseline.
-pub const GATE_FAILED: u8 = 1;
+pub(crate) const GATE_FAILED: u8 = 1;
 /// Bad usage or a bad scenario file: nothing ran.
 pub const USAGE: u8 = 2;
 /// The target or the fault proxy could not be started or reached, or the
 /// target's TLS certificate was refused (checked before any load).
-pub const UNREACHABLE: u8 = 3;
+pub(crate) const UNREACHABLE: u8 = 3;
 /// The run is invalid: the load generator could not keep its schedule.
-pub const INVALID: u8 = 4;
+pub(crate) const INVALID: u8 = 4;
 /// Run-to-run noise hides whether the run is worse than its baseline.
-pub const INCONCLUSIVE: u8 = 5;
+pub(crate) const INCONCLUSIVE: u8 = 5;
 /// The harness itself failed (the engine broke, a report could not be
 /// written): a fault of the tool, not of the target.
-pub const INTERNAL: u8 = 6;
+pub(crate) const INTERNAL: u8 = 6;
 /// A comparison whose sides did not get the same scenario (a fault or a
 /// setting reached one side only): compare.md names what, under "not
 /// comparable on". Above a side failing its gates (1), below an invalid side (4).
 pub const NOT_COMPARABLE: u8 = 7;
 /// Stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report Ctrl-C);
 /// the report is still written, marked interrupted.
-pub const INTERRUPTED: u8 = 130;
+pub(crate) const INTERRUPTED: u8 = 130;
 
 /// The exit code of a run's verdict: the one mapping every command uses.
-pub fn of_verdict(verdict: crate::summary::Verdict) -> u8 {
+pub(crate) fn of_verdict(verdict: crate::summary::Verdict) -> u8 {
     use crate::summary::Verdict;
     match verdict {
         Verdict::Pass => PASS,
@@ -61,7 +61,7 @@ pub fn of_verdict(verdict: crate::summary::Verdict) -> u8 {
 /// The more serious of two exit codes, in the order of the module's header
 /// (130 > 6 > 3 > 2 > 4 > 7 > 1 > 5 > 0). A code outside the list ranks as
 /// the harness's own failure.
-pub fn worse(a: u8, b: u8) -> u8 {
+pub(crate) fn worse(a: u8, b: u8) -> u8 {
     if rank(b) > rank(a) {
         b
     } else {
@@ -89,7 +89,7 @@ fn rank(code: u8) -> usize {
 
 /// The exit code of a comparison: the worst of its sides' codes, and 7
 /// when its sides did not get the same scenario.
-pub fn of_comparison(sides: impl IntoIterator<Item = u8>, not_comparable: bool) -> u8 {
+pub(crate) fn of_comparison(sides: impl IntoIterator<Item = u8>, not_comparable: bool) -> u8 {
     let sides = sides.into_iter().fold(PASS, worse);
     match not_comparable {
         true => worse(sides, NOT_COMPARABLE),
@@ -98,7 +98,7 @@ pub fn of_comparison(sides: impl IntoIterator<Item = u8>, not_comparable: bool) 
 }
 
 /// The exit code of a run stopped by a stop request: Ctrl-C and SIGTERM alike.
-pub fn of_stop(reason: crate::stop::StopReason) -> u8 {
+pub(crate) fn of_stop(reason: crate::stop::StopReason) -> u8 {
     match reason {
         crate::stop::StopReason::Sigint | crate::stop::StopReason::Sigterm => INTERRUPTED,
     }

@@ -1,7 +1,7 @@
 //! Keeping secrets out of everything the harness writes. Values read from
 //! the environment by `{{env.NAME}}` are registered here when the scenario is
 //! read; every string bound for a report file, a log line or an error message
-//! goes through [`scrub`], which shows each of them as `***`. Header values of
+//! goes through `scrub`, which shows each of them as `***`. Header values of
 //! `Authorization`, `Cookie` and `Set-Cookie` (and any header built from an
 //! environment value) are marked sensitive on the wire, so the HTTP stack's
 //! own debug output never prints them either, and a URL's password is cut
@@ -12,7 +12,7 @@ use std::fmt;
 use std::sync::RwLock;
 
 /// What a secret is shown as.
-pub const MASK: &str = "***";
+pub(crate) const MASK: &str = "***";
 
 /// Every secret value this process has read. It only grows: a value once
 /// read stays masked for the life of the process (tests running side by side
@@ -24,14 +24,14 @@ static SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
 pub struct Secret(String);
 
 impl Secret {
-    /// Wraps `value` and registers it, so [`scrub`] masks it wherever it appears.
+    /// Wraps `value` and registers it, so `scrub` masks it wherever it appears.
     pub fn new(value: String) -> Secret {
         register(&value);
         Secret(value)
     }
 
     /// The value itself, for the request it goes into (and nowhere else).
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -50,7 +50,7 @@ impl fmt::Display for Secret {
 
 /// Masks `value` from now on. An empty value is not registered: it would
 /// match everywhere and mask nothing secret.
-pub fn register(value: &str) {
+pub(crate) fn register(value: &str) {
     if value.is_empty() {
         return;
     }
@@ -63,7 +63,7 @@ pub fn register(value: &str) {
 }
 
 /// `text` with every registered secret shown as `***`.
-pub fn scrub(text: &str) -> Cow<'_, str> {
+pub(crate) fn scrub(text: &str) -> Cow<'_, str> {
     let secrets = SECRETS.read().unwrap_or_else(|p| p.into_inner());
     if !secrets.iter().any(|s| text.contains(s.as_str())) {
         return Cow::Borrowed(text);
@@ -78,14 +78,14 @@ pub fn scrub(text: &str) -> Cow<'_, str> {
 }
 
 /// [`scrub`] for an owned string, in place.
-pub fn scrub_in_place(text: &mut String) {
+pub(crate) fn scrub_in_place(text: &mut String) {
     if let Cow::Owned(clean) = scrub(text) {
         *text = clean;
     }
 }
 
 /// Whether a header's value is a credential by its name alone.
-pub fn is_sensitive_header(name: &str) -> bool {
+pub(crate) fn is_sensitive_header(name: &str) -> bool {
     [
         "authorization",
         "proxy-authorization",
@@ -98,7 +98,7 @@ pub fn is_sensitive_header(name: &str) -> bool {
 
 /// A URL fit to show: its password (`https://user:pass@host`) replaced by
 /// `***`, and every registered secret masked.
-pub fn url(text: &str) -> String {
+pub(crate) fn url(text: &str) -> String {
     // The text as given (not re-serialised), with the password cut out.
     let shown = match reqwest::Url::parse(text)
         .ok()

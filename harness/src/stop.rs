@@ -25,7 +25,7 @@ pub enum StopReason {
 
 impl StopReason {
     /// What stopped the run, for a sentence: "stopped by SIGTERM".
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             StopReason::Sigint => "stopped by Ctrl-C (SIGINT)",
             StopReason::Sigterm => "stopped by SIGTERM",
@@ -49,7 +49,7 @@ static REQUEST: LazyLock<Request> = LazyLock::new(|| Request {
 /// request is the one recorded; returns whether this one was. goose's
 /// killswitch is pulled too, so its users stop (an attack starting later
 /// clears it: the load engine pulls it again while the request stands).
-pub fn request(reason: StopReason) -> bool {
+pub(crate) fn request(reason: StopReason) -> bool {
     let recorded = {
         let mut slot = REQUEST.reason.lock().unwrap_or_else(|e| e.into_inner());
         match *slot {
@@ -67,12 +67,12 @@ pub fn request(reason: StopReason) -> bool {
 
 /// The stop request, if one was made. A run is interrupted exactly when this
 /// is `Some` at the moment it is recorded (and its report re-checks it).
-pub fn requested() -> Option<StopReason> {
+pub(crate) fn requested() -> Option<StopReason> {
     *REQUEST.reason.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Completes when a stop is requested (at once if one already was).
-pub async fn wait() {
+pub(crate) async fn wait() {
     REQUEST.token.cancelled().await;
 }
 
@@ -81,7 +81,7 @@ pub async fn wait() {
 /// first attack, so goose's own (which would exit the process on a second
 /// Ctrl-C and is reset with every attack) never takes SIGINT over; SIGTERM
 /// through tokio's signal stream. Call once, inside the runtime.
-pub fn install_signal_handlers() {
+pub(crate) fn install_signal_handlers() {
     if let Err(e) = ctrlc::set_handler(|| {
         request(StopReason::Sigint);
     }) {

@@ -21,8 +21,8 @@ const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// A running child server; killed when dropped.
 #[derive(Debug)]
 pub struct ChildServer {
-    pub what: &'static str,
-    pub addr: SocketAddr,
+    pub(crate) what: &'static str,
+    pub(crate) addr: SocketAddr,
     child: Child,
     log: PathBuf,
     /// The write end of the child's stdin, never written: held so that the
@@ -91,7 +91,7 @@ impl ChildServer {
     }
 
     /// Whether the child is still running; `Some(description)` when it exited.
-    pub fn exited(&mut self) -> Option<String> {
+    pub(crate) fn exited(&mut self) -> Option<String> {
         match self.child.try_wait() {
             Ok(Some(status)) => Some(format!(
                 "the {} exited during the run ({status}){}",

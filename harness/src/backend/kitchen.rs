@@ -3,7 +3,7 @@
 //! and the dead letters. A target without kitchen stations gives no note.
 
 /// One note per station that has anything to say, and one for dead letters if there are any.
-pub fn kitchen_notes(prometheus: &str) -> Vec<String> {
+pub(crate) fn kitchen_notes(prometheus: &str) -> Vec<String> {
     let mut stations: Vec<(String, [u64; 3])> = Vec::new();
     let mut dead_letters = 0;
     for line in prometheus.lines() {

@@ -6,19 +6,19 @@
 use std::path::{Path, PathBuf};
 
 /// The name every data folder of the bundled target starts with.
-pub const PREFIX: &str = "harness-target-";
+pub(crate) const PREFIX: &str = "harness-target-";
 /// The file in a data folder that names the harness process owning it.
 const OWNER_FILE: &str = "owner.pid";
 
 /// Marks `dir` as this process's.
-pub fn claim(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn claim(dir: &Path) -> std::io::Result<()> {
     std::fs::write(dir.join(OWNER_FILE), std::process::id().to_string())
 }
 
 /// Removes the data folders in `temp` whose owner is gone; returns a note
 /// naming them when there were some. A folder without an owner file (or
 /// with an owner still running, or one that cannot be read) is left alone.
-pub fn sweep(temp: &Path) -> Option<String> {
+pub(crate) fn sweep(temp: &Path) -> Option<String> {
     let entries = std::fs::read_dir(temp).ok()?;
     let mut removed: Vec<PathBuf> = Vec::new();
     for entry in entries.flatten() {

@@ -8,13 +8,13 @@
 
 mod child;
 mod kitchen;
-pub mod leftovers;
-pub mod remote;
-pub mod tls;
+pub(crate) mod leftovers;
+pub(crate) mod remote;
+pub(crate) mod tls;
 
 pub use child::{wait_ready, ChildServer};
-pub use kitchen::kitchen_notes;
-pub use remote::{check_url, Connection};
+pub(crate) use kitchen::kitchen_notes;
+pub(crate) use remote::{check_url, Connection};
 pub use tls::{ConnectOptions, Tls};
 
 use crate::chaos::{Chaos, Link};
@@ -26,48 +26,48 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// How to start a target.
-pub struct TargetOptions<'a> {
-    pub spec: &'a TargetSpec,
+pub(crate) struct TargetOptions<'a> {
+    pub(crate) spec: &'a TargetSpec,
     /// The harness executable that serves `reference-server` (the running binary, or the one tests built).
-    pub exe: PathBuf,
+    pub(crate) exe: PathBuf,
     /// Links some fault needs a proxy on.
-    pub faulted_links: BTreeSet<String>,
+    pub(crate) faulted_links: BTreeSet<String>,
     /// Declared links, for an external target.
-    pub links: &'a [Link],
+    pub(crate) links: &'a [Link],
     /// The scenario's seed, passed to the gateway simulator so its latency
     /// and decline draws repeat from run to run.
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// The run's TLS configuration (used by the pre-flight check of a URL).
-    pub tls: &'a Tls,
+    pub(crate) tls: &'a Tls,
 }
 
 /// A started target.
-pub struct Target {
+pub(crate) struct Target {
     /// Where the load goes (through the `edge` proxy when it has faults).
-    pub base_url: String,
+    pub(crate) base_url: String,
     /// The server itself, bypassing any proxy: its `/metrics` is read once
     /// after the load (bundled or not: every backend of the contract serves
     /// it), so the report folder keeps the server's own view of the run.
-    pub server_url: Option<String>,
+    pub(crate) server_url: Option<String>,
     /// What was load-tested, as the report names it.
-    pub description: String,
+    pub(crate) description: String,
     /// How the target was reached, for summary.json and the report.
-    pub connection: Connection,
+    pub(crate) connection: Connection,
     /// When the load goes through a fault proxy in front of a named host:
     /// that host is pointed at the proxy's loopback address, so TLS still
     /// sees (and checks the certificate for) the real name.
     route: Option<(String, SocketAddr)>,
     /// The bundled server's admin token: the scenario's `--admin-token`, or
     /// one made for this run (never written to a report).
-    pub admin_token: Option<crate::redact::Secret>,
+    pub(crate) admin_token: Option<crate::redact::Secret>,
     /// What the start found and tidied (data folders of killed runs).
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
     children: Vec<ChildServer>,
     _data_dir: Option<tempfile::TempDir>,
 }
 
 impl Target {
-    pub async fn start(
+    pub(crate) async fn start(
         opts: TargetOptions<'_>,
         chaos: Option<&mut Chaos>,
     ) -> anyhow::Result<Target> {
@@ -83,7 +83,11 @@ impl Target {
 
     /// The HTTP client for the load: the run's TLS configuration, and the
     /// route through the `edge` proxy when there is one.
-    pub fn http_client(&self, tls: &Tls, timeout: Duration) -> anyhow::Result<reqwest::Client> {
+    pub(crate) fn http_client(
+        &self,
+        tls: &Tls,
+        timeout: Duration,
+    ) -> anyhow::Result<reqwest::Client> {
         let mut builder = tls.client_builder().timeout(timeout);
         if let Some((host, addr)) = &self.route {
             builder = builder.resolve(host, *addr);
@@ -103,7 +107,7 @@ impl Target {
     /// Sends the load through a fault proxy made elsewhere (shard 0's, on a
     /// shared Toxiproxy) listening at `proxy` (`host:port`), routed as a link
     /// of this run's own would be ([`through_proxy`]).
-    pub async fn send_through(&mut self, proxy: &str) -> anyhow::Result<()> {
+    pub(crate) async fn send_through(&mut self, proxy: &str) -> anyhow::Result<()> {
         let url = reqwest::Url::parse(&self.base_url).context("the target URL")?;
         let addr = tokio::net::lookup_host(proxy)
             .await
@@ -117,12 +121,12 @@ impl Target {
     }
 
     /// Why the target is gone, if a bundled child exited during the run.
-    pub fn died(&mut self) -> Option<String> {
+    pub(crate) fn died(&mut self) -> Option<String> {
         self.children.iter_mut().find_map(ChildServer::exited)
     }
 
     /// Stops the bundled children (server first, so it sees no gateway vanish under in-flight payments).
-    pub async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         while let Some(child) = self.children.pop() {
             child.stop().await;
         }

@@ -5,7 +5,7 @@
 //! configuration, so a wrong address or a certificate problem stops the run
 //! before any load with a message naming the host and the reason.
 
-pub use crate::scenario::url::{check_url, is_loopback, UrlError};
+pub(crate) use crate::scenario::url::{check_url, is_loopback};
 
 use super::tls::{HandshakeError, Tls, Verification};
 use serde::{Deserialize, Serialize};
@@ -20,20 +20,20 @@ const PREFLIGHT_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Connection {
     /// The target's URL (any password in it shown as `***`), or the bundled server's.
-    pub url: String,
+    pub(crate) url: String,
     /// The target is not on this machine's loopback.
-    pub remote: bool,
+    pub(crate) remote: bool,
     /// The addresses its name resolved to when the run started.
-    pub resolved: Vec<String>,
+    pub(crate) resolved: Vec<String>,
     /// `none` (plain http), or how the certificate was checked.
-    pub tls: String,
+    pub(crate) tls: String,
     /// `HTTP/1.1` or `HTTP/2`, as negotiated in the pre-flight handshake.
-    pub protocol: String,
+    pub(crate) protocol: String,
 }
 
 impl Connection {
     /// The bundled server: plain HTTP/1.1 on loopback.
-    pub fn bundled(url: &str) -> Connection {
+    pub(crate) fn bundled(url: &str) -> Connection {
         Connection {
             url: url.to_string(),
             remote: false,
@@ -45,7 +45,7 @@ impl Connection {
 }
 
 /// The pre-flight check: resolve, connect, and (https) shake hands.
-pub async fn preflight(url: &reqwest::Url, tls: &Tls) -> anyhow::Result<Connection> {
+pub(crate) async fn preflight(url: &reqwest::Url, tls: &Tls) -> anyhow::Result<Connection> {
     let host = url.host_str().unwrap_or("").to_string();
     let port = url.port_or_known_default().unwrap_or(80);
     let shown = crate::redact::url(url.as_str());
@@ -96,7 +96,7 @@ fn handshake_error(host: &str, port: u16, e: HandshakeError) -> anyhow::Error {
 }
 
 /// The line announcing a target that is not on this machine.
-pub fn announcement(c: &Connection) -> String {
+pub(crate) fn announcement(c: &Connection) -> String {
     let mut line = format!("loading {} (resolved to {})", c.url, c.resolved.join(", "));
     if c.url.starts_with("https") {
         line.push_str(&format!(", {} over TLS, certificate {}", c.protocol, c.tls));
@@ -105,7 +105,7 @@ pub fn announcement(c: &Connection) -> String {
 }
 
 /// The warning `--insecure` prints (and the report records).
-pub fn insecure_warning(v: &Verification) -> Option<&'static str> {
+pub(crate) fn insecure_warning(v: &Verification) -> Option<&'static str> {
     (*v == Verification::Off).then_some(
         "warning: --insecure: the target's TLS certificate is NOT verified; \
          the figures may come from a server that is not the one you meant",

@@ -9,7 +9,7 @@
 
 mod verify;
 
-pub use verify::HandshakeError;
+pub(crate) use verify::HandshakeError;
 
 use rustls::client::danger::ServerCertVerifier;
 use rustls::client::ResolvesClientCert;
@@ -59,7 +59,7 @@ pub enum TlsSetupError {
 
 /// How the target's certificate is checked, as the report records it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Verification {
+pub(crate) enum Verification {
     /// The platform's trust store.
     System,
     /// The platform's trust store and these private CA files.
@@ -86,11 +86,11 @@ impl std::fmt::Display for Verification {
 #[derive(Clone)]
 pub struct Tls {
     config: Arc<rustls::ClientConfig>,
-    pub verification: Verification,
+    pub(crate) verification: Verification,
     /// Whether HTTP/2 is offered (ALPN `h2` before `http/1.1`).
-    pub http2: bool,
+    pub(crate) http2: bool,
     /// Whether a client certificate is configured.
-    pub client_identity: bool,
+    pub(crate) client_identity: bool,
 }
 
 impl Tls {
@@ -158,7 +158,7 @@ impl Tls {
 
     /// A reqwest client builder using this configuration (HTTP/1.1 only
     /// unless HTTP/2 was asked for; then ALPN decides).
-    pub fn client_builder(&self) -> reqwest::ClientBuilder {
+    pub(crate) fn client_builder(&self) -> reqwest::ClientBuilder {
         let builder = reqwest::Client::builder()
             .tls_backend_preconfigured(rustls::ClientConfig::clone(&self.config));
         match self.http2 {

@@ -6,12 +6,12 @@ use rand::{Rng, SeedableRng};
 
 /// Resamples drawn; 2,000 keeps the 95 % bounds stable to a few tenths of a
 /// percent while costing well under a millisecond for a handful of runs.
-pub const RESAMPLES: usize = 2000;
+pub(crate) const RESAMPLES: usize = 2000;
 
 /// Fixed, so the same runs always give the same verdict.
 const SEED: u64 = 0x5eed_c0ff_ee00_0001;
 
-pub fn median(values: &[f64]) -> f64 {
+pub(crate) fn median(values: &[f64]) -> f64 {
     let mut v = values.to_vec();
     v.sort_by(f64::total_cmp);
     match v.len() {
@@ -24,7 +24,7 @@ pub fn median(values: &[f64]) -> f64 {
 /// The central 95 % interval of `stat(median of a*, median of b*)` over
 /// bootstrap resamples a*, b* of `a` and `b` (each resampled with replacement
 /// at its own size).
-pub fn median_ci(a: &[f64], b: &[f64], stat: impl Fn(f64, f64) -> f64) -> (f64, f64) {
+pub(crate) fn median_ci(a: &[f64], b: &[f64], stat: impl Fn(f64, f64) -> f64) -> (f64, f64) {
     let mut rng = StdRng::seed_from_u64(SEED);
     let mut draw = |values: &[f64], buf: &mut Vec<f64>| {
         buf.clear();

@@ -15,7 +15,7 @@ use bootstrap::{median, median_ci};
 use serde::{Deserialize, Serialize};
 
 /// Tolerances used with a baseline when `--max-regression` is not given.
-pub const DEFAULT_TOLERANCES: &str = "p95=10%,error-rate=+1pt,shed-rate=+1pt,throughput=-5%";
+pub(crate) const DEFAULT_TOLERANCES: &str = "p95=10%,error-rate=+1pt,shed-rate=+1pt,throughput=-5%";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -26,7 +26,7 @@ pub enum RegressionVerdict {
 }
 
 impl RegressionVerdict {
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             RegressionVerdict::Pass => "PASS",
             RegressionVerdict::Fail => "FAIL",
@@ -38,36 +38,36 @@ impl RegressionVerdict {
 /// One tolerance checked.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RegressionCheck {
-    pub tolerance: Tolerance,
+    pub(crate) tolerance: Tolerance,
     /// The metric's value in each baseline run / candidate run (ms, fraction or /s).
-    pub baseline_values: Vec<f64>,
-    pub candidate_values: Vec<f64>,
-    pub baseline_median: f64,
-    pub candidate_median: f64,
+    pub(crate) baseline_values: Vec<f64>,
+    pub(crate) candidate_values: Vec<f64>,
+    pub(crate) baseline_median: f64,
+    pub(crate) candidate_median: f64,
     /// How much worse the candidate is, in the tolerance's unit (a share for
     /// `%`, points for `pt`, ms for a duration); negative means better.
     pub worsening: f64,
     /// 95 % interval of `worsening`, when a side has at least two runs.
     pub ci_low: Option<f64>,
-    pub ci_high: Option<f64>,
+    pub(crate) ci_high: Option<f64>,
     /// The tolerance in the same unit as `worsening`.
-    pub allowed: f64,
-    pub verdict: RegressionVerdict,
+    pub(crate) allowed: f64,
+    pub(crate) verdict: RegressionVerdict,
     pub message: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct BaselineComparison {
     pub verdict: RegressionVerdict,
-    pub baseline_runs: usize,
-    pub candidate_runs: usize,
+    pub(crate) baseline_runs: usize,
+    pub(crate) candidate_runs: usize,
     pub checks: Vec<RegressionCheck>,
     /// What to do next when the verdict is INCONCLUSIVE (or noise was not measured).
     pub advice: Option<String>,
 }
 
 /// The exit code of a verdict against a baseline.
-pub fn exit_code(verdict: RegressionVerdict) -> u8 {
+pub(crate) fn exit_code(verdict: RegressionVerdict) -> u8 {
     match verdict {
         RegressionVerdict::Pass => crate::exit::PASS,
         RegressionVerdict::Fail => crate::exit::GATE_FAILED,
@@ -223,9 +223,9 @@ fn decide(
 /// measurement): the floor below which no change can be told from noise.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct NoiseFloor {
-    pub metric: String,
+    pub(crate) metric: String,
     pub runs: usize,
-    pub median: f64,
+    pub(crate) median: f64,
     pub min: f64,
     pub max: f64,
     /// (max - min) / median.
@@ -262,12 +262,12 @@ pub fn noise_floor(runs: &[Summary], metric: Metric) -> Option<NoiseFloor> {
 
 impl RegressionCheck {
     /// A change in this check's unit, signed: "+12.3%", "-0.40 pt", "+20.0 ms".
-    pub fn show_change(&self, v: f64) -> String {
+    pub(crate) fn show_change(&self, v: f64) -> String {
         show_change(v, self.tolerance.allowance)
     }
 
     /// A value of this check's metric in its natural unit: "12.30 ms", "1.20%", "812.0/s".
-    pub fn show_value(&self, v: f64) -> String {
+    pub(crate) fn show_value(&self, v: f64) -> String {
         show_value(v, &self.tolerance)
     }
 }
@@ -292,7 +292,7 @@ fn show_value(v: f64, t: &Tolerance) -> String {
 }
 
 /// What makes baseline and candidate not the same experiment, as warnings.
-pub fn mismatches(baseline: &[Summary], candidate: &[Summary]) -> Vec<String> {
+pub(crate) fn mismatches(baseline: &[Summary], candidate: &[Summary]) -> Vec<String> {
     let (Some(b), Some(c)) = (baseline.first(), candidate.first()) else {
         return Vec::new();
     };

@@ -44,7 +44,7 @@ pub struct CapacityArgs {
 const WARM_UP: Duration = Duration::from_secs(2);
 
 /// Parses "p95<250ms, shed-rate<1%" into gates.
-pub fn parse_slo(text: &str) -> Result<Vec<Gate>, RunError> {
+pub(crate) fn parse_slo(text: &str) -> Result<Vec<Gate>, RunError> {
     let gates: Result<Vec<Gate>, _> = text
         .split(',')
         .map(str::trim)
@@ -65,7 +65,7 @@ pub fn parse_slo(text: &str) -> Result<Vec<Gate>, RunError> {
 
 /// The search's SLO: `--slo`, else the scenario's `[capacity] slo`; a gate
 /// on a server series the scenario does not declare is refused.
-pub fn capacity_slo(args: &CapacityArgs, sc: &Scenario) -> Result<Vec<Gate>, RunError> {
+pub(crate) fn capacity_slo(args: &CapacityArgs, sc: &Scenario) -> Result<Vec<Gate>, RunError> {
     if args.slo.trim().is_empty() {
         if sc.capacity_slo.is_empty() {
             return Err(RunError::Usage(format!(
@@ -88,17 +88,17 @@ pub fn capacity_slo(args: &CapacityArgs, sc: &Scenario) -> Result<Vec<Gate>, Run
 /// A capacity search, checked before its first step: the SLO (its names
 /// resolved against the scenario's requests), the search's numbers, the
 /// reports folder, and the scenario read once, as every step runs it.
-pub struct CapacityPlan {
-    pub args: CapacityArgs,
-    pub slo: Vec<Gate>,
+pub(crate) struct CapacityPlan {
+    pub(crate) args: CapacityArgs,
+    pub(crate) slo: Vec<Gate>,
     /// The scenario with the command line's overrides; each step runs a copy.
-    pub probe: Scenario,
+    pub(crate) probe: Scenario,
     /// The first rate tried.
-    pub start: f64,
+    pub(crate) start: f64,
 }
 
 impl CapacityPlan {
-    pub fn build(args: &CapacityArgs) -> Result<CapacityPlan, RunError> {
+    pub(crate) fn build(args: &CapacityArgs) -> Result<CapacityPlan, RunError> {
         super::checks::repeat(args.repeat)?;
         super::checks::search(args.step, args.precision, args.max_steps, args.max_rate)?;
         super::checks::toxiproxy(args.run.toxiproxy.as_deref())?;
@@ -131,7 +131,7 @@ impl CapacityPlan {
     }
 }
 
-/// Builds the plan of a capacity search and executes it (see [`execute`]).
+/// Builds the plan of a capacity search and executes it (see `execute`).
 pub async fn capacity(args: &CapacityArgs, out: &mut dyn Write) -> Result<u8, RunError> {
     execute(CapacityPlan::build(args)?, out).await
 }
@@ -140,7 +140,7 @@ pub async fn capacity(args: &CapacityArgs, out: &mut dyn Write) -> Result<u8, Ru
 /// returns the exit code: 0 a capacity was found, 1 the SLO failed even at
 /// the first rate, 4 the generator saturated before the server. A search
 /// that could not run (its target unreachable) leaves no empty folder.
-pub async fn execute(plan: CapacityPlan, out: &mut dyn Write) -> Result<u8, RunError> {
+pub(crate) async fn execute(plan: CapacityPlan, out: &mut dyn Write) -> Result<u8, RunError> {
     let dir = report::output::create_run_dir(
         &plan.args.run.reports_dir,
         &format!("{}-capacity", plan.probe.name),

@@ -15,16 +15,17 @@
 //! and `harness compare` read summary.json from their folders.
 //! goose keeps process-wide state, so runs here are strictly one after another.
 
-pub mod capacity;
+pub(crate) mod capacity;
 mod checks;
 mod compare;
 mod plan;
 mod target;
 
-pub use capacity::{capacity, capacity_slo, parse_slo, CapacityArgs, CapacityPlan};
+pub(crate) use capacity::CapacityPlan;
+pub use capacity::{capacity, CapacityArgs};
 pub use compare::compare_runs;
-pub use plan::{Lane, Plan};
-pub use target::{target_override, TargetOverride};
+pub(crate) use plan::Lane;
+pub use plan::Plan;
 
 use crate::baseline::{self, BaselineComparison};
 use crate::exit::{self, worse};
@@ -60,14 +61,14 @@ struct Ran {
     exit_code: u8,
 }
 
-/// Builds the plan of these arguments and executes it (see [`execute`]).
+/// Builds the plan of these arguments and executes it (see `execute`).
 pub async fn run_batch(args: &BatchArgs, out: &mut dyn Write) -> Result<u8, RunError> {
     execute(Plan::build(args)?, out).await
 }
 
 /// Makes every run of the plan, strictly one after another, then writes the
 /// comparison, the baseline verdict or the spread; returns the exit code.
-pub async fn execute(mut plan: Plan, out: &mut dyn Write) -> Result<u8, RunError> {
+pub(crate) async fn execute(mut plan: Plan, out: &mut dyn Write) -> Result<u8, RunError> {
     for line in &plan.from_history {
         let _ = writeln!(out, "{line}");
     }

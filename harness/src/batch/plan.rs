@@ -23,32 +23,30 @@ pub struct Plan {
     /// One lane per backend, in the order runs go (a baseline target first).
     pub lanes: Vec<Lane>,
     /// Runs per lane (`--repeat`).
-    pub repeat: usize,
+    pub(crate) repeat: usize,
     /// Whether runs are judged against a baseline (`--baseline`, `--baseline-target`).
-    pub judging: bool,
+    pub(crate) judging: bool,
     /// A baseline target runs here, as the first lane.
-    pub baseline_target: bool,
+    pub(crate) baseline_target: bool,
     pub(super) tolerances: Vec<Tolerance>,
     /// The `--baseline` runs, read from their folders.
     pub(super) baseline: Vec<Summary>,
     /// With `--baseline history`: which recorded runs the baseline is, for the output.
-    pub from_history: Vec<String>,
+    pub(crate) from_history: Vec<String>,
     /// Where those were read from.
-    pub baseline_paths: Vec<PathBuf>,
-    pub reports_dir: PathBuf,
+    pub(crate) baseline_paths: Vec<PathBuf>,
+    pub(crate) reports_dir: PathBuf,
 }
 
 /// One backend the runs go to, and what it is called in reports.
 pub struct Lane {
     pub label: String,
-    /// The backend, when the command line or `[[targets]]` chose it.
-    pub target: Option<TargetOverride>,
     /// The scenario as this lane runs it (overrides applied).
-    pub scenario: Scenario,
+    pub(crate) scenario: Scenario,
     /// Its gates: the scenario's and `--gate`'s, every name resolved.
-    pub gates: Vec<Gate>,
+    pub(crate) gates: Vec<Gate>,
     /// The run arguments this lane's runs are made with.
-    pub args: RunArgs,
+    pub(crate) args: RunArgs,
     pub(super) runs: Vec<Ran>,
 }
 
@@ -126,7 +124,7 @@ impl Plan {
     }
 
     /// Whether this is one plain run (its output is exactly a run's).
-    pub fn is_single(&self) -> bool {
+    pub(crate) fn is_single(&self) -> bool {
         self.lanes.len() == 1 && self.repeat == 1 && !self.judging
     }
 }
@@ -209,7 +207,6 @@ fn lanes(args: &BatchArgs, sc: &Scenario) -> Result<Vec<Lane>, RunError> {
             let (scenario, gates, args) = prepare(sc, &args.run, target.as_ref())?;
             Ok(Lane {
                 label,
-                target,
                 scenario,
                 gates,
                 args,

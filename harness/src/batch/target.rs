@@ -7,7 +7,7 @@ use crate::scenario::{TargetEntry, TargetSpec};
 
 /// A target given on the command line, replacing the scenario's own.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TargetOverride {
+pub(crate) enum TargetOverride {
     /// A running backend at an http(s) URL.
     Url(String),
     /// The bundled reference server started with this `--profile`.
@@ -26,7 +26,7 @@ impl From<&TargetEntry> for TargetOverride {
 
 impl TargetOverride {
     /// The value as given (a password in a URL shown as `***`), for labels and progress lines.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         match self {
             TargetOverride::Url(url) => crate::redact::url(url),
             TargetOverride::Bundled { profile } => format!("bundled:{}", profile::name(*profile)),
@@ -36,7 +36,7 @@ impl TargetOverride {
     /// The scenario's target with this override applied. A bundled override
     /// keeps the scenario's extra server and gateway flags when it already
     /// names the bundled server, so only the profile changes.
-    pub fn apply(&self, spec: &TargetSpec) -> TargetSpec {
+    pub(crate) fn apply(&self, spec: &TargetSpec) -> TargetSpec {
         match self {
             TargetOverride::Url(url) => TargetSpec::Url(url.clone()),
             TargetOverride::Bundled { profile } => match spec {
@@ -60,7 +60,7 @@ impl TargetOverride {
 }
 
 /// Parses a target value: `bundled:<profile>` or an http(s) URL (not resolved).
-pub fn target_override(spec: &str) -> Result<TargetOverride, String> {
+pub(crate) fn target_override(spec: &str) -> Result<TargetOverride, String> {
     let spec = spec.trim();
     if let Some(name) = spec.strip_prefix("bundled:") {
         return match profile::parse(name) {

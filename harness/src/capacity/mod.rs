@@ -5,27 +5,27 @@
 
 mod search;
 
-pub use search::{knee, search, Outcome, SearchPlan, StepResult};
+pub(crate) use search::{knee, search, Outcome, SearchPlan, StepResult};
 
 use crate::slo::Gate;
 use std::time::Duration;
 
 /// What the whole capacity search produced.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct CapacityReport {
-    pub scenario: String,
-    pub target: String,
-    pub slo: Vec<String>,
-    pub step_seconds: f64,
-    pub searches: Vec<SearchRun>,
+pub(crate) struct CapacityReport {
+    pub(crate) scenario: String,
+    pub(crate) target: String,
+    pub(crate) slo: Vec<String>,
+    pub(crate) step_seconds: f64,
+    pub(crate) searches: Vec<SearchRun>,
     /// Median of the capacities found over the repeats, arrivals/s.
-    pub capacity: Option<f64>,
+    pub(crate) capacity: Option<f64>,
     /// Lowest and highest capacity found over the repeats.
-    pub spread: Option<(f64, f64)>,
+    pub(crate) spread: Option<(f64, f64)>,
     /// See [`knee`].
-    pub knee: Option<f64>,
+    pub(crate) knee: Option<f64>,
     /// A sentence for people.
-    pub conclusion: String,
+    pub(crate) conclusion: String,
 }
 
 /// Why the first step broke the SLO, in words: the gates it failed and, when
@@ -89,14 +89,14 @@ fn first_limit(steps: &[StepResult]) -> Option<String> {
 }
 
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct SearchRun {
-    pub steps: Vec<StepResult>,
-    pub outcome: Outcome,
+pub(crate) struct SearchRun {
+    pub(crate) steps: Vec<StepResult>,
+    pub(crate) outcome: Outcome,
 }
 
 /// The searches' result: the capacity (median over repeats), its spread, the
 /// knee, and a sentence for people. `target` is what was searched, as reports name it.
-pub fn conclude(
+pub(crate) fn conclude(
     name: &str,
     target: String,
     slo: &[Gate],

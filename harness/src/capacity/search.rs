@@ -7,58 +7,58 @@ use serde::{Deserialize, Serialize};
 
 /// What one step measured, as the search needs it.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct StepResult {
+pub(crate) struct StepResult {
     /// Arrivals per second the step offered.
-    pub offered: f64,
+    pub(crate) offered: f64,
     /// Requests per second completed.
-    pub throughput_rps: f64,
-    pub p50_ms: f64,
-    pub p95_ms: f64,
-    pub p99_ms: f64,
-    pub shed_rate: f64,
-    pub error_rate: f64,
+    pub(crate) throughput_rps: f64,
+    pub(crate) p50_ms: f64,
+    pub(crate) p95_ms: f64,
+    pub(crate) p99_ms: f64,
+    pub(crate) shed_rate: f64,
+    pub(crate) error_rate: f64,
     /// Every SLO gate held.
-    pub passed: bool,
+    pub(crate) passed: bool,
     /// The gates that failed, as text.
-    pub failed_gates: Vec<String>,
+    pub(crate) failed_gates: Vec<String>,
     /// The load generator could not keep this step's schedule: the step
     /// measures the generator, not the server.
-    pub saturated: bool,
+    pub(crate) saturated: bool,
     /// The step's own report folder.
-    pub report_dir: String,
+    pub(crate) report_dir: String,
     /// The request with the highest p95 in this step and that p95 (ms): what
     /// breaks a whole-run percentile gate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub slowest_request: Option<(String, f64)>,
+    pub(crate) slowest_request: Option<(String, f64)>,
     /// The declared server series that reached their limit in this step, in
     /// words ("grill backlog reached 100 of 100").
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub at_limit: Vec<String>,
+    pub(crate) at_limit: Vec<String>,
     /// The mean of each declared rate series in this step (`orders_made{station="grill"}`
     /// → per second): a rate that stops growing with the offered rate is a plateau.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub rates: Vec<(String, f64)>,
+    pub(crate) rates: Vec<(String, f64)>,
 }
 
 /// How the search is bounded.
 #[derive(Clone, Debug)]
-pub struct SearchPlan {
+pub(crate) struct SearchPlan {
     /// First rate tried (arrivals/s).
-    pub start: f64,
+    pub(crate) start: f64,
     /// No rate above this is tried.
-    pub max: f64,
+    pub(crate) max: f64,
     /// Each raising step multiplies the rate by this.
-    pub growth: f64,
+    pub(crate) growth: f64,
     /// Bisection stops when (fail - pass) / pass is below this.
-    pub precision: f64,
+    pub(crate) precision: f64,
     /// At most this many steps in all.
-    pub max_steps: usize,
+    pub(crate) max_steps: usize,
 }
 
 /// How the search ended.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "snake_case", tag = "kind")]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// The highest rate that met the SLO, and the lowest that did not.
     Found { capacity: f64, first_failing: f64 },
     /// Even the first rate broke the SLO.
@@ -75,7 +75,7 @@ pub enum Outcome {
 
 impl Outcome {
     /// The rate to report as capacity, when there is one.
-    pub fn capacity(&self) -> Option<f64> {
+    pub(crate) fn capacity(&self) -> Option<f64> {
         match self {
             Outcome::Found { capacity, .. } => Some(*capacity),
             Outcome::AboveMax { highest_passing } => Some(*highest_passing),
@@ -89,7 +89,7 @@ impl Outcome {
 
 /// Runs the search, calling `step(rate)` for each rate it tries; returns the
 /// steps in the order they ran and the outcome.
-pub async fn search<F, Fut, E>(
+pub(crate) async fn search<F, Fut, E>(
     plan: &SearchPlan,
     mut step: F,
 ) -> Result<(Vec<StepResult>, Outcome), E>
@@ -170,7 +170,7 @@ where
 /// The knee of the latency-vs-throughput curve: the highest offered rate
 /// whose p95 is still within 50 % of the p95 at the lightest load tried.
 /// Past it, each extra request a second costs disproportionate latency.
-pub fn knee(steps: &[StepResult]) -> Option<f64> {
+pub(crate) fn knee(steps: &[StepResult]) -> Option<f64> {
     let mut sorted: Vec<&StepResult> = steps
         .iter()
         .filter(|s| !s.saturated && s.p95_ms.is_finite())

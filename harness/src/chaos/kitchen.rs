@@ -22,9 +22,9 @@ use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
 /// The fault kind in `[[faults]]` (`type = "worker_stop"`).
-pub const KIND: &str = "worker_stop";
+pub(crate) const KIND: &str = "worker_stop";
 /// The `link` a worker stop names: it acts on the server's kitchen, not on a network path.
-pub const LINK: &str = "kitchen";
+pub(crate) const LINK: &str = "kitchen";
 /// Each admin or `/workers` request may take this long.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -72,7 +72,7 @@ impl KitchenAdmin {
     /// The admin access a run's worker stops use: the server's own URL, and
     /// the bundled server's token (a URL target's stops carry their own).
     /// `None` when there is no stop or no URL to send them to.
-    pub fn for_run(
+    pub(crate) fn for_run(
         stops: &[WorkerStop],
         server_url: Option<&str>,
         bundled_token: Option<Secret>,
@@ -137,7 +137,7 @@ impl KitchenAdmin {
 
 /// Before the load: every stopped worker must exist on the target (which
 /// also proves it serves `GET /workers`), so a wrong name runs nothing.
-pub async fn preflight(admin: &KitchenAdmin, stops: &[WorkerStop]) -> anyhow::Result<()> {
+pub(crate) async fn preflight(admin: &KitchenAdmin, stops: &[WorkerStop]) -> anyhow::Result<()> {
     let w = admin.workers().await.context(
         "a worker_stop fault needs the target's kitchen routes (GET /workers and \
          POST /admin/workers/{name}/stop|start), as the bundled reference server serves them",
@@ -157,7 +157,7 @@ pub async fn preflight(admin: &KitchenAdmin, stops: &[WorkerStop]) -> anyhow::Re
 }
 
 /// The windows as planned, for a shard that does not drive the faults (shard 0 does).
-pub fn planned_windows(stops: &[WorkerStop]) -> Vec<FaultWindow> {
+pub(crate) fn planned_windows(stops: &[WorkerStop]) -> Vec<FaultWindow> {
     stops
         .iter()
         .map(|s| FaultWindow {

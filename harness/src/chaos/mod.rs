@@ -8,7 +8,7 @@ mod orphans;
 mod timeline;
 mod traffic;
 
-pub use timeline::Timeline;
+pub(crate) use timeline::Timeline;
 
 use fault_proxy::{Client, ClientError, NewProxy, Server, Toxic};
 use std::collections::BTreeMap;
@@ -151,7 +151,7 @@ impl Chaos {
     }
 
     /// What the start found and tidied, for the run's notes (once).
-    pub fn take_notes(&mut self) -> Vec<String> {
+    pub(crate) fn take_notes(&mut self) -> Vec<String> {
         std::mem::take(&mut self.notes)
     }
 
@@ -303,7 +303,7 @@ impl Drop for Chaos {
 
 /// `harness proxy`: serves the Toxiproxy-compatible API on `listen` until
 /// `shutdown` completes, then removes every proxy it holds.
-pub async fn serve_proxy(
+pub(crate) async fn serve_proxy(
     listen: SocketAddr,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {

@@ -11,91 +11,91 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
-pub struct RunCmd {
+pub(crate) struct RunCmd {
     /// The scenario file (see scenarios/*.toml for commented examples).
-    pub scenario: PathBuf,
+    pub(crate) scenario: PathBuf,
     /// Load this running backend instead of the scenario's target: any http(s) URL
     /// (e.g. https://staging.example.com, http://127.0.0.1:8080) or the bundled server in a
     /// profile (bundled:default, bundled:naive). Given twice or more, the same seeded scenario runs against each in
     /// turn (interleaved with --repeat) and the runs are compared in one report.
     #[arg(long = "target", value_name = "URL|bundled:PROFILE")]
-    pub targets: Vec<String>,
+    pub(crate) targets: Vec<String>,
     /// Stretch or shrink the whole timeline (stages, timed flows, faults) to this length, e.g. 30s or 2m.
     #[arg(long, value_name = "D", value_parser = parse_duration)]
-    pub duration: Option<Duration>,
+    pub(crate) duration: Option<Duration>,
     /// Multiply users (closed model) or arrival rates (open model) by this factor, e.g. 0.5.
     #[arg(long, value_name = "F")]
-    pub scale: Option<f64>,
+    pub(crate) scale: Option<f64>,
     /// An SLO gate, added to the scenario's, e.g. 'p95 < 250ms', 'p99 < 1s for POST /orders',
     /// 'shed-rate < 2%', 'error-rate < 1%', 'throughput >= 800/s', 'p95 < 2s during payments-latency'.
     #[arg(long = "gate", value_name = "G")]
-    pub gates: Vec<String>,
+    pub(crate) gates: Vec<String>,
     /// Seed for every random choice of the run (overrides the scenario's).
     #[arg(long, value_name = "N")]
-    pub seed: Option<u64>,
+    pub(crate) seed: Option<u64>,
     /// No progress bar and no summary table; only the report's path (and the one
     /// "N users launched." line the load engine, goose, prints itself).
     #[arg(long, short)]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
     /// Where reports go: <DIR>/<scenario>/<UTC timestamp>/.
     #[arg(long, value_name = "DIR", default_value = "reports")]
-    pub reports_dir: PathBuf,
+    pub(crate) reports_dir: PathBuf,
     /// Use this Toxiproxy (or `harness proxy`) for faults instead of starting the built-in one.
     #[arg(long, value_name = "URL")]
-    pub toxiproxy: Option<String>,
+    pub(crate) toxiproxy: Option<String>,
     /// The bundled server's profile, "default" or "naive" (overrides the scenario's).
     #[arg(long, value_name = "PROFILE")]
-    pub profile: Option<String>,
+    pub(crate) profile: Option<String>,
     /// Run the scenario N times (with several targets or a baseline target, interleaved:
     /// A B A B ...), so verdicts can account for run-to-run noise.
     #[arg(long, value_name = "N", default_value_t = 1)]
-    pub repeat: usize,
+    pub(crate) repeat: usize,
     /// Judge this run against an earlier one (its folder or summary.json; repeatable):
     /// exit 1 when it is worse beyond --max-regression, 5 when noise hides the answer.
     /// `history` (or `history:last=N`): against the recorded runs of the same scenario and
     /// target since their last change point (the newest N of them).
     #[arg(long, value_name = "RUN")]
-    pub baseline: Vec<PathBuf>,
+    pub(crate) baseline: Vec<PathBuf>,
     /// Run this backend as the baseline, interleaved with the candidate in the same job.
     #[arg(long, value_name = "URL")]
-    pub baseline_target: Option<String>,
+    pub(crate) baseline_target: Option<String>,
     /// How much worse than the baseline a figure may get, e.g. 'p95=10%,shed-rate=+1pt,throughput=-5%'
     /// (default with a baseline: p95=10%,error-rate=+1pt,shed-rate=+1pt,throughput=-5%).
     #[arg(long, value_name = "TOLERANCES")]
-    pub max_regression: Option<String>,
+    pub(crate) max_regression: Option<String>,
     /// The executable that serves the bundled reference server (default: this one).
     #[arg(long, value_name = "PATH", hide = true)]
-    pub server_exe: Option<PathBuf>,
+    pub(crate) server_exe: Option<PathBuf>,
     #[command(flatten)]
-    pub connect: ConnectArgs,
+    pub(crate) connect: ConnectArgs,
     /// Run shard I (0-based) of N: arrival k (open model) or user k (closed model) is
     /// shard k mod N's; `harness merge` adds the shards' folders into one report.
     /// Default: JOB_COMPLETION_INDEX of HARNESS_SHARDS (a Kubernetes Indexed Job's pod).
     #[arg(long, value_name = "I/N")]
-    pub shard: Option<String>,
+    pub(crate) shard: Option<String>,
     /// Wait for this wall-clock instant (RFC 3339, e.g. 2026-12-01T10:00:00Z) before the
     /// first stage; refuse (exit 2) when it passed more than 2 s ago. Default: HARNESS_START_AT.
     #[arg(long, value_name = "RFC3339")]
-    pub start_at: Option<String>,
+    pub(crate) start_at: Option<String>,
     /// Stop the run at the first failed window of any window gate (a gate ending in
     /// `over <duration>`, e.g. 'p95 < 500ms over 10s'): users stopped, faults removed, the
     /// report written with what was measured and marked aborted; exit 1.
     #[arg(long)]
-    pub abort_on_fail: bool,
+    pub(crate) abort_on_fail: bool,
     #[command(flatten)]
-    pub dashboard: DashboardArgs,
+    pub(crate) dashboard: DashboardArgs,
     #[command(flatten)]
-    pub history: HistoryFlags,
+    pub(crate) history: HistoryFlags,
 }
 
 /// `--dashboard [ADDR]` and its token.
 #[derive(Debug, Clone, clap::Args)]
-pub struct DashboardArgs {
+pub(crate) struct DashboardArgs {
     /// Serve a live dashboard of the run (one self-contained page, Server-Sent Events at
     /// /events, one snapshot a second) at ADDR; default 127.0.0.1 and a free port. Its URL
     /// is printed at the start. An address other than loopback needs --dashboard-token.
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:0")]
-    pub dashboard: Option<SocketAddr>,
+    pub(crate) dashboard: Option<SocketAddr>,
     /// The token every dashboard request must carry (`?token=` or `Authorization: Bearer`).
     #[arg(
         long,
@@ -103,12 +103,12 @@ pub struct DashboardArgs {
         env = "HARNESS_DASHBOARD_TOKEN",
         hide_env_values = true
     )]
-    pub dashboard_token: Option<String>,
+    pub(crate) dashboard_token: Option<String>,
 }
 
 impl DashboardArgs {
     /// Refuses, before anything runs, an address that is not loopback without a token.
-    pub fn check(&self) -> Result<(), crate::live::dashboard::DashboardError> {
+    pub(crate) fn check(&self) -> Result<(), crate::live::dashboard::DashboardError> {
         match self.dashboard {
             Some(addr) => crate::live::dashboard::check(addr, self.dashboard_token.as_deref()),
             None => Ok(()),
@@ -116,7 +116,7 @@ impl DashboardArgs {
     }
 
     /// Starts the dashboard when asked for, printing its URL.
-    pub async fn start(
+    pub(crate) async fn start(
         &self,
         out: &mut dyn std::io::Write,
     ) -> Result<Option<crate::live::dashboard::Hub>, crate::live::dashboard::DashboardError> {
@@ -145,52 +145,52 @@ fn sharding(cmd: &RunCmd, var: impl Fn(&str) -> Option<String>) -> Result<Shardi
 }
 
 #[derive(Debug, clap::Args)]
-pub struct CompareCmd {
+pub(crate) struct CompareCmd {
     /// Run folders (reports/<scenario>/<timestamp>) or their summary.json files.
     #[arg(required = true, num_args = 2..)]
-    pub runs: Vec<PathBuf>,
+    pub(crate) runs: Vec<PathBuf>,
     /// Where the comparison goes: <DIR>/compare/<UTC timestamp>/.
     #[arg(long, value_name = "DIR", default_value = "reports")]
-    pub reports_dir: PathBuf,
+    pub(crate) reports_dir: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
-pub struct MergeCmd {
+pub(crate) struct MergeCmd {
     /// The shards' run folders (reports/<scenario>/<timestamp> of each `harness run --shard I/N`).
     #[arg(required = true, num_args = 1..)]
-    pub shards: Vec<PathBuf>,
+    pub(crate) shards: Vec<PathBuf>,
     /// The merged run folder (new or empty). Default: <reports-dir>/<scenario>/<UTC timestamp>/.
     #[arg(short = 'o', long = "out", value_name = "OUT")]
-    pub out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
     /// Where the merged run goes without -o.
     #[arg(long, value_name = "DIR", default_value = "reports")]
-    pub reports_dir: PathBuf,
+    pub(crate) reports_dir: PathBuf,
     /// A gate judged on the merged run, added to the scenario's (see `harness run --gate`).
     #[arg(long = "gate", value_name = "G")]
-    pub gates: Vec<String>,
+    pub(crate) gates: Vec<String>,
     /// Judge the merged run against an earlier run (its folder or summary.json; repeatable).
     #[arg(long, value_name = "RUN")]
-    pub baseline: Vec<PathBuf>,
+    pub(crate) baseline: Vec<PathBuf>,
     /// How much worse than the baseline a figure may get (as for `harness run`).
     #[arg(long, value_name = "TOLERANCES")]
-    pub max_regression: Option<String>,
+    pub(crate) max_regression: Option<String>,
     /// No summary table; only the verdict and the report's path.
     #[arg(long, short)]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
     #[command(flatten)]
-    pub history: HistoryFlags,
+    pub(crate) history: HistoryFlags,
 }
 
 #[derive(Debug, clap::Args)]
-pub struct ProxyCmd {
+pub(crate) struct ProxyCmd {
     /// Address of the Toxiproxy HTTP API (loopback only).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8474")]
-    pub listen: SocketAddr,
+    pub(crate) listen: SocketAddr,
 }
 
 /// Why `harness run`'s arguments could not be turned into a run.
 #[derive(Debug, thiserror::Error)]
-pub enum RunArgsError {
+pub(crate) enum RunArgsError {
     #[error("{0}")]
     Shard(#[from] ShardError),
     #[error("cannot find the harness executable: {0}")]
@@ -198,7 +198,7 @@ pub enum RunArgsError {
 }
 
 impl RunArgsError {
-    pub fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> u8 {
         match self {
             RunArgsError::Shard(_) => crate::exit::USAGE,
             RunArgsError::Exe(_) => crate::exit::INTERNAL,
@@ -261,56 +261,56 @@ pub(super) fn run_args(cmd: RunCmd) -> Result<BatchArgs, RunArgsError> {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct CapacityCmd {
+pub(crate) struct CapacityCmd {
     /// The scenario whose flows make the load (run in the open model, one rate per step).
-    pub scenario: PathBuf,
+    pub(crate) scenario: PathBuf,
     /// The SLO each step must meet, as comma-separated gates, e.g. "p95<250ms,shed-rate<1%"
     /// (default: the scenario's `[capacity] slo`). Gate per request where a flow waits on
     /// the business (`p95<2s for time to ready`): a run-wide percentile mixes that wait in.
     #[arg(long, value_name = "GATES", default_value = "")]
-    pub slo: String,
+    pub(crate) slo: String,
     /// Search this running backend instead of the bundled server (any http(s) URL).
     #[arg(long, value_name = "URL")]
-    pub target: Option<String>,
+    pub(crate) target: Option<String>,
     /// The bundled server's profile: default, or naive (no cache, a commit per write, unbounded queue).
     #[arg(long, value_name = "PROFILE", conflicts_with = "target")]
-    pub profile: Option<String>,
+    pub(crate) profile: Option<String>,
     /// First rate tried, arrivals/s (default: a quarter of the scenario's peak rate, else 10/s).
     #[arg(long, value_name = "RATE")]
-    pub start_rate: Option<f64>,
+    pub(crate) start_rate: Option<f64>,
     /// No rate above this is tried, arrivals/s.
     #[arg(long, value_name = "RATE", default_value_t = 5000.0)]
-    pub max_rate: f64,
+    pub(crate) max_rate: f64,
     /// How long each step holds its rate (after a 2 s warm-up). A queue that fills more
     /// slowly than a step lasts stays hidden (a kitchen backlog absorbs a short burst): hold
     /// each step several times as long as the longest wait the scenario allows.
     #[arg(long, value_name = "D", default_value = "20s", value_parser = parse_duration)]
-    pub step: Duration,
+    pub(crate) step: Duration,
     /// Stop narrowing when the bracket is within this share of the rate.
     #[arg(long, value_name = "SHARE", default_value_t = 0.05)]
-    pub precision: f64,
+    pub(crate) precision: f64,
     /// At most this many steps per search.
     #[arg(long, value_name = "N", default_value_t = 12)]
-    pub max_steps: usize,
+    pub(crate) max_steps: usize,
     /// Search this many times and report the spread.
     #[arg(long, value_name = "N", default_value_t = 1)]
-    pub repeat: usize,
+    pub(crate) repeat: usize,
     /// Seed for every random choice (overrides the scenario's).
     #[arg(long, value_name = "N")]
-    pub seed: Option<u64>,
+    pub(crate) seed: Option<u64>,
     /// Where reports go: <DIR>/<scenario>-capacity/<UTC timestamp>/.
     #[arg(long, value_name = "DIR", default_value = "reports")]
-    pub reports_dir: PathBuf,
+    pub(crate) reports_dir: PathBuf,
     /// Use this Toxiproxy for faults instead of the built-in one.
     #[arg(long, value_name = "URL")]
-    pub toxiproxy: Option<String>,
+    pub(crate) toxiproxy: Option<String>,
     /// The executable that serves the bundled reference server (default: this one).
     #[arg(long, value_name = "PATH", hide = true)]
-    pub server_exe: Option<PathBuf>,
+    pub(crate) server_exe: Option<PathBuf>,
     #[command(flatten)]
-    pub connect: ConnectArgs,
+    pub(crate) connect: ConnectArgs,
     #[command(flatten)]
-    pub dashboard: DashboardArgs,
+    pub(crate) dashboard: DashboardArgs,
 }
 
 pub(super) fn capacity_args(cmd: CapacityCmd) -> anyhow::Result<CapacityArgs> {

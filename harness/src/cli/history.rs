@@ -13,22 +13,22 @@ use std::path::{Path, PathBuf};
 
 /// Where a run is recorded (see "History and trends" in the README).
 #[derive(Debug, Clone, clap::Args)]
-pub struct HistoryFlags {
+pub(crate) struct HistoryFlags {
     /// Record the run in this history file (SQLite) instead of <reports-dir>/history.db.
     #[arg(long, value_name = "PATH")]
-    pub history: Option<PathBuf>,
+    pub(crate) history: Option<PathBuf>,
     /// Do not record the run in the history.
     #[arg(long, conflicts_with = "history")]
-    pub no_history: bool,
+    pub(crate) no_history: bool,
     /// Recorded with the run, e.g. commit=3f2a1c9, branch=main, ci_job=812 (repeatable).
     /// commit, branch and ci_job override what the CI's environment says (GITHUB_SHA,
     /// GITHUB_REF_NAME, GITHUB_RUN_ID, CI_COMMIT_SHA, CI_COMMIT_REF_NAME, CI_JOB_ID, ...).
     #[arg(long = "meta", value_name = "KEY=VALUE", value_parser = parse_meta)]
-    pub meta: Vec<(String, String)>,
+    pub(crate) meta: Vec<(String, String)>,
 }
 
 impl HistoryFlags {
-    pub fn options(&self) -> HistoryOptions {
+    pub(crate) fn options(&self) -> HistoryOptions {
         HistoryOptions {
             path: self.history.clone(),
             off: self.no_history,
@@ -39,32 +39,32 @@ impl HistoryFlags {
 
 #[derive(Debug, clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
-pub struct HistoryCmd {
+pub(crate) struct HistoryCmd {
     #[command(subcommand)]
-    pub action: Option<HistoryAction>,
+    pub(crate) action: Option<HistoryAction>,
     /// The history file (default: <reports-dir>/history.db).
     #[arg(long, value_name = "PATH")]
-    pub history: Option<PathBuf>,
+    pub(crate) history: Option<PathBuf>,
     /// Only the runs of this scenario (its `name`).
     #[arg(long, value_name = "NAME")]
-    pub scenario: Option<String>,
+    pub(crate) scenario: Option<String>,
     /// Only the runs against this target, as reports name it
     /// (e.g. "http://127.0.0.1:8080" or "bundled reference-server (default profile)").
     #[arg(long, value_name = "LABEL")]
-    pub target: Option<String>,
+    pub(crate) target: Option<String>,
     /// Only the newest N runs.
     #[arg(long, value_name = "N")]
-    pub last: Option<usize>,
+    pub(crate) last: Option<usize>,
     /// Where history.html, history.md and history.json go (default: <reports-dir>/history).
     #[arg(short = 'o', long = "out", value_name = "DIR")]
-    pub out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
     /// The reports folder the history lives in.
     #[arg(long, value_name = "DIR", default_value = "reports")]
-    pub reports_dir: PathBuf,
+    pub(crate) reports_dir: PathBuf,
 }
 
 #[derive(Debug, clap::Subcommand)]
-pub enum HistoryAction {
+pub(crate) enum HistoryAction {
     /// Record runs made before the history existed, from their folders
     /// (a reports folder, a scenario's folder or one run folder).
     Import {
@@ -80,7 +80,7 @@ pub enum HistoryAction {
 }
 
 /// Runs `harness history ...`; returns the exit code.
-pub fn history(cmd: HistoryCmd, out: &mut dyn Write) -> u8 {
+pub(crate) fn history(cmd: HistoryCmd, out: &mut dyn Write) -> u8 {
     let result = match cmd.action {
         Some(HistoryAction::Import {
             folder,

@@ -7,9 +7,8 @@ mod args;
 mod connect;
 mod history;
 
-pub use args::{CapacityCmd, CompareCmd, MergeCmd, ProxyCmd, RunCmd};
-pub use connect::ConnectArgs;
-pub use history::{HistoryAction, HistoryCmd, HistoryFlags};
+pub(crate) use args::{CapacityCmd, CompareCmd, MergeCmd, ProxyCmd, RunCmd};
+pub(crate) use history::HistoryCmd;
 
 use crate::batch;
 use crate::exit;
@@ -83,11 +82,11 @@ Exit codes:
 #[command(name = "harness", version, after_help = EXAMPLES)]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Replay a scenario file against the bundled reference server or a URL, and write its report.
     #[command(after_help = EXAMPLES)]
     Run(Box<RunCmd>),

@@ -23,7 +23,7 @@ const MAX_ERRORS: usize = 3;
 
 /// Each checked step's operation in the target's document, by (method, path
 /// as written in the scenario).
-pub struct Contract {
+pub(crate) struct Contract {
     steps: HashMap<(String, String), Result<Operation, String>>,
 }
 
@@ -31,7 +31,7 @@ impl Contract {
     /// Fetches `{base_url}/openapi.json` when any step of `scenario` checks
     /// its answers; `None` when none does. The second value is a note for the
     /// report when the document could not be used.
-    pub async fn fetch(
+    pub(crate) async fn fetch(
         base_url: &str,
         scenario: &Scenario,
         client: &reqwest::Client,
@@ -68,7 +68,13 @@ impl Contract {
     }
 
     /// Why an answer does not match the contract, or `None` when it does.
-    pub fn check(&self, method: &str, route: &str, status: u16, body: &[u8]) -> Option<String> {
+    pub(crate) fn check(
+        &self,
+        method: &str,
+        route: &str,
+        status: u16,
+        body: &[u8],
+    ) -> Option<String> {
         match self.steps.get(&(method.to_string(), route.to_string())) {
             Some(Ok(op)) => op.check(status, body),
             Some(Err(why)) => Some(why.clone()),

@@ -1,9 +1,9 @@
 //! Gates judged against a run's summary, and the run's verdict: the step
 //! between `summary` (the figures) and `report` (which renders them).
 //! Window gates (`over <duration>`) are judged on the record's per-second
-//! histograms (see [`window`]).
+//! histograms (see `window`).
 
-pub mod window;
+pub(crate) mod window;
 
 mod recovery;
 
@@ -25,14 +25,14 @@ pub fn summarize(run: &RunRecord, gates: &[Gate]) -> Summary {
 /// Judges a run's summary (computed from `run`, with anything added to it
 /// since, such as the server's series): window gates on the record's
 /// per-second histograms, the others on the summary's figures.
-pub fn judge_run(run: &RunRecord, summary: &mut Summary, gates: &[Gate]) {
+pub(crate) fn judge_run(run: &RunRecord, summary: &mut Summary, gates: &[Gate]) {
     let windows = window_verdicts(run, summary, gates);
     judge_with(summary, gates, &windows);
 }
 
 /// Fills the summary's gate results, verdict and the reason for it. A window
 /// gate keeps the windows it was judged on before (by [`summarize`]).
-pub fn judge(summary: &mut Summary, gates: &[Gate]) {
+pub(crate) fn judge(summary: &mut Summary, gates: &[Gate]) {
     let windows: Vec<Option<WindowVerdict>> = gates
         .iter()
         .map(|g| {
@@ -170,7 +170,7 @@ pub fn evaluate(summary: &Summary, gates: &[Gate]) -> Vec<GateResult> {
 /// holds (its figures cover part of the plan), an invalid run (generator
 /// behind schedule) invalid whatever its gates say, since its figures
 /// measure the generator.
-pub fn verdict(summary: &Summary) -> (Verdict, String) {
+pub(crate) fn verdict(summary: &Summary) -> (Verdict, String) {
     if summary.run.interrupted {
         let by = summary
             .run
@@ -235,7 +235,7 @@ fn gates_verdict(summary: &Summary) -> (Verdict, String) {
 
 /// A stop requested after the run was recorded (while its report was being
 /// written): the summary is marked interrupted and judged again.
-pub fn mark_stopped(summary: &mut Summary, reason: StopReason) {
+pub(crate) fn mark_stopped(summary: &mut Summary, reason: StopReason) {
     summary.run.interrupted = true;
     summary.run.stopped_by = Some(reason);
     let (verdict, why) = verdict(summary);

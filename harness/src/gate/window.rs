@@ -16,7 +16,7 @@ use std::ops::Range;
 
 /// The sliding window: the sum of the last `length` seconds pushed.
 #[derive(Clone, Debug)]
-pub struct Slider {
+pub(crate) struct Slider {
     length: usize,
     /// Copies of the seconds in the window (a second that gets a late
     /// sample after it slid in is subtracted as it was added).
@@ -26,7 +26,7 @@ pub struct Slider {
 }
 
 impl Slider {
-    pub fn new(length_s: u32) -> Slider {
+    pub(crate) fn new(length_s: u32) -> Slider {
         Slider {
             length: length_s.max(1) as usize,
             seconds: VecDeque::new(),
@@ -36,7 +36,7 @@ impl Slider {
     }
 
     /// Slides one second in (and the oldest out once the window is full).
-    pub fn push(&mut self, second: &Second) {
+    pub(crate) fn push(&mut self, second: &Second) {
         if self.seconds.len() == self.length {
             if let Some(old) = self.seconds.pop_front() {
                 self.latency
@@ -53,22 +53,18 @@ impl Slider {
     }
 
     /// Whether the window holds its whole length.
-    pub fn is_full(&self) -> bool {
+    pub(crate) fn is_full(&self) -> bool {
         self.seconds.len() == self.length
     }
 
     /// Seconds in the window now.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.seconds.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.seconds.is_empty()
     }
 
     /// The metric over the window, canonical units (ms, fraction, /s);
     /// `None` when no request completed in it (throughput excepted: none is 0/s).
-    pub fn value(&self, metric: Metric) -> Option<f64> {
+    pub(crate) fn value(&self, metric: Metric) -> Option<f64> {
         let h = &self.latency;
         let n = self.counts.total;
         let ms = |us: u64| round3(us as f64 / 1000.0);
@@ -101,15 +97,15 @@ fn round3(v: f64) -> f64 {
 
 /// One judged window.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Judged {
-    pub start_s: u32,
-    pub end_s: u32,
-    pub value: f64,
-    pub passed: bool,
+pub(crate) struct Judged {
+    pub(crate) start_s: u32,
+    pub(crate) end_s: u32,
+    pub(crate) value: f64,
+    pub(crate) passed: bool,
 }
 
 /// Judges the window ending now, when it has a value.
-pub fn judge_now(slider: &Slider, gate: &Gate, end_s: u32) -> Option<Judged> {
+pub(crate) fn judge_now(slider: &Slider, gate: &Gate, end_s: u32) -> Option<Judged> {
     let value = slider.value(gate.metric)?;
     Some(Judged {
         start_s: end_s.saturating_sub(slider.len() as u32),
@@ -122,7 +118,7 @@ pub fn judge_now(slider: &Slider, gate: &Gate, end_s: u32) -> Option<Judged> {
 /// Every window of `range` (seconds of `seconds`): each full window ending
 /// within it, or, when the range is shorter than the window, the range as
 /// one window.
-pub fn judge_all(
+pub(crate) fn judge_all(
     seconds: &[Second],
     range: Range<usize>,
     gate: &Gate,
@@ -144,7 +140,7 @@ pub fn judge_all(
 }
 
 /// The verdict of a window gate from its judged windows.
-pub fn verdict(gate: &Gate, window: Window, judged: &[Judged]) -> WindowVerdict {
+pub(crate) fn verdict(gate: &Gate, window: Window, judged: &[Judged]) -> WindowVerdict {
     let failed = judged.iter().filter(|j| !j.passed).count() as u32;
     let worse = |a: &&Judged, b: &&Judged| {
         if gate.metric.higher_is_better() {
@@ -181,7 +177,7 @@ pub fn verdict(gate: &Gate, window: Window, judged: &[Judged]) -> WindowVerdict 
 
 /// Whether a window gate holds: no window failed, or no more than the share
 /// it tolerates; and at least one window was judged.
-pub fn holds(v: &WindowVerdict) -> bool {
+pub(crate) fn holds(v: &WindowVerdict) -> bool {
     v.judged > 0 && (v.failed == 0 || v.failed_share <= v.tolerated_share)
 }
 

@@ -17,7 +17,7 @@ pub struct Spec {
 }
 
 /// `Some` when `text` names the history (then `Err` when it is malformed).
-pub fn parse_spec(text: &str) -> Option<Result<Spec, String>> {
+pub(crate) fn parse_spec(text: &str) -> Option<Result<Spec, String>> {
     let rest = text.strip_prefix("history")?;
     if rest.is_empty() {
         return Some(Ok(Spec { last: None }));
@@ -33,19 +33,19 @@ pub fn parse_spec(text: &str) -> Option<Result<Spec, String>> {
 
 /// A recorded run the new one is compared with.
 #[derive(Clone, Debug)]
-pub struct Compared {
-    pub run_id: String,
-    pub started_at: String,
-    pub commit: Option<String>,
-    pub report_dir: Option<String>,
+pub(crate) struct Compared {
+    pub(crate) run_id: String,
+    pub(crate) started_at: String,
+    pub(crate) commit: Option<String>,
+    pub(crate) report_dir: Option<String>,
 }
 
 /// The baseline taken from the history.
 #[derive(Clone, Debug)]
 pub struct HistoryBaseline {
-    pub file: PathBuf,
+    pub(crate) file: PathBuf,
     pub summaries: Vec<Summary>,
-    pub runs: Vec<Compared>,
+    pub(crate) runs: Vec<Compared>,
     /// How many runs of this scenario and target the history holds.
     pub recorded: usize,
     /// Where the stable stretch starts among them (0: no change point).

@@ -40,13 +40,13 @@ use std::ops::Range;
 
 /// How the search is run.
 #[derive(Clone, Copy, Debug)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// Shuffles per significance test (R).
-    pub permutations: usize,
+    pub(crate) permutations: usize,
     /// A candidate is a change point when p ≤ this.
-    pub max_pvalue: f64,
+    pub(crate) max_pvalue: f64,
     /// Seeds the shuffles, so results are reproducible.
-    pub seed: u64,
+    pub(crate) seed: u64,
 }
 
 impl Default for Settings {
@@ -61,20 +61,20 @@ impl Default for Settings {
 
 /// A change point found in a series.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ChangePoint {
+pub(crate) struct ChangePoint {
     /// Index of the first value after the change.
-    pub index: usize,
+    pub(crate) index: usize,
     /// The divergence q̂ of the split that found it.
-    pub qhat: f64,
+    pub(crate) qhat: f64,
     /// The permutation test's p-value when it was found.
-    pub pvalue: f64,
+    pub(crate) pvalue: f64,
     /// Mean of the segment before and of the segment after, in the final segmentation.
-    pub mean_before: f64,
-    pub mean_after: f64,
+    pub(crate) mean_before: f64,
+    pub(crate) mean_after: f64,
 }
 
 /// The change points of `series` (in index order). Values must be finite.
-pub fn detect(series: &[f64], settings: &Settings) -> Vec<ChangePoint> {
+pub(crate) fn detect(series: &[f64], settings: &Settings) -> Vec<ChangePoint> {
     let mut rng = StdRng::seed_from_u64(settings.seed);
     let mut found: Vec<(usize, f64, f64)> = Vec::new();
     loop {
@@ -226,7 +226,7 @@ mod tests {
     /// Normal noise without another crate: Box-Muller from the seeded generator.
     mod rand_distr_free {
         use rand::Rng;
-        pub fn normal(rng: &mut impl Rng, mean: f64, sd: f64) -> f64 {
+        pub(crate) fn normal(rng: &mut impl Rng, mean: f64, sd: f64) -> f64 {
             let u1: f64 = rng.random_range(f64::EPSILON..1.0);
             let u2: f64 = rng.random();
             mean + sd * (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()

@@ -53,7 +53,7 @@ pub struct Identity {
     pub target: String,
     pub harness_version: String,
     /// RFC 3339, UTC.
-    pub started_at: String,
+    pub(crate) started_at: String,
     pub commit: Option<String>,
     pub branch: Option<String>,
     pub ci_job: Option<String>,
@@ -65,7 +65,7 @@ impl Identity {
     /// The identity of the run `summary` describes; `var` reads the
     /// environment; `meta` (`--meta`) overrides it (`commit`, `branch` and
     /// `ci_job` keys fill those fields, others are kept as they are).
-    pub fn of(
+    pub(crate) fn of(
         summary: &Summary,
         var: impl Fn(&str) -> Option<String>,
         meta: &[(String, String)],
@@ -106,7 +106,7 @@ impl Identity {
 }
 
 /// `--meta key=value`: a non-empty key of letters, digits, `_`, `-` or `.`.
-pub fn parse_meta(text: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_meta(text: &str) -> Result<(String, String), String> {
     let (k, v) = text
         .split_once('=')
         .ok_or_else(|| format!("{text:?}: expected key=value, e.g. commit=3f2a1c9"))?;
@@ -127,7 +127,7 @@ pub fn parse_meta(text: &str) -> Result<(String, String), String> {
 /// load model, planned length, stages, request names, gates and faults. Two
 /// runs with the same hash sent the same load shape (after `--duration`,
 /// `--scale`, `--seed` and `--gate`), so their figures are comparable.
-pub fn scenario_hash(summary: &Summary) -> String {
+pub(crate) fn scenario_hash(summary: &Summary) -> String {
     let json = serde_json::to_value(summary).unwrap_or(Value::Null);
     let pick = |list: &str, keys: &[&str]| -> Vec<Value> {
         json.get(list)

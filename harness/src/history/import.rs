@@ -15,17 +15,17 @@ use std::path::{Path, PathBuf};
 
 /// What an import did.
 #[derive(Debug, Default)]
-pub struct Imported {
-    pub recorded: Vec<PathBuf>,
+pub(crate) struct Imported {
+    pub(crate) recorded: Vec<PathBuf>,
     /// Already in the history.
-    pub skipped: Vec<PathBuf>,
+    pub(crate) skipped: Vec<PathBuf>,
     /// Folders that could not be read, and why.
-    pub failed: Vec<(PathBuf, String)>,
+    pub(crate) failed: Vec<(PathBuf, String)>,
 }
 
 /// Records every run folder under `root` (a reports folder, a scenario's
 /// folder or one run folder) into the history `file`, oldest first.
-pub fn import(root: &Path, file: &Path, meta: &[(String, String)]) -> Result<Imported> {
+pub(crate) fn import(root: &Path, file: &Path, meta: &[(String, String)]) -> Result<Imported> {
     if !root.is_dir() {
         anyhow::bail!("{}: not a folder of runs", root.display());
     }

@@ -10,14 +10,14 @@
 //! Writing the history never fails a run: a failure is a note on the output.
 
 pub mod baseline;
-pub mod changepoint;
-pub mod identity;
-pub mod import;
-pub mod store;
-pub mod trend;
+pub(crate) mod changepoint;
+pub(crate) mod identity;
+pub(crate) mod import;
+pub(crate) mod store;
+pub(crate) mod trend;
 
-pub use identity::{parse_meta, Identity};
-pub use store::{Filter, Store, StoredRun};
+pub(crate) use identity::{parse_meta, Identity};
+pub use store::{Filter, Store};
 
 use crate::record::Recorder;
 use crate::summary::Summary;
@@ -25,22 +25,22 @@ use anyhow::Result;
 use std::path::{Path, PathBuf};
 
 /// The history's file name inside the reports folder.
-pub const FILE_NAME: &str = "history.db";
+pub(crate) const FILE_NAME: &str = "history.db";
 
 /// `--history PATH`, `--no-history` and `--meta key=value` of a command that records runs.
 #[derive(Clone, Debug, Default)]
 pub struct HistoryOptions {
     /// The history file; `None`: `<reports-dir>/history.db`.
-    pub path: Option<PathBuf>,
+    pub(crate) path: Option<PathBuf>,
     /// `--no-history`: record nothing.
-    pub off: bool,
+    pub(crate) off: bool,
     /// `--meta`, already parsed.
-    pub meta: Vec<(String, String)>,
+    pub(crate) meta: Vec<(String, String)>,
 }
 
 impl HistoryOptions {
     /// The file runs are recorded in, or `None` when recording is off.
-    pub fn file(&self, reports_dir: &Path) -> Option<PathBuf> {
+    pub(crate) fn file(&self, reports_dir: &Path) -> Option<PathBuf> {
         match (&self.path, self.off) {
             (_, true) => None,
             (Some(p), false) => Some(p.clone()),
@@ -78,7 +78,7 @@ pub fn record(
 
 /// Records a run and says so in one line for the output: where it was
 /// recorded, or why it was not (a note: the run's verdict stands).
-pub fn record_line(
+pub(crate) fn record_line(
     opts: &HistoryOptions,
     reports_dir: &Path,
     summary: &Summary,

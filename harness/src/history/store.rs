@@ -64,14 +64,14 @@ fn retry_busy<T>(mut op: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Resul
 }
 
 /// A run to record.
-pub struct NewRun<'a> {
-    pub identity: &'a Identity,
+pub(crate) struct NewRun<'a> {
+    pub(crate) identity: &'a Identity,
     /// The run folder, when there is one.
-    pub report_dir: Option<&'a Path>,
+    pub(crate) report_dir: Option<&'a Path>,
     /// summary.json's text.
-    pub summary_json: &'a str,
+    pub(crate) summary_json: &'a str,
     /// Each request's whole-run histogram; `None` names all requests together.
-    pub histograms: Vec<(Option<&'a str>, &'a Histogram<u64>)>,
+    pub(crate) histograms: Vec<(Option<&'a str>, &'a Histogram<u64>)>,
 }
 
 /// A recorded run, as read back.
@@ -79,7 +79,7 @@ pub struct NewRun<'a> {
 pub struct StoredRun {
     /// The row's number, in recording order.
     pub row: i64,
-    pub run_id: String,
+    pub(crate) run_id: String,
     pub identity: Identity,
     pub report_dir: Option<String>,
     pub summary_json: String,
@@ -88,11 +88,11 @@ pub struct StoredRun {
 /// Which runs to read.
 #[derive(Clone, Debug, Default)]
 pub struct Filter {
-    pub scenario: Option<String>,
+    pub(crate) scenario: Option<String>,
     /// Matches a target label exactly.
-    pub target: Option<String>,
+    pub(crate) target: Option<String>,
     /// Only the newest N (still returned oldest first).
-    pub last: Option<usize>,
+    pub(crate) last: Option<usize>,
 }
 
 pub struct Store {
@@ -142,7 +142,7 @@ impl Store {
     }
 
     /// Records a run in one transaction; returns its run id.
-    pub fn record(&mut self, run: &NewRun) -> Result<String> {
+    pub(crate) fn record(&mut self, run: &NewRun) -> Result<String> {
         let id = run.identity;
         let run_id = uuid::Uuid::now_v7().to_string();
         let meta = serde_json::to_string(&id.meta)?;
@@ -192,7 +192,7 @@ impl Store {
     }
 
     /// Whether a run of this scenario and target that started at this instant is recorded.
-    pub fn contains(&self, scenario: &str, target: &str, started_at: &str) -> Result<bool> {
+    pub(crate) fn contains(&self, scenario: &str, target: &str, started_at: &str) -> Result<bool> {
         Ok(self
             .conn
             .query_row(

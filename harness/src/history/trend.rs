@@ -12,7 +12,7 @@ use serde_json::Value;
 /// A figure followed across runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Metric {
+pub(crate) enum Metric {
     P50,
     P95,
     P99,
@@ -22,7 +22,7 @@ pub enum Metric {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 6] = [
+    pub(crate) const ALL: [Metric; 6] = [
         Metric::P50,
         Metric::P95,
         Metric::P99,
@@ -32,7 +32,7 @@ impl Metric {
     ];
 
     /// The name used in history.json and the reports.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Metric::P50 => "p50",
             Metric::P95 => "p95",
@@ -44,7 +44,7 @@ impl Metric {
     }
 
     /// The name readers see: "503 rate" rather than "shed_rate".
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Metric::ShedRate => "503 rate",
             Metric::ErrorRate => "error rate",
@@ -53,7 +53,7 @@ impl Metric {
     }
 
     /// Whether a rise is an improvement.
-    pub fn higher_is_better(self) -> bool {
+    pub(crate) fn higher_is_better(self) -> bool {
         matches!(self, Metric::Throughput)
     }
 
@@ -73,19 +73,19 @@ impl Metric {
 
 /// A recorded run with its summary parsed.
 #[derive(Clone, Debug)]
-pub struct Run {
-    pub stored: StoredRun,
-    pub summary: Value,
+pub(crate) struct Run {
+    pub(crate) stored: StoredRun,
+    pub(crate) summary: Value,
 }
 
 impl Run {
-    pub fn new(stored: StoredRun) -> Run {
+    pub(crate) fn new(stored: StoredRun) -> Run {
         let summary = serde_json::from_str(&stored.summary_json).unwrap_or(Value::Null);
         Run { stored, summary }
     }
 
     /// The request names of the run, in its order.
-    pub fn request_names(&self) -> Vec<String> {
+    pub(crate) fn request_names(&self) -> Vec<String> {
         self.summary
             .get("requests")
             .and_then(Value::as_array)
@@ -98,7 +98,7 @@ impl Run {
     }
 
     /// One figure of a request (`None`: all requests together).
-    pub fn value(&self, metric: Metric, request: Option<&str>) -> Option<f64> {
+    pub(crate) fn value(&self, metric: Metric, request: Option<&str>) -> Option<f64> {
         let figures = match request {
             None => self.summary.get("overall")?,
             Some(name) => self
@@ -112,13 +112,13 @@ impl Run {
     }
 
     /// The group of runs whose figures are comparable: scenario and target.
-    pub fn group(&self) -> (String, String) {
+    pub(crate) fn group(&self) -> (String, String) {
         let id = &self.stored.identity;
         (id.scenario.clone(), id.target.clone())
     }
 
     /// Whether its figures are a measure of the target (not invalid, not interrupted).
-    pub fn valid(&self) -> bool {
+    pub(crate) fn valid(&self) -> bool {
         let verdict = self.summary.get("verdict").and_then(Value::as_str);
         let interrupted = self
             .summary
@@ -131,25 +131,25 @@ impl Run {
 
 /// A change point found in one series of the history.
 #[derive(Clone, Debug, Serialize)]
-pub struct Found {
-    pub metric: Metric,
+pub(crate) struct Found {
+    pub(crate) metric: Metric,
     /// `None`: all requests together.
-    pub request: Option<String>,
+    pub(crate) request: Option<String>,
     /// Index of the first run after the change, in the analysed runs.
-    pub run_index: usize,
-    pub run_id: String,
+    pub(crate) run_index: usize,
+    pub(crate) run_id: String,
     /// Mean of the figure over the segment before and the segment after.
-    pub before: f64,
-    pub after: f64,
+    pub(crate) before: f64,
+    pub(crate) after: f64,
     /// 1 − the permutation test's p-value.
-    pub confidence: f64,
+    pub(crate) confidence: f64,
 }
 
 /// Every change point of `runs` (oldest first): each group (scenario,
 /// target) apart, each metric apart, of all requests together and (with
 /// `per_request`) of each request; runs that are not a measure of the
 /// target are left out of the series.
-pub fn change_points(runs: &[Run], per_request: bool, settings: &Settings) -> Vec<Found> {
+pub(crate) fn change_points(runs: &[Run], per_request: bool, settings: &Settings) -> Vec<Found> {
     let mut found = Vec::new();
     let mut groups: Vec<(String, String)> = Vec::new();
     for run in runs {
@@ -213,7 +213,7 @@ fn series_change_points(
 /// Where the last stable stretch of the runs of `group` starts before run
 /// `end` (exclusive): the last change point of the whole run's figures
 /// before `end`, or the group's first run.
-pub fn stable_from(found: &[Found], end: usize) -> usize {
+pub(crate) fn stable_from(found: &[Found], end: usize) -> usize {
     found
         .iter()
         .filter(|f| f.request.is_none() && f.run_index < end)

@@ -79,7 +79,7 @@ impl std::fmt::Debug for Hub {
 }
 
 /// Checks the address before anything runs: any address but loopback needs a token.
-pub fn check(addr: SocketAddr, token: Option<&str>) -> Result<(), DashboardError> {
+pub(crate) fn check(addr: SocketAddr, token: Option<&str>) -> Result<(), DashboardError> {
     if !addr.ip().is_loopback() && token.is_none_or(str::is_empty) {
         return Err(DashboardError::NeedsToken(addr));
     }
@@ -130,12 +130,12 @@ impl Hub {
     }
 
     /// Hands a snapshot to every open page.
-    pub fn publish(&self, snapshot: &super::snapshot::Snapshot) {
+    pub(crate) fn publish(&self, snapshot: &super::snapshot::Snapshot) {
         self.send(snapshot, false);
     }
 
     /// Hands a run's final snapshot to every open page.
-    pub fn publish_final(&self, snapshot: &super::snapshot::Snapshot) {
+    pub(crate) fn publish_final(&self, snapshot: &super::snapshot::Snapshot) {
         self.shared.delivered_final.store(0, Ordering::SeqCst);
         self.send(snapshot, true);
     }
@@ -152,7 +152,7 @@ impl Hub {
     }
 
     /// Waits (a few seconds at most) until every open page got the final snapshot.
-    pub async fn finish(&self) {
+    pub(crate) async fn finish(&self) {
         let deadline = tokio::time::Instant::now() + FINAL_DELIVERY;
         while tokio::time::Instant::now() < deadline {
             let open = self.shared.open.load(Ordering::SeqCst);

@@ -11,26 +11,26 @@ use std::time::Duration;
 
 /// A window gate, and whether (and after how long) a failed window stops the run.
 #[derive(Clone, Debug, PartialEq)]
-pub struct WatchedGate {
-    pub gate: Gate,
+pub(crate) struct WatchedGate {
+    pub(crate) gate: Gate,
     /// `Some(grace)`: the first failed window ending at or after `grace` aborts the run.
-    pub abort_after: Option<Duration>,
+    pub(crate) abort_after: Option<Duration>,
     /// A gate judged `during` a stage or fault: the planned seconds of it
     /// (shown live; the final verdict uses the real ones). Such a gate never aborts.
-    pub during_s: Option<(u64, u64)>,
+    pub(crate) during_s: Option<(u64, u64)>,
 }
 
 /// One window gate's state, as the dashboard shows it.
 #[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct GateState {
-    pub gate: String,
-    pub aborts: bool,
+pub(crate) struct GateState {
+    pub(crate) gate: String,
+    pub(crate) aborts: bool,
     /// The last window judged: its end (s), value in the gate's unit, pass or fail.
-    pub last_end_s: Option<u32>,
-    pub last_actual: Option<String>,
-    pub last_passed: Option<bool>,
-    pub judged: u32,
-    pub failed: u32,
+    pub(crate) last_end_s: Option<u32>,
+    pub(crate) last_actual: Option<String>,
+    pub(crate) last_passed: Option<bool>,
+    pub(crate) judged: u32,
+    pub(crate) failed: u32,
 }
 
 struct Live {
@@ -46,7 +46,7 @@ struct Live {
 }
 
 /// Every window gate of a run, judged each second.
-pub struct GateWatch {
+pub(crate) struct GateWatch {
     gates: Vec<Live>,
 }
 
@@ -54,7 +54,7 @@ impl GateWatch {
     /// `names`: the scenario's request names. Gates without a window, and
     /// gates scoped `during` a fault or stage the plan does not have, are
     /// left out.
-    pub fn new(gates: &[WatchedGate], names: &[String]) -> GateWatch {
+    pub(crate) fn new(gates: &[WatchedGate], names: &[String]) -> GateWatch {
         let gates = gates
             .iter()
             .filter_map(|w| {
@@ -80,14 +80,14 @@ impl GateWatch {
         GateWatch { gates }
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.gates.is_empty()
     }
 
     /// Slides every complete second (those before `elapsed_s`) into each
     /// gate's window; the first failed full window of a gate that aborts
     /// (past its grace) is returned.
-    pub fn advance(&mut self, recorder: &Recorder, elapsed_s: u64) -> Option<Aborted> {
+    pub(crate) fn advance(&mut self, recorder: &Recorder, elapsed_s: u64) -> Option<Aborted> {
         let mut abort = None;
         let empty = crate::record::Second::empty();
         for g in &mut self.gates {
@@ -135,7 +135,7 @@ impl GateWatch {
     }
 
     /// Each gate's state now.
-    pub fn states(&self) -> Vec<GateState> {
+    pub(crate) fn states(&self) -> Vec<GateState> {
         self.gates
             .iter()
             .map(|g| GateState {

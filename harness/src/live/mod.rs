@@ -1,14 +1,14 @@
 //! The run as it goes: window gates judged every second (and the abort they
 //! may raise), and the snapshots the dashboard serves. A read-only view of
 //! the recorder's per-second histograms, called by the load engine's
-//! aggregator through [`crate::load::Watch`]; nothing here sends load.
+//! aggregator through `crate::load::Watch`; nothing here sends load.
 
 pub mod dashboard;
-pub mod gates;
+pub(crate) mod gates;
 mod series;
-pub mod snapshot;
+pub(crate) mod snapshot;
 
-pub use series::LiveSeries;
+pub(crate) use series::LiveSeries;
 
 use crate::load::Watch;
 use crate::record::{Aborted, GeneratorHealth, Recorder};
@@ -21,18 +21,18 @@ use std::time::Duration;
 #[derive(Clone, Debug, Default)]
 pub struct LiveOptions {
     /// Every window gate stops the run at its first failed window.
-    pub abort_on_fail: bool,
+    pub(crate) abort_on_fail: bool,
     /// The dashboard the run's snapshots go to.
-    pub dashboard: Option<dashboard::Hub>,
+    pub(crate) dashboard: Option<dashboard::Hub>,
     /// What this run is within a batch or a capacity search ("run 2 of 4:
     /// bundled:naive", "step 3: 120.0/s"), shown on the dashboard.
-    pub context: Option<String>,
+    pub(crate) context: Option<String>,
 }
 
 impl LiveOptions {
     /// Shows a finished run's summary on the dashboard: the page's last
     /// figures are summary.json's.
-    pub fn show_final(&self, summary: &crate::summary::Summary) {
+    pub(crate) fn show_final(&self, summary: &crate::summary::Summary) {
         if let Some(hub) = &self.dashboard {
             hub.publish_final(&snapshot::final_snapshot(summary, self.context.clone()));
         }
@@ -42,7 +42,7 @@ impl LiveOptions {
 /// The window gates of a run, each with the grace after which a failed
 /// window stops it: the scenario's `abort = true` gates, and with
 /// `--abort-on-fail` every other window gate from the start.
-pub fn watched_gates(sc: &Scenario, gates: &[Gate], opts: &LiveOptions) -> Vec<WatchedGate> {
+pub(crate) fn watched_gates(sc: &Scenario, gates: &[Gate], opts: &LiveOptions) -> Vec<WatchedGate> {
     gates
         .iter()
         .filter(|g| g.window.is_some())
@@ -85,7 +85,7 @@ fn planned_span(sc: &Scenario, name: &str) -> Option<(u64, u64)> {
 }
 
 /// The aggregator's once-a-second look at the run.
-pub struct Watcher {
+pub(crate) struct Watcher {
     gates: GateWatch,
     dashboard: Option<(dashboard::Hub, snapshot::LiveBuilder)>,
     /// The target's series scraped so far, for the dashboard.
@@ -94,7 +94,7 @@ pub struct Watcher {
 
 impl Watcher {
     /// `None` when there is nothing to watch.
-    pub fn new(
+    pub(crate) fn new(
         sc: &Scenario,
         gates: &[Gate],
         opts: &LiveOptions,

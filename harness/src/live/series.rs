@@ -10,11 +10,11 @@ use std::sync::{Arc, Mutex};
 
 /// The series scraped so far in this run, by title (`backlog{station="grill"}`).
 #[derive(Clone, Default)]
-pub struct LiveSeries(Arc<Mutex<BTreeMap<String, ServerSeries>>>);
+pub(crate) struct LiveSeries(Arc<Mutex<BTreeMap<String, ServerSeries>>>);
 
 impl LiveSeries {
     /// What the scraper calls after each scrape, with seconds since the load began.
-    pub fn listener(&self) -> Listener {
+    pub(crate) fn listener(&self) -> Listener {
         let store = self.clone();
         Arc::new(move |t_s: f64, points: &[TickPoint]| store.add(t_s, points))
     }
@@ -38,7 +38,7 @@ impl LiveSeries {
     }
 
     /// Every series so far, in title order.
-    pub fn snapshot(&self) -> Vec<ServerSeries> {
+    pub(crate) fn snapshot(&self) -> Vec<ServerSeries> {
         let all = self.0.lock().unwrap_or_else(|e| e.into_inner());
         all.values().cloned().collect()
     }

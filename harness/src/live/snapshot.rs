@@ -11,76 +11,76 @@ use serde::Serialize;
 
 /// What the page draws.
 #[derive(Clone, Debug, Serialize)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     /// "live" while the run goes, "final" once its summary is computed.
-    pub kind: &'static str,
+    pub(crate) kind: &'static str,
     /// A batch's side or a capacity search's step, e.g. "run 1 of 2: bundled:naive".
-    pub context: Option<String>,
-    pub scenario: String,
-    pub model: LoadModel,
-    pub planned_s: f64,
-    pub elapsed_s: f64,
+    pub(crate) context: Option<String>,
+    pub(crate) scenario: String,
+    pub(crate) model: LoadModel,
+    pub(crate) planned_s: f64,
+    pub(crate) elapsed_s: f64,
     /// The stage the plan is in now.
-    pub stage: Option<String>,
+    pub(crate) stage: Option<String>,
     /// Users (closed model) or arrivals per second (open model) the plan asks for now.
-    pub level: f64,
-    pub level_unit: &'static str,
+    pub(crate) level: f64,
+    pub(crate) level_unit: &'static str,
     /// The last complete second (live) or the whole run (final).
-    pub now: Figures,
+    pub(crate) now: Figures,
     /// The whole run so far.
-    pub total: Figures,
-    pub requests: Vec<Figures>,
+    pub(crate) total: Figures,
+    pub(crate) requests: Vec<Figures>,
     /// Per-second figures, overall: the report's time charts.
-    pub timeline: SecondSeries,
-    pub stages: Vec<Span>,
-    pub faults: Vec<Span>,
-    pub gates: Vec<GateState>,
-    pub generator: Generator,
+    pub(crate) timeline: SecondSeries,
+    pub(crate) stages: Vec<Span>,
+    pub(crate) faults: Vec<Span>,
+    pub(crate) gates: Vec<GateState>,
+    pub(crate) generator: Generator,
     /// Series scraped from the target's metrics, when the scenario declares any.
-    pub server_series: Vec<ServerSeries>,
+    pub(crate) server_series: Vec<ServerSeries>,
     /// The verdict, once there is one (final snapshot).
-    pub verdict: Option<String>,
-    pub aborted_by: Option<String>,
+    pub(crate) verdict: Option<String>,
+    pub(crate) aborted_by: Option<String>,
 }
 
 /// Figures of all requests or of one name.
 #[derive(Clone, Debug, Default, Serialize)]
-pub struct Figures {
-    pub name: String,
-    pub count: u64,
-    pub throughput_rps: f64,
-    pub p50_ms: Option<f64>,
-    pub p95_ms: Option<f64>,
-    pub p99_ms: Option<f64>,
-    pub shed_rate: f64,
-    pub error_rate: f64,
+pub(crate) struct Figures {
+    pub(crate) name: String,
+    pub(crate) count: u64,
+    pub(crate) throughput_rps: f64,
+    pub(crate) p50_ms: Option<f64>,
+    pub(crate) p95_ms: Option<f64>,
+    pub(crate) p99_ms: Option<f64>,
+    pub(crate) shed_rate: f64,
+    pub(crate) error_rate: f64,
 }
 
 /// A stage or a fault window on the time axis.
 #[derive(Clone, Debug, Serialize)]
-pub struct Span {
-    pub name: String,
-    pub start_s: f64,
-    pub end_s: f64,
+pub(crate) struct Span {
+    pub(crate) name: String,
+    pub(crate) start_s: f64,
+    pub(crate) end_s: f64,
     /// "pending", "open" or "closed" (faults); stages are "plan".
-    pub state: &'static str,
+    pub(crate) state: &'static str,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
-pub struct Generator {
+pub(crate) struct Generator {
     /// The harness process's CPU in the last second, cores.
-    pub cpu_cores: f64,
-    pub scheduled_starts: u64,
-    pub late_starts: u64,
-    pub start_lag_p99_ms: f64,
+    pub(crate) cpu_cores: f64,
+    pub(crate) scheduled_starts: u64,
+    pub(crate) late_starts: u64,
+    pub(crate) start_lag_p99_ms: f64,
 }
 
 /// A named series of the target's own metrics (one value a second).
 #[derive(Clone, Debug, Serialize)]
-pub struct ServerSeries {
-    pub name: String,
-    pub t_s: Vec<u32>,
-    pub values: Vec<Option<f64>>,
+pub(crate) struct ServerSeries {
+    pub(crate) name: String,
+    pub(crate) t_s: Vec<u32>,
+    pub(crate) values: Vec<Option<f64>>,
 }
 
 fn round3(v: f64) -> f64 {
@@ -101,10 +101,10 @@ fn share(part: u64, total: u64) -> f64 {
 
 /// The plan of a run, as the snapshots describe it.
 #[derive(Clone, Debug)]
-pub struct Plan {
-    pub scenario: String,
-    pub model: LoadModel,
-    pub planned_s: f64,
+pub(crate) struct Plan {
+    pub(crate) scenario: String,
+    pub(crate) model: LoadModel,
+    pub(crate) planned_s: f64,
     /// (name, start, end, target level).
     stages: Vec<(String, f64, f64, f64)>,
     /// (name, planned start, planned end).
@@ -112,7 +112,7 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn of(sc: &Scenario) -> Plan {
+    pub(crate) fn of(sc: &Scenario) -> Plan {
         let stages = sc
             .load
             .stages
@@ -168,14 +168,14 @@ impl Plan {
 
 /// Builds live snapshots, keeping the per-second timeline as it grows (a
 /// complete second is read once).
-pub struct LiveBuilder {
+pub(crate) struct LiveBuilder {
     plan: Plan,
     context: Option<String>,
     timeline: SecondSeries,
 }
 
 impl LiveBuilder {
-    pub fn new(plan: Plan, context: Option<String>) -> LiveBuilder {
+    pub(crate) fn new(plan: Plan, context: Option<String>) -> LiveBuilder {
         LiveBuilder {
             plan,
             context,
@@ -183,7 +183,7 @@ impl LiveBuilder {
         }
     }
 
-    pub fn snapshot(
+    pub(crate) fn snapshot(
         &mut self,
         recorder: &Recorder,
         health: &GeneratorHealth,
@@ -301,7 +301,7 @@ fn push_second(s: &mut SecondSeries, t: usize, second: &Second) {
 }
 
 /// The run's last snapshot, every figure taken from its summary.
-pub fn final_snapshot(summary: &Summary, context: Option<String>) -> Snapshot {
+pub(crate) fn final_snapshot(summary: &Summary, context: Option<String>) -> Snapshot {
     let figures = |r: &crate::summary::RequestSummary| Figures {
         name: r.name.clone(),
         count: r.count,

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Time the open model gives goose to start its pool before the first arrival.
-pub const POOL_LAUNCH: Duration = Duration::from_secs(1);
+pub(crate) const POOL_LAUNCH: Duration = Duration::from_secs(1);
 
 /// Closed model: pause after an iteration that got no answer at all.
 const UNREACHABLE_PAUSE: Duration = Duration::from_millis(100);
@@ -28,7 +28,7 @@ const UNREACHABLE_PAUSE: Duration = Duration::from_millis(100);
 type TxFuture<'r> = Pin<Box<dyn Future<Output = TransactionResult> + Send + 'r>>;
 
 /// Builds and runs the attack; returns when goose has stopped every user.
-pub async fn execute(engine: Arc<Engine>) -> anyhow::Result<()> {
+pub(crate) async fn execute(engine: Arc<Engine>) -> anyhow::Result<()> {
     let plan = test_plan(&engine);
     let start = {
         let engine = Arc::clone(&engine);

@@ -14,19 +14,19 @@ use std::time::{Duration, Instant};
 
 /// What one simulated customer carries from iteration to iteration.
 #[derive(Clone)]
-pub struct UserState {
-    pub index: u64,
-    pub iteration: u64,
-    pub rng: StdRng,
+pub(crate) struct UserState {
+    pub(crate) index: u64,
+    pub(crate) iteration: u64,
+    pub(crate) rng: StdRng,
     /// This user's draw from each `[data]` list.
-    pub data: Vec<String>,
-    pub client: reqwest::Client,
+    pub(crate) data: Vec<String>,
+    pub(crate) client: reqwest::Client,
 }
 
 impl UserState {
     /// A user's draws are a function of the scenario's seed and its number,
     /// so a run is repeatable.
-    pub fn new(
+    pub(crate) fn new(
         index: u64,
         seed: u64,
         data_lists: &[(String, Vec<String>)],

@@ -1,11 +1,13 @@
 //! The load engine: a validated scenario → goose users (closed model) or a
 //! paced pool (open model) sending the scenario's flows to the target, every
 //! request a sample for the one aggregator. This module owns the run's clock
-//! (its epoch: when the load starts), the timed flows, and turning a stop
-//! request (see `crate::stop`) into users that stop.
+//! (its epoch: when the load starts) and the engine every user shares;
+//! `conduct` runs beside the attack: the timed flows, the planned end, and
+//! turning a stop request (see `crate::stop`) into users that stop.
 
 mod attack;
 mod clock;
+mod conduct;
 mod flow;
 mod pacer;
 mod procstat;
@@ -14,15 +16,15 @@ mod sink;
 mod sse;
 mod watch;
 
-pub use flow::UserState;
-pub use pacer::Schedule;
-pub use procstat::peak_rss_bytes;
-pub use watch::{AbortSignal, Watch};
+pub(crate) use flow::UserState;
+pub(crate) use pacer::Schedule;
+pub(crate) use watch::{AbortSignal, Watch};
 
 use crate::record::{Aborted, GeneratorHealth, LoadModel, Recorder, StageMark};
 use crate::scenario::{Flow, Scenario};
 use crate::shard::Shard;
-use crate::stop::{self, StopReason};
+use crate::stop;
+use conduct::{conduct, Conducted, Signals};
 use progress::Progress;
 use rand::Rng;
 use sink::{Aggregator, Sink};
@@ -101,40 +103,40 @@ impl Engine {
 }
 
 /// Options for one run of the load.
-pub struct LoadOptions {
-    pub base_url: String,
-    pub quiet: bool,
+pub(crate) struct LoadOptions {
+    pub(crate) base_url: String,
+    pub(crate) quiet: bool,
     /// The HTTP client for every request (see `Target::http_client`).
-    pub client: reqwest::Client,
+    pub(crate) client: reqwest::Client,
     /// Run only this shard's arrivals (open model) or users (closed model).
-    pub shard: Option<Shard>,
+    pub(crate) shard: Option<Shard>,
     /// Wait for this wall-clock instant before the first stage.
-    pub start_at: Option<OffsetDateTime>,
+    pub(crate) start_at: Option<OffsetDateTime>,
     /// Looks at the recorder once a second (window gates, dashboard); an
     /// abort it raises stops the run.
-    pub watch: Option<Box<dyn Watch>>,
+    pub(crate) watch: Option<Box<dyn Watch>>,
 }
 
 /// What the load engine measured.
-pub struct LoadResult {
-    pub recorder: Recorder,
-    pub generator: GeneratorHealth,
-    pub stages: Vec<StageMark>,
+pub(crate) struct LoadResult {
+    pub(crate) recorder: Recorder,
+    pub(crate) generator: GeneratorHealth,
+    pub(crate) stages: Vec<StageMark>,
     /// Stopped early because a window gate that aborts failed a window.
-    pub aborted: Option<Aborted>,
-    pub started_at: OffsetDateTime,
-    pub ended_at: OffsetDateTime,
+    pub(crate) aborted: Option<Aborted>,
+    pub(crate) started_at: OffsetDateTime,
+    pub(crate) ended_at: OffsetDateTime,
     /// Seconds from the epoch to the end of the load.
-    pub elapsed_s: f64,
+    pub(crate) elapsed_s: f64,
     /// This machine's wall clock when the load began waiting for its start.
-    pub clock_at_wait: OffsetDateTime,
+    pub(crate) clock_at_wait: OffsetDateTime,
     /// What went wrong in the engine itself, for the report's notes.
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
 /// goose's test plan counts whole seconds: round the closed model's stages
 /// so that the plan, the report's stage marks and the run's end agree.
-pub fn align_stages(scenario: &mut Scenario) {
+pub(crate) fn align_stages(scenario: &mut Scenario) {
     if scenario.load.model == LoadModel::Closed {
         for stage in &mut scenario.load.stages {
             stage.duration =
@@ -145,7 +147,7 @@ pub fn align_stages(scenario: &mut Scenario) {
 
 /// Runs the scenario's load against `opts.base_url`. `on_start` is called
 /// with the epoch when the load starts (the fault timeline hangs on it).
-pub async fn run(
+pub(crate) async fn run(
     scenario: Arc<Scenario>,
     mut opts: LoadOptions,
     on_start: impl FnOnce(Instant),
@@ -304,146 +306,6 @@ fn engine(
         shard: opts.shard,
         start_at,
     })
-}
-
-struct Conducted {
-    aborted: Option<Aborted>,
-    timed: Vec<tokio::task::JoinHandle<()>>,
-    notes: Vec<String>,
-}
-
-struct Signals {
-    /// goose's attack has returned.
-    goose_done: CancellationToken,
-    /// Stop waiting for goose.
-    cut: CancellationToken,
-}
-
-/// How long after the planned end goose may take to stop its users (on top
-/// of the request timeout, which bounds any request still in flight).
-const STOP_GRACE: Duration = Duration::from_secs(10);
-
-/// Beside the attack: starts the timeline at the epoch, runs the timed flows,
-/// stops the users at the planned end, and turns goose's Ctrl-C into a stop.
-async fn conduct(
-    engine: &Arc<Engine>,
-    epoch_rx: tokio::sync::oneshot::Receiver<Instant>,
-    signals: Signals,
-    on_start: impl FnOnce(Instant),
-) -> Conducted {
-    let Signals { goose_done, cut } = signals;
-    let mut out = Conducted {
-        aborted: None,
-        timed: Vec::new(),
-        notes: Vec::new(),
-    };
-    let epoch = tokio::select! {
-        e = epoch_rx => match e { Ok(e) => e, Err(_) => return out },
-        _ = goose_done.cancelled() => return out,
-        // Stopped while goose was starting: no timeline, but its users must stop.
-        _ = stop::wait() => {
-            stop_users(engine, &goose_done, &cut, &mut out).await;
-            return out;
-        }
-    };
-    on_start(epoch);
-    // A timed flow happens once in the whole run: on shard 0 of a sharded one.
-    let timed_here = engine.shard.is_none_or(|s| s.index == 0);
-    for (i, flow) in engine.scenario.flows.iter().enumerate() {
-        if let (Some(at), true) = (flow.at, timed_here) {
-            let engine = Arc::clone(engine);
-            out.timed.push(tokio::spawn(async move {
-                tokio::select! {
-                    _ = tokio::time::sleep_until((epoch + at).into()) => {}
-                    _ = engine.stop.cancelled() => return,
-                }
-                let client = engine.client.clone();
-                let mut user = UserState::new(
-                    1_000_000 + i as u64,
-                    engine.scenario.seed,
-                    &engine.scenario.data,
-                    client,
-                );
-                engine.sink.send(sink::Event::Start { lag_us: None });
-                let _ = engine
-                    .run_flow(&mut user, &engine.scenario.flows[i], 0, Instant::now())
-                    .await;
-            }));
-        }
-    }
-    let deadline = epoch + engine.scenario.load.total();
-    let mut tick = tokio::time::interval(Duration::from_millis(100));
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = goose_done.cancelled() => break,
-            _ = stop::wait() => {
-                stop_users(engine, &goose_done, &cut, &mut out).await;
-                return out;
-            }
-        }
-        // A failed window that aborts stops the users by the same path as a stop request.
-        if let Some(why) = engine.gate_abort.raised() {
-            out.aborted = Some(why.clone());
-            stop_users(engine, &goose_done, &cut, &mut out).await;
-            return out;
-        }
-        if Instant::now() >= deadline {
-            engine.stop.cancel();
-        }
-        if Instant::now() >= deadline + engine.timeout + STOP_GRACE {
-            engine.abort.cancel();
-            cut.cancel();
-            out.notes.push(format!(
-                "the load engine (goose) had not stopped its users {} s after the planned end; \
-                 the run was cut there",
-                (engine.timeout + STOP_GRACE).as_secs()
-            ));
-            break;
-        }
-    }
-    // goose's own Ctrl-C handler (when the harness's is not installed, as
-    // in a library use) pulls its killswitch without a stop request: the
-    // killswitch is pulled by nothing else, so that is a Ctrl-C.
-    if goose::is_killswitch_triggered() {
-        stop::request(StopReason::Sigint);
-    }
-    out
-}
-
-/// A stop was requested: stop every user now, and keep pulling goose's
-/// killswitch until its attack returns (an attack that was starting clears
-/// it once), cutting the wait after the request timeout and a grace.
-async fn stop_users(
-    engine: &Engine,
-    goose_done: &CancellationToken,
-    cut: &CancellationToken,
-    out: &mut Conducted,
-) {
-    engine.stop.cancel();
-    engine.abort.cancel();
-    let give_up = Instant::now() + engine.timeout + STOP_GRACE;
-    let mut tick = tokio::time::interval(Duration::from_millis(100));
-    loop {
-        if let Some(reason) = stop::requested() {
-            goose::trigger_killswitch(reason.describe());
-        } else if out.aborted.is_some() {
-            goose::trigger_killswitch("aborted by a window gate");
-        }
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = goose_done.cancelled() => return,
-        }
-        if Instant::now() >= give_up {
-            cut.cancel();
-            out.notes.push(format!(
-                "the load engine (goose) had not stopped its users {} s after the stop request; \
-                 the run was cut there",
-                (engine.timeout + STOP_GRACE).as_secs()
-            ));
-            return;
-        }
-    }
 }
 
 fn stage_marks(scenario: &Scenario, elapsed_s: f64) -> Vec<StageMark> {

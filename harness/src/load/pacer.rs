@@ -45,7 +45,7 @@ impl Segment {
 
 /// The arrival schedule of an open-model run.
 #[derive(Debug)]
-pub struct Schedule {
+pub(crate) struct Schedule {
     segments: Vec<Segment>,
     end_s: f64,
     /// This shard's arrivals only; `None` takes every arrival.
@@ -57,7 +57,7 @@ pub struct Schedule {
 impl Schedule {
     /// Stages ramp linearly from the previous stage's rate (0 before the first).
     /// `shard` restricts the schedule to that shard's arrivals.
-    pub fn new(stages: &[Stage], shard: Option<Shard>) -> Schedule {
+    pub(crate) fn new(stages: &[Stage], shard: Option<Shard>) -> Schedule {
         let mut segments = Vec::new();
         let (mut t, mut before, mut prev) = (0.0, 0.0, 0.0);
         for s in stages {
@@ -82,13 +82,13 @@ impl Schedule {
         }
     }
 
-    pub fn end_s(&self) -> f64 {
+    pub(crate) fn end_s(&self) -> f64 {
         self.end_s
     }
 
     /// The intended start of arrival `k` (0-based), seconds from the start;
     /// `None` when it falls after the end.
-    pub fn time_of(&self, k: u64) -> Option<f64> {
+    pub(crate) fn time_of(&self, k: u64) -> Option<f64> {
         let k = k as f64;
         let seg = self
             .segments
@@ -99,7 +99,7 @@ impl Schedule {
 
     /// How many of this schedule's arrivals (this shard's, when sharded)
     /// fall before `t` seconds.
-    pub fn due_before(&self, t: f64) -> u64 {
+    pub(crate) fn due_before(&self, t: f64) -> u64 {
         let Some(seg) = self.segments.iter().rev().find(|s| s.start_s <= t) else {
             return 0;
         };
@@ -109,15 +109,10 @@ impl Schedule {
 
     /// Takes the next arrival: its number in the whole run and its intended
     /// start, or `None` once the schedule is over.
-    pub fn take(&self) -> Option<(u64, f64)> {
+    pub(crate) fn take(&self) -> Option<(u64, f64)> {
         let j = self.next.fetch_add(1, Ordering::Relaxed);
         let k = self.shard.map_or(j, |s| s.nth(j));
         self.time_of(k).map(|t| (k, t))
-    }
-
-    /// Arrivals handed out so far (some may lie after the end).
-    pub fn taken(&self) -> u64 {
-        self.next.load(Ordering::Relaxed)
     }
 }
 

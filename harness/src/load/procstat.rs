@@ -22,7 +22,7 @@ fn cpu_seconds() -> Option<f64> {
 }
 
 /// Peak resident set size of this process, bytes (`VmHWM`).
-pub fn peak_rss_bytes() -> u64 {
+pub(crate) fn peak_rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -34,19 +34,19 @@ pub fn peak_rss_bytes() -> u64 {
 }
 
 /// Turns successive readings into CPU use per interval, in cores.
-pub struct CpuMeter {
+pub(crate) struct CpuMeter {
     last: Option<(Instant, f64)>,
 }
 
 impl CpuMeter {
-    pub fn new() -> CpuMeter {
+    pub(crate) fn new() -> CpuMeter {
         CpuMeter {
             last: cpu_seconds().map(|c| (Instant::now(), c)),
         }
     }
 
     /// Cores used since the previous call (1.0 = one core busy all the time).
-    pub fn sample(&mut self) -> Option<f64> {
+    pub(crate) fn sample(&mut self) -> Option<f64> {
         let now = Instant::now();
         let cpu = cpu_seconds()?;
         let used = self
@@ -94,12 +94,12 @@ fn load_1m() -> f64 {
 }
 
 /// Turns successive readings of /proc/stat into the host's CPU per interval.
-pub struct HostMeter {
+pub(crate) struct HostMeter {
     last: Option<(u64, u64, u64)>,
 }
 
 impl HostMeter {
-    pub fn new() -> HostMeter {
+    pub(crate) fn new() -> HostMeter {
         HostMeter {
             last: host_ticks().map(|(b, s, a, _)| (b, s, a)),
         }
@@ -107,7 +107,7 @@ impl HostMeter {
 
     /// The host's CPU since the previous call; `None` without /proc, or
     /// when no tick passed.
-    pub fn sample(&mut self) -> Option<HostSecond> {
+    pub(crate) fn sample(&mut self) -> Option<HostSecond> {
         let (busy, steal, all, running) = host_ticks()?;
         let last = self.last.replace((busy, steal, all))?;
         let span = all.checked_sub(last.2).filter(|s| *s > 0)? as f64;

@@ -6,14 +6,14 @@ use crate::record::Recorder;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::time::Duration;
 
-pub struct Progress {
+pub(crate) struct Progress {
     bar: ProgressBar,
     /// The bar's clock restarts when the load starts (after the target's start-up).
     started: bool,
 }
 
 impl Progress {
-    pub fn new(planned: Duration, quiet: bool) -> Progress {
+    pub(crate) fn new(planned: Duration, quiet: bool) -> Progress {
         let bar = if quiet {
             ProgressBar::hidden()
         } else {
@@ -34,7 +34,7 @@ impl Progress {
     }
 
     /// Shows the last complete second (`elapsed_s` is the current one).
-    pub fn update(&mut self, recorder: &Recorder, elapsed_s: u64) {
+    pub(crate) fn update(&mut self, recorder: &Recorder, elapsed_s: u64) {
         if !self.started {
             self.bar.reset_elapsed();
             self.started = true;
@@ -65,7 +65,7 @@ impl Progress {
         ));
     }
 
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         self.bar.finish_and_clear();
     }
 }

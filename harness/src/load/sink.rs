@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 
 /// What users report.
 #[derive(Clone, Debug)]
-pub enum Event {
+pub(crate) enum Event {
     Sample(Sample),
     /// Something noticed about an answer of this request (see [`Finding`]).
     Finding(RequestIdx, Finding),
@@ -29,18 +29,18 @@ pub enum Event {
 /// purpose: samples are 40 bytes, the aggregator records each in well under
 /// a microsecond, and dropping or blocking on a sample would bias the figures.
 #[derive(Clone)]
-pub struct Sink {
+pub(crate) struct Sink {
     tx: mpsc::UnboundedSender<Event>,
 }
 
 impl Sink {
-    pub fn send(&self, event: Event) {
+    pub(crate) fn send(&self, event: Event) {
         let _ = self.tx.send(event);
     }
 }
 
 /// The aggregator's handle: ask it to finish and get what it recorded.
-pub struct Aggregator {
+pub(crate) struct Aggregator {
     finish: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<(Recorder, GeneratorHealth)>,
 }
@@ -48,7 +48,7 @@ pub struct Aggregator {
 impl Aggregator {
     /// Starts the aggregator; `epoch` is read when the load starts (the
     /// progress counts seconds from it).
-    pub fn start(
+    pub(crate) fn start(
         names: Vec<String>,
         mut progress: Progress,
         epoch: std::sync::Arc<std::sync::OnceLock<Instant>>,
@@ -112,7 +112,7 @@ impl Aggregator {
     }
 
     /// Stops after recording every event sent so far.
-    pub async fn finish(self) -> (Recorder, GeneratorHealth) {
+    pub(crate) async fn finish(self) -> (Recorder, GeneratorHealth) {
         let _ = self.finish.send(());
         self.task.await.expect("the aggregator does not panic")
     }

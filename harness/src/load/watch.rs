@@ -11,15 +11,15 @@ use std::sync::{Arc, OnceLock};
 
 /// Raised once by whoever judges the run as it goes; read by the conductor.
 #[derive(Clone, Debug, Default)]
-pub struct AbortSignal(Arc<OnceLock<Aborted>>);
+pub(crate) struct AbortSignal(Arc<OnceLock<Aborted>>);
 
 impl AbortSignal {
     /// Asks the run to stop; the first reason given is kept.
-    pub fn raise(&self, why: Aborted) {
+    pub(crate) fn raise(&self, why: Aborted) {
         let _ = self.0.set(why);
     }
 
-    pub fn raised(&self) -> Option<&Aborted> {
+    pub(crate) fn raised(&self) -> Option<&Aborted> {
         self.0.get()
     }
 }
@@ -27,7 +27,7 @@ impl AbortSignal {
 /// Looks at what was recorded once a second while the load runs (the window
 /// gates that abort, the dashboard). Called from the aggregator, so it must
 /// be quick: a few histogram additions, a snapshot handed over.
-pub trait Watch: Send {
+pub(crate) trait Watch: Send {
     /// `elapsed_s` whole seconds have passed since the load started: every
     /// second before it is complete. An `Aborted` stops the run.
     fn second(

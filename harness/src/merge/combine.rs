@@ -11,7 +11,7 @@ use crate::summary::ShardSummary;
 /// The merged record of shards read and checked by `shards::read_all`, in
 /// order of index. Stages and fault windows are shard 0's: it drove the
 /// faults, and every shard ran the same stages.
-pub fn merged_record(runs: &[ShardRun]) -> RunRecord {
+pub(crate) fn merged_record(runs: &[ShardRun]) -> RunRecord {
     let first = &runs[0];
     let mut recorder = first.recording.recorder.clone();
     let mut generator = first.recording.generator.clone();
@@ -125,7 +125,7 @@ fn add_generator(total: &mut GeneratorHealth, shard: &GeneratorHealth) {
 
 /// The per-shard table: each shard's share and health, its start against the
 /// common start (or, without one, against the earliest shard's).
-pub fn shard_rows(runs: &[ShardRun]) -> Vec<ShardSummary> {
+pub(crate) fn shard_rows(runs: &[ShardRun]) -> Vec<ShardSummary> {
     let earliest = runs
         .iter()
         .filter_map(|r| r.summary.run.meta.shard.as_ref().map(|s| s.started_at))
@@ -164,7 +164,7 @@ pub fn shard_rows(runs: &[ShardRun]) -> Vec<ShardSummary> {
 
 /// Why the merged run is invalid although its combined start lags may look
 /// fine: one shard's generator fell behind, so its share was not the load planned.
-pub fn saturated_shards(rows: &[ShardSummary]) -> Option<String> {
+pub(crate) fn saturated_shards(rows: &[ShardSummary]) -> Option<String> {
     let behind: Vec<String> = rows
         .iter()
         .filter_map(|r| {

@@ -2,14 +2,14 @@
 //! become one run folder with the same layout and schema as a single run
 //! (summary.json, index.html, summary.md, junit.xml, .hlog) and one verdict.
 //!
-//! Shards → [`shards::read_all`] (read and checked as one run) →
-//! [`combine::merged_record`] (histograms added, counts summed) → the
+//! Shards → `shards::read_all` (read and checked as one run) →
+//! `combine::merged_record` (histograms added, counts summed) → the
 //! summary and its gates, judged on the merged run → the shared renderer.
 
 mod combine;
 mod shards;
 
-pub use shards::SetError;
+pub(crate) use shards::SetError;
 
 use crate::baseline::{self, DEFAULT_TOLERANCES};
 use crate::exit;
@@ -34,7 +34,7 @@ pub struct MergeArgs {
     pub gates: Vec<String>,
     /// Earlier runs (folders or summary.json) the merged run is judged against.
     pub baseline: Vec<PathBuf>,
-    /// How much worse than the baseline a figure may get (default [`DEFAULT_TOLERANCES`]).
+    /// How much worse than the baseline a figure may get (default `DEFAULT_TOLERANCES`).
     pub max_regression: Option<String>,
     pub quiet: bool,
     /// Where the merged run is recorded.
@@ -53,7 +53,7 @@ pub enum MergeError {
 }
 
 impl MergeError {
-    pub fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> u8 {
         match self {
             MergeError::Set(_) | MergeError::Usage(_) => exit::USAGE,
             MergeError::Failed(_) => exit::INTERNAL,

@@ -8,10 +8,10 @@ use crate::summary::{self, Summary};
 use std::path::{Path, PathBuf};
 
 /// One shard's folder, read.
-pub struct ShardRun {
-    pub dir: PathBuf,
-    pub summary: Summary,
-    pub recording: Recording,
+pub(crate) struct ShardRun {
+    pub(crate) dir: PathBuf,
+    pub(crate) summary: Summary,
+    pub(crate) recording: Recording,
 }
 
 /// Why a set of folders cannot be merged; each is bad usage (exit 2).
@@ -34,7 +34,7 @@ pub enum SetError {
 }
 
 /// Reads every folder, in order of shard index.
-pub fn read_all(dirs: &[PathBuf]) -> Result<Vec<ShardRun>, SetError> {
+pub(crate) fn read_all(dirs: &[PathBuf]) -> Result<Vec<ShardRun>, SetError> {
     let mut runs = dirs
         .iter()
         .map(|d| read_one(d))

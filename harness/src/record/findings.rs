@@ -4,11 +4,11 @@
 //! mismatches in words. Counted per request name and overall.
 
 /// Most distinct mismatch messages kept per request name.
-pub const MAX_EXAMPLES: usize = 3;
+pub(crate) const MAX_EXAMPLES: usize = 3;
 
 /// One thing the load engine noticed about an answer.
 #[derive(Clone, Debug)]
-pub enum Finding {
+pub(crate) enum Finding {
     /// The last look of an `until` poll did not see its value.
     GaveUp,
     /// An answer was checked against the contract: `None` when it matched,
@@ -17,17 +17,17 @@ pub enum Finding {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Findings {
-    pub gave_up: u64,
+pub(crate) struct Findings {
+    pub(crate) gave_up: u64,
     /// Answers checked against the contract (`check = "openapi"`).
-    pub checked: u64,
-    pub schema_mismatches: u64,
+    pub(crate) checked: u64,
+    pub(crate) schema_mismatches: u64,
     /// Up to [`MAX_EXAMPLES`] distinct reasons.
-    pub schema_examples: Vec<String>,
+    pub(crate) schema_examples: Vec<String>,
 }
 
 impl Findings {
-    pub fn add(&mut self, finding: &Finding) {
+    pub(crate) fn add(&mut self, finding: &Finding) {
         match finding {
             Finding::GaveUp => self.gave_up += 1,
             Finding::Checked(None) => self.checked += 1,
@@ -39,7 +39,7 @@ impl Findings {
         }
     }
 
-    pub fn merge(&mut self, other: &Findings) {
+    pub(crate) fn merge(&mut self, other: &Findings) {
         self.gave_up += other.gave_up;
         self.checked += other.checked;
         self.schema_mismatches += other.schema_mismatches;

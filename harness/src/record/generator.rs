@@ -5,37 +5,37 @@
 use hdrhistogram::Histogram;
 
 /// A start counts as late when it left more than this after its intended time.
-pub const LATE_START_US: u64 = 10_000;
+pub(crate) const LATE_START_US: u64 = 10_000;
 
 /// The run is invalid when more than this share of starts were late.
-pub const MAX_LATE_SHARE: f64 = 0.05;
+pub(crate) const MAX_LATE_SHARE: f64 = 0.05;
 
 /// ...and at least this many were late: in a run of a handful of arrivals, one
 /// start delayed by a busy machine is noise, not a saturated generator.
-pub const MIN_LATE_STARTS: u64 = 10;
+pub(crate) const MIN_LATE_STARTS: u64 = 10;
 
 /// The corrected latencies are inflated by the generator's own timing when
 /// its p99 start lag exceeds this share of the measured p50 (from send): the
 /// lag is counted in every corrected figure, so beside a 0.2 ms service a
 /// 1 ms lag is most of what the report would show.
-pub const MAX_LAG_SHARE_OF_P50: f64 = 0.10;
+pub(crate) const MAX_LAG_SHARE_OF_P50: f64 = 0.10;
 
 #[derive(Clone, Debug)]
 pub struct GeneratorHealth {
     /// Lag between intended and actual start of each scheduled request, µs.
-    pub start_lag: Histogram<u64>,
+    pub(crate) start_lag: Histogram<u64>,
     /// Starts later than [`LATE_START_US`].
-    pub late_starts: u64,
+    pub(crate) late_starts: u64,
     /// Scheduled starts that never happened (no free user before the run ended).
     pub missed_starts: u64,
     /// Scheduled starts in all (open model), or iterations begun (closed model).
     pub scheduled_starts: u64,
     /// The harness process's CPU use per second, in cores (1.0 = one core busy).
-    pub cpu_per_second: Vec<f64>,
+    pub(crate) cpu_per_second: Vec<f64>,
     /// Peak resident set size of the harness process, bytes.
-    pub peak_rss_bytes: u64,
+    pub(crate) peak_rss_bytes: u64,
     /// The whole host's CPU, one entry per second of the load.
-    pub host: Vec<super::HostSecond>,
+    pub(crate) host: Vec<super::HostSecond>,
 }
 
 impl Default for GeneratorHealth {
@@ -61,7 +61,7 @@ impl GeneratorHealth {
     }
 
     /// Why the generator could not keep its schedule, or `None` when it did.
-    pub fn saturation(&self) -> Option<String> {
+    pub(crate) fn saturation(&self) -> Option<String> {
         if self.scheduled_starts == 0 {
             return None;
         }
@@ -83,7 +83,7 @@ impl GeneratorHealth {
     /// Why the corrected latencies overstate the server's, when the start lag
     /// is large beside `service_p50_us` (the median from send to answer);
     /// `None` when the lag is negligible or no start had a schedule.
-    pub fn inflation(&self, service_p50_us: u64) -> Option<String> {
+    pub(crate) fn inflation(&self, service_p50_us: u64) -> Option<String> {
         if self.start_lag.is_empty() || service_p50_us == 0 {
             return None;
         }

@@ -12,39 +12,39 @@
 use serde::{Deserialize, Serialize};
 
 /// A second counts as saturated at this share of all cores busy (steal included).
-pub const SATURATED_BUSY: f64 = 0.90;
+pub(crate) const SATURATED_BUSY: f64 = 0.90;
 
 /// The run counts as host-saturated when this share of its seconds were saturated...
-pub const SATURATED_SHARE: f64 = 0.10;
+pub(crate) const SATURATED_SHARE: f64 = 0.10;
 
 /// ...and at least this many: one busy second (a build starting) is noise.
-pub const MIN_SATURATED_SECONDS: usize = 2;
+pub(crate) const MIN_SATURATED_SECONDS: usize = 2;
 
 /// One second of the host's CPU.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct HostSecond {
+pub(crate) struct HostSecond {
     /// Share of all cores busy (user, nice, system, irq, softirq, steal), 0..=1.
-    pub busy: f64,
+    pub(crate) busy: f64,
     /// Share of all cores the hypervisor gave to other guests, 0..=1.
-    pub steal: f64,
+    pub(crate) steal: f64,
     /// Threads runnable at the end of the second (`procs_running`).
-    pub run_queue: u32,
+    pub(crate) run_queue: u32,
     /// The kernel's one-minute load average at the end of the second.
-    pub load_1m: f64,
+    pub(crate) load_1m: f64,
 }
 
 /// How much of the run the host was saturated, when it was by the rule.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct HostSaturation {
-    pub saturated_seconds: usize,
-    pub seconds: usize,
+pub(crate) struct HostSaturation {
+    pub(crate) saturated_seconds: usize,
+    pub(crate) seconds: usize,
     /// `saturated_seconds / seconds`.
-    pub share: f64,
+    pub(crate) share: f64,
 }
 
 /// The run's host saturation by the rule above, or `None` on a quiet host
 /// (or when the host could not be read).
-pub fn host_saturation(seconds: &[HostSecond]) -> Option<HostSaturation> {
+pub(crate) fn host_saturation(seconds: &[HostSecond]) -> Option<HostSaturation> {
     let saturated = seconds.iter().filter(|s| s.busy >= SATURATED_BUSY).count();
     if seconds.is_empty() || saturated < MIN_SATURATED_SECONDS {
         return None;

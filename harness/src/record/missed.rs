@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 /// What kind of window a gate's `during` named.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum WindowKind {
+pub(crate) enum WindowKind {
     Fault,
     Stage,
 }
@@ -15,10 +15,10 @@ pub enum WindowKind {
 /// A planned window that did not happen, and why.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MissedWindow {
-    pub name: String,
-    pub kind: WindowKind,
+    pub(crate) name: String,
+    pub(crate) kind: WindowKind,
     /// One sentence, e.g. "the run ended at 12.0 s, before its planned start at 45.0 s".
-    pub reason: String,
+    pub(crate) reason: String,
 }
 
 impl MissedWindow {

@@ -15,23 +15,25 @@ mod host;
 mod missed;
 mod run;
 
-pub use findings::{Finding, Findings};
-pub use generator::{GeneratorHealth, MIN_LATE_STARTS};
-pub use host::{host_saturation, HostSaturation, HostSecond};
-pub use missed::{MissedWindow, WindowKind};
+pub(crate) use findings::{Finding, Findings};
+pub use generator::GeneratorHealth;
+pub(crate) use generator::MIN_LATE_STARTS;
+pub(crate) use host::{host_saturation, HostSecond};
+pub use missed::MissedWindow;
+pub(crate) use missed::WindowKind;
 pub use run::{
-    Aborted, FaultWindow, HttpShare, LinkTraffic, LoadModel, MachineInfo, RunMeta, RunRecord,
-    ShardInfo, StageMark,
+    Aborted, FaultWindow, LoadModel, MachineInfo, RunMeta, RunRecord, ShardInfo, StageMark,
 };
+pub(crate) use run::{HttpShare, LinkTraffic};
 
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
 
 /// Index of a request name in [`Recorder::names`]; cheap to copy into samples.
-pub type RequestIdx = u32;
+pub(crate) type RequestIdx = u32;
 
 /// Largest latency recorded exactly, in µs (one hour). Longer values are clamped.
-pub const MAX_LATENCY_US: u64 = 3_600_000_000;
+pub(crate) const MAX_LATENCY_US: u64 = 3_600_000_000;
 
 /// How a request ended, as the report counts it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -67,17 +69,17 @@ pub struct Sample {
 
 /// Counts of outcomes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Counts {
-    pub total: u64,
-    pub ok: u64,
-    pub shed: u64,
-    pub http_error: u64,
-    pub timeout: u64,
-    pub transport: u64,
+pub(crate) struct Counts {
+    pub(crate) total: u64,
+    pub(crate) ok: u64,
+    pub(crate) shed: u64,
+    pub(crate) http_error: u64,
+    pub(crate) timeout: u64,
+    pub(crate) transport: u64,
 }
 
 impl Counts {
-    pub fn add(&mut self, outcome: Outcome) {
+    pub(crate) fn add(&mut self, outcome: Outcome) {
         self.total += 1;
         match outcome {
             Outcome::Ok => self.ok += 1,
@@ -88,7 +90,7 @@ impl Counts {
         }
     }
 
-    pub fn merge(&mut self, other: &Counts) {
+    pub(crate) fn merge(&mut self, other: &Counts) {
         self.total += other.total;
         self.ok += other.ok;
         self.shed += other.shed;
@@ -98,23 +100,23 @@ impl Counts {
     }
 
     /// Errors are everything that is neither expected nor shed.
-    pub fn errors(&self) -> u64 {
+    pub(crate) fn errors(&self) -> u64 {
         self.http_error + self.timeout + self.transport
     }
 }
 
 /// One second of the run (by completion time) for one request name, or overall.
 #[derive(Clone, Debug)]
-pub struct Second {
+pub(crate) struct Second {
     /// Corrected latency, 2 significant figures (enough for charts, and
     /// small: a second of traffic costs a few KB whatever the rate).
-    pub latency: Histogram<u64>,
-    pub counts: Counts,
+    pub(crate) latency: Histogram<u64>,
+    pub(crate) counts: Counts,
 }
 
 impl Second {
     /// A second with nothing recorded yet.
-    pub fn empty() -> Self {
+    pub(crate) fn empty() -> Self {
         Second::new()
     }
 
@@ -128,17 +130,17 @@ impl Second {
 
 /// Everything recorded for one request name, or for the whole run.
 #[derive(Clone, Debug)]
-pub struct Series {
+pub(crate) struct Series {
     /// Corrected latency over the whole run, 3 significant figures.
-    pub latency: Histogram<u64>,
+    pub(crate) latency: Histogram<u64>,
     /// Uncorrected service time over the whole run.
-    pub service: Histogram<u64>,
-    pub counts: Counts,
-    pub statuses: BTreeMap<u16, u64>,
+    pub(crate) service: Histogram<u64>,
+    pub(crate) counts: Counts,
+    pub(crate) statuses: BTreeMap<u16, u64>,
     /// Index = whole seconds since the run started, by completion time.
-    pub seconds: Vec<Second>,
+    pub(crate) seconds: Vec<Second>,
     /// Polls that gave up, answers checked against the contract.
-    pub findings: Findings,
+    pub(crate) findings: Findings,
 }
 
 impl Series {
@@ -228,7 +230,7 @@ impl Recorder {
 
     /// A recorder rebuilt from its series (a shard's, read back from its run
     /// folder); `per_request` must hold one series per name.
-    pub fn from_series(
+    pub(crate) fn from_series(
         names: Vec<String>,
         overall: Series,
         per_request: Vec<Series>,
@@ -250,7 +252,7 @@ impl Recorder {
     }
 
     /// Counts what the engine noticed about an answer of `request`.
-    pub fn note(&mut self, request: RequestIdx, finding: &Finding) {
+    pub(crate) fn note(&mut self, request: RequestIdx, finding: &Finding) {
         if let Some(series) = self.per_request.get_mut(request as usize) {
             series.findings.add(finding);
         }
@@ -258,7 +260,7 @@ impl Recorder {
     }
 
     /// Adds another recorder's data; both must have been built from the same names.
-    pub fn merge(&mut self, other: &Recorder) {
+    pub(crate) fn merge(&mut self, other: &Recorder) {
         assert_eq!(self.names, other.names, "recorders of different scenarios");
         for (mine, theirs) in self.per_request.iter_mut().zip(&other.per_request) {
             mine.merge(theirs);
@@ -268,24 +270,24 @@ impl Recorder {
     }
 
     /// Counts a flow that ran every step with an expected answer.
-    pub fn flow_completed(&mut self) {
+    pub(crate) fn flow_completed(&mut self) {
         self.flows_completed += 1;
     }
 
-    pub fn flows_completed(&self) -> u64 {
+    pub(crate) fn flows_completed(&self) -> u64 {
         self.flows_completed
     }
 
-    pub fn names(&self) -> &[String] {
+    pub(crate) fn names(&self) -> &[String] {
         &self.names
     }
 
     /// Per request name, in the order of `names`.
-    pub fn requests(&self) -> impl Iterator<Item = (&str, &Series)> {
+    pub(crate) fn requests(&self) -> impl Iterator<Item = (&str, &Series)> {
         self.names.iter().map(String::as_str).zip(&self.per_request)
     }
 
-    pub fn overall(&self) -> &Series {
+    pub(crate) fn overall(&self) -> &Series {
         &self.overall
     }
 }

@@ -15,10 +15,10 @@ pub enum LoadModel {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct MachineInfo {
-    pub hostname: String,
-    pub os: String,
-    pub arch: String,
-    pub cores: usize,
+    pub(crate) hostname: String,
+    pub(crate) os: String,
+    pub(crate) arch: String,
+    pub(crate) cores: usize,
 }
 
 impl MachineInfo {
@@ -98,14 +98,14 @@ pub struct FaultWindow {
 /// Requests an HTTP toxic saw during its window, and those it acted on.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HttpShare {
-    pub requests: u64,
-    pub affected: u64,
+    pub(crate) requests: u64,
+    pub(crate) affected: u64,
     /// `affected / requests`; `None` when no request reached the toxic.
-    pub affected_share: Option<f64>,
+    pub(crate) affected_share: Option<f64>,
 }
 
 impl HttpShare {
-    pub fn new(requests: u64, affected: u64) -> HttpShare {
+    pub(crate) fn new(requests: u64, affected: u64) -> HttpShare {
         HttpShare {
             requests,
             affected,
@@ -147,7 +147,7 @@ pub struct RunRecord {
 
 impl RunRecord {
     /// Stopped before its planned end: its figures cover only part of the plan.
-    pub fn interrupted(&self) -> bool {
+    pub(crate) fn interrupted(&self) -> bool {
         self.stop.is_some()
     }
 }

@@ -12,18 +12,18 @@ use std::io::Write;
 use std::path::Path;
 
 /// baseline.json: the comparison as data.
-pub fn baseline_json(cmp: &BaselineComparison) -> Result<String> {
+pub(crate) fn baseline_json(cmp: &BaselineComparison) -> Result<String> {
     serde_json::to_string_pretty(cmp).context("serialising baseline.json")
 }
 
-pub fn baseline_markdown(cmp: &BaselineComparison) -> Result<String> {
+pub(crate) fn baseline_markdown(cmp: &BaselineComparison) -> Result<String> {
     environment()
         .get_template("baseline.md")?
         .render(baseline_context(cmp))
         .context("rendering baseline.md")
 }
 
-pub fn baseline_junit(cmp: &BaselineComparison) -> Result<String> {
+pub(crate) fn baseline_junit(cmp: &BaselineComparison) -> Result<String> {
     environment()
         .get_template("baseline-junit.xml")?
         .render(baseline_context(cmp))
@@ -71,7 +71,7 @@ fn check_row(c: &RegressionCheck) -> Value {
 /// The verdict on the terminal: which figure, by how much, with what
 /// confidence, and what to do when noise hides the answer; then where the
 /// candidate's report is (`dir`, its run folder).
-pub fn print_verdict(
+pub(crate) fn print_verdict(
     cmp: &BaselineComparison,
     warnings: &[String],
     dir: &Path,
@@ -131,7 +131,7 @@ fn failing_line(c: &RegressionCheck) -> String {
 
 /// The spread of p95 and throughput over repeats of one run (`None` for a
 /// figure fewer than two runs had).
-pub fn print_spread(
+pub(crate) fn print_spread(
     runs: usize,
     p95: Option<&NoiseFloor>,
     rps: Option<&NoiseFloor>,
@@ -154,7 +154,7 @@ pub fn print_spread(
 }
 
 /// "p95 median 52.10 ms (min 50.20, max 55.00): spread 9.2%, 95% CI of the median ±3.1%".
-pub fn spread_line(f: &NoiseFloor, unit: &str) -> String {
+pub(crate) fn spread_line(f: &NoiseFloor, unit: &str) -> String {
     let unit = if unit == "/s" {
         unit.to_string()
     } else {

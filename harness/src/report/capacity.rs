@@ -13,7 +13,7 @@ use std::io::Write;
 use std::path::Path;
 
 /// Writes the capacity report into `dir` and points `latest` beside it at it.
-pub fn write_capacity_report(report: &CapacityReport, dir: &Path) -> Result<()> {
+pub(crate) fn write_capacity_report(report: &CapacityReport, dir: &Path) -> Result<()> {
     std::fs::write(
         dir.join("capacity.json"),
         serde_json::to_string_pretty(report)?,
@@ -67,7 +67,7 @@ fn row(s: &StepResult, dir: &Path) -> Value {
 }
 
 /// One step's line on the terminal, as the search goes.
-pub fn print_step(r: &StepResult, out: &mut dyn Write) -> std::io::Result<()> {
+pub(crate) fn print_step(r: &StepResult, out: &mut dyn Write) -> std::io::Result<()> {
     let verdict = if r.saturated {
         "GENERATOR SATURATED"
     } else if r.passed {

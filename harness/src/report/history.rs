@@ -16,19 +16,19 @@ use serde_json::json;
 use std::path::{Component, Path, PathBuf};
 
 /// Version of history.json's layout (harness/schema/history.schema.json).
-pub const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 1;
 
 /// What the history report shows.
-pub struct HistoryView<'a> {
+pub(crate) struct HistoryView<'a> {
     /// The history file read.
-    pub file: &'a Path,
+    pub(crate) file: &'a Path,
     /// The runs, oldest first (their index is `run_index`).
-    pub runs: &'a [Run],
-    pub change_points: &'a [Found],
+    pub(crate) runs: &'a [Run],
+    pub(crate) change_points: &'a [Found],
 }
 
 /// Writes history.json, history.md and history.html into `dir`.
-pub fn write_history_report(view: &HistoryView, dir: &Path) -> Result<()> {
+pub(crate) fn write_history_report(view: &HistoryView, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let json = serde_json::to_string_pretty(&history_json(view))?;
     std::fs::write(dir.join("history.json"), json).context("writing history.json")?;
@@ -74,7 +74,7 @@ fn run_json(index: usize, run: &Run) -> serde_json::Value {
 }
 
 /// history.json's content.
-pub fn history_json(view: &HistoryView) -> serde_json::Value {
+pub(crate) fn history_json(view: &HistoryView) -> serde_json::Value {
     json!({
         "schema_version": SCHEMA_VERSION,
         "history": view.file.display().to_string(),
@@ -181,7 +181,7 @@ fn change_row(f: &Found, runs: &[Run]) -> Value {
 }
 
 /// history.md: a table for a pull-request comment.
-pub fn markdown(view: &HistoryView) -> Result<String> {
+pub(crate) fn markdown(view: &HistoryView) -> Result<String> {
     environment()
         .get_template("history.md")?
         .render(context! { latest => latest_context(view), runs => view.runs.len() })
@@ -189,7 +189,7 @@ pub fn markdown(view: &HistoryView) -> Result<String> {
 }
 
 /// history.html, with links to each run's report relative to `dir`.
-pub fn html(view: &HistoryView, dir: &Path) -> Result<String> {
+pub(crate) fn html(view: &HistoryView, dir: &Path) -> Result<String> {
     let (charts, notes) = charts(view);
     let runs: Vec<Value> = view
         .runs

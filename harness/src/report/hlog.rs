@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 /// Writes the logs into `dir`, returning the files written.
-pub fn write_hlogs(run: &RunRecord, dir: &Path) -> Result<Vec<PathBuf>> {
+pub(crate) fn write_hlogs(run: &RunRecord, dir: &Path) -> Result<Vec<PathBuf>> {
     let start = SystemTime::from(run.meta.started_at);
     let mut written = Vec::new();
     let all = std::iter::once(("all requests", run.recorder.overall()));
@@ -37,7 +37,7 @@ pub fn write_hlogs(run: &RunRecord, dir: &Path) -> Result<Vec<PathBuf>> {
 
 /// The log file of all requests (`all.hlog`) and of each request name, in
 /// that order; names that clean up to the same stem get `-2`, `-3`, ...
-pub fn file_names(names: &[String]) -> Vec<String> {
+pub(crate) fn file_names(names: &[String]) -> Vec<String> {
     let mut used: Vec<String> = Vec::new();
     let stems = std::iter::once("all".to_string()).chain(names.iter().map(|n| file_stem(n)));
     for stem in stems {
@@ -69,7 +69,7 @@ fn file_stem(name: &str) -> String {
 }
 
 /// One request's per-second histograms as an interval log.
-pub fn encode(name: &str, series: &Series, start: SystemTime) -> Result<Vec<u8>> {
+pub(crate) fn encode(name: &str, series: &Series, start: SystemTime) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     let mut serializer = V2DeflateSerializer::new();
     let tag_text = safe_name(name);
@@ -102,7 +102,7 @@ pub fn encode(name: &str, series: &Series, start: SystemTime) -> Result<Vec<u8>>
 
 /// Reads an interval log back: each interval's start (whole seconds since the
 /// log's base time) and its histogram, exactly as it was written.
-pub fn read_intervals(bytes: &[u8]) -> Result<Vec<(u64, Histogram<u64>)>> {
+pub(crate) fn read_intervals(bytes: &[u8]) -> Result<Vec<(u64, Histogram<u64>)>> {
     let mut out = Vec::new();
     let mut deserializer = Deserializer::new();
     for (line, entry) in IntervalLogIterator::new(bytes).enumerate() {

@@ -10,18 +10,18 @@
 //! than losing the report: summary.json is always written, last, so it lists
 //! every such note.
 
-pub mod baseline;
-pub mod capacity;
-pub mod charts;
+pub(crate) mod baseline;
+pub(crate) mod capacity;
+pub(crate) mod charts;
 pub mod compare;
-pub mod history;
-pub mod hlog;
-pub mod output;
-pub mod render;
+pub(crate) mod history;
+pub(crate) mod hlog;
+pub(crate) mod output;
+pub(crate) mod render;
 mod table;
 mod templates;
 
-pub use table::print_summary_table;
+pub(crate) use table::print_summary_table;
 
 use crate::baseline::BaselineComparison;
 use crate::record::RunRecord;

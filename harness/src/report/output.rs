@@ -7,7 +7,11 @@ use time::{macros::format_description, OffsetDateTime, UtcOffset};
 
 /// Creates a fresh folder for a run that started at `started_at`, named like
 /// `20261122T013000Z` (with `-2`, `-3`, ... when that second is taken).
-pub fn create_run_dir(root: &Path, scenario: &str, started_at: OffsetDateTime) -> Result<PathBuf> {
+pub(crate) fn create_run_dir(
+    root: &Path,
+    scenario: &str,
+    started_at: OffsetDateTime,
+) -> Result<PathBuf> {
     let scenario_dir = root.join(safe_name(scenario));
     std::fs::create_dir_all(&scenario_dir)
         .with_context(|| format!("creating the report folder {}", scenario_dir.display()))?;
@@ -37,7 +41,7 @@ pub fn create_run_dir(root: &Path, scenario: &str, started_at: OffsetDateTime) -
 
 /// Points `<run_dir>/../latest` at `run_dir` (a relative symlink, so the
 /// reports folder can be moved or uploaded as a whole).
-pub fn point_latest(run_dir: &Path) -> Result<()> {
+pub(crate) fn point_latest(run_dir: &Path) -> Result<()> {
     let parent = run_dir
         .parent()
         .context("the run folder has no parent folder")?;
@@ -64,7 +68,7 @@ fn link(target: &Path, at: &Path) -> std::io::Result<()> {
 }
 
 /// A scenario name made safe as one path component.
-pub fn safe_name(name: &str) -> String {
+pub(crate) fn safe_name(name: &str) -> String {
     let cleaned: String = name
         .chars()
         .map(|c| {

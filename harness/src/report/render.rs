@@ -67,7 +67,7 @@ fn base_context(summary: &Summary) -> Value {
 /// The self-contained HTML report: `charts` are inlined SVG, `hlogs` are the
 /// names of the histogram logs written beside it, `baseline` the comparison
 /// with a baseline when there was one.
-pub fn html(
+pub(crate) fn html(
     summary: &Summary,
     charts: &[Chart],
     hlogs: &[String],
@@ -92,7 +92,7 @@ pub fn html(
 }
 
 /// One JUnit test case per gate (plus one when the run is invalid).
-pub fn junit(summary: &Summary) -> Result<String> {
+pub(crate) fn junit(summary: &Summary) -> Result<String> {
     environment()
         .get_template("junit.xml")?
         .render(base_context(summary))
@@ -100,7 +100,7 @@ pub fn junit(summary: &Summary) -> Result<String> {
 }
 
 /// The Markdown summary for a CI job page.
-pub fn markdown(summary: &Summary) -> Result<String> {
+pub(crate) fn markdown(summary: &Summary) -> Result<String> {
     environment()
         .get_template("summary.md")?
         .render(base_context(summary))

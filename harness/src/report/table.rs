@@ -6,7 +6,7 @@ use std::io::{self, Write};
 /// A fault's line when its gates held in every second of it.
 const HELD: &str = "the gates held through the fault: nothing to recover from";
 
-pub fn print_summary_table(summary: &Summary, out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn print_summary_table(summary: &Summary, out: &mut dyn Write) -> io::Result<()> {
     let width = summary
         .requests
         .iter()

@@ -5,7 +5,7 @@ use minijinja::value::ValueKind;
 use minijinja::{AutoEscape, Environment, Error, Output, State, Value};
 
 /// Every template of the report, loaded once per environment.
-pub fn environment() -> Environment<'static> {
+pub(crate) fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     // Autoescaping follows the extension: .html and .xml are escaped, .md is not.
     for (name, source) in [
@@ -61,7 +61,7 @@ fn format_value(out: &mut Output, state: &State, value: &Value) -> Result<(), Er
 }
 
 /// HTML/XML text escaping.
-pub fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -77,7 +77,7 @@ pub fn escape(text: &str) -> String {
 }
 
 /// A latency in ms with precision that suits its size: 0.42, 12.5, 250.
-pub fn ms(v: Value) -> String {
+pub(crate) fn ms(v: Value) -> String {
     match f64::try_from(v) {
         Ok(v) if v < 10.0 => format!("{v:.2}"),
         Ok(v) if v < 100.0 => format!("{v:.1}"),
@@ -87,7 +87,7 @@ pub fn ms(v: Value) -> String {
 }
 
 /// A fraction as a percentage: 0.0123 → "1.23%".
-pub fn pct(v: Value) -> String {
+pub(crate) fn pct(v: Value) -> String {
     match f64::try_from(v) {
         Ok(v) => format!("{:.2}%", v * 100.0),
         Err(_) => "–".to_string(),
@@ -95,7 +95,7 @@ pub fn pct(v: Value) -> String {
 }
 
 /// A number with `digits` decimals (default 1).
-pub fn num(v: Value, digits: Option<usize>) -> String {
+pub(crate) fn num(v: Value, digits: Option<usize>) -> String {
     match f64::try_from(v) {
         Ok(v) => format!("{v:.*}", digits.unwrap_or(1)),
         Err(_) => "–".to_string(),
@@ -103,7 +103,7 @@ pub fn num(v: Value, digits: Option<usize>) -> String {
 }
 
 /// A relative change, signed: 0.123 → "+12.3%".
-pub fn change(v: Value) -> String {
+pub(crate) fn change(v: Value) -> String {
     match f64::try_from(v) {
         Ok(v) => format!("{:+.1}%", v * 100.0),
         Err(_) => "–".to_string(),
@@ -111,7 +111,7 @@ pub fn change(v: Value) -> String {
 }
 
 /// An RFC 3339 time as "2026-11-22 01:30:00 UTC"; other text unchanged.
-pub fn when(v: String) -> String {
+pub(crate) fn when(v: String) -> String {
     use time::format_description::well_known::Rfc3339;
     match time::OffsetDateTime::parse(&v, &Rfc3339) {
         Ok(t) => readable_time(t),
@@ -120,7 +120,7 @@ pub fn when(v: String) -> String {
 }
 
 /// "2026-11-22 01:30:00 UTC" for readers.
-pub fn readable_time(t: time::OffsetDateTime) -> String {
+pub(crate) fn readable_time(t: time::OffsetDateTime) -> String {
     t.to_offset(time::UtcOffset::UTC)
         .format(time::macros::format_description!(
             "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
@@ -129,6 +129,6 @@ pub fn readable_time(t: time::OffsetDateTime) -> String {
 }
 
 /// Text made safe for one Markdown table cell.
-pub fn md(v: String) -> String {
+pub(crate) fn md(v: String) -> String {
     v.replace('|', "\\|").replace(['\n', '\r'], " ")
 }

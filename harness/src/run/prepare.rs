@@ -14,7 +14,7 @@ pub fn prepare(args: &RunArgs) -> Result<(Scenario, Vec<Gate>), RunError> {
 
 /// Applies the command line's overrides to a scenario already read, and
 /// checks what they make of it (bounds, gate names); nothing runs.
-pub fn apply(mut sc: Scenario, args: &RunArgs) -> Result<(Scenario, Vec<Gate>), RunError> {
+pub(crate) fn apply(mut sc: Scenario, args: &RunArgs) -> Result<(Scenario, Vec<Gate>), RunError> {
     if let Some(seed) = args.seed {
         sc.seed = seed;
     }
@@ -136,7 +136,7 @@ pub fn apply(mut sc: Scenario, args: &RunArgs) -> Result<(Scenario, Vec<Gate>), 
 /// bundled server, or its worker stop has no admin token there): such a gate
 /// would judge a window that never happens. A fault no gate names is only
 /// noted (each output lists it as not injected).
-pub fn refuse_not_injected(sc: &Scenario, gates: &[Gate]) -> Result<(), RunError> {
+pub(crate) fn refuse_not_injected(sc: &Scenario, gates: &[Gate]) -> Result<(), RunError> {
     let judged: Vec<_> = sc
         .not_injected
         .iter()

@@ -21,8 +21,8 @@ use time::OffsetDateTime;
 /// `--shard I/N` and `--start-at` (or their environment variables).
 #[derive(Clone, Debug, Default)]
 pub struct Sharding {
-    pub shard: Option<Shard>,
-    pub start_at: Option<OffsetDateTime>,
+    pub(crate) shard: Option<Shard>,
+    pub(crate) start_at: Option<OffsetDateTime>,
 }
 
 /// A common start more than [`shard::START_TOLERANCE`] ago runs nothing.

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::time::Duration;
 
 /// The environment variable that turns the hook on.
-pub const HOLD_REPORT: &str = "HARNESS_TEST_HOLD_REPORT";
+pub(crate) const HOLD_REPORT: &str = "HARNESS_TEST_HOLD_REPORT";
 
 /// Holds the run in its report phase when the hook is on (see the module).
 pub(super) fn hold_report(out: &mut dyn Write) {

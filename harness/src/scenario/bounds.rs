@@ -5,25 +5,25 @@
 /// Concurrent users (closed model) or the open model's pool: each user is a
 /// task with its own state, so a value past this would exhaust memory
 /// before the first request instead of measuring anything.
-pub const MAX_USERS: u64 = 1_000_000;
+pub(crate) const MAX_USERS: u64 = 1_000_000;
 
 /// Arrivals per second: far above what one load generator can start on
 /// schedule, so a larger rate is a typo rather than a plan.
-pub const MAX_RATE: f64 = 1_000_000.0;
+pub(crate) const MAX_RATE: f64 = 1_000_000.0;
 
 /// A flow's weight is a share of the mix; bounded so the weights of many
 /// flows still add up without overflow.
-pub const MAX_WEIGHT: u32 = 1_000_000;
+pub(crate) const MAX_WEIGHT: u32 = 1_000_000;
 
 /// Runs of one command (`--repeat`): each run is a full run of the scenario.
-pub const MAX_REPEAT: usize = 1000;
+pub(crate) const MAX_REPEAT: usize = 1000;
 
 /// Steps of one capacity search (`--max-steps`): doubling from the start rate,
 /// 100 steps reach any rate long before they run out.
-pub const MAX_STEPS: usize = 100;
+pub(crate) const MAX_STEPS: usize = 100;
 
 /// `users`, within its bound.
-pub fn users(n: u64) -> Result<(), String> {
+pub(crate) fn users(n: u64) -> Result<(), String> {
     match n <= MAX_USERS {
         true => Ok(()),
         false => Err(format!(
@@ -34,7 +34,7 @@ pub fn users(n: u64) -> Result<(), String> {
 }
 
 /// An arrival rate, within its bound.
-pub fn rate(r: f64) -> Result<(), String> {
+pub(crate) fn rate(r: f64) -> Result<(), String> {
     match r.is_finite() && (0.0..=MAX_RATE).contains(&r) {
         true => Ok(()),
         false if r.is_finite() && r > MAX_RATE => Err(format!(
@@ -46,7 +46,7 @@ pub fn rate(r: f64) -> Result<(), String> {
 }
 
 /// A flow's weight, within its bound.
-pub fn weight(w: u32) -> Result<(), String> {
+pub(crate) fn weight(w: u32) -> Result<(), String> {
     match (1..=MAX_WEIGHT).contains(&w) {
         true => Ok(()),
         false if w == 0 => Err("a weight must be at least 1".into()),

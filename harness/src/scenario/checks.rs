@@ -12,14 +12,14 @@ use crate::slo::Gate;
 use toml::Spanned;
 
 /// The names a gate may refer to: requests (`for`), faults and stages (`during`).
-pub struct GateNames<'a> {
-    pub requests: &'a [String],
-    pub windows: Vec<&'a str>,
+pub(crate) struct GateNames<'a> {
+    pub(crate) requests: &'a [String],
+    pub(crate) windows: Vec<&'a str>,
 }
 
 impl GateNames<'_> {
     /// Why `gate` names something the scenario does not have, if it does.
-    pub fn unknown(&self, gate: &Gate) -> Option<String> {
+    pub(crate) fn unknown(&self, gate: &Gate) -> Option<String> {
         let list = |names: Vec<&str>| match names.is_empty() {
             true => "none".to_string(),
             false => names

@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
-pub const EXPECTED: &str =
+pub(crate) const EXPECTED: &str =
     "a number with a unit (ms, s, m or h), e.g. \"500ms\", \"30s\", \"2m\" or \"1m30s\"";
 
 /// Parses a duration, or says why it is not one.
-pub fn parse(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse(text: &str) -> Result<Duration, String> {
     let s = text.trim();
     if s.is_empty() {
         return Err(format!("empty duration: expected {EXPECTED}"));
@@ -51,7 +51,7 @@ pub fn parse(text: &str) -> Result<Duration, String> {
 }
 
 /// Shows a duration the way scenario files write them (to 0.1 s above a second).
-pub fn show(d: Duration) -> String {
+pub(crate) fn show(d: Duration) -> String {
     let secs = d.as_secs_f64();
     if secs < 1.0 {
         format!("{}ms", d.as_millis())

@@ -7,11 +7,11 @@
 use crate::redact::Secret;
 
 /// The prefix that names an environment variable inside `{{...}}`.
-pub const PREFIX: &str = "env.";
+pub(crate) const PREFIX: &str = "env.";
 
 /// Reads `NAME` (from `env.NAME`) from the environment; the error says which
 /// variable is missing and what to do.
-pub fn read(name: &str) -> Result<Secret, String> {
+pub(crate) fn read(name: &str) -> Result<Secret, String> {
     let valid = !name.is_empty()
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         && !name.starts_with(|c: char| c.is_ascii_digit());
@@ -35,7 +35,7 @@ pub fn read(name: &str) -> Result<Secret, String> {
 /// `text` with each `{{env.NAME}}` replaced by its value, for places that
 /// take plain text rather than a per-request template (`[data]` values).
 /// Other `{{...}}` are left as they are.
-pub fn expand(text: &str) -> Result<String, String> {
+pub(crate) fn expand(text: &str) -> Result<String, String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(open) = rest.find("{{") {

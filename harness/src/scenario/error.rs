@@ -8,13 +8,13 @@ use std::path::{Path, PathBuf};
 /// Something wrong in a scenario file, found before anything runs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct ScenarioError {
-    pub file: PathBuf,
+    pub(crate) file: PathBuf,
     /// 1-based; 0 when the problem has no place in the file (it could not be read).
     pub line: usize,
-    pub column: usize,
+    pub(crate) column: usize,
     /// Dotted path of the field, e.g. `flows[1].steps[0].path`.
     pub field: String,
-    pub message: String,
+    pub(crate) message: String,
 }
 
 impl fmt::Display for ScenarioError {
@@ -32,12 +32,12 @@ impl fmt::Display for ScenarioError {
 
 /// The scenario text, to turn byte offsets into lines and columns.
 pub(crate) struct Source<'a> {
-    pub file: &'a Path,
-    pub text: &'a str,
+    pub(crate) file: &'a Path,
+    pub(crate) text: &'a str,
 }
 
 impl Source<'_> {
-    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+    pub(crate) fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
         let before = &self.text[..offset];
         let line = before.matches('\n').count() + 1;
@@ -45,7 +45,7 @@ impl Source<'_> {
         (line, column)
     }
 
-    pub fn error(
+    pub(crate) fn error(
         &self,
         span: Range<usize>,
         field: impl Into<String>,
@@ -64,7 +64,7 @@ impl Source<'_> {
     /// Turns a TOML syntax or type error into one that names its field: the
     /// toml crate keeps the key path, which its `Display` only shows when it
     /// has no input to quote, so it is read from there.
-    pub fn toml_error(&self, err: &toml::de::Error) -> ScenarioError {
+    pub(crate) fn toml_error(&self, err: &toml::de::Error) -> ScenarioError {
         let span = err.span().unwrap_or(0..0);
         let mut bare = err.clone();
         bare.set_input(None);

@@ -9,11 +9,11 @@ use std::time::Duration;
 use toml::Spanned;
 
 /// Links the harness wires itself around the bundled server.
-pub const BUNDLED_LINKS: [&str; 2] = ["edge", "payments"];
+pub(crate) const BUNDLED_LINKS: [&str; 2] = ["edge", "payments"];
 
 /// The bundled links that carry HTTP/1.1 through an HTTP proxy: `payments`
 /// (the server's plain calls to its gateway). `edge` stays a TCP link.
-pub const BUNDLED_HTTP_LINKS: [&str; 1] = ["payments"];
+pub(crate) const BUNDLED_HTTP_LINKS: [&str; 1] = ["payments"];
 
 impl Validator<'_> {
     /// `[[links]]` of the scenario's target, or of one `[[targets]]` entry

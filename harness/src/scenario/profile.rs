@@ -2,13 +2,13 @@
 //! ([`reference_server::Profile`]), named the way scenario files and the
 //! command line write them (`default`, `naive`).
 
-pub use reference_server::Profile;
+pub(crate) use reference_server::Profile;
 
 /// Every profile, in the order they are listed to users.
-pub const ALL: [Profile; 2] = [Profile::Default, Profile::Naive];
+pub(crate) const ALL: [Profile; 2] = [Profile::Default, Profile::Naive];
 
 /// The profile's name, as `--profile` and `profile = "..."` write it.
-pub fn name(p: Profile) -> &'static str {
+pub(crate) fn name(p: Profile) -> &'static str {
     match p {
         Profile::Default => "default",
         Profile::Naive => "naive",
@@ -16,12 +16,12 @@ pub fn name(p: Profile) -> &'static str {
 }
 
 /// The profile of that name, if the server has one.
-pub fn parse(text: &str) -> Option<Profile> {
+pub(crate) fn parse(text: &str) -> Option<Profile> {
     ALL.into_iter().find(|p| name(*p) == text)
 }
 
 /// The names, for messages: `"default" or "naive"`.
-pub fn expected() -> String {
+pub(crate) fn expected() -> String {
     ALL.map(|p| format!("{:?}", name(p))).join(" or ")
 }
 

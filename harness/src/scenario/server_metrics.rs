@@ -33,7 +33,7 @@ impl Validator<'_> {
 
 /// Why `gate` cannot be judged when it names a series the scenario does not
 /// declare; `None` for a declared series or a gate on requests.
-pub fn undeclared(plan: &ScrapePlan, gate: &crate::slo::Gate) -> Option<String> {
+pub(crate) fn undeclared(plan: &ScrapePlan, gate: &crate::slo::Gate) -> Option<String> {
     let series = gate.series.as_ref()?;
     if plan.declares(&series.metric) {
         return None;

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 /// What a `{{...}}` stands for.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Var {
+pub(crate) enum Var {
     /// `{{user}}`: the user's number (the arrival's number in the open
     /// model, where each arrival is a new customer).
     User,
@@ -42,24 +42,24 @@ enum Part {
 
 /// A compiled template.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Template {
+pub(crate) struct Template {
     parts: Vec<Part>,
 }
 
 /// Per-iteration values a template draws on.
-pub struct Vars<'a> {
-    pub user: u64,
-    pub iteration: u64,
-    pub idempotency_key: &'a str,
+pub(crate) struct Vars<'a> {
+    pub(crate) user: u64,
+    pub(crate) iteration: u64,
+    pub(crate) idempotency_key: &'a str,
     /// This user's pick from each `[data]` list, by index.
-    pub data: &'a [String],
+    pub(crate) data: &'a [String],
     /// Captured so far in this iteration, by slot.
-    pub captures: &'a [Option<String>],
-    pub rng: &'a mut StdRng,
+    pub(crate) captures: &'a [Option<String>],
+    pub(crate) rng: &'a mut StdRng,
 }
 
 /// Looks up names that are not built in: `[data]` lists and captures.
-pub trait Names {
+pub(crate) trait Names {
     fn data(&self, name: &str) -> Option<usize>;
     /// `Ok(slot)` when an earlier step captures it, `Err(message)` otherwise.
     fn capture(&self, name: &str) -> Result<usize, String>;
@@ -67,7 +67,7 @@ pub trait Names {
 
 impl Template {
     /// Compiles `text`, resolving every name; the error says which `{{...}}` is wrong.
-    pub fn compile(text: &str, names: &dyn Names) -> Result<Template, String> {
+    pub(crate) fn compile(text: &str, names: &dyn Names) -> Result<Template, String> {
         let mut parts = Vec::new();
         let mut rest = text;
         while let Some(open) = rest.find("{{") {
@@ -87,15 +87,8 @@ impl Template {
         Ok(Template { parts })
     }
 
-    /// A template with no `{{...}}` in it.
-    pub fn literal(text: &str) -> Template {
-        Template {
-            parts: vec![Part::Lit(text.to_string())],
-        }
-    }
-
     /// The single variable this template is made of, if it is just one `{{...}}`.
-    pub fn sole_var(&self) -> Option<&Var> {
+    pub(crate) fn sole_var(&self) -> Option<&Var> {
         match self.parts.as_slice() {
             [Part::Var(v)] => Some(v),
             _ => None,
@@ -104,23 +97,23 @@ impl Template {
 
     /// Whether a value from the environment goes into it (then what it
     /// renders is a secret: marked sensitive on the wire, never shown).
-    pub fn has_env(&self) -> bool {
+    pub(crate) fn has_env(&self) -> bool {
         self.parts
             .iter()
             .any(|p| matches!(p, Part::Var(Var::Env(_))))
     }
 
-    pub fn is_literal(&self) -> bool {
+    pub(crate) fn is_literal(&self) -> bool {
         self.parts.iter().all(|p| matches!(p, Part::Lit(_)))
     }
 
-    pub fn render(&self, vars: &mut Vars<'_>) -> String {
+    pub(crate) fn render(&self, vars: &mut Vars<'_>) -> String {
         let mut out = String::new();
         self.render_into(vars, &mut out);
         out
     }
 
-    pub fn render_into(&self, vars: &mut Vars<'_>, out: &mut String) {
+    pub(crate) fn render_into(&self, vars: &mut Vars<'_>, out: &mut String) {
         for part in &self.parts {
             match part {
                 Part::Lit(s) => out.push_str(s),

@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 
 /// A URL refused before anything starts.
 #[derive(Debug, thiserror::Error)]
-pub enum UrlError {
+pub(crate) enum UrlError {
     #[error(
         "{0:?} is not a URL: expected e.g. https://staging.example.com or http://127.0.0.1:8080"
     )]
@@ -17,7 +17,7 @@ pub enum UrlError {
 }
 
 /// Checks that `url` is an http(s) URL with a host; no name is resolved.
-pub fn check_url(url: &str) -> Result<reqwest::Url, UrlError> {
+pub(crate) fn check_url(url: &str) -> Result<reqwest::Url, UrlError> {
     let parsed = reqwest::Url::parse(url).map_err(|_| UrlError::Bad(crate::redact::url(url)))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(UrlError::Scheme {
@@ -32,7 +32,7 @@ pub fn check_url(url: &str) -> Result<reqwest::Url, UrlError> {
 }
 
 /// Whether a URL's host is this machine's loopback, judged from its text alone.
-pub fn is_loopback(url: &reqwest::Url) -> bool {
+pub(crate) fn is_loopback(url: &reqwest::Url) -> bool {
     let host = url.host_str().unwrap_or("");
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
@@ -42,11 +42,11 @@ pub fn is_loopback(url: &reqwest::Url) -> bool {
 /// A link's upstream that is not `host:port`.
 #[derive(Debug, thiserror::Error)]
 #[error("{0:?} is not a host and port, e.g. staging.example.com:443 or 127.0.0.1:8080")]
-pub struct UpstreamError(String);
+pub(crate) struct UpstreamError(String);
 
 /// Checks a link's upstream: any `host:port`, on this machine or not (the
 /// proxy forwards bytes, so TLS passes through it untouched). Not resolved.
-pub fn check_upstream_addr(addr: &str) -> Result<(), UpstreamError> {
+pub(crate) fn check_upstream_addr(addr: &str) -> Result<(), UpstreamError> {
     let bad = || UpstreamError(addr.into());
     if addr.parse::<SocketAddr>().is_ok() {
         return Ok(());

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 use toml::Spanned;
 
-pub fn scenario(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
+pub(crate) fn scenario(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
     let src = Source { file, text };
     let raw: raw::File = toml::from_str(text).map_err(|e| src.toml_error(&e))?;
     let v = Validator {

@@ -10,21 +10,21 @@ use super::{Limit, SeriesDecl, SeriesKind, ServerSeries};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Label name → value.
-pub type Labels = BTreeMap<String, String>;
+pub(crate) type Labels = BTreeMap<String, String>;
 
 /// One sample of a scrape, as the text format gives it.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Sample {
-    pub metric: String,
-    pub labels: Labels,
-    pub value: f64,
+pub(crate) struct Sample {
+    pub(crate) metric: String,
+    pub(crate) labels: Labels,
+    pub(crate) value: f64,
 }
 
 /// How many dropped or vanished label sets a note lists before "and N more".
 const LISTED: usize = 5;
 
 /// The series of every declaration, folded scrape by scrape.
-pub struct Folder {
+pub(crate) struct Folder {
     decls: Vec<SeriesDecl>,
     state: Vec<DeclState>,
 }
@@ -50,22 +50,22 @@ struct Group {
 
 /// One scrape's value of one series, as a listener sees it.
 #[derive(Clone, Debug, PartialEq)]
-pub struct TickPoint {
-    pub name: String,
-    pub labels: Labels,
-    pub kind: SeriesKind,
-    pub value: f64,
+pub(crate) struct TickPoint {
+    pub(crate) name: String,
+    pub(crate) labels: Labels,
+    pub(crate) kind: SeriesKind,
+    pub(crate) value: f64,
 }
 
 impl Folder {
-    pub fn new(decls: Vec<SeriesDecl>) -> Folder {
+    pub(crate) fn new(decls: Vec<SeriesDecl>) -> Folder {
         let state = decls.iter().map(|_| DeclState::default()).collect();
         Folder { decls, state }
     }
 
     /// Folds one successful scrape taken `t_s` seconds into the run; returns
     /// the points it added.
-    pub fn add(&mut self, t_s: f64, samples: &[Sample]) -> Vec<TickPoint> {
+    pub(crate) fn add(&mut self, t_s: f64, samples: &[Sample]) -> Vec<TickPoint> {
         let mut added = Vec::new();
         for (decl, state) in self.decls.iter().zip(&mut self.state) {
             let values = match decl.kind {
@@ -106,7 +106,7 @@ impl Folder {
     /// The series (in declaration order, then by labels) and what the reader
     /// must know about them: resets, label sets dropped over a cap, series
     /// that disappeared.
-    pub fn finish(self) -> (Vec<ServerSeries>, Vec<String>) {
+    pub(crate) fn finish(self) -> (Vec<ServerSeries>, Vec<String>) {
         let mut series = Vec::new();
         let mut notes = Vec::new();
         for (decl, state) in self.decls.into_iter().zip(self.state) {
@@ -295,7 +295,7 @@ fn mean(
 }
 
 /// `{station="grill"}`, or `{}` for a series without `by` labels.
-pub fn show_labels(labels: &Labels) -> String {
+pub(crate) fn show_labels(labels: &Labels) -> String {
     let parts: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
     format!("{{{}}}", parts.join(","))
 }
@@ -321,7 +321,7 @@ fn round_ms(t: f64) -> f64 {
 /// The points of a run longer than [`super::FULL_RATE_S`] averaged into
 /// buckets of `ceil(run / 600 s)` seconds, each at its bucket's start, so a
 /// summary holds at most about 600 points per series.
-pub fn downsample(points: &[[f64; 2]], run_s: f64) -> Vec<[f64; 2]> {
+pub(crate) fn downsample(points: &[[f64; 2]], run_s: f64) -> Vec<[f64; 2]> {
     if run_s <= super::FULL_RATE_S {
         return points.to_vec();
     }

@@ -13,29 +13,29 @@ mod fold;
 mod selector;
 mod task;
 
-pub use fold::{downsample, show_labels, Labels, Sample, TickPoint};
-pub use selector::{is_name, Selector};
-pub use task::{parse_text, preflight, Endpoint, Listener, ScrapeOutcome, Scraper};
+pub(crate) use fold::{downsample, show_labels, Labels, TickPoint};
+pub(crate) use selector::{is_name, Selector};
+pub(crate) use task::{preflight, Endpoint, Listener, ScrapeOutcome, Scraper};
 
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// Runs up to this long keep a point per scrape in summary.json; longer ones
 /// are averaged down to about 600 points per series (see [`downsample`]).
-pub const FULL_RATE_S: f64 = 600.0;
+pub(crate) const FULL_RATE_S: f64 = 600.0;
 
 /// How often the endpoint is read when the scenario does not say.
-pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
+pub(crate) const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Label sets one declaration may split into before the rest are dropped: a
 /// chart per label set stays readable, and a label that carries an id (an
 /// order, a user) cannot blow up the summary.
-pub const DEFAULT_MAX_SERIES: usize = 20;
+pub(crate) const DEFAULT_MAX_SERIES: usize = 20;
 
 /// How a declared series is read from its samples.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum SeriesKind {
+pub(crate) enum SeriesKind {
     /// The value as scraped (a backlog, a state, a count of open streams).
     Gauge,
     /// A counter's increase per second between two scrapes.
@@ -46,7 +46,7 @@ pub enum SeriesKind {
 }
 
 impl SeriesKind {
-    pub fn parse(text: &str) -> Option<SeriesKind> {
+    pub(crate) fn parse(text: &str) -> Option<SeriesKind> {
         Some(match text {
             "gauge" => SeriesKind::Gauge,
             "rate" => SeriesKind::Rate,
@@ -59,7 +59,7 @@ impl SeriesKind {
 /// Which endpoint a series is read from.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Source {
+pub(crate) enum Source {
     /// The target's metrics endpoint.
     #[default]
     Target,
@@ -69,7 +69,7 @@ pub enum Source {
 
 /// What a series is drawn against, and what capacity reports it reaching.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Limit {
+pub(crate) enum Limit {
     Value(f64),
     /// A metric read with the series, split by the same `by` labels (e.g.
     /// `kitchen_station_backlog_capacity`, a negative value meaning none).
@@ -78,31 +78,31 @@ pub enum Limit {
 
 /// One `[[server_metrics.series]]`.
 #[derive(Clone, Debug, PartialEq)]
-pub struct SeriesDecl {
-    pub name: String,
-    pub selector: Selector,
+pub(crate) struct SeriesDecl {
+    pub(crate) name: String,
+    pub(crate) selector: Selector,
     /// Labels to split on; the samples of each group are summed.
-    pub by: Vec<String>,
-    pub kind: SeriesKind,
-    pub source: Source,
-    pub limit: Option<Limit>,
-    pub max_series: usize,
+    pub(crate) by: Vec<String>,
+    pub(crate) kind: SeriesKind,
+    pub(crate) source: Source,
+    pub(crate) limit: Option<Limit>,
+    pub(crate) max_series: usize,
 }
 
 /// `[server_metrics]`: where and how often to scrape, and what to keep.
 #[derive(Clone, Debug)]
-pub struct ScrapePlan {
+pub(crate) struct ScrapePlan {
     /// `false`: no scraping at all (`enabled = false`).
-    pub enabled: bool,
+    pub(crate) enabled: bool,
     /// The endpoint; `None`: `/metrics` on the target (bypassing any proxy).
-    pub url: Option<String>,
-    pub interval: Duration,
+    pub(crate) url: Option<String>,
+    pub(crate) interval: Duration,
     /// Sent with every scrape (e.g. a bearer token from `{{env.X}}`, whose
     /// value is registered as a secret when the scenario is read).
-    pub headers: Vec<(String, String)>,
+    pub(crate) headers: Vec<(String, String)>,
     /// Refuse to start the load (exit 3) when the endpoint does not answer.
-    pub required: bool,
-    pub series: Vec<SeriesDecl>,
+    pub(crate) required: bool,
+    pub(crate) series: Vec<SeriesDecl>,
 }
 
 impl Default for ScrapePlan {
@@ -120,7 +120,7 @@ impl Default for ScrapePlan {
 
 impl ScrapePlan {
     /// The declarations read from `source`.
-    pub fn series_from(&self, source: Source) -> Vec<SeriesDecl> {
+    pub(crate) fn series_from(&self, source: Source) -> Vec<SeriesDecl> {
         self.series
             .iter()
             .filter(|d| d.source == source)
@@ -129,25 +129,25 @@ impl ScrapePlan {
     }
 
     /// Whether a series of this name is declared.
-    pub fn declares(&self, name: &str) -> bool {
+    pub(crate) fn declares(&self, name: &str) -> bool {
         self.series.iter().any(|d| d.name == name)
     }
 }
 
 /// One label set of a declared series through the run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ServerSeries {
-    pub name: String,
-    pub labels: Labels,
-    pub kind: SeriesKind,
+pub(crate) struct ServerSeries {
+    pub(crate) name: String,
+    pub(crate) labels: Labels,
+    pub(crate) kind: SeriesKind,
     #[serde(default, skip_serializing_if = "is_target")]
-    pub source: Source,
+    pub(crate) source: Source,
     /// The limit it was declared against, as last scraped (absent: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limit: Option<f64>,
+    pub(crate) limit: Option<f64>,
     /// `[t_s, value]`: seconds from the start of the load; a failed scrape or
     /// a group missing from a scrape leaves a gap.
-    pub points: Vec<[f64; 2]>,
+    pub(crate) points: Vec<[f64; 2]>,
 }
 
 fn is_target(s: &Source) -> bool {
@@ -156,7 +156,7 @@ fn is_target(s: &Source) -> bool {
 
 impl ServerSeries {
     /// `backlog{station="grill"}`.
-    pub fn title(&self) -> String {
+    pub(crate) fn title(&self) -> String {
         if self.labels.is_empty() {
             self.name.clone()
         } else {
@@ -165,26 +165,26 @@ impl ServerSeries {
     }
 
     /// The limit when there is one (a negative limit means unbounded).
-    pub fn bound(&self) -> Option<f64> {
+    pub(crate) fn bound(&self) -> Option<f64> {
         self.limit.filter(|l| *l >= 0.0)
     }
 }
 
 /// `server_metrics` in summary.json: what was scraped and the series.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct ServerMetrics {
+pub(crate) struct ServerMetrics {
     /// The endpoints read, a password or token shown as `***`.
-    pub endpoints: Vec<String>,
-    pub interval_s: f64,
+    pub(crate) endpoints: Vec<String>,
+    pub(crate) interval_s: f64,
     /// Scrapes tried and failed, over every endpoint.
-    pub scrapes: u64,
-    pub failed: u64,
-    pub series: Vec<ServerSeries>,
+    pub(crate) scrapes: u64,
+    pub(crate) failed: u64,
+    pub(crate) series: Vec<ServerSeries>,
 }
 
 impl ServerMetrics {
     /// The same with every series downsampled for a run of `run_s` seconds.
-    pub fn for_summary(&self, run_s: f64) -> ServerMetrics {
+    pub(crate) fn for_summary(&self, run_s: f64) -> ServerMetrics {
         let mut out = self.clone();
         for s in &mut out.series {
             s.points = downsample(&s.points, run_s);

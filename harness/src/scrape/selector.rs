@@ -8,29 +8,29 @@ use std::fmt;
 
 /// How a matcher compares a label's value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MatchOp {
+pub(crate) enum MatchOp {
     Equal,
     NotEqual,
 }
 
 /// One `label="value"` or `label!="value"`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Matcher {
-    pub label: String,
-    pub op: MatchOp,
-    pub value: String,
+pub(crate) struct Matcher {
+    pub(crate) label: String,
+    pub(crate) op: MatchOp,
+    pub(crate) value: String,
 }
 
 /// A metric name and the matchers its samples must pass.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Selector {
-    pub metric: String,
-    pub matchers: Vec<Matcher>,
+pub(crate) struct Selector {
+    pub(crate) metric: String,
+    pub(crate) matchers: Vec<Matcher>,
 }
 
 impl Selector {
     /// Parses `name` or `name{l="v", m!="w"}`; the error says what was expected.
-    pub fn parse(text: &str) -> Result<Selector, String> {
+    pub(crate) fn parse(text: &str) -> Result<Selector, String> {
         let text = text.trim();
         let (name, rest) = match text.find('{') {
             Some(at) => (text[..at].trim(), Some(&text[at..])),
@@ -59,20 +59,12 @@ impl Selector {
     }
 
     /// Whether a sample of `metric` with these labels is selected.
-    pub fn matches(&self, metric: &str, labels: &BTreeMap<String, String>) -> bool {
+    pub(crate) fn matches(&self, metric: &str, labels: &BTreeMap<String, String>) -> bool {
         metric == self.metric
             && self.matchers.iter().all(|m| {
                 let value = labels.get(&m.label).map_or("", String::as_str);
                 (value == m.value) == (m.op == MatchOp::Equal)
             })
-    }
-
-    /// The value `label` must equal, when a matcher pins it.
-    pub fn pinned(&self, label: &str) -> Option<&str> {
-        self.matchers
-            .iter()
-            .find(|m| m.label == label && m.op == MatchOp::Equal)
-            .map(|m| m.value.as_str())
     }
 }
 
@@ -98,7 +90,7 @@ impl fmt::Display for Selector {
 }
 
 /// A metric name (`colon` allows `:`) or a label name.
-pub fn is_name(name: &str, colon: bool) -> bool {
+pub(crate) fn is_name(name: &str, colon: bool) -> bool {
     !name.is_empty()
         && !name.starts_with(|c: char| c.is_ascii_digit())
         && name
@@ -172,7 +164,6 @@ mod tests {
         ));
         assert!(!s.matches("kitchen_station_backlog", &labels(&[("station", "bar")])));
         assert!(!s.matches("kitchen_backlog", &labels(&[("station", "grill")])));
-        assert_eq!(s.pinned("station"), Some("grill"));
         assert_eq!(
             s.to_string(),
             r#"kitchen_station_backlog{station="grill",zone!="b"}"#

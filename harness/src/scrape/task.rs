@@ -17,25 +17,25 @@ const MAX_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// One endpoint to read and where its series come from.
 #[derive(Clone, Debug)]
-pub struct Endpoint {
-    pub url: String,
-    pub source: Source,
+pub(crate) struct Endpoint {
+    pub(crate) url: String,
+    pub(crate) source: Source,
 }
 
 /// Called with the seconds since the load's start and the points of one
 /// scrape (one call per endpoint and scrape), on the scraper's thread.
-pub type Listener = Arc<dyn Fn(f64, &[TickPoint]) + Send + Sync>;
+pub(crate) type Listener = Arc<dyn Fn(f64, &[TickPoint]) + Send + Sync>;
 
 /// What the scraper gives back when the run ends.
 #[derive(Debug, Default)]
-pub struct ScrapeOutcome {
+pub(crate) struct ScrapeOutcome {
     /// `None` when nothing was scraped.
-    pub metrics: Option<ServerMetrics>,
-    pub notes: Vec<String>,
+    pub(crate) metrics: Option<ServerMetrics>,
+    pub(crate) notes: Vec<String>,
 }
 
 /// A running scraper: [`Scraper::begin`] on the load's epoch, then [`Scraper::finish`].
-pub struct Scraper {
+pub(crate) struct Scraper {
     epoch: Option<tokio::sync::oneshot::Sender<Instant>>,
     stop: CancellationToken,
     thread: std::thread::JoinHandle<ScrapeOutcome>,
@@ -51,7 +51,7 @@ struct Reader {
 
 impl Scraper {
     /// Starts the thread; it waits for [`Scraper::begin`] before the first scrape.
-    pub fn spawn(
+    pub(crate) fn spawn(
         plan: &ScrapePlan,
         endpoints: Vec<Endpoint>,
         listener: Option<Listener>,
@@ -101,14 +101,14 @@ impl Scraper {
     }
 
     /// Starts scraping on the load's epoch (the first scrape at the epoch).
-    pub fn begin(&mut self, epoch: Instant) {
+    pub(crate) fn begin(&mut self, epoch: Instant) {
         if let Some(tx) = self.epoch.take() {
             let _ = tx.send(epoch);
         }
     }
 
     /// Stops scraping and returns the series and notes.
-    pub async fn finish(self) -> ScrapeOutcome {
+    pub(crate) async fn finish(self) -> ScrapeOutcome {
         self.stop.cancel();
         let thread = self.thread;
         match tokio::task::spawn_blocking(move || thread.join()).await {
@@ -235,7 +235,7 @@ async fn fetch(
 /// Prometheus text → samples (histogram buckets and summary quantiles are
 /// left out; their `_sum` and `_count` are kept). Text with lines but no
 /// sample is not Prometheus text.
-pub fn parse_text(text: &str) -> Result<Vec<Sample>, String> {
+pub(crate) fn parse_text(text: &str) -> Result<Vec<Sample>, String> {
     use prometheus_parse::Value;
     let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned())))
         .map_err(|e| format!("the answer is not Prometheus text: {e}"))?;
@@ -271,7 +271,7 @@ pub fn parse_text(text: &str) -> Result<Vec<Sample>, String> {
 }
 
 /// One scrape before the load: `Err` says why the endpoint cannot be read.
-pub async fn preflight(plan: &ScrapePlan, url: &str) -> Result<(), String> {
+pub(crate) async fn preflight(plan: &ScrapePlan, url: &str) -> Result<(), String> {
     let client = client(plan).map_err(|e| e.to_string())?;
     // The first answer of a freshly started server may be slower than a
     // steady-state one: give it the longest timeout.

@@ -13,21 +13,20 @@ pub mod recording;
 use crate::scenario::{Scenario, TargetSpec};
 use serde::{Deserialize, Serialize};
 
-pub use crate::record::ShardInfo;
 use std::time::Duration;
 use time::OffsetDateTime;
 
 /// The environment variable a Kubernetes Indexed Job sets in each pod (0-based).
-pub const ENV_INDEX: &str = "JOB_COMPLETION_INDEX";
+pub(crate) const ENV_INDEX: &str = "JOB_COMPLETION_INDEX";
 /// How many shards the run has, set in the Job's pod template.
-pub const ENV_COUNT: &str = "HARNESS_SHARDS";
+pub(crate) const ENV_COUNT: &str = "HARNESS_SHARDS";
 /// The common start, RFC 3339, set in the Job's pod template.
-pub const ENV_START_AT: &str = "HARNESS_START_AT";
+pub(crate) const ENV_START_AT: &str = "HARNESS_START_AT";
 
 /// How late a shard may reach the common start and still run: a pod scheduled
 /// a little late starts at once (its skew is in the report); one later than
 /// this would make its seconds disagree with the other shards', so it refuses.
-pub const START_TOLERANCE: Duration = Duration::from_secs(2);
+pub(crate) const START_TOLERANCE: Duration = Duration::from_secs(2);
 
 /// One shard of a run: `index` (0-based) of `count`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,7 +54,7 @@ pub enum ShardError {
 
 impl Shard {
     /// Parses `I/N`.
-    pub fn parse(text: &str) -> Result<Shard, ShardError> {
+    pub(crate) fn parse(text: &str) -> Result<Shard, ShardError> {
         let bad = || ShardError::Spec(text.to_string());
         let (i, n) = text.split_once('/').ok_or_else(bad)?;
         let index: u32 = i.trim().parse().map_err(|_| bad())?;
@@ -68,7 +67,9 @@ impl Shard {
 
     /// The shard an Indexed Job's pod is: `JOB_COMPLETION_INDEX` of
     /// `HARNESS_SHARDS`, or `None` when `HARNESS_SHARDS` is not set.
-    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Option<Shard>, ShardError> {
+    pub(crate) fn from_env(
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<Shard>, ShardError> {
         let Some(count) = var(ENV_COUNT) else {
             return Ok(None);
         };
@@ -78,18 +79,13 @@ impl Shard {
             .map_err(|_| ShardError::EnvIndex(index, count))
     }
 
-    /// Whether item `k` (an arrival or a user) is this shard's.
-    pub fn owns(&self, k: u64) -> bool {
-        k % u64::from(self.count) == u64::from(self.index)
-    }
-
     /// The number, in the whole run, of this shard's `j`-th item.
-    pub fn nth(&self, j: u64) -> u64 {
+    pub(crate) fn nth(&self, j: u64) -> u64 {
         j * u64::from(self.count) + u64::from(self.index)
     }
 
     /// How many of the items `0..n` are this shard's.
-    pub fn share(&self, n: u64) -> u64 {
+    pub(crate) fn share(&self, n: u64) -> u64 {
         let (i, c) = (u64::from(self.index), u64::from(self.count));
         if n <= i {
             0
@@ -99,7 +95,7 @@ impl Shard {
     }
 
     /// Shard 0 adds and removes the faults; the others record the same windows.
-    pub fn drives_faults(&self) -> bool {
+    pub(crate) fn drives_faults(&self) -> bool {
         self.index == 0
     }
 }
@@ -111,7 +107,7 @@ impl std::fmt::Display for Shard {
 }
 
 /// Parses an RFC 3339 start time; `what` names where it came from.
-pub fn parse_start_at(what: &'static str, text: &str) -> Result<OffsetDateTime, ShardError> {
+pub(crate) fn parse_start_at(what: &'static str, text: &str) -> Result<OffsetDateTime, ShardError> {
     OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339).map_err(
         |_| ShardError::StartAt {
             what,
@@ -121,7 +117,7 @@ pub fn parse_start_at(what: &'static str, text: &str) -> Result<OffsetDateTime, 
 }
 
 /// Refuses a start that is already past by more than [`START_TOLERANCE`].
-pub fn check_start_at(at: OffsetDateTime, now: OffsetDateTime) -> Result<(), ShardError> {
+pub(crate) fn check_start_at(at: OffsetDateTime, now: OffsetDateTime) -> Result<(), ShardError> {
     let late = (now - at).as_seconds_f64();
     if late > START_TOLERANCE.as_secs_f64() {
         return Err(ShardError::StartPassed {
@@ -138,7 +134,11 @@ pub fn check_start_at(at: OffsetDateTime, now: OffsetDateTime) -> Result<(), Sha
 /// (a bundled server per shard would be N backends), and faults reach the
 /// other shards' traffic only through the proxies shard 0 makes, so every
 /// shard needs the Toxiproxy API they live on (`--toxiproxy URL`).
-pub fn check_plan(sc: &Scenario, shard: Shard, toxiproxy: Option<&str>) -> Result<(), ShardError> {
+pub(crate) fn check_plan(
+    sc: &Scenario,
+    shard: Shard,
+    toxiproxy: Option<&str>,
+) -> Result<(), ShardError> {
     if !matches!(sc.target, TargetSpec::Url(_)) {
         return Err(ShardError::Plan(format!(
             "--shard {shard}: a sharded run loads one backend that every shard reaches: \
@@ -161,7 +161,7 @@ pub fn check_plan(sc: &Scenario, shard: Shard, toxiproxy: Option<&str>) -> Resul
 /// target (read from the Toxiproxy API, waiting for shard 0 to make it until
 /// `deadline`), so its traffic meets the same toxics as shard 0's; `None`
 /// when no faulted link fronts the target.
-pub async fn proxy_in_front(
+pub(crate) async fn proxy_in_front(
     sc: &Scenario,
     base_url: &str,
     toxiproxy: &str,
@@ -218,7 +218,7 @@ pub async fn proxy_in_front(
 
 /// The fault windows a shard that does not drive the faults records: the
 /// planned ones (shard 0's report has their real starts and ends).
-pub fn planned_windows(faults: &[crate::chaos::Fault]) -> Vec<crate::record::FaultWindow> {
+pub(crate) fn planned_windows(faults: &[crate::chaos::Fault]) -> Vec<crate::record::FaultWindow> {
     faults
         .iter()
         .map(|f| crate::record::FaultWindow {
@@ -283,9 +283,10 @@ mod tests {
             assert_eq!(shares, n);
             for index in 0..count {
                 let s = Shard { index, count };
-                let owned = (0..n).filter(|k| s.owns(*k)).count() as u64;
+                let owns = |k: u64| k % u64::from(count) == u64::from(index);
+                let owned = (0..n).filter(|k| owns(*k)).count() as u64;
                 assert_eq!(owned, s.share(n));
-                assert!((0..s.share(n)).all(|j| s.owns(s.nth(j)) && s.nth(j) < n));
+                assert!((0..s.share(n)).all(|j| owns(s.nth(j)) && s.nth(j) < n));
             }
         }
     }

@@ -23,7 +23,7 @@ use std::path::Path;
 use super::Shard;
 
 /// The file's name in a run folder.
-pub const FILE: &str = "recording.json";
+pub(crate) const FILE: &str = "recording.json";
 
 /// Bumped when a field changes meaning.
 const FORMAT: u32 = 1;
@@ -75,13 +75,13 @@ struct GeneratorFile {
 }
 
 /// A shard's record, read back from its run folder.
-pub struct Recording {
-    pub shard: Shard,
-    pub recorder: Recorder,
-    pub generator: GeneratorHealth,
-    pub stages: Vec<StageMark>,
-    pub faults: Vec<FaultWindow>,
-    pub stop: Option<crate::stop::StopReason>,
+pub(crate) struct Recording {
+    pub(crate) shard: Shard,
+    pub(crate) recorder: Recorder,
+    pub(crate) generator: GeneratorHealth,
+    pub(crate) stages: Vec<StageMark>,
+    pub(crate) faults: Vec<FaultWindow>,
+    pub(crate) stop: Option<crate::stop::StopReason>,
 }
 
 /// Writes `recording.json` into `dir`, beside the `.hlog` files of the same run.
@@ -131,7 +131,7 @@ pub fn write(run: &RunRecord, shard: Shard, dir: &Path) -> Result<()> {
 }
 
 /// Reads a shard's record back from its run folder.
-pub fn read(dir: &Path) -> Result<Recording> {
+pub(crate) fn read(dir: &Path) -> Result<Recording> {
     let path = dir.join(FILE);
     let text = std::fs::read(&path).with_context(|| {
         format!(

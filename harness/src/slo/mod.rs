@@ -20,10 +20,10 @@ mod series;
 mod tolerance;
 mod window;
 
-pub use error::GateParseError;
 pub(crate) use parse::parse_metric;
-pub use series::SeriesStat;
-pub use tolerance::{parse_tolerances, Allowance, Tolerance, ToleranceParseError};
+pub(crate) use series::SeriesStat;
+pub use tolerance::parse_tolerances;
+pub(crate) use tolerance::{Allowance, Tolerance};
 
 use std::fmt;
 
@@ -43,7 +43,7 @@ pub enum Metric {
     /// Completed requests per second.
     Throughput,
     /// A statistic of one of the target's series (the series is the gate's
-    /// [`Gate::series`]).
+    /// `Gate::series`).
     Series(SeriesStat),
 }
 
@@ -58,16 +58,8 @@ pub enum Permille {
 }
 
 impl Permille {
-    pub const ALL: [Permille; 5] = [
-        Permille::P50,
-        Permille::P90,
-        Permille::P95,
-        Permille::P99,
-        Permille::P999,
-    ];
-
     /// The quantile as a fraction, e.g. 0.999.
-    pub fn quantile(self) -> f64 {
+    pub(crate) fn quantile(self) -> f64 {
         match self {
             Permille::P50 => 0.50,
             Permille::P90 => 0.90,
@@ -78,7 +70,7 @@ impl Permille {
     }
 
     /// The name as written in gates and summaries: "p99.9".
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Permille::P50 => "p50",
             Permille::P90 => "p90",
@@ -91,7 +83,7 @@ impl Permille {
 
 impl Metric {
     /// The name as written in gates: "p95", "shed-rate", "throughput".
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Metric::Percentile(p) => p.label(),
             Metric::Max => "max",
@@ -103,19 +95,19 @@ impl Metric {
         }
     }
 
-    pub fn is_latency(self) -> bool {
+    pub(crate) fn is_latency(self) -> bool {
         matches!(self, Metric::Percentile(_) | Metric::Max | Metric::Mean)
     }
 
     /// Whether a larger value of this metric is better (throughput) or worse (latency, rates).
-    pub fn higher_is_better(self) -> bool {
+    pub(crate) fn higher_is_better(self) -> bool {
         matches!(self, Metric::Throughput)
     }
 }
 
 /// How the measured value must compare to the threshold to pass.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Comparison {
+pub(crate) enum Comparison {
     Less,
     LessOrEqual,
     Greater,
@@ -123,7 +115,7 @@ pub enum Comparison {
 }
 
 impl Comparison {
-    pub fn symbol(self) -> &'static str {
+    pub(crate) fn symbol(self) -> &'static str {
         match self {
             Comparison::Less => "<",
             Comparison::LessOrEqual => "<=",
@@ -132,7 +124,7 @@ impl Comparison {
         }
     }
 
-    pub fn holds(self, actual: f64, threshold: f64) -> bool {
+    pub(crate) fn holds(self, actual: f64, threshold: f64) -> bool {
         match self {
             Comparison::Less => actual < threshold,
             Comparison::LessOrEqual => actual <= threshold,
@@ -144,7 +136,7 @@ impl Comparison {
 
 /// The unit a threshold was written in; kept so `Display` writes it back as given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Unit {
+pub(crate) enum Unit {
     Micros,
     Millis,
     Seconds,
@@ -155,7 +147,7 @@ pub enum Unit {
 }
 
 impl Unit {
-    pub fn suffix(self) -> &'static str {
+    pub(crate) fn suffix(self) -> &'static str {
         match self {
             Unit::Micros => "us",
             Unit::Millis => "ms",
@@ -182,14 +174,14 @@ impl Unit {
 
 /// A threshold as written: the number and its unit.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Threshold {
-    pub value: f64,
-    pub unit: Unit,
+pub(crate) struct Threshold {
+    pub(crate) value: f64,
+    pub(crate) unit: Unit,
 }
 
 impl Threshold {
     /// In the metric's canonical unit: ms for latency, fraction for rates, /s for throughput.
-    pub fn canonical(self) -> f64 {
+    pub(crate) fn canonical(self) -> f64 {
         self.value * self.unit.to_canonical()
     }
 }
@@ -203,33 +195,33 @@ impl fmt::Display for Threshold {
 /// One SLO rule. Parse with `str::parse`, write back with `to_string`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Gate {
-    pub metric: Metric,
-    pub comparison: Comparison,
-    pub threshold: Threshold,
+    pub(crate) metric: Metric,
+    pub(crate) comparison: Comparison,
+    pub(crate) threshold: Threshold,
     /// A request name ("POST /orders"); `None` judges all requests together.
-    pub request: Option<String>,
+    pub(crate) request: Option<String>,
     /// A fault (or, failing that, stage) name; the gate is judged on the
     /// figures measured during that fault's window or that stage.
-    pub during: Option<String>,
+    pub(crate) during: Option<String>,
     /// `over 10s`: judged every second on the sliding window of that many
     /// seconds instead of once on the whole run.
-    pub window: Option<Window>,
+    pub(crate) window: Option<Window>,
     /// For [`Metric::Series`]: the declared series and its label filter.
-    pub series: Option<crate::scrape::Selector>,
+    pub(crate) series: Option<crate::scrape::Selector>,
 }
 
 /// A window gate's window: `over <length> [at most <N>% of windows]`.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Window {
+pub(crate) struct Window {
     /// Whole seconds; at least one.
-    pub length_s: u32,
+    pub(crate) length_s: u32,
     /// The share of windows (in %) allowed to fail; `None`: none may.
-    pub tolerated_percent: Option<f64>,
+    pub(crate) tolerated_percent: Option<f64>,
 }
 
 impl Window {
     /// The share of windows allowed to fail, as a fraction (0 without `at most`).
-    pub fn tolerated_share(self) -> f64 {
+    pub(crate) fn tolerated_share(self) -> f64 {
         self.tolerated_percent.map_or(0.0, |p| p / 100.0)
     }
 }

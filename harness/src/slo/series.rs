@@ -16,7 +16,7 @@ pub enum SeriesStat {
 }
 
 impl SeriesStat {
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             SeriesStat::Max => "max",
             SeriesStat::Min => "min",
@@ -36,7 +36,7 @@ impl SeriesStat {
     }
 
     /// The statistic of `values` (in time order); `None` when there are none.
-    pub fn of(self, values: &[f64]) -> Option<f64> {
+    pub(crate) fn of(self, values: &[f64]) -> Option<f64> {
         let last = *values.last()?;
         Some(match self {
             SeriesStat::Max => values.iter().copied().fold(f64::MIN, f64::max),
@@ -71,7 +71,8 @@ mod tests {
         assert_eq!(g.metric, Metric::Series(SeriesStat::Max));
         let sel = g.series.as_ref().unwrap();
         assert_eq!(sel.metric, "backlog");
-        assert_eq!(sel.pinned("station"), Some("grill"));
+        assert!(sel.matches("backlog", &[("station".into(), "grill".into())].into()));
+        assert!(!sel.matches("backlog", &[("station".into(), "bar".into())].into()));
         assert_eq!(g.threshold.canonical(), 450.0);
         assert_eq!(g.to_string(), r#"max(backlog{station="grill"}) < 450"#);
         let g: Gate = "mean(gateway_latency) <= 0.5 during peak".parse().unwrap();

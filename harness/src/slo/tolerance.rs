@@ -13,7 +13,7 @@ use std::str::FromStr;
 
 /// How much worse than the baseline a metric may get.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Allowance {
+pub(crate) enum Allowance {
     /// A share of the baseline's value (0.10 = 10 %).
     Relative(f64),
     /// Percentage points of a rate (1.0 = +1 pt, i.e. 0.01 as a fraction).
@@ -25,15 +25,15 @@ pub enum Allowance {
 /// One tolerance: `p95=10%`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Tolerance {
-    pub metric: Metric,
-    pub allowance: Allowance,
+    pub(crate) metric: Metric,
+    pub(crate) allowance: Allowance,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("--max-regression `{input}`: {problem}; expected a list such as `p95=10%,shed-rate=+1pt,throughput=-5%`")]
 pub struct ToleranceParseError {
-    pub input: String,
-    pub problem: String,
+    pub(crate) input: String,
+    pub(crate) problem: String,
 }
 
 impl fmt::Display for Tolerance {

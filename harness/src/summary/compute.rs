@@ -16,7 +16,7 @@ const NINES_STEP: f64 = 0.1;
 
 /// Computes the figures of a run. Its gates are empty and its verdict a
 /// plain pass until `gate::judge` decides them.
-pub fn compute(run: &RunRecord) -> Summary {
+pub(crate) fn compute(run: &RunRecord) -> Summary {
     let duration_s = run_duration_s(run);
     let overall = request_summary("all requests", run.recorder.overall(), duration_s);
     let requests = run

@@ -8,10 +8,10 @@ use anyhow::{Context, Result};
 use std::path::Path;
 
 /// The file's name inside a run folder.
-pub const SUMMARY_FILE: &str = "summary.json";
+pub(crate) const SUMMARY_FILE: &str = "summary.json";
 
 /// Writes `summary` as `dir/summary.json`.
-pub fn write(summary: &Summary, dir: &Path) -> Result<()> {
+pub(crate) fn write(summary: &Summary, dir: &Path) -> Result<()> {
     let long = summary.run.duration_s > crate::scrape::FULL_RATE_S;
     let json = match summary.server_metrics.as_ref().filter(|_| long) {
         // Over ten minutes, each server series is averaged down (the rule is

@@ -16,10 +16,10 @@ use crate::record::{host_saturation, GeneratorHealth, HostSecond, LoadModel};
 
 /// On a saturated host, the open model's start lag suffered when more than
 /// this share of starts were over 10 ms late...
-pub const HURT_LATE_SHARE: f64 = 0.01;
+pub(crate) const HURT_LATE_SHARE: f64 = 0.01;
 
 /// ...and at least this many (as for a generator that fell behind).
-pub const MIN_LATE_STARTS: u64 = crate::record::MIN_LATE_STARTS;
+pub(crate) const MIN_LATE_STARTS: u64 = crate::record::MIN_LATE_STARTS;
 
 /// The host's per-second CPU as summary.json carries it.
 pub(super) fn host_summary(seconds: &[HostSecond]) -> HostSummary {

@@ -17,22 +17,24 @@ mod recovery;
 mod verdict;
 mod windows;
 
-pub use compute::compute;
-pub use file::{read, write, SUMMARY_FILE};
+pub(crate) use compute::compute;
+pub use file::read;
+pub(crate) use file::{write, SUMMARY_FILE};
 pub use recovery::NOT_MEASURABLE;
-pub use verdict::{GateResult, Verdict, WindowVerdict, WorstWindow};
+pub use verdict::{GateResult, Verdict};
+pub(crate) use verdict::{WindowVerdict, WorstWindow};
 
 use crate::record::RunMeta;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Bumped when a field changes meaning or disappears.
-pub const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 1;
 
 /// A run's figures and verdicts, as summary.json holds them.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Summary {
-    pub schema_version: u32,
+    pub(crate) schema_version: u32,
     pub run: RunInfo,
     pub verdict: Verdict,
     /// One sentence saying why the verdict is what it is.
@@ -40,28 +42,28 @@ pub struct Summary {
     /// All requests together.
     pub overall: RequestSummary,
     /// One entry per request name, in the scenario's order.
-    pub requests: Vec<RequestSummary>,
+    pub(crate) requests: Vec<RequestSummary>,
     /// Per-second figures, overall and per request.
     pub timeline: Timeline,
-    pub stages: Vec<StageSummary>,
+    pub(crate) stages: Vec<StageSummary>,
     pub faults: Vec<FaultSummary>,
-    pub generator: GeneratorSummary,
+    pub(crate) generator: GeneratorSummary,
     /// Filled by `gate::judge`, with `verdict` and `verdict_reason`.
     pub gates: Vec<GateResult>,
     /// A merged run's shards, one row each (`harness merge`); empty otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub shards: Vec<ShardSummary>,
+    pub(crate) shards: Vec<ShardSummary>,
     /// Flows begun and completed: goodput beside throughput.
     #[serde(default)]
-    pub flows: FlowFigures,
+    pub(crate) flows: FlowFigures,
     /// Planned fault windows and stages that did not happen in this run, with
     /// why; a gate judged during one is not evaluated.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub missed_windows: Vec<crate::record::MissedWindow>,
+    pub(crate) missed_windows: Vec<crate::record::MissedWindow>,
     /// The target's own series scraped through the run (`[server_metrics]`);
     /// absent when nothing was scraped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub server_metrics: Option<crate::scrape::ServerMetrics>,
+    pub(crate) server_metrics: Option<crate::scrape::ServerMetrics>,
 }
 
 /// Flows (customers' visits), as opposed to requests. In the closed model a
@@ -69,37 +71,37 @@ pub struct Summary {
 /// skips its think times) and so answers more requests per second; goodput,
 /// the flows that got every answer they expected, does not reward that.
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
-pub struct FlowFigures {
+pub(crate) struct FlowFigures {
     /// Iterations (closed model) or arrivals (open model) begun.
-    pub started: u64,
+    pub(crate) started: u64,
     /// Flows whose every step got an expected answer.
-    pub completed: u64,
+    pub(crate) completed: u64,
     /// Completed flows per second over the run.
-    pub goodput_per_s: f64,
+    pub(crate) goodput_per_s: f64,
 }
 
 /// One shard of a merged run, as the report's per-shard table shows it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ShardSummary {
-    pub index: u32,
+pub(crate) struct ShardSummary {
+    pub(crate) index: u32,
     /// The shard's run folder, as given to `harness merge`.
-    pub folder: String,
-    pub requests: u64,
-    pub throughput_rps: f64,
-    pub p99_ms: f64,
-    pub scheduled_starts: u64,
-    pub late_starts: u64,
-    pub missed_starts: u64,
-    pub cpu_mean_cores: f64,
+    pub(crate) folder: String,
+    pub(crate) requests: u64,
+    pub(crate) throughput_rps: f64,
+    pub(crate) p99_ms: f64,
+    pub(crate) scheduled_starts: u64,
+    pub(crate) late_starts: u64,
+    pub(crate) missed_starts: u64,
+    pub(crate) cpu_mean_cores: f64,
     /// Why this shard's generator fell behind, when it did (the merged run is then invalid).
-    pub saturation: Option<String>,
+    pub(crate) saturation: Option<String>,
     /// When its load started against the common start (or the earliest shard's start), ms.
-    pub start_skew_ms: f64,
+    pub(crate) start_skew_ms: f64,
     /// The shard's verdict on its own figures (its gates, judged on its share alone).
-    pub verdict_alone: Verdict,
+    pub(crate) verdict_alone: Verdict,
     /// The window gate that stopped this shard early, when one did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub aborted_by: Option<String>,
+    pub(crate) aborted_by: Option<String>,
 }
 
 impl Summary {
@@ -111,7 +113,7 @@ impl Summary {
         }
     }
 
-    pub fn fault(&self, name: &str) -> Option<&FaultSummary> {
+    pub(crate) fn fault(&self, name: &str) -> Option<&FaultSummary> {
         self.faults.iter().find(|f| f.name == name)
     }
 
@@ -126,20 +128,20 @@ impl Summary {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunInfo {
     #[serde(flatten)]
-    pub meta: RunMeta,
+    pub(crate) meta: RunMeta,
     /// Measured length of the run, seconds.
-    pub duration_s: f64,
+    pub(crate) duration_s: f64,
     /// Stopped early (Ctrl-C, SIGTERM); figures cover what was measured until then.
-    pub interrupted: bool,
+    pub(crate) interrupted: bool,
     /// What stopped it, when it was stopped early.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stopped_by: Option<crate::stop::StopReason>,
+    pub(crate) stopped_by: Option<crate::stop::StopReason>,
     /// The window gate whose failed window stopped the run early, as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub aborted_by: Option<String>,
+    pub(crate) aborted_by: Option<String>,
     /// When the run was aborted, seconds since the load started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub aborted_at_s: Option<f64>,
+    pub(crate) aborted_at_s: Option<f64>,
     pub notes: Vec<String>,
 }
 
@@ -147,63 +149,63 @@ pub struct RunInfo {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Latency {
     pub p50: f64,
-    pub p90: f64,
+    pub(crate) p90: f64,
     pub p95: f64,
     pub p99: f64,
     #[serde(rename = "p99.9")]
     pub p99_9: f64,
     pub max: f64,
-    pub mean: f64,
+    pub(crate) mean: f64,
 }
 
 /// One point of a latency distribution: `percentile` in 0..=100, latency in ms.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PercentilePoint {
-    pub percentile: f64,
-    pub latency_ms: f64,
+pub(crate) struct PercentilePoint {
+    pub(crate) percentile: f64,
+    pub(crate) latency_ms: f64,
 }
 
 /// Whole-run figures of one request name (or of all of them).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RequestSummary {
-    pub name: String,
+    pub(crate) name: String,
     pub count: u64,
-    pub ok: u64,
+    pub(crate) ok: u64,
     /// 503 answers (shed on purpose).
     pub shed: u64,
     /// Unexpected HTTP statuses, polls that ran out, timeouts and transport failures.
-    pub errors: u64,
+    pub(crate) errors: u64,
     /// Unexpected HTTP statuses, and last looks of `until` polls that still did
     /// not see their value.
-    pub http_errors: u64,
-    pub timeouts: u64,
-    pub transport_errors: u64,
+    pub(crate) http_errors: u64,
+    pub(crate) timeouts: u64,
+    pub(crate) transport_errors: u64,
     /// Completed requests per second over the run.
     pub throughput_rps: f64,
     /// Corrected (from the intended start) latency, ms.
     pub latency_ms: Latency,
     /// p50 / p99 of the service time alone (actual send → response), what an uncorrected tool reports.
-    pub uncorrected_p50_ms: f64,
+    pub(crate) uncorrected_p50_ms: f64,
     pub uncorrected_p99_ms: f64,
     /// Polls whose last look still did not see the awaited value (also in `http_errors`).
     #[serde(default)]
-    pub gave_up: u64,
+    pub(crate) gave_up: u64,
     /// Answers checked against the target's `/openapi.json`.
     #[serde(default)]
-    pub schema_checked: u64,
+    pub(crate) schema_checked: u64,
     /// Checked answers that did not match the contract (also in `http_errors`
     /// when their status was expected).
     #[serde(default)]
-    pub schema_mismatches: u64,
+    pub(crate) schema_mismatches: u64,
     /// The first distinct reasons of the mismatches.
     #[serde(default)]
-    pub schema_examples: Vec<String>,
+    pub(crate) schema_examples: Vec<String>,
     pub shed_rate: f64,
     pub error_rate: f64,
     /// Count per HTTP status ("0" = no response).
     pub statuses: BTreeMap<String, u64>,
     /// The latency distribution at log-spaced percentiles ("nines"), for charts and comparisons.
-    pub distribution: Vec<PercentilePoint>,
+    pub(crate) distribution: Vec<PercentilePoint>,
 }
 
 /// Per-second figures as parallel arrays; index i covers second `t_s[i]` of the run
@@ -212,17 +214,17 @@ pub struct RequestSummary {
 pub struct SecondSeries {
     pub t_s: Vec<u32>,
     pub count: Vec<u64>,
-    pub rps: Vec<f64>,
-    pub p50_ms: Vec<Option<f64>>,
-    pub p95_ms: Vec<Option<f64>>,
-    pub p99_ms: Vec<Option<f64>>,
-    pub shed: Vec<u64>,
-    pub errors: Vec<u64>,
+    pub(crate) rps: Vec<f64>,
+    pub(crate) p50_ms: Vec<Option<f64>>,
+    pub(crate) p95_ms: Vec<Option<f64>>,
+    pub(crate) p99_ms: Vec<Option<f64>>,
+    pub(crate) shed: Vec<u64>,
+    pub(crate) errors: Vec<u64>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Timeline {
-    pub interval_s: f64,
+    pub(crate) interval_s: f64,
     pub overall: SecondSeries,
     /// Keyed by request name.
     pub requests: BTreeMap<String, SecondSeries>,
@@ -233,39 +235,39 @@ pub struct Timeline {
 pub struct WindowFigures {
     pub start_s: f64,
     pub end_s: f64,
-    pub count: u64,
-    pub throughput_rps: f64,
+    pub(crate) count: u64,
+    pub(crate) throughput_rps: f64,
     /// `None` when no request completed in the window.
     pub latency_ms: Option<Latency>,
-    pub shed_rate: f64,
-    pub error_rate: f64,
+    pub(crate) shed_rate: f64,
+    pub(crate) error_rate: f64,
 }
 
 /// The same stretch of the run for one request name.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RequestWindow {
     pub name: String,
-    pub before: WindowFigures,
-    pub during: WindowFigures,
-    pub after: WindowFigures,
+    pub(crate) before: WindowFigures,
+    pub(crate) during: WindowFigures,
+    pub(crate) after: WindowFigures,
 }
 
 /// One request name's figures in a window.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct NamedWindow {
     pub name: String,
-    pub figures: WindowFigures,
+    pub(crate) figures: WindowFigures,
 }
 
 /// A stage of the load shape as it really ran, with its figures (the whole
 /// seconds nearest its start and end), so a gate can judge one stage.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct StageSummary {
-    pub name: String,
+    pub(crate) name: String,
     /// What the stage does, e.g. "ramp 0 users → 1200 users".
-    pub description: String,
-    pub start_s: f64,
-    pub end_s: f64,
+    pub(crate) description: String,
+    pub(crate) start_s: f64,
+    pub(crate) end_s: f64,
     pub figures: WindowFigures,
     pub requests: Vec<NamedWindow>,
 }
@@ -274,11 +276,11 @@ pub struct StageSummary {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FaultSummary {
     pub name: String,
-    pub link: String,
-    pub toxic: String,
-    pub planned_start_s: f64,
-    pub start_s: f64,
-    pub end_s: f64,
+    pub(crate) link: String,
+    pub(crate) toxic: String,
+    pub(crate) planned_start_s: f64,
+    pub(crate) start_s: f64,
+    pub(crate) end_s: f64,
     pub before: WindowFigures,
     pub during: WindowFigures,
     pub after: WindowFigures,
@@ -289,14 +291,14 @@ pub struct FaultSummary {
     pub recovery_s: Option<f64>,
     /// An HTTP toxic's requests in the window and the share it acted on.
     #[serde(default)]
-    pub http_requests: Option<crate::record::HttpShare>,
+    pub(crate) http_requests: Option<crate::record::HttpShare>,
     /// What crossed the link during the window, by the proxy's byte counters.
     #[serde(default)]
-    pub traffic: Option<crate::record::LinkTraffic>,
+    pub(crate) traffic: Option<crate::record::LinkTraffic>,
     /// Why the before/during/after figures do not show this fault's effect:
     /// no request crossed its link, or whether any did is unknown.
     #[serde(default)]
-    pub warning: Option<String>,
+    pub(crate) warning: Option<String>,
     /// What `recovery_s` was judged against, or why it could not be.
     #[serde(default)]
     pub recovery: Option<Recovery>,
@@ -331,42 +333,42 @@ pub enum RecoveryBasis {
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct GeneratorSummary {
-    pub scheduled_starts: u64,
-    pub late_starts: u64,
-    pub missed_starts: u64,
-    pub start_lag_p50_ms: f64,
-    pub start_lag_p99_ms: f64,
-    pub start_lag_max_ms: f64,
-    pub cpu_mean_cores: f64,
-    pub cpu_max_cores: f64,
-    pub peak_rss_mb: f64,
+pub(crate) struct GeneratorSummary {
+    pub(crate) scheduled_starts: u64,
+    pub(crate) late_starts: u64,
+    pub(crate) missed_starts: u64,
+    pub(crate) start_lag_p50_ms: f64,
+    pub(crate) start_lag_p99_ms: f64,
+    pub(crate) start_lag_max_ms: f64,
+    pub(crate) cpu_mean_cores: f64,
+    pub(crate) cpu_max_cores: f64,
+    pub(crate) peak_rss_mb: f64,
     /// Why the run is not a measure of the server, when the generator fell behind.
-    pub saturation: Option<String>,
+    pub(crate) saturation: Option<String>,
     /// Why the corrected latencies overstate the server's, when the start lag
     /// is large beside the measured p50 (the run stays valid).
     #[serde(default)]
-    pub inflated: Option<String>,
+    pub(crate) inflated: Option<String>,
     /// What `saturation` does to the verdict; `None` when it is null.
     #[serde(default)]
-    pub saturation_effect: Option<SaturationEffect>,
+    pub(crate) saturation_effect: Option<SaturationEffect>,
     /// The harness process's CPU per second of the run, in cores.
     #[serde(default)]
-    pub cpu_per_second: Vec<f64>,
+    pub(crate) cpu_per_second: Vec<f64>,
     /// The whole host's CPU per second of the load.
     #[serde(default)]
-    pub host: HostSummary,
+    pub(crate) host: HostSummary,
 }
 
 impl GeneratorSummary {
     /// Whether `saturation` makes the run invalid (it does unless it is a
     /// warning, see `summary::host`).
-    pub fn invalidates(&self) -> bool {
+    pub(crate) fn invalidates(&self) -> bool {
         self.saturation.is_some() && self.saturation_effect != Some(SaturationEffect::Warning)
     }
 
     /// The saturation, when it is only a warning.
-    pub fn warning(&self) -> Option<&str> {
+    pub(crate) fn warning(&self) -> Option<&str> {
         self.saturation.as_deref().filter(|_| !self.invalidates())
     }
 }
@@ -374,7 +376,7 @@ impl GeneratorSummary {
 /// What a saturated generator or host does to the verdict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum SaturationEffect {
+pub(crate) enum SaturationEffect {
     /// The figures measure the generator or the host: the run is INVALID.
     Invalid,
     /// The latencies include the host's queueing; the verdict stands.
@@ -384,18 +386,18 @@ pub enum SaturationEffect {
 /// The whole host's CPU, one entry per second of the load (second i of the
 /// timeline), and whether it was saturated by the rule in `record::host`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct HostSummary {
+pub(crate) struct HostSummary {
     /// All cores' busy share (steal included), %.
-    pub busy_pct: Vec<f64>,
+    pub(crate) busy_pct: Vec<f64>,
     /// Share stolen by the hypervisor, %.
-    pub steal_pct: Vec<f64>,
+    pub(crate) steal_pct: Vec<f64>,
     /// Runnable threads at the end of each second.
-    pub run_queue: Vec<u32>,
+    pub(crate) run_queue: Vec<u32>,
     /// The one-minute load average at the end of each second.
-    pub load_1m: Vec<f64>,
-    pub busy_mean_pct: f64,
+    pub(crate) load_1m: Vec<f64>,
+    pub(crate) busy_mean_pct: f64,
     /// Seconds with the cores at least 90 % busy, when the rule says saturated (else 0).
-    pub saturated_seconds: u64,
-    pub saturated_share: f64,
-    pub saturated: bool,
+    pub(crate) saturated_seconds: u64,
+    pub(crate) saturated_share: f64,
+    pub(crate) saturated: bool,
 }

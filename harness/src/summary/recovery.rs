@@ -16,16 +16,16 @@ use crate::record::{Counts, Second};
 use std::ops::Range;
 
 /// Fewer seconds with traffic than this before a fault are no steady state.
-pub const STEADY_MIN_SECONDS: usize = 3;
+pub(crate) const STEADY_MIN_SECONDS: usize = 3;
 
 /// A share of requests shed or failed above this before a fault is degraded.
-pub const STEADY_MAX_FAILED: f64 = 0.01;
+pub(crate) const STEADY_MAX_FAILED: f64 = 0.01;
 
 /// The halves' mean p95 may differ by this share at most.
-pub const STEADY_TREND: f64 = 0.20;
+pub(crate) const STEADY_TREND: f64 = 0.20;
 
 /// No second's p95 above this many times the median of the seconds'.
-pub const STEADY_SPIKE: f64 = 2.0;
+pub(crate) const STEADY_SPIKE: f64 = 2.0;
 
 /// The words every report uses when no recovery time can be given.
 pub const NOT_MEASURABLE: &str =

@@ -20,7 +20,7 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Verdict::Pass => "PASS",
             Verdict::GateFailed => "FAIL",
@@ -38,14 +38,14 @@ pub struct GateResult {
     /// The measured value in the gate's unit ("312ms", "1.25%", "812.5/s"), or "n/a".
     pub actual: String,
     /// The measured value in canonical units (ms, fraction, /s), when there was one.
-    pub actual_value: Option<f64>,
+    pub(crate) actual_value: Option<f64>,
     /// The threshold in canonical units.
-    pub threshold_value: f64,
+    pub(crate) threshold_value: f64,
     /// A sentence for the report: what was measured against what.
     pub message: String,
     /// A window gate's windows: the worst and the share that failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub window: Option<WindowVerdict>,
+    pub(crate) window: Option<WindowVerdict>,
     /// Why the gate was not evaluated: the window it names did not happen in
     /// this run (a fault not injected, a stage never reached). Such a gate
     /// neither passes nor fails, and never decides the verdict.
@@ -62,32 +62,32 @@ impl GateResult {
 
 /// How a window gate (`over <duration>`) fared over the run's sliding windows.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct WindowVerdict {
+pub(crate) struct WindowVerdict {
     /// The window's length, seconds.
-    pub length_s: u32,
+    pub(crate) length_s: u32,
     /// Windows judged (those with a value: a latency needs a completed request).
-    pub judged: u32,
+    pub(crate) judged: u32,
     /// Windows whose value broke the gate.
-    pub failed: u32,
+    pub(crate) failed: u32,
     /// `failed / judged` (0 when nothing was judged).
-    pub failed_share: f64,
+    pub(crate) failed_share: f64,
     /// The share of windows allowed to fail (`at most N% of windows`; 0 otherwise).
-    pub tolerated_share: f64,
+    pub(crate) tolerated_share: f64,
     /// The window farthest on the failing side (the highest latency or rate,
     /// the lowest throughput); `None` when nothing was judged.
-    pub worst: Option<WorstWindow>,
+    pub(crate) worst: Option<WorstWindow>,
     /// The end of the first window that failed, seconds since the run started.
-    pub first_failed_end_s: Option<f64>,
+    pub(crate) first_failed_end_s: Option<f64>,
 }
 
 /// One window of a window gate: where it lies and what it measured.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct WorstWindow {
-    pub start_s: f64,
-    pub end_s: f64,
+pub(crate) struct WorstWindow {
+    pub(crate) start_s: f64,
+    pub(crate) end_s: f64,
     /// In canonical units (ms, fraction, /s).
-    pub value: f64,
+    pub(crate) value: f64,
     /// In the gate's own unit, e.g. "812ms".
-    pub actual: String,
-    pub passed: bool,
+    pub(crate) actual: String,
+    pub(crate) passed: bool,
 }

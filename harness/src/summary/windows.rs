@@ -15,7 +15,7 @@ use std::ops::Range;
 const MIN_SIDE_S: f64 = 5.0;
 
 /// p95 counts as recovered when back within this factor of its value before the fault.
-pub const RECOVERY_FACTOR: f64 = 1.2;
+pub(crate) const RECOVERY_FACTOR: f64 = 1.2;
 
 /// Consecutive recovered seconds needed, so one lucky second is not a recovery.
 const RECOVERY_STREAK: usize = 3;

@@ -128,9 +128,9 @@ fn alert_error(alert: rustls::AlertDescription) -> HandshakeError {
 /// The check: a pinned certificate, else the platform's verifier.
 #[derive(Debug)]
 pub(super) struct Pinning {
-    pub platform: Arc<dyn ServerCertVerifier>,
+    pub(crate) platform: Arc<dyn ServerCertVerifier>,
     /// Every certificate given with `--ca-cert`.
-    pub pinned: Vec<CertificateDer<'static>>,
+    pub(crate) pinned: Vec<CertificateDer<'static>>,
 }
 
 impl ServerCertVerifier for Pinning {
@@ -253,7 +253,7 @@ fn check_pinned(
 /// `--insecure`: any certificate is accepted; signatures are still checked,
 /// so the handshake itself stays sound.
 #[derive(Debug)]
-pub(super) struct NoVerification(pub Arc<rustls::crypto::CryptoProvider>);
+pub(super) struct NoVerification(pub(crate) Arc<rustls::crypto::CryptoProvider>);
 
 impl ServerCertVerifier for NoVerification {
     fn verify_server_cert(

@@ -7,33 +7,33 @@ use crate::summary::PercentilePoint;
 use anyhow::{anyhow, Result};
 use plotters::prelude::*;
 
-pub struct DistributionLine {
-    pub name: String,
-    pub color: RGBColor,
-    pub points: Vec<PercentilePoint>,
-    pub dashed: bool,
+pub(crate) struct DistributionLine {
+    pub(crate) name: String,
+    pub(crate) color: RGBColor,
+    pub(crate) points: Vec<PercentilePoint>,
+    pub(crate) dashed: bool,
 }
 
-pub struct DistributionChart {
-    pub title: String,
-    pub lines: Vec<DistributionLine>,
+pub(crate) struct DistributionChart {
+    pub(crate) title: String,
+    pub(crate) lines: Vec<DistributionLine>,
 }
 
 /// The x position of a percentile (0..100) on the nines axis.
-pub fn nines(percentile: f64) -> f64 {
+pub(crate) fn nines(percentile: f64) -> f64 {
     let rest = (1.0 - percentile / 100.0).max(1e-9);
     -rest.log10()
 }
 
 /// The label of a position on the nines axis: 0 → "0%", 2 → "99%", 3 → "99.9%".
-pub fn nines_label(x: f64) -> String {
+pub(crate) fn nines_label(x: f64) -> String {
     let p = 100.0 * (1.0 - 10f64.powf(-x));
     let decimals = (x.round() as i64 - 2).clamp(0, 6) as usize;
     format!("{p:.decimals$}%")
 }
 
 impl DistributionChart {
-    pub fn render(&self) -> Result<String> {
+    pub(crate) fn render(&self) -> Result<String> {
         let mut svg = String::new();
         self.draw(&mut svg)
             .map_err(|e| anyhow!("drawing the chart `{}`: {e}", self.title))?;

@@ -12,33 +12,33 @@ mod server;
 mod timechart;
 mod trend;
 
-pub use distribution::{DistributionChart, DistributionLine};
-pub use rate::{RateChart, RateLine};
-pub use run::{run_charts, run_server_charts};
-pub use server::{server_charts, Side};
-pub use timechart::{Band, Line, Mark, TimeChart};
-pub use trend::{TrendChart, TrendLine};
+pub(crate) use distribution::{DistributionChart, DistributionLine};
+pub(crate) use rate::{RateChart, RateLine};
+pub(crate) use run::{run_charts, run_server_charts};
+pub(crate) use server::{server_charts, Side};
+pub(crate) use timechart::{Band, Line, Mark, TimeChart};
+pub(crate) use trend::{TrendChart, TrendLine};
 
 use plotters::style::RGBColor;
 
 /// A named chart, ready to inline.
 #[derive(Clone, Debug, serde::Serialize)]
-pub struct Chart {
-    pub id: String,
-    pub title: String,
+pub(crate) struct Chart {
+    pub(crate) id: String,
+    pub(crate) title: String,
     /// What the chart shows and how to read it, one or two sentences.
-    pub caption: String,
-    pub svg: String,
+    pub(crate) caption: String,
+    pub(crate) svg: String,
 }
 
 /// Size of every chart, pixels (the page scales it to its width).
-pub const SIZE: (u32, u32) = (960, 340);
+pub(crate) const SIZE: (u32, u32) = (960, 340);
 
 /// Most points a line gets; longer series are bucketed (see [`downsample`]).
-pub const MAX_POINTS: usize = 720;
+pub(crate) const MAX_POINTS: usize = 720;
 
 /// Distinct line colours (Tableau 10), reused in order.
-pub const PALETTE: [RGBColor; 10] = [
+pub(crate) const PALETTE: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -52,7 +52,7 @@ pub const PALETTE: [RGBColor; 10] = [
 ];
 
 /// Fault window shades, distinct from the line colours' order.
-pub const SHADES: [RGBColor; 5] = [
+pub(crate) const SHADES: [RGBColor; 5] = [
     RGBColor(214, 39, 40),
     RGBColor(148, 103, 189),
     RGBColor(255, 127, 14),
@@ -60,7 +60,7 @@ pub const SHADES: [RGBColor; 5] = [
     RGBColor(188, 189, 34),
 ];
 
-pub fn color(i: usize) -> RGBColor {
+pub(crate) fn color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
@@ -68,7 +68,7 @@ pub fn color(i: usize) -> RGBColor {
 /// bucket's x is its middle (second t covers t..t+1) and its y is `fold` of the values in it
 /// (the mean for rates; the max for latency percentiles, so a spike is never
 /// averaged away). Missing values stay missing.
-pub fn downsample(t: &[u32], values: &[Option<f64>], fold: Fold) -> Vec<(f64, Option<f64>)> {
+pub(crate) fn downsample(t: &[u32], values: &[Option<f64>], fold: Fold) -> Vec<(f64, Option<f64>)> {
     let bucket = t.len().div_ceil(MAX_POINTS).max(1);
     t.chunks(bucket)
         .zip(values.chunks(bucket))
@@ -85,7 +85,7 @@ pub fn downsample(t: &[u32], values: &[Option<f64>], fold: Fold) -> Vec<(f64, Op
 
 /// Per-second rates with the run's last second left out when the run covered
 /// less than half of it: too short to be a rate worth drawing.
-pub fn full_seconds(t: &[u32], values: &[f64], duration_s: f64) -> Vec<Option<f64>> {
+pub(crate) fn full_seconds(t: &[u32], values: &[f64], duration_s: f64) -> Vec<Option<f64>> {
     t.iter()
         .zip(values)
         .map(|(t, v)| {
@@ -96,7 +96,7 @@ pub fn full_seconds(t: &[u32], values: &[f64], duration_s: f64) -> Vec<Option<f6
 }
 
 /// An axis label without needless decimals: 250, 2.5, 0.25.
-pub fn tick(v: f64) -> String {
+pub(crate) fn tick(v: f64) -> String {
     let a = v.abs();
     let text = if a >= 10.0 || a == 0.0 {
         format!("{v:.0}")
@@ -117,7 +117,7 @@ pub fn tick(v: f64) -> String {
 }
 
 #[derive(Clone, Copy, Debug)]
-pub enum Fold {
+pub(crate) enum Fold {
     Max,
     Mean,
 }

@@ -8,22 +8,22 @@ use plotters::prelude::*;
 const WIDTH: u32 = 760;
 
 /// One named, coloured series of (x, y) points.
-pub struct RateLine {
-    pub name: String,
-    pub color: RGBColor,
-    pub points: Vec<(f64, f64)>,
+pub(crate) struct RateLine {
+    pub(crate) name: String,
+    pub(crate) color: RGBColor,
+    pub(crate) points: Vec<(f64, f64)>,
 }
 
-pub struct RateChart {
-    pub caption: String,
-    pub x_label: String,
-    pub y_label: String,
-    pub height: u32,
-    pub lines: Vec<RateLine>,
+pub(crate) struct RateChart {
+    pub(crate) caption: String,
+    pub(crate) x_label: String,
+    pub(crate) y_label: String,
+    pub(crate) height: u32,
+    pub(crate) lines: Vec<RateLine>,
 }
 
 impl RateChart {
-    pub fn render(&self) -> Result<String> {
+    pub(crate) fn render(&self) -> Result<String> {
         let mut svg = String::new();
         self.draw(&mut svg)
             .map_err(|e| anyhow!("drawing the chart `{}`: {e}", self.caption))?;

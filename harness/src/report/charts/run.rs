@@ -9,7 +9,7 @@ use plotters::style::RGBColor;
 
 /// Every chart of the report; a chart that fails to draw is left out and
 /// named in the returned notes, so the rest of the report is still written.
-pub fn run_charts(summary: &Summary) -> (Vec<Chart>, Vec<String>) {
+pub(crate) fn run_charts(summary: &Summary) -> (Vec<Chart>, Vec<String>) {
     let mut charts = Vec::new();
     let mut notes = Vec::new();
     type Draw = fn(&Summary) -> anyhow::Result<String>;
@@ -73,7 +73,7 @@ pub fn run_charts(summary: &Summary) -> (Vec<Chart>, Vec<String>) {
 
 /// The run's "Server" charts: its scraped series on the same time axis,
 /// stage lines and fault shading as the charts above.
-pub fn run_server_charts(summary: &Summary) -> (Vec<Chart>, Vec<String>) {
+pub(crate) fn run_server_charts(summary: &Summary) -> (Vec<Chart>, Vec<String>) {
     let Some(metrics) = &summary.server_metrics else {
         return (Vec::new(), Vec::new());
     };

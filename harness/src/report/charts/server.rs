@@ -8,17 +8,17 @@ use super::{color, Chart, Line, TimeChart};
 use crate::scrape::{SeriesKind, ServerMetrics, ServerSeries};
 
 /// One side of the chart: a run's label (empty for a single run) and its scrape.
-pub struct Side<'a> {
-    pub label: &'a str,
-    pub metrics: &'a ServerMetrics,
+pub(crate) struct Side<'a> {
+    pub(crate) label: &'a str,
+    pub(crate) metrics: &'a ServerMetrics,
 }
 
 /// Frames the lines of a chart on a run's (or the runs') time axis.
-pub type Frame<'a> = &'a dyn Fn(&str, &str, Vec<Line>) -> TimeChart;
+pub(crate) type Frame<'a> = &'a dyn Fn(&str, &str, Vec<Line>) -> TimeChart;
 
 /// A chart per series name, in the order the scenario declares them; one
 /// that fails to draw is left out and named in the notes.
-pub fn server_charts(sides: &[Side<'_>], frame: Frame<'_>) -> (Vec<Chart>, Vec<String>) {
+pub(crate) fn server_charts(sides: &[Side<'_>], frame: Frame<'_>) -> (Vec<Chart>, Vec<String>) {
     let mut names: Vec<(&str, SeriesKind)> = Vec::new();
     for side in sides {
         for s in &side.metrics.series {
@@ -112,7 +112,7 @@ fn legend(s: &ServerSeries) -> String {
 
 /// The points with a break wherever two scrapes are more than one and a half
 /// intervals apart, so a failed scrape shows as a gap, not a straight line.
-pub fn with_gaps(points: &[[f64; 2]], interval_s: f64) -> Vec<(f64, Option<f64>)> {
+pub(crate) fn with_gaps(points: &[[f64; 2]], interval_s: f64) -> Vec<(f64, Option<f64>)> {
     let mut out = Vec::with_capacity(points.len());
     let mut previous: Option<f64> = None;
     for [t, v] in points {

@@ -7,39 +7,39 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 /// One line; a `None` y leaves a gap (no data in that second).
-pub struct Line {
-    pub name: String,
-    pub color: RGBColor,
-    pub points: Vec<(f64, Option<f64>)>,
+pub(crate) struct Line {
+    pub(crate) name: String,
+    pub(crate) color: RGBColor,
+    pub(crate) points: Vec<(f64, Option<f64>)>,
     /// Drawn dashed (e.g. a second run overlaid on the first).
-    pub dashed: bool,
+    pub(crate) dashed: bool,
 }
 
 /// A shaded span of time: a fault window.
-pub struct Band {
-    pub name: String,
-    pub start: f64,
-    pub end: f64,
+pub(crate) struct Band {
+    pub(crate) name: String,
+    pub(crate) start: f64,
+    pub(crate) end: f64,
 }
 
 /// A vertical marker: the start of a stage.
-pub struct Mark {
-    pub name: String,
-    pub at: f64,
+pub(crate) struct Mark {
+    pub(crate) name: String,
+    pub(crate) at: f64,
 }
 
-pub struct TimeChart {
-    pub title: String,
-    pub y_label: String,
+pub(crate) struct TimeChart {
+    pub(crate) title: String,
+    pub(crate) y_label: String,
     /// Seconds covered by the x axis.
-    pub x_max: f64,
-    pub lines: Vec<Line>,
-    pub bands: Vec<Band>,
-    pub marks: Vec<Mark>,
+    pub(crate) x_max: f64,
+    pub(crate) lines: Vec<Line>,
+    pub(crate) bands: Vec<Band>,
+    pub(crate) marks: Vec<Mark>,
 }
 
 impl TimeChart {
-    pub fn render(&self) -> Result<String> {
+    pub(crate) fn render(&self) -> Result<String> {
         let mut svg = String::new();
         self.draw(&mut svg)
             .map_err(|e| anyhow!("drawing the chart `{}`: {e}", self.title))?;

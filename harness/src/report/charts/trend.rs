@@ -7,26 +7,26 @@ use anyhow::{anyhow, Result};
 use plotters::prelude::*;
 
 /// One figure across runs; a `None` y leaves the run out (no such figure).
-pub struct TrendLine {
-    pub name: String,
-    pub color: RGBColor,
-    pub points: Vec<(f64, Option<f64>)>,
+pub(crate) struct TrendLine {
+    pub(crate) name: String,
+    pub(crate) color: RGBColor,
+    pub(crate) points: Vec<(f64, Option<f64>)>,
 }
 
-pub struct TrendChart {
-    pub title: String,
-    pub y_label: String,
+pub(crate) struct TrendChart {
+    pub(crate) title: String,
+    pub(crate) y_label: String,
     /// Runs on the x axis.
-    pub runs: usize,
-    pub lines: Vec<TrendLine>,
+    pub(crate) runs: usize,
+    pub(crate) lines: Vec<TrendLine>,
     /// Change points: the run index of the first run after each.
-    pub changes: Vec<usize>,
+    pub(crate) changes: Vec<usize>,
 }
 
 const CHANGE: RGBColor = RGBColor(200, 30, 30);
 
 impl TrendChart {
-    pub fn render(&self) -> Result<String> {
+    pub(crate) fn render(&self) -> Result<String> {
         let mut svg = String::new();
         self.draw(&mut svg)
             .map_err(|e| anyhow!("drawing the chart `{}`: {e}", self.title))?;

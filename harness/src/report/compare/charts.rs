@@ -9,7 +9,7 @@ use crate::report::charts::{
 use crate::summary::SecondSeries;
 
 /// The charts; one that fails to draw is left out and named in the notes.
-pub fn compare_charts(runs: &[CompareRun]) -> (Vec<Chart>, Vec<String>) {
+pub(crate) fn compare_charts(runs: &[CompareRun]) -> (Vec<Chart>, Vec<String>) {
     let mut charts = Vec::new();
     let mut notes = Vec::new();
     type Draw = fn(&[CompareRun]) -> anyhow::Result<String>;

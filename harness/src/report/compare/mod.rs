@@ -13,8 +13,8 @@ mod noise;
 mod print;
 mod table;
 
-pub use print::print_comparison_table;
-pub use table::{MetricRow, RequestComparison};
+pub(crate) use print::print_comparison_table;
+pub(crate) use table::RequestComparison;
 
 use super::output::{create_run_dir, point_latest};
 use super::templates::environment;
@@ -31,26 +31,26 @@ pub struct CompareRun {
     pub label: String,
     /// The backend it measured: runs with the same backend are its repeats
     /// and share one column.
-    pub backend: String,
+    pub(crate) backend: String,
     /// Where it was read from (a run folder or a summary.json).
-    pub source: String,
+    pub(crate) source: String,
     pub summary: Summary,
 }
 
 /// One backend of the comparison: which runs are its repeats.
 #[derive(Clone, Debug)]
-pub struct Column {
-    pub label: String,
+pub(crate) struct Column {
+    pub(crate) label: String,
     /// Indices into the runs.
-    pub runs: Vec<usize>,
+    pub(crate) runs: Vec<usize>,
 }
 
 /// A backend as compare.json names it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ColumnRef {
-    pub label: String,
+pub(crate) struct ColumnRef {
+    pub(crate) label: String,
     /// The labels of its runs.
-    pub runs: Vec<String>,
+    pub(crate) runs: Vec<String>,
 }
 
 /// What compare.json holds.
@@ -59,7 +59,7 @@ pub struct Comparison {
     pub runs: Vec<RunRef>,
     /// One per backend, in the order the figures' `values` are.
     #[serde(default)]
-    pub columns: Vec<ColumnRef>,
+    pub(crate) columns: Vec<ColumnRef>,
     /// What one backend got and another did not (a fault, settings): the
     /// figures of those backends do not measure the same thing.
     #[serde(default)]
@@ -88,16 +88,16 @@ fn columns(runs: &[CompareRun]) -> Vec<Column> {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunRef {
-    pub label: String,
-    pub source: String,
-    pub scenario: String,
-    pub target: String,
+    pub(crate) label: String,
+    pub(crate) source: String,
+    pub(crate) scenario: String,
+    pub(crate) target: String,
     #[serde(with = "time::serde::rfc3339")]
-    pub started_at: OffsetDateTime,
-    pub duration_s: f64,
-    pub seed: u64,
-    pub verdict: Verdict,
-    pub interrupted: bool,
+    pub(crate) started_at: OffsetDateTime,
+    pub(crate) duration_s: f64,
+    pub(crate) seed: u64,
+    pub(crate) verdict: Verdict,
+    pub(crate) interrupted: bool,
     pub faults: Vec<FaultSummary>,
 }
 
@@ -162,7 +162,7 @@ pub fn load_runs(paths: &[PathBuf]) -> Result<Vec<CompareRun>> {
 }
 
 /// The figures side by side, one column per backend.
-pub fn compare(runs: &[CompareRun]) -> Comparison {
+pub(crate) fn compare(runs: &[CompareRun]) -> Comparison {
     let columns = columns(runs);
     let summaries: Vec<&Summary> = runs.iter().map(|r| &r.summary).collect();
     let few = columns.iter().any(|c| c.runs.len() < noise::MIN_RUNS);
@@ -205,7 +205,7 @@ pub fn write_comparison_report(runs: &[CompareRun], reports_root: &Path) -> Resu
 }
 
 /// Writes compare.html, compare.json and compare.md into `dir`.
-pub fn write_comparison_files(runs: &[CompareRun], dir: &Path) -> Result<Comparison> {
+pub(crate) fn write_comparison_files(runs: &[CompareRun], dir: &Path) -> Result<Comparison> {
     let comparison = compare(runs);
     let (charts, notes) = charts::compare_charts(runs);
     let scenarios: Vec<&str> = {

@@ -10,26 +10,26 @@
 use crate::baseline::bootstrap::{median, median_ci};
 
 /// Runs per backend below which no difference is marked.
-pub const MIN_RUNS: usize = 3;
+pub(crate) const MIN_RUNS: usize = 3;
 
 /// Why a row has no star, when that is not because the figures are close.
-pub const TOO_FEW_RUNS: &str =
+pub(crate) const TOO_FEW_RUNS: &str =
     "no difference is marked: a backend has fewer than 3 runs, too few to tell a difference from \
      run-to-run noise (two identical backends differ by chance in a third of the figures with one \
      or two runs each); run with --repeat 3 or more";
 
 /// One backend's values of a figure, one per run.
-pub struct Sample<'a> {
-    pub values: &'a [f64],
+pub(crate) struct Sample<'a> {
+    pub(crate) values: &'a [f64],
 }
 
 impl Sample<'_> {
-    pub fn median(&self) -> f64 {
+    pub(crate) fn median(&self) -> f64 {
         median(self.values)
     }
 
     /// Max minus min over the runs: the backend's own noise on this figure.
-    pub fn spread(&self) -> f64 {
+    pub(crate) fn spread(&self) -> f64 {
         let (lo, hi) = self
             .values
             .iter()
@@ -47,7 +47,7 @@ impl Sample<'_> {
 /// The backend whose figure is better than every other's beyond the noise,
 /// if one is; `None` for a row with fewer than two backends or [`MIN_RUNS`]
 /// runs in any of them.
-pub fn better_beyond_noise(
+pub(crate) fn better_beyond_noise(
     samples: &[Option<Sample<'_>>],
     higher_is_better: bool,
 ) -> Option<usize> {

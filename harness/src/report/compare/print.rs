@@ -16,7 +16,7 @@ const PRINTED: [&str; 7] = [
     "error-rate",
 ];
 
-pub fn print_comparison_table(cmp: &Comparison, out: &mut dyn Write) -> std::io::Result<()> {
+pub(crate) fn print_comparison_table(cmp: &Comparison, out: &mut dyn Write) -> std::io::Result<()> {
     for why in &cmp.not_comparable {
         writeln!(out, "not comparable on: {why}")?;
     }

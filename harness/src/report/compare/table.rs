@@ -20,20 +20,20 @@ pub struct MetricRow {
     /// "p95", "throughput", "goodput", "shed-rate", ...
     pub metric: String,
     /// "ms", "/s", "%" (rates are fractions in `values`), or "" for counts.
-    pub unit: String,
-    pub higher_is_better: bool,
+    pub(crate) unit: String,
+    pub(crate) higher_is_better: bool,
     /// One per backend (column): the median over its runs; `None` when its
     /// runs lack this request.
     pub values: Vec<Option<f64>>,
     /// One per backend: the lowest and highest value over its runs.
     #[serde(default)]
-    pub ranges: Vec<Option<[f64; 2]>>,
+    pub(crate) ranges: Vec<Option<[f64; 2]>>,
     /// The backend better than every other beyond the noise, if any.
     pub best: Option<usize>,
     /// Why this row can have no star whatever the figures (e.g. the open
     /// model's throughput is fixed by its schedule).
     #[serde(default)]
-    pub never_starred: Option<String>,
+    pub(crate) never_starred: Option<String>,
     /// Relative change against the first backend (0.25 = 25 % higher), per backend.
     pub change_vs_first: Vec<Option<f64>>,
 }
