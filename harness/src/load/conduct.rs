@@ -102,11 +102,7 @@ pub(super) async fn conduct(
         if Instant::now() >= deadline + engine.timeout + STOP_GRACE {
             engine.abort.cancel();
             cut.cancel();
-            out.notes.push(format!(
-                "the load engine (goose) had not stopped its users {} s after the planned end; \
-                 the run was cut there",
-                (engine.timeout + STOP_GRACE).as_secs()
-            ));
+            out.notes.push(cut_note(engine, "the planned end"));
             break;
         }
     }
@@ -144,12 +140,16 @@ async fn stop_users(
         }
         if Instant::now() >= give_up {
             cut.cancel();
-            out.notes.push(format!(
-                "the load engine (goose) had not stopped its users {} s after the stop request; \
-                 the run was cut there",
-                (engine.timeout + STOP_GRACE).as_secs()
-            ));
+            out.notes.push(cut_note(engine, "the stop request"));
             return;
         }
     }
+}
+
+/// The note of a run cut because goose had not stopped its users in time.
+fn cut_note(engine: &Engine, after: &str) -> String {
+    format!(
+        "the load engine (goose) had not stopped its users {} s after {after}; the run was cut there",
+        (engine.timeout + STOP_GRACE).as_secs()
+    )
 }

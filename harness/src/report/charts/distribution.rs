@@ -4,7 +4,7 @@
 
 use super::SIZE;
 use crate::summary::PercentilePoint;
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use plotters::prelude::*;
 
 pub(crate) struct DistributionLine {
@@ -34,10 +34,7 @@ pub(crate) fn nines_label(x: f64) -> String {
 
 impl DistributionChart {
     pub(crate) fn render(&self) -> Result<String> {
-        let mut svg = String::new();
-        self.draw(&mut svg)
-            .map_err(|e| anyhow!("drawing the chart `{}`: {e}", self.title))?;
-        Ok(svg)
+        super::to_svg(&self.title, |svg| self.draw(svg))
     }
 
     fn draw(&self, svg: &mut String) -> Result<(), Box<dyn std::error::Error>> {
@@ -97,13 +94,7 @@ impl DistributionChart {
                 PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
             });
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(200, 200, 200))
-            .label_font(("sans-serif", 12))
-            .draw()?;
+        super::draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         root.present()?;
         Ok(())
     }

@@ -19,7 +19,34 @@ pub(crate) use server::{server_charts, Side};
 pub(crate) use timechart::{Band, Line, Mark, TimeChart};
 pub(crate) use trend::{TrendChart, TrendLine};
 
+use plotters::coord::CoordTranslate;
+use plotters::prelude::{ChartContext, Color, SVGBackend, SeriesLabelPosition, WHITE};
 use plotters::style::RGBColor;
+
+/// Draws a chart into an SVG string with `draw`, naming it in the error.
+pub(crate) fn to_svg(
+    title: &str,
+    draw: impl FnOnce(&mut String) -> Result<(), Box<dyn std::error::Error>>,
+) -> anyhow::Result<String> {
+    let mut svg = String::new();
+    draw(&mut svg).map_err(|e| anyhow::anyhow!("drawing the chart `{title}`: {e}"))?;
+    Ok(svg)
+}
+
+/// The legend box of the time, trend and distribution charts, at `position`.
+pub(crate) fn draw_legend<'a, 'b: 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, SVGBackend<'b>, CT>,
+    position: SeriesLabelPosition,
+) -> Result<(), Box<dyn std::error::Error>> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(200, 200, 200))
+        .label_font(("sans-serif", 12))
+        .draw()?;
+    Ok(())
+}
 
 /// A named chart, ready to inline.
 #[derive(Clone, Debug, serde::Serialize)]

@@ -1,7 +1,7 @@
 //! Lines with a dot per point against a plain numeric x axis: the capacity
 //! report's latency and 503 rate against the offered arrival rate.
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use plotters::prelude::*;
 
 /// Width of a rate chart, pixels (its height is the chart's own).
@@ -24,10 +24,7 @@ pub(crate) struct RateChart {
 
 impl RateChart {
     pub(crate) fn render(&self) -> Result<String> {
-        let mut svg = String::new();
-        self.draw(&mut svg)
-            .map_err(|e| anyhow!("drawing the chart `{}`: {e}", self.caption))?;
-        Ok(svg)
+        super::to_svg(&self.caption, |svg| self.draw(svg))
     }
 
     fn draw(&self, svg: &mut String) -> Result<(), Box<dyn std::error::Error>> {

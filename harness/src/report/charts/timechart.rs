@@ -2,7 +2,7 @@
 //! legend and stage boundaries drawn as dashed verticals.
 
 use super::{SHADES, SIZE};
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
@@ -40,10 +40,7 @@ pub(crate) struct TimeChart {
 
 impl TimeChart {
     pub(crate) fn render(&self) -> Result<String> {
-        let mut svg = String::new();
-        self.draw(&mut svg)
-            .map_err(|e| anyhow!("drawing the chart `{}`: {e}", self.title))?;
-        Ok(svg)
+        super::to_svg(&self.title, |svg| self.draw(svg))
     }
 
     fn draw(&self, svg: &mut String) -> Result<(), Box<dyn std::error::Error>> {
@@ -70,13 +67,7 @@ impl TimeChart {
         self.draw_bands(&mut chart, x_max, y_max)?;
         self.draw_marks(&mut chart, x_max, y_max)?;
         self.draw_lines(&mut chart)?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(200, 200, 200))
-            .label_font(("sans-serif", 12))
-            .draw()?;
+        super::draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         root.present()?;
         Ok(())
     }

@@ -3,7 +3,7 @@
 //! at the first run after each change.
 
 use super::SIZE;
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use plotters::prelude::*;
 
 /// One figure across runs; a `None` y leaves the run out (no such figure).
@@ -27,10 +27,7 @@ const CHANGE: RGBColor = RGBColor(200, 30, 30);
 
 impl TrendChart {
     pub(crate) fn render(&self) -> Result<String> {
-        let mut svg = String::new();
-        self.draw(&mut svg)
-            .map_err(|e| anyhow!("drawing the chart `{}`: {e}", self.title))?;
-        Ok(svg)
+        super::to_svg(&self.title, |svg| self.draw(svg))
     }
 
     fn draw(&self, svg: &mut String) -> Result<(), Box<dyn std::error::Error>> {
@@ -96,13 +93,7 @@ impl TrendChart {
                 });
             chart.draw_series(present.iter().map(|p| Circle::new(*p, 3, color.filled())))?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(200, 200, 200))
-            .label_font(("sans-serif", 12))
-            .draw()?;
+        super::draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         root.present()?;
         Ok(())
     }
