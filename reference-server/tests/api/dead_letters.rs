@@ -139,7 +139,7 @@ async fn the_naive_profile_retries_a_failing_order_without_limit() {
     .await;
     let order: Value = create_of_kind(&app, "takeout").await.json().await.unwrap();
     let id = order["id"].as_str().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + crate::kitchen::PATIENCE;
     loop {
         let (_, history) = app.get_json(&format!("/orders/{id}/history")).await;
         let tries = statuses(&history)
