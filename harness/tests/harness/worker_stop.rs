@@ -253,7 +253,7 @@ mod undone {
             admin_token: None,
         };
         let timeline = KitchenTimeline::start(admin, vec![stop], Instant::now());
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + Duration::from_secs(30);
         while state(url, "counter-1").await == "online" {
             assert!(Instant::now() < deadline, "counter-1 is stopped");
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -269,7 +269,8 @@ mod undone {
         let (windows, notes) = timeline.finish().await;
         assert_eq!(state(&s.url(), "counter-1").await, "online", "{notes:?}");
         assert_eq!(windows.len(), 1, "{notes:?}");
-        assert!(windows[0].end_s < 5.0, "closed early: {:?}", windows[0]);
+        // Cut short: well before its planned 60 s, however long the machine took to get here.
+        assert!(windows[0].end_s < 30.0, "closed early: {:?}", windows[0]);
         assert!(
             windows[0].toxic.contains("orders re-queued"),
             "{:?}",
