@@ -364,7 +364,8 @@ async fn the_client_times_out_on_an_api_that_never_answers() {
     let started = std::time::Instant::now();
     let err = client.version().await.unwrap_err();
     assert!(matches!(err, ClientError::Timeout { .. }), "{err}");
-    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    // Cut at 300 ms; the bound only has to tell that from never answering.
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! Test fixtures: the built-in server on port 0, loopback upstreams (echo,
-//! a sender that closes), and small timed socket helpers.
+//! a sender that closes), small timed socket helpers, and a wait for the
+//! proxy to have read a connection's bytes (instead of a fixed sleep).
 
 use fault_proxy::{Client, NewProxy, Server, Stream, Toxic};
 use std::net::SocketAddr;
@@ -8,6 +9,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
+
+/// How long a wait that only ends early on success may last: generous, so a
+/// loaded machine (CI runs every suite at once) never turns a slow pass into
+/// a failure; a broken behaviour still fails, only later.
+pub const PATIENCE: Duration = Duration::from_secs(30);
 
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -22,7 +28,7 @@ impl TestServer {
     pub async fn stop(mut self) {
         let _ = self.stop.take().expect("running").send(());
         let task = self.task.take().expect("running");
-        tokio::time::timeout(Duration::from_secs(10), task)
+        tokio::time::timeout(PATIENCE, task)
             .await
             .expect("stops in time")
             .unwrap()
@@ -134,9 +140,9 @@ pub async fn round_trip(socket: &mut TcpStream, message: &[u8]) -> Duration {
     let started = Instant::now();
     socket.write_all(message).await.unwrap();
     let mut back = vec![0u8; message.len()];
-    tokio::time::timeout(Duration::from_secs(10), socket.read_exact(&mut back))
+    tokio::time::timeout(PATIENCE, socket.read_exact(&mut back))
         .await
-        .expect("echo within 10 s")
+        .expect("the echo arrives in time")
         .expect("echo arrives");
     assert_eq!(back, message);
     started.elapsed()
@@ -152,4 +158,32 @@ pub async fn read_to_end(
         .await
         .expect("the stream ends in time");
     (out, result.map(drop))
+}
+
+/// Waits until proxy `name` has read `bytes` bytes in `direction` (`upstream`:
+/// from its clients; `downstream`: from its upstream), as its `/metrics` count
+/// them. A chunk is counted as it is read and handed to the toxics in the same
+/// step, so once this returns the bytes sit in the toxic chain: the phase a
+/// test of "what a toxic does to data it holds" needs, reached without a
+/// fixed sleep that a loaded machine could outlast.
+pub async fn wait_until_read(server: &TestServer, name: &str, direction: &str, bytes: u64) {
+    let prefix = format!("toxiproxy_proxy_received_bytes_total{{direction=\"{direction}\",");
+    let proxy = format!("proxy=\"{name}\"");
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let text = server.client.metrics().await.expect("/metrics answers");
+        let read: u64 = text
+            .lines()
+            .filter(|l| l.starts_with(&prefix) && l.contains(&proxy))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum();
+        if read >= bytes {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name} read only {read} of {bytes} bytes {direction} in {PATIENCE:?}:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }

@@ -1,5 +1,8 @@
-//! The `fault-proxy` binary stops on SIGTERM and on SIGINT within a second,
-//! exit 0, with its listeners and connections closed (as `toxiproxy-server`).
+//! The `fault-proxy` binary stops on SIGTERM and on SIGINT, exit 0, with its
+//! listeners and connections closed (as `toxiproxy-server`), without waiting
+//! for its open connections to end. It takes milliseconds; the tests allow
+//! `STOP` (a loaded machine may be slow to run the exiting process), and a
+//! proxy that waited on the open connection would still never stop.
 
 use crate::helpers::*;
 use fault_proxy::{Client, NewProxy};
@@ -7,6 +10,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
+
+/// How long a stop may take before the test calls it stuck.
+const STOP: Duration = Duration::from_secs(10);
 
 struct Running {
     child: Child,
@@ -28,7 +34,7 @@ async fn start_binary() -> Running {
         .spawn()
         .expect("start the fault-proxy binary");
     let client = Client::new(&api).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + PATIENCE;
     while client.version().await.is_err() {
         assert!(Instant::now() < deadline, "the API did not come up");
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -60,14 +66,14 @@ async fn stops_on(signal: &str) {
             break exit;
         }
         assert!(
-            sent.elapsed() < Duration::from_secs(1),
-            "still running 1 s after SIG{signal}"
+            sent.elapsed() < STOP,
+            "still running {STOP:?} after SIG{signal}"
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
     assert!(exit.success(), "SIG{signal}: {exit:?}");
     let mut rest = Vec::new();
-    let closed = tokio::time::timeout(Duration::from_secs(1), open.read_to_end(&mut rest)).await;
+    let closed = tokio::time::timeout(STOP, open.read_to_end(&mut rest)).await;
     assert!(closed.is_ok(), "the proxied connection is closed");
     assert!(
         TcpStream::connect(&proxy.listen).await.is_err(),
@@ -76,11 +82,11 @@ async fn stops_on(signal: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_stops_the_proxy_within_a_second_with_exit_0() {
+async fn sigterm_stops_the_proxy_with_exit_0_and_closes_its_connections() {
     stops_on("TERM").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigint_stops_the_proxy_within_a_second_with_exit_0() {
+async fn sigint_stops_the_proxy_with_exit_0_and_closes_its_connections() {
     stops_on("INT").await;
 }

@@ -20,30 +20,38 @@ async fn latency_is_counted_from_each_chunks_arrival_so_it_does_not_accumulate()
                 "slow",
                 "latency",
                 Stream::Downstream,
-                json!({"latency": 100}),
+                json!({"latency": 300}),
             ),
         )
         .await
         .unwrap();
     let socket = TcpStream::connect(proxy).await.unwrap();
     socket.set_nodelay(true).unwrap();
-    // Twenty messages 20 ms apart, read back on a second task: each one comes
-    // back ~100 ms after it was sent, so the whole exchange takes ~0.5 s, not 2 s.
+    // Ten messages 50 ms apart, read back on a second task: each one comes
+    // back ~300 ms after it was sent, so the whole exchange takes ~0.75 s.
+    // Were the latency to accumulate (each chunk waiting for the one before
+    // it), the ten would take at least 10 x 300 ms = 3 s however the machine
+    // schedules the sender, and the last would come back ~2.5 s after it was
+    // sent; the bounds below sit between the two with seconds to spare, so
+    // a loaded machine's late wake-ups cannot cross them.
     let (mut reader, mut writer) = socket.into_split();
     let started = Instant::now();
     let sender = tokio::spawn(async move {
         let mut sent = Vec::new();
-        for i in 0..20u8 {
+        for i in 0..10u8 {
             sent.push(Instant::now());
             writer.write_all(&[i; 8]).await.unwrap();
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
         sent
     });
     let mut arrived = Vec::new();
     let mut buf = [0u8; 8];
-    for _ in 0..20 {
-        reader.read_exact(&mut buf).await.unwrap();
+    for _ in 0..10 {
+        tokio::time::timeout(PATIENCE, reader.read_exact(&mut buf))
+            .await
+            .expect("every message comes back")
+            .unwrap();
         arrived.push(Instant::now());
     }
     let sent = sender.await.unwrap();
@@ -51,17 +59,17 @@ async fn latency_is_counted_from_each_chunks_arrival_so_it_does_not_accumulate()
     for (i, (s, a)) in sent.iter().zip(&arrived).enumerate() {
         let delay = a.duration_since(*s);
         assert!(
-            delay >= Duration::from_millis(95),
+            delay >= Duration::from_millis(295),
             "message {i} came back after {delay:?}"
         );
         assert!(
-            delay < Duration::from_millis(400),
+            delay < Duration::from_millis(1500),
             "message {i} came back after {delay:?}"
         );
     }
     assert!(
-        total < Duration::from_millis(1500),
-        "20 messages took {total:?}"
+        total < Duration::from_millis(2400),
+        "10 messages took {total:?}"
     );
 }
 
@@ -86,16 +94,19 @@ async fn bandwidth_holds_a_large_transfer_to_its_rate() {
         .unwrap();
     let started = Instant::now();
     let mut socket = TcpStream::connect(proxy).await.unwrap();
-    let (data, ended) = read_to_end(&mut socket, Duration::from_secs(10)).await;
+    let (data, ended) = read_to_end(&mut socket, PATIENCE).await;
     let took = started.elapsed();
     ended.unwrap();
     assert_eq!(data, payload);
+    // The rate is a floor on the time; the ceiling only rules out a unit
+    // mistake (bytes for KB would take minutes), so it leaves a loaded
+    // machine ten times the expected 0.4 s.
     assert!(
         took >= Duration::from_millis(380),
         "400 KB at 1000 KB/s took {took:?}"
     );
     assert!(
-        took < Duration::from_millis(1200),
+        took < Duration::from_secs(4),
         "400 KB at 1000 KB/s took {took:?}"
     );
 }
@@ -118,13 +129,17 @@ async fn a_huge_bandwidth_rate_passes_data_without_panicking() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_slicer_cuts_data_into_small_delayed_pieces_without_losing_any() {
     let server = spawn_server().await;
-    let payload: Vec<u8> = (0..2000u32).map(|i| (i % 251) as u8).collect();
+    let payload: Vec<u8> = (0..600u32).map(|i| (i % 251) as u8).collect();
     let proxy = proxy_to(&server, "sl", sending_upstream(payload.clone()).await).await;
+    // 20 ms between slices (the delay is in microseconds): a reader woken
+    // late on a loaded machine finds several slices queued and reads them as
+    // one, so the pieces are made far enough apart that even a slow reader
+    // sees a handful of reads, and the time they span is the robust sign.
     let slicer = toxic(
         "bits",
         "slicer",
         Stream::Downstream,
-        json!({"average_size": 20, "size_variation": 5, "delay": 2000}),
+        json!({"average_size": 20, "size_variation": 5, "delay": 20000}),
     );
     server.client.add_toxic("sl", &slicer).await.unwrap();
     let started = Instant::now();
@@ -133,7 +148,10 @@ async fn the_slicer_cuts_data_into_small_delayed_pieces_without_losing_any() {
     let mut reads = 0;
     let mut buf = [0u8; 4096];
     loop {
-        let n = socket.read(&mut buf).await.unwrap();
+        let n = tokio::time::timeout(PATIENCE, socket.read(&mut buf))
+            .await
+            .expect("the slices keep coming")
+            .unwrap();
         if n == 0 {
             break;
         }
@@ -141,10 +159,10 @@ async fn the_slicer_cuts_data_into_small_delayed_pieces_without_losing_any() {
         data.extend_from_slice(&buf[..n]);
     }
     assert_eq!(data, payload);
-    // ~100 slices 2 ms apart.
-    assert!(reads >= 20, "arrived in {reads} reads");
+    // At least 24 slices (600 bytes, at most 25 each) 20 ms apart: >= 460 ms.
+    assert!(reads >= 5, "arrived in {reads} reads");
     assert!(
-        started.elapsed() >= Duration::from_millis(100),
+        started.elapsed() >= Duration::from_millis(400),
         "{:?}",
         started.elapsed()
     );
@@ -161,16 +179,23 @@ async fn toxics_added_and_removed_on_an_open_connection_take_effect_on_it() {
         .client
         .add_toxic(
             "live",
-            &toxic("late", "latency", Stream::Upstream, json!({"latency": 250})),
+            &toxic(
+                "late",
+                "latency",
+                Stream::Upstream,
+                json!({"latency": 1000}),
+            ),
         )
         .await
         .unwrap();
     let during = round_trip(&mut socket, b"b").await;
     server.client.remove_toxic("live", "late").await.unwrap();
     let after = round_trip(&mut socket, b"c").await;
-    assert!(before < Duration::from_millis(150), "before: {before:?}");
-    assert!(during >= Duration::from_millis(245), "during: {during:?}");
-    assert!(after < Duration::from_millis(150), "after: {after:?}");
+    // A loopback round trip without the toxic takes milliseconds; half the
+    // latency is the bound, so a loaded machine's stalls cannot reach it.
+    assert!(before < Duration::from_millis(500), "before: {before:?}");
+    assert!(during >= Duration::from_millis(995), "during: {during:?}");
+    assert!(after < Duration::from_millis(500), "after: {after:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -185,23 +210,28 @@ async fn removing_a_latency_toxic_releases_the_data_it_holds() {
                 "long",
                 "latency",
                 Stream::Downstream,
-                json!({"latency": 5000}),
+                json!({"latency": 60_000}),
             ),
         )
         .await
         .unwrap();
     let mut socket = TcpStream::connect(proxy).await.unwrap();
     socket.write_all(b"held").await.unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The echo is back in the proxy and inside the toxic (not merely on its way).
+    wait_until_read(&server, "rel", "downstream", 4).await;
     let started = Instant::now();
     server.client.remove_toxic("rel", "long").await.unwrap();
     let mut buf = [0u8; 4];
-    tokio::time::timeout(Duration::from_secs(2), socket.read_exact(&mut buf))
+    tokio::time::timeout(PATIENCE, socket.read_exact(&mut buf))
         .await
         .expect("released")
         .unwrap();
     assert_eq!(&buf, b"held");
-    assert!(started.elapsed() < Duration::from_secs(1));
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "released by the removal, not by the 60 s latency: {:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -213,12 +243,12 @@ async fn a_toxicity_of_zero_never_applies() {
         "latency",
         Stream::Downstream,
         0.0,
-        &json!({"latency": 2000}),
+        &json!({"latency": 60_000}),
     )
     .unwrap();
     server.client.add_toxic("zero", &never).await.unwrap();
     let mut socket = TcpStream::connect(proxy).await.unwrap();
-    assert!(round_trip(&mut socket, b"fast").await < Duration::from_secs(1));
+    assert!(round_trip(&mut socket, b"fast").await < Duration::from_secs(10));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -229,7 +259,7 @@ async fn updating_a_toxic_changes_it_on_open_connections() {
         "slow",
         "latency",
         Stream::Downstream,
-        json!({"latency": 300}),
+        json!({"latency": 1000}),
     );
     server.client.add_toxic("upd", &slow).await.unwrap();
     let mut socket = TcpStream::connect(proxy).await.unwrap();
@@ -245,11 +275,11 @@ async fn updating_a_toxic_changes_it_on_open_connections() {
     server.client.update_toxic("upd", &quick).await.unwrap();
     let after = round_trip(&mut socket, b"b").await;
     assert!(
-        during >= Duration::from_millis(295),
+        during >= Duration::from_millis(995),
         "before the update: {during:?}"
     );
     assert!(
-        after < Duration::from_millis(200),
+        after < Duration::from_millis(500),
         "after the update: {after:?}"
     );
 }
@@ -279,7 +309,7 @@ async fn a_large_two_way_transfer_passes_intact_with_and_without_toxics() {
             writer.shutdown().await.unwrap();
         });
         let mut back = Vec::with_capacity(payload.len());
-        tokio::time::timeout(Duration::from_secs(20), reader.read_to_end(&mut back))
+        tokio::time::timeout(Duration::from_secs(120), reader.read_to_end(&mut back))
             .await
             .expect("the echo completes")
             .unwrap();

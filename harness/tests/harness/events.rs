@@ -17,7 +17,7 @@ server_args = ["--cook-on", "received", "--prep-time-ms", "{prep_ms}"]
 
 [load]
 model = "open"
-timeout = "2s"
+timeout = "10s"
 [[load.stages]]
 duration = "1s"
 rate = 10
@@ -58,7 +58,7 @@ const WAIT: &str = "GET /orders/{{order_id}}/events";
 #[tokio::test]
 async fn an_event_wait_is_timed_from_its_start_to_the_ready_event() {
     let dir = tempfile::tempdir().unwrap();
-    let s = run(dir.path(), &scenario(400, "5s")).await;
+    let s = run(dir.path(), &scenario(400, "20s")).await;
     let wait = request(&s, WAIT);
     assert_eq!(wait["count"], 5, "{wait}");
     assert_eq!(wait["errors"], 0, "{wait}");
@@ -68,8 +68,9 @@ async fn an_event_wait_is_timed_from_its_start_to_the_ready_event() {
         p50 >= 390.0,
         "the wait lasts the preparation (400 ms), got p50 {p50} ms"
     );
+    // Well before the 20 s the wait would last if it missed the event.
     assert!(
-        max < 2_000.0,
+        max < 10_000.0,
         "and ends at the ready event, got max {max} ms"
     );
 }
@@ -77,7 +78,7 @@ async fn an_event_wait_is_timed_from_its_start_to_the_ready_event() {
 #[tokio::test]
 async fn an_event_wait_that_runs_out_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let s = run(dir.path(), &scenario(3_000, "300ms")).await;
+    let s = run(dir.path(), &scenario(10_000, "300ms")).await;
     let wait = request(&s, WAIT);
     assert_eq!(wait["count"], 5, "{wait}");
     assert_eq!(wait["http_errors"], 5, "every wait ran out: {wait}");
@@ -86,8 +87,9 @@ async fn an_event_wait_that_runs_out_is_an_error() {
         "a wait that runs out is not a transport timeout"
     );
     let p50 = wait["latency_ms"]["p50"].as_f64().unwrap();
+    // Not until the order is ready (10 s): the 300 ms wait, and room for a loaded machine.
     assert!(
-        (290.0..1_500.0).contains(&p50),
+        (290.0..5_000.0).contains(&p50),
         "timed until the wait gave up, got {p50} ms"
     );
 }

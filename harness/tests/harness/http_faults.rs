@@ -88,7 +88,8 @@ attributes = {{ status = 503, retry_after = 1 }}
         ),
     );
     let (code, out) = run(dir.path(), &text, &[]).await;
-    assert_eq!(code, 0, "{out}");
+    // 4 (the generator fell behind) is possible on a loaded machine; the fault's figures hold anyway.
+    assert!(code == 0 || code == 4, "exit {code}\n{out}");
     let folder = report_dir(&out);
     let s = summary(&folder);
     let fault = &s["faults"][0];
@@ -150,7 +151,8 @@ attributes = {{ latency = 100 }}
         ),
     );
     let (code, out) = run(dir.path(), &text, &[]).await;
-    assert_eq!(code, 0, "{out}");
+    // 4 (the generator fell behind) is possible on a loaded machine; the fault's figures hold anyway.
+    assert!(code == 0 || code == 4, "exit {code}\n{out}");
     let folder = report_dir(&out);
     let s = summary(&folder);
     let fault = &s["faults"][0];

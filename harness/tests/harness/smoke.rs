@@ -111,18 +111,23 @@ path = "/menu"
     // 50 arrivals in the 0 → 100/s ramp, then 300 at 100/s: every one sent.
     assert_eq!(s["overall"]["count"], 350);
     assert_eq!(s["generator"]["missed_starts"], 0);
-    // Completions per second in the steady part stay near the target rate.
+    // Completions per second in the steady part stay near the target rate: paced, not sent in
+    // bursts (a burst would put most of the 300 in one second). The band is wide because a
+    // loaded machine that stalls the run for a moment moves completions into the next second.
     let counts = s["timeline"]["overall"]["count"].as_array().unwrap();
     for second in 2..4 {
         let n = counts[second].as_u64().unwrap();
         assert!(
-            (85..=115).contains(&n),
+            (50..=150).contains(&n),
             "second {second} completed {n} requests, expected ~100: {counts:?}"
         );
     }
+    // Never below the backend's delay; above it by what the host adds, which is a few
+    // milliseconds on a quiet machine and is left room on a loaded one (the precision itself
+    // is the pacing bench's and the generator's own checks' business).
     let p50 = s["overall"]["latency_ms"]["p50"].as_f64().unwrap();
     assert!(
-        (49.0..80.0).contains(&p50),
+        (49.0..150.0).contains(&p50),
         "p50 {p50} ms against a 50 ms backend"
     );
 }

@@ -66,9 +66,10 @@ attributes = {{ latency = 300 }}
     let fault = &s["faults"][0];
     assert_eq!(fault["name"], "slow-edge", "{}", s["faults"]);
     assert_eq!(fault["link"], "edge");
-    // Requests outside the window are fast; the slowest waited for the toxic.
+    // Requests outside the window are fast (most of them: p50 well under the toxic's 300 ms,
+    // with room for a loaded machine); the slowest waited for the toxic.
     assert!(
-        s["overall"]["latency_ms"]["p50"].as_f64().unwrap() < 100.0,
+        s["overall"]["latency_ms"]["p50"].as_f64().unwrap() < 250.0,
         "{}",
         s["overall"]
     );

@@ -7,8 +7,9 @@ use crate::helpers::{report_dir, run_cli, summary, write_scenario};
 use std::path::Path;
 
 /// Paid takeout orders keep both counter workers busy; counter-1 holds a
-/// 1.5 s order when it is stopped at 2 s, and
-/// it misses its heartbeats (300 ms) well within the 3 s window.
+/// 1.5 s order when it is stopped at 2 s, and it is found silent after 1 s
+/// (twenty beats: one slow commit on a loaded machine, during which a worker
+/// cannot beat, does not pass for a death) well within the 3 s window.
 const SCENARIO: &str = r#"name = "worker-stop"
 seed = 7
 
@@ -18,7 +19,7 @@ server_args = [
   "--stations", "grill:dine_in:1:20,counter:takeout:2:40,packing:delivery:1:20",
   "--prep-time-ms", "1500",
   "--heartbeat-ms", "50",
-  "--heartbeat-timeout-ms", "300",
+  "--heartbeat-timeout-ms", "1000",
 ]
 
 [load]
@@ -75,8 +76,9 @@ async fn a_worker_stop_window_is_recorded_undone_and_its_requeued_orders_reporte
     assert_eq!(w["name"], "counter-1-down");
     assert_eq!(w["link"], "kitchen");
     let (start, end) = (w["start_s"].as_f64().unwrap(), w["end_s"].as_f64().unwrap());
-    assert!((1.9..2.6).contains(&start), "window opens at 2 s: {start}");
-    assert!((4.9..5.8).contains(&end), "window closes at 5 s: {end}");
+    // Never early; late by what a loaded machine takes to send the admin call.
+    assert!((1.9..3.5).contains(&start), "window opens at 2 s: {start}");
+    assert!((4.9..6.5).contains(&end), "window closes at 5 s: {end}");
     assert!(w["before"].is_object() && w["during"].is_object() && w["after"].is_object());
     let toxic = w["toxic"].as_str().unwrap();
     let requeued: u64 = toxic
@@ -253,7 +255,7 @@ mod undone {
             admin_token: None,
         };
         let timeline = KitchenTimeline::start(admin, vec![stop], Instant::now());
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + Duration::from_secs(30);
         while state(url, "counter-1").await == "online" {
             assert!(Instant::now() < deadline, "counter-1 is stopped");
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -269,7 +271,8 @@ mod undone {
         let (windows, notes) = timeline.finish().await;
         assert_eq!(state(&s.url(), "counter-1").await, "online", "{notes:?}");
         assert_eq!(windows.len(), 1, "{notes:?}");
-        assert!(windows[0].end_s < 5.0, "closed early: {:?}", windows[0]);
+        // Cut short: well before its planned 60 s, however long the machine took to get here.
+        assert!(windows[0].end_s < 30.0, "closed early: {:?}", windows[0]);
         assert!(
             windows[0].toxic.contains("orders re-queued"),
             "{:?}",

@@ -1,8 +1,6 @@
 //! Live events: an order's stream sends every status in order and ends when the order is ready;
 //! a late subscriber gets the history first; the all-orders stream sees every order.
 
-use std::time::Duration;
-
 use serde_json::Value;
 
 use crate::{
@@ -39,12 +37,14 @@ pub async fn read_events(mut response: reqwest::Response, limit: usize) -> Vec<(
             }
         }
     };
-    tokio::time::timeout(Duration::from_secs(10), read)
+    tokio::time::timeout(crate::kitchen::PATIENCE, read)
         .await
         .expect("the stream ended or sent enough events in time");
     events
 }
 
+/// Opens a stream. The server subscribes before it answers, so once the head is here no later
+/// event can be missed: no pause is needed before causing events.
 async fn subscribe(app: &TestApp, path: &str) -> reqwest::Response {
     let response = app.client.get(app.url(path)).send().await.unwrap();
     assert_eq!(response.status(), 200);
@@ -60,7 +60,6 @@ async fn an_order_stream_sends_every_status_in_order_and_ends_when_ready() {
     let id = order["id"].as_str().unwrap();
     let stream = subscribe(&app, &format!("/orders/{id}/events")).await;
     let reader = tokio::spawn(read_events(stream, 100));
-    tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(app.pay(id, "tok_visa").await.status(), 200);
     let events = reader.await.unwrap();
     let statuses: Vec<&str> = events
@@ -106,7 +105,6 @@ async fn the_all_orders_stream_sees_every_orders_changes() {
     let app = spawn_app_with(|c| c.cook_on = CookOn::Received).await;
     let stream = subscribe(&app, "/events").await;
     let reader = tokio::spawn(read_events(stream, 9));
-    tokio::time::sleep(Duration::from_millis(100)).await;
     for kind in ["dine_in", "takeout", "delivery"] {
         assert_eq!(create_of_kind(&app, kind).await.status(), 201);
     }

@@ -19,7 +19,9 @@ pub struct TestApp {
 /// The admin token the test servers are configured with.
 pub const ADMIN_TOKEN: &str = "test-admin-token";
 
-/// Test defaults: a fast kitchen and short payment timeouts so that every test takes seconds.
+/// Test defaults: a fast kitchen so that every test takes seconds. The payment and request
+/// timeouts are long (10 s, 20 s): a test that wants one to fire sets it itself, and every other
+/// test's calls must not time out because a loaded machine was slow to run them.
 pub fn test_config(data_dir: &std::path::Path, gateway: &str) -> ServerConfig {
     let cli = <reference_server::Cli as clap::Parser>::parse_from([
         "reference-server",
@@ -32,9 +34,9 @@ pub fn test_config(data_dir: &std::path::Path, gateway: &str) -> ServerConfig {
         "--kitchen-workers",
         "4",
         "--payment-timeout-ms",
-        "1000",
+        "10000",
         "--request-timeout-ms",
-        "5000",
+        "20000",
         "--synchronous",
         "normal",
     ]);

