@@ -24,28 +24,28 @@
 //! - 0, pass.
 
 /// Every gate held (or a comparison was written).
-pub(crate) const PASS: u8 = 0;
+pub const PASS: u8 = 0;
 /// An SLO gate failed, or the run is worse than its baseline.
-pub(crate) const GATE_FAILED: u8 = 1;
+pub const GATE_FAILED: u8 = 1;
 /// Bad usage or a bad scenario file: nothing ran.
 pub const USAGE: u8 = 2;
 /// The target or the fault proxy could not be started or reached, or the
 /// target's TLS certificate was refused (checked before any load).
-pub(crate) const UNREACHABLE: u8 = 3;
+pub const UNREACHABLE: u8 = 3;
 /// The run is invalid: the load generator could not keep its schedule.
-pub(crate) const INVALID: u8 = 4;
+pub const INVALID: u8 = 4;
 /// Run-to-run noise hides whether the run is worse than its baseline.
-pub(crate) const INCONCLUSIVE: u8 = 5;
+pub const INCONCLUSIVE: u8 = 5;
 /// The harness itself failed (the engine broke, a report could not be
 /// written): a fault of the tool, not of the target.
-pub(crate) const INTERNAL: u8 = 6;
+pub const INTERNAL: u8 = 6;
 /// A comparison whose sides did not get the same scenario (a fault or a
 /// setting reached one side only): compare.md names what, under "not
 /// comparable on". Above a side failing its gates (1), below an invalid side (4).
 pub const NOT_COMPARABLE: u8 = 7;
 /// Stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report Ctrl-C);
 /// the report is still written, marked interrupted.
-pub(crate) const INTERRUPTED: u8 = 130;
+pub const INTERRUPTED: u8 = 130;
 
 /// The exit code of a run's verdict: the one mapping every command uses.
 pub(crate) fn of_verdict(verdict: crate::summary::Verdict) -> u8 {
