@@ -3,13 +3,15 @@
 # (1,000 GET/s for 10 s against bench-backend, 1 ms answers), without a
 # dashboard and with `--dashboard` and 3 pages subscribed to its event
 # stream, alternated; the generator's mean CPU (summary.json's
-# generator.cpu_mean_cores) side by side, medians of $DASH_RUNS runs each.
+# generator.cpu_mean_cores) side by side, medians of $DASH_RUNS runs each,
+# and the median of the pairs' differences (each pair ran back to back, so
+# a change in the host's load between pairs cancels out).
 # Needs the release build (bench/run.sh builds it; HARNESS= and BENCH_BACKEND= point elsewhere).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 H=${HARNESS:-target/release/harness}
 B=${BENCH_BACKEND:-target/release/bench-backend}
-RUNS=${DASH_RUNS:-5}
+RUNS=${DASH_RUNS:-9}
 out=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$out"' EXIT
 
@@ -52,6 +54,7 @@ ma, mb = statistics.median(a), statistics.median(b)
 print(f"  generator CPU, 1,000 GET/s for 10 s, median of {len(a)} runs each:")
 print(f"    without dashboard              {ma:.4f} cores   runs: {' '.join(f'{x:.3f}' for x in a)}")
 print(f"    --dashboard, 3 pages listening {mb:.4f} cores   runs: {' '.join(f'{x:.3f}' for x in b)}")
-print(f"    cost: {100 * (mb - ma):+.2f} % of a core ({100 * (mb - ma) / ma:+.1f} % of the generator's own CPU); target < 2 %")
+d = statistics.median(y - x for x, y in zip(a, b))
+print(f"    cost, median of the {len(a)} pairs' differences: {100 * d:+.2f} % of a core ({100 * d / ma:+.1f} % of the generator's own CPU); target < 2 %")
 print(f"    snapshots one page received in its last run: {events}")
 PY
