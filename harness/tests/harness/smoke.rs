@@ -145,8 +145,11 @@ fn a_run_stopped_by_sigterm_still_writes_its_report_marked_interrupted() {
         "reports",
     ];
     let mut run = crate::helpers::Background::spawn(&args, dir.path(), &[]);
-    // Past the server's start, inside the 60 s of load: the line says so.
+    // Past the server's start, inside the 60 s of load: the line says so. Then past the
+    // warm-up's ramp (its first 15 s), which goose ends with "4 users launched.", so that
+    // requests have been measured however loaded the machine is.
     run.wait_for_line("load started", crate::interrupt::PHASE);
+    run.wait_for_line("4 users launched", crate::interrupt::PHASE);
     run.signal("TERM");
     let started = std::time::Instant::now();
     let (code, stdout) = run.finish(crate::interrupt::PHASE);
